@@ -1,0 +1,5 @@
+export * from './backlog';
+export * from './scaling-policy';
+export * from './signals';
+export * from './steps';
+export * from './violation';

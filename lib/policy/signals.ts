@@ -1,0 +1,80 @@
+import { backlogPerWorker } from './backlog';
+
+/**
+ * The inputs every scaling signal is computed from: the queue's Approximate* counters and the
+ * fleet's running workers, as CloudWatch reports them once a period.
+ */
+export interface FleetSample {
+  /** ApproximateNumberOfMessagesVisible: waiting to be received. */
+  readonly visible: number;
+  /** ApproximateNumberOfMessagesNotVisible: received by a worker, not yet deleted. */
+  readonly inFlight: number;
+  /** ApproximateNumberOfMessagesDelayed: sent with a delay, not yet receivable. */
+  readonly delayed: number;
+  /** Running workers: ECS RunningTaskCount, ASG GroupInServiceInstances, or the publisher's count. */
+  readonly running: number;
+}
+
+/** The metric ids that the signals' expressions use; `BacklogScaling` binds them to CloudWatch metrics. */
+export type SignalInput = 'visible' | 'inFlight' | 'delayed' | 'running';
+
+/**
+ * One scaling signal, written once: the CloudWatch metric math expression that CloudFormation
+ * gets, and the same formula as a function for the simulator and the tests. Both read the same
+ * inputs; `target` is substituted as a literal.
+ */
+export interface ScalingSignal {
+  /** The metric math id of the expression. */
+  readonly id: string;
+  readonly label: string;
+  readonly inputs: readonly SignalInput[];
+  expression(target: number): string;
+  evaluate(sample: FleetSample, target: number): number;
+}
+
+// `IF(running > 1, running, 1)` is max(running, 1) in metric math: no workers counts as one.
+const RUNNING_OR_ONE = 'IF(running > 1, running, 1)';
+
+/** Backlog per worker (AWS's formula): visible / max(running, 1). Held to the target by target tracking. */
+export const BACKLOG_PER_WORKER: ScalingSignal = {
+  id: 'backlogPerWorker',
+  label: 'Backlog per worker (visible messages / running workers)',
+  inputs: ['visible', 'running'],
+  expression: () => `visible / ${RUNNING_OR_ONE}`,
+  evaluate: (s) => backlogPerWorker(s.visible, s.running),
+};
+
+/**
+ * Messages beyond what the running fleet should hold: visible - target x running. Above 0, the
+ * burst step policy adds workers; with no workers any visible message is excess, which is how
+ * the fleet leaves 0 (target tracking can't: 0 x anything is 0).
+ */
+export const EXCESS_BACKLOG: ScalingSignal = {
+  id: 'excessBacklog',
+  label: 'Messages beyond the fleet\'s target backlog',
+  inputs: ['visible', 'running'],
+  expression: (target) => `visible - ${target} * running`,
+  evaluate: (s, target) => s.visible - target * s.running,
+};
+
+/**
+ * Workers the backlog does not need, counting in-flight messages as work (KEDA's scaleOnInFlight
+ * lesson: a busy worker is not idle capacity): running - max((visible + inFlight) / target, 1).
+ * Never leaves fewer than one worker: going to 0 is the idle rule's job.
+ */
+export const SPARE_WORKERS: ScalingSignal = {
+  id: 'spareWorkers',
+  label: 'Workers beyond what visible + in-flight messages need',
+  inputs: ['visible', 'inFlight', 'running'],
+  expression: (target) => `running - IF((visible + inFlight) / ${target} > 1, (visible + inFlight) / ${target}, 1)`,
+  evaluate: (s, target) => s.running - Math.max((s.visible + s.inFlight) / target, 1),
+};
+
+/** Every message the queue holds, in any state: visible + inFlight + delayed. 0 for long enough means idle. */
+export const QUEUED_MESSAGES: ScalingSignal = {
+  id: 'queuedMessages',
+  label: 'Messages in the queue (visible + in flight + delayed)',
+  inputs: ['visible', 'inFlight', 'delayed'],
+  expression: () => 'visible + inFlight + delayed',
+  evaluate: (s) => s.visible + s.inFlight + s.delayed,
+};

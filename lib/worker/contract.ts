@@ -1,0 +1,120 @@
+/**
+ * The contract between the fleets (which set a worker's environment) and the worker runtime
+ * (which reads it): variable names, timing defaults and the rules that keep them consistent.
+ * Both sides import this module; it has no dependencies.
+ */
+import { check, checkIntegerRange, checkRange, type Violation } from '../policy/violation';
+
+/** Environment variables the fleets set on every agent container. */
+export const AGENT_ENV = {
+  /** URL of the queue to consume. */
+  queueUrl: 'QUEUE_URL',
+  /** Messages a worker processes at once. */
+  concurrency: 'AGENT_CONCURRENCY',
+  /** The queue's visibility timeout, seconds. */
+  visibilityTimeoutSeconds: 'AGENT_VISIBILITY_TIMEOUT_SECONDS',
+  /** How long one message may be processed before its handler is aborted, seconds. */
+  handlerTimeoutSeconds: 'AGENT_HANDLER_TIMEOUT_SECONDS',
+  /** How long a draining worker lets in-flight handlers run before releasing them, seconds. */
+  drainDeadlineSeconds: 'AGENT_DRAIN_DEADLINE_SECONDS',
+  /** `true` where the worker should hold ECS task scale-in protection while busy. */
+  taskProtection: 'AGENT_TASK_PROTECTION',
+  /** Expiry of each task-protection claim, minutes. */
+  taskProtectionMinutes: 'AGENT_TASK_PROTECTION_MINUTES',
+  /** On EC2: the termination lifecycle hook the worker completes after draining. */
+  lifecycleHookName: 'AGENT_LIFECYCLE_HOOK_NAME',
+  /** On EC2: the Auto Scaling group of the instance. */
+  autoScalingGroupName: 'AGENT_AUTO_SCALING_GROUP_NAME',
+  /** CloudWatch namespace of the worker's embedded metrics. */
+  metricsNamespace: 'AGENT_METRICS_NAMESPACE',
+  /** Value of the `Fleet` dimension on the worker's metrics. */
+  fleetName: 'AGENT_FLEET_NAME',
+} as const;
+
+/** Limits AWS sets (seconds unless named otherwise). */
+export const AWS_LIMITS = {
+  /** ECS on Fargate sends SIGKILL at most 120 s after SIGTERM (ECS container definition `stopTimeout`). */
+  fargateMaxStopTimeoutSeconds: 120,
+  /** SQS visibility timeout: 0 s to 12 h. */
+  maxVisibilityTimeoutSeconds: 12 * 60 * 60,
+  /** ECS task scale-in protection `ExpiresInMinutes`: 1 to 2,880. */
+  taskProtectionMinutes: { min: 1, max: 2880 },
+  /** EC2 Auto Scaling lifecycle hook `HeartbeatTimeout`: 30 to 7,200 s. */
+  lifecycleHeartbeatSeconds: { min: 30, max: 7200 },
+} as const;
+
+/** Timing defaults (seconds), chosen for agents whose tasks take seconds to minutes. */
+export const WORKER_DEFAULTS = {
+  concurrency: 1,
+  handlerTimeoutSeconds: 300,
+  /** A minute more than the handler may take, so a live message never reappears. */
+  visibilityTimeoutSeconds: 360,
+  /** The most Fargate allows: the longest drain. */
+  stopTimeoutSeconds: AWS_LIMITS.fargateMaxStopTimeoutSeconds,
+  /** Time kept after the drain deadline to release leftovers and flush deletes before SIGKILL. */
+  drainMarginSeconds: 10,
+  taskProtectionMinutes: 60,
+} as const;
+
+/** A worker's timing, all in seconds. */
+export interface WorkerTimings {
+  readonly visibilityTimeoutSeconds: number;
+  readonly handlerTimeoutSeconds: number;
+  /** Seconds between visibility extensions of an in-flight message. */
+  readonly heartbeatSeconds?: number;
+  readonly drainDeadlineSeconds: number;
+  /** SIGTERM to SIGKILL (ECS `stopTimeout`, or the EC2 unit's `docker stop --time`). */
+  readonly stopTimeoutSeconds: number;
+  /** Whether the stop timeout is Fargate's, capped at 120 s. */
+  readonly fargate?: boolean;
+  /** EC2: how long the termination lifecycle hook waits. */
+  readonly lifecycleHeartbeatSeconds?: number;
+  /** ECS: expiry of each task-protection claim. */
+  readonly taskProtectionMinutes?: number;
+}
+
+/** The default drain deadline for a stop timeout: what is left after the margin. */
+export function defaultDrainDeadline(stopTimeoutSeconds: number): number {
+  return Math.max(1, stopTimeoutSeconds - WORKER_DEFAULTS.drainMarginSeconds);
+}
+
+/** The default heartbeat: a third of the visibility timeout, so two extensions may fail before it lapses. */
+export function defaultHeartbeat(visibilityTimeoutSeconds: number): number {
+  return Math.max(1, Math.floor(visibilityTimeoutSeconds / 3));
+}
+
+/**
+ * The rules that keep a fleet's timing consistent with its worker's. `undefined` fields (unset,
+ * or not known at synth) are skipped. Prop names are those of the fleets' props.
+ */
+export function validateWorkerTimings(t: WorkerTimings): Violation[] {
+  const out: Violation[] = [];
+  const vis = t.visibilityTimeoutSeconds;
+  out.push(...checkRange('visibilityTimeout', vis, 0, AWS_LIMITS.maxVisibilityTimeoutSeconds, ' seconds'));
+  out.push(...checkRange('handlerTimeout', t.handlerTimeoutSeconds, 1, AWS_LIMITS.maxVisibilityTimeoutSeconds, ' seconds'));
+  out.push(...check(vis === undefined || t.handlerTimeoutSeconds === undefined || vis >= t.handlerTimeoutSeconds,
+    'visibilityTimeout', `>= handlerTimeout (${t.handlerTimeoutSeconds} seconds), so a message being processed never reappears`, `${vis} seconds`));
+  if (t.heartbeatSeconds !== undefined && vis !== undefined) {
+    out.push(...check(t.heartbeatSeconds > 0 && t.heartbeatSeconds < vis,
+      'heartbeat', `> 0 and < visibilityTimeout (${vis} seconds)`, `${t.heartbeatSeconds} seconds`));
+  }
+  if (t.fargate) {
+    out.push(...checkRange('stopTimeout', t.stopTimeoutSeconds, 2, AWS_LIMITS.fargateMaxStopTimeoutSeconds, ' seconds'));
+  }
+  out.push(...check(t.drainDeadlineSeconds === undefined || t.stopTimeoutSeconds === undefined
+    || (t.drainDeadlineSeconds > 0 && t.drainDeadlineSeconds < t.stopTimeoutSeconds),
+  'drainDeadline', `> 0 and < stopTimeout (${t.stopTimeoutSeconds} seconds), so the worker releases its messages before SIGKILL`,
+  `${t.drainDeadlineSeconds} seconds`));
+  if (t.lifecycleHeartbeatSeconds !== undefined) {
+    const { min, max } = AWS_LIMITS.lifecycleHeartbeatSeconds;
+    out.push(...checkIntegerRange('lifecycleHookTimeout', t.lifecycleHeartbeatSeconds, min, max));
+    out.push(...check(t.drainDeadlineSeconds === undefined || t.drainDeadlineSeconds < t.lifecycleHeartbeatSeconds,
+      'drainDeadline', `< lifecycleHookTimeout (${t.lifecycleHeartbeatSeconds} seconds), so the instance waits for the drain`,
+      `${t.drainDeadlineSeconds} seconds`));
+  }
+  if (t.taskProtectionMinutes !== undefined) {
+    const { min, max } = AWS_LIMITS.taskProtectionMinutes;
+    out.push(...checkIntegerRange('taskProtectionExpiry (minutes)', t.taskProtectionMinutes, min, max));
+  }
+  return out;
+}
