@@ -1,0 +1,96 @@
+/**
+ * CloudWatch Embedded Metric Format records through `aws-embedded-metrics`, written to stdout
+ * (the container's log driver ships them to CloudWatch Logs, which extracts the metrics). The
+ * library's own environment detection is bypassed: on ECS it would send to a CloudWatch agent
+ * over TCP, which a Fargate task does not run.
+ *
+ * Metrics (dimension `Fleet` when a fleet name is set): `ProcessingTime` (ms, one value per
+ * message — what `BacklogTarget.fromLatency` needs), `MessagesProcessed`, `MessagesFailed`,
+ * `HandlerTimeouts` (counts) and `InFlight` (messages held when the record is written).
+ */
+import { MetricsLogger, StorageResolution, Unit } from 'aws-embedded-metrics';
+import type { IEnvironment } from 'aws-embedded-metrics/lib/environment/IEnvironment';
+import { MetricsContext } from 'aws-embedded-metrics/lib/logger/MetricsContext';
+import { LogSerializer } from 'aws-embedded-metrics/lib/serializers/LogSerializer';
+import type { WorkerLogger } from './logger';
+
+export interface WorkerMetricsOptions {
+  readonly namespace: string;
+  readonly fleetName?: string;
+  readonly intervalMs: number;
+  readonly write: (line: string) => void;
+  readonly inFlight: () => number;
+  readonly logger: WorkerLogger;
+}
+
+/** Values per record before an early flush (EMF allows 100 values per metric). */
+const MAX_VALUES = 100;
+
+export class WorkerMetrics {
+  private readonly metrics: MetricsLogger;
+  private timer: NodeJS.Timeout | undefined;
+  private times = 0;
+  private processed = 0;
+  private failed = 0;
+  private timeouts = 0;
+  private writing: Promise<void> = Promise.resolve();
+
+  constructor(private readonly options: WorkerMetricsOptions) {
+    const serializer = new LogSerializer();
+    const sink = {
+      name: 'WorkerSink',
+      accept: async (context: MetricsContext) => {
+        for (const line of serializer.serialize(context)) options.write(line);
+      },
+    };
+    const environment: IEnvironment = {
+      probe: async () => true,
+      getName: () => options.fleetName ?? 'agent-worker',
+      getType: () => 'AgentWorker',
+      getLogGroupName: () => '',
+      configureContext: () => undefined,
+      getSink: () => sink,
+    };
+    this.metrics = new MetricsLogger(async () => environment, MetricsContext.empty());
+    this.metrics.setNamespace(options.namespace);
+    this.metrics.setDimensions(options.fleetName ? [{ Fleet: options.fleetName }] : [], false);
+    this.timer = setInterval(() => this.flush(), options.intervalMs);
+    this.timer.unref();
+  }
+
+  succeeded(durationMs: number): void {
+    this.processed++;
+    this.time(durationMs);
+  }
+
+  failedOnce(durationMs: number, timedOut: boolean): void {
+    this.failed++;
+    if (timedOut) this.timeouts++;
+    this.time(durationMs);
+  }
+
+  /** Writes a record of what was gathered since the last one. */
+  flush(): Promise<void> {
+    const m = this.metrics;
+    m.putMetric('MessagesProcessed', this.processed, Unit.Count, StorageResolution.Standard);
+    m.putMetric('MessagesFailed', this.failed, Unit.Count, StorageResolution.Standard);
+    m.putMetric('HandlerTimeouts', this.timeouts, Unit.Count, StorageResolution.Standard);
+    m.putMetric('InFlight', this.options.inFlight(), Unit.Count, StorageResolution.Standard);
+    this.processed = this.failed = this.timeouts = this.times = 0;
+    this.writing = this.writing.then(() => m.flush()).catch((error: unknown) => {
+      this.options.logger.warn('could not write metrics', { error });
+    });
+    return this.writing;
+  }
+
+  async close(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = undefined;
+    await this.flush();
+  }
+
+  private time(durationMs: number): void {
+    this.metrics.putMetric('ProcessingTime', Math.round(durationMs * 1000) / 1000, Unit.Milliseconds, StorageResolution.Standard);
+    if (++this.times >= MAX_VALUES) void this.flush();
+  }
+}

@@ -1,0 +1,360 @@
+/**
+ * The worker's options, their defaults (from the environment the fleets set, see `contract.ts`)
+ * and their validation. All problems are reported together in one error.
+ */
+import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import type { Message, SQSClient } from '@aws-sdk/client-sqs';
+import { check, checkIntegerRange, checkRange, formatViolations, type Violation } from '../policy/violation';
+import { AGENT_ENV, WORKER_DEFAULTS, defaultDrainDeadline, defaultHeartbeat, validateWorkerTimings } from './contract';
+import { AgentWorkerConfigError } from './errors';
+import { LOG_LEVELS, jsonLogger, type LogLevel, type WorkerLogger } from './logger';
+
+/** What a handler gets besides the message. */
+export interface HandlerContext {
+  /** Aborts when the handler passes its deadline, or when a drain passes its deadline. */
+  readonly signal: AbortSignal;
+}
+
+/**
+ * Processes one message. Resolve to have it deleted; throw (or reject) to have it retried after a
+ * backoff, and dead-lettered by the queue's redrive policy after `maxReceiveCount` receives.
+ * Handlers must be idempotent: SQS delivers at least once.
+ */
+export type MessageHandler = (message: Message, context: HandlerContext) => unknown;
+
+/** Extra environment variables the worker reads besides the fleets' contract. */
+export const EXTRA_ENV = {
+  /** Base URL of the ECS agent (set by ECS); task protection is a no-op without it. */
+  ecsAgentUri: 'ECS_AGENT_URI',
+  /** The SDK's IMDS endpoint override; also used by the worker's lifecycle watcher. */
+  imdsEndpoint: 'AWS_EC2_METADATA_SERVICE_ENDPOINT',
+} as const;
+
+export const DEFAULT_IMDS_ENDPOINT = 'http://169.254.169.254';
+
+export interface AgentWorkerOptions {
+  /** The handler that processes each message. */
+  readonly handler: MessageHandler;
+  /**
+   * URL of the queue to consume.
+   * @default - `$QUEUE_URL`
+   */
+  readonly queueUrl?: string;
+  /**
+   * Messages processed at once (1-1000).
+   * @default - `$AGENT_CONCURRENCY`, else 1
+   */
+  readonly concurrency?: number;
+  /**
+   * Messages received ahead of free slots, so a slot that frees starts its next message without
+   * waiting for a receive (0-100). Prefetched messages are in flight (invisible to other workers,
+   * kept alive by heartbeats) and are released at once on drain. Set 0 for long tasks on small
+   * fleets, where a message waiting behind a busy slot would be better taken by another worker.
+   * @default - min(concurrency, 10)
+   */
+  readonly prefetch?: number;
+  /**
+   * Most messages asked for in one receive (1-10).
+   * @default 10
+   */
+  readonly batchSize?: number;
+  /**
+   * Long-poll wait of each receive, seconds (0-20).
+   * @default 20
+   */
+  readonly waitTimeSeconds?: number;
+  /**
+   * Visibility timeout set on each receive, seconds (an integer; the queue's, normally).
+   * @default - `$AGENT_VISIBILITY_TIMEOUT_SECONDS`, else 360
+   */
+  readonly visibilityTimeoutSeconds?: number;
+  /**
+   * Seconds between visibility extensions of an in-flight message (< visibility timeout).
+   * @default - a third of the visibility timeout
+   */
+  readonly heartbeatSeconds?: number;
+  /**
+   * How long a handler may run before its `signal` aborts and its message is released for retry.
+   * @default - `$AGENT_HANDLER_TIMEOUT_SECONDS`, else 300
+   */
+  readonly handlerTimeoutSeconds?: number;
+  /**
+   * How long a drain lets in-flight handlers run before releasing their messages, seconds.
+   * @default - `$AGENT_DRAIN_DEADLINE_SECONDS`, else stop timeout − 10 s
+   */
+  readonly drainDeadlineSeconds?: number;
+  /**
+   * SIGTERM to SIGKILL for this worker's container (only used to check the drain deadline).
+   * @default 120 (Fargate's most)
+   */
+  readonly stopTimeoutSeconds?: number;
+  /**
+   * Visibility delay before the first retry of a failed message, seconds; doubles with each
+   * further receive (`ApproximateReceiveCount`) up to `maxRetryDelaySeconds`.
+   * @default 2
+   */
+  readonly retryDelaySeconds?: number;
+  /**
+   * Cap of the retry delay, seconds.
+   * @default 300
+   */
+  readonly maxRetryDelaySeconds?: number;
+  /**
+   * Longest a finished message's delete (or a visibility change) waits to be batched, ms.
+   * @default 50
+   */
+  readonly batchWindowMs?: number;
+  /**
+   * Backoff of failed SQS calls: transient errors wait `baseMs × 2^n` up to `maxMs`; credential
+   * and other non-transient errors wait `slowMs`.
+   * @default { baseMs: 100, maxMs: 20000, slowMs: 30000 }
+   */
+  readonly sqsRetry?: { readonly baseMs?: number; readonly maxMs?: number; readonly slowMs?: number };
+  /**
+   * The SQS client.
+   * @default - `new SQSClient({})`: the SDK's defaults (`AWS_REGION`, `AWS_ENDPOINT_URL_SQS`, …); destroyed on stop
+   */
+  readonly sqsClient?: SQSClient;
+  /**
+   * Hold ECS task scale-in protection while any message is in flight.
+   * @default - `$AGENT_TASK_PROTECTION === 'true'`
+   */
+  readonly taskProtection?: boolean;
+  /**
+   * Expiry of each task-protection claim, minutes (renewed while busy).
+   * @default - `$AGENT_TASK_PROTECTION_MINUTES`, else 60
+   */
+  readonly taskProtectionMinutes?: number;
+  /**
+   * Idle time before task protection is dropped, ms (avoids a call per message at high rates).
+   * @default 2000
+   */
+  readonly taskProtectionIdleMs?: number;
+  /**
+   * Base URL of the ECS agent.
+   * @default - `$ECS_AGENT_URI` (task protection is a no-op when unset)
+   */
+  readonly ecsAgentUri?: string;
+  /**
+   * EC2: the termination lifecycle hook to complete after a drain (with `autoScalingGroupName`).
+   * @default - `$AGENT_LIFECYCLE_HOOK_NAME` (no lifecycle watch when unset)
+   */
+  readonly lifecycleHookName?: string;
+  /**
+   * EC2: the instance's Auto Scaling group.
+   * @default - `$AGENT_AUTO_SCALING_GROUP_NAME`
+   */
+  readonly autoScalingGroupName?: string;
+  /**
+   * Base URL of the instance metadata service (IMDSv2).
+   * @default - `$AWS_EC2_METADATA_SERVICE_ENDPOINT`, else http://169.254.169.254
+   */
+  readonly imdsEndpoint?: string;
+  /**
+   * How often the target lifecycle state is read, ms.
+   * @default 5000
+   */
+  readonly lifecyclePollMs?: number;
+  /**
+   * The Auto Scaling client that completes the lifecycle action.
+   * @default - a client with the SDK's defaults (region from IMDS when `AWS_REGION` is unset)
+   */
+  readonly autoScalingClient?: AutoScalingClient;
+  /**
+   * CloudWatch namespace of the worker's EMF metrics; no metrics when unset.
+   * @default - `$AGENT_METRICS_NAMESPACE`
+   */
+  readonly metricsNamespace?: string;
+  /**
+   * `Fleet` dimension of the metrics.
+   * @default - `$AGENT_FLEET_NAME`, else no dimension
+   */
+  readonly fleetName?: string;
+  /**
+   * Seconds between EMF records (a record is also written every 100 processed messages).
+   * @default 60
+   */
+  readonly metricsIntervalSeconds?: number;
+  /**
+   * Where EMF lines go.
+   * @default - process.stdout
+   */
+  readonly metricsWriter?: (line: string) => void;
+  /**
+   * The logger.
+   * @default - JSON lines at `logLevel`
+   */
+  readonly logger?: WorkerLogger;
+  /**
+   * Least severe level of the default logger.
+   * @default 'info'
+   */
+  readonly logLevel?: LogLevel;
+  /**
+   * Install SIGTERM and SIGINT handlers that drain the worker.
+   * @default true
+   */
+  readonly handleSignals?: boolean;
+  /**
+   * Call `process.exit(0)` after a drain caused by a signal. Normally unnecessary: the worker
+   * leaves nothing open, so the process ends by itself unless your code holds something open.
+   * @default false
+   */
+  readonly exitAfterSignalDrain?: boolean;
+  /**
+   * The environment the defaults are read from.
+   * @default process.env
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
+}
+
+/** Options after defaults, all times in milliseconds unless named otherwise. */
+export interface ResolvedOptions {
+  readonly handler: MessageHandler;
+  readonly queueUrl: string;
+  readonly concurrency: number;
+  readonly prefetch: number;
+  readonly batchSize: number;
+  readonly waitTimeSeconds: number;
+  readonly visibilityTimeoutSeconds: number;
+  readonly heartbeatMs: number;
+  readonly handlerTimeoutMs: number;
+  readonly drainDeadlineMs: number;
+  readonly retryDelaySeconds: number;
+  readonly maxRetryDelaySeconds: number;
+  readonly batchWindowMs: number;
+  readonly sqsRetry: { readonly baseMs: number; readonly maxMs: number; readonly slowMs: number };
+  readonly sqsClient?: SQSClient;
+  readonly taskProtection: boolean;
+  readonly taskProtectionMinutes: number;
+  readonly taskProtectionIdleMs: number;
+  readonly ecsAgentUri?: string;
+  readonly lifecycleHookName?: string;
+  readonly autoScalingGroupName?: string;
+  readonly imdsEndpoint: string;
+  readonly lifecyclePollMs: number;
+  readonly autoScalingClient?: AutoScalingClient;
+  readonly metricsNamespace?: string;
+  readonly fleetName?: string;
+  readonly metricsIntervalMs: number;
+  readonly metricsWriter: (line: string) => void;
+  readonly logger: WorkerLogger;
+  readonly handleSignals: boolean;
+  readonly exitAfterSignalDrain: boolean;
+}
+
+const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v.trim() === '' ? undefined : v);
+
+/** Resolves defaults and validates; throws one `AgentWorkerConfigError` listing every problem. */
+export function resolveOptions(o: AgentWorkerOptions): ResolvedOptions {
+  const env = o.env ?? process.env;
+  const problems: Violation[] = [];
+
+  /** A number from an option, else from an environment variable, else a default. */
+  const num = (prop: string, value: number | undefined, envName: string | undefined, fallback: number): number => {
+    if (value !== undefined) return value;
+    const raw = envName ? nonEmpty(env[envName]) : undefined;
+    if (raw === undefined) return fallback;
+    const parsed = Number(raw);
+    if (!Number.isFinite(parsed)) {
+      problems.push({ prop: `${prop} ($${envName})`, allowed: 'a number', value: JSON.stringify(raw) });
+      return fallback;
+    }
+    return parsed;
+  };
+
+  if (typeof o.handler !== 'function') problems.push({ prop: 'handler', allowed: 'a function', value: typeof o.handler });
+  const queueUrl = o.queueUrl ?? nonEmpty(env[AGENT_ENV.queueUrl]) ?? '';
+  problems.push(...check(queueUrl !== '', 'queueUrl', `set (or $${AGENT_ENV.queueUrl})`, '(unset)'));
+
+  const concurrency = num('concurrency', o.concurrency, AGENT_ENV.concurrency, WORKER_DEFAULTS.concurrency);
+  problems.push(...checkIntegerRange('concurrency', concurrency, 1, 1000));
+  const prefetch = o.prefetch ?? Math.min(concurrency, 10);
+  problems.push(...checkIntegerRange('prefetch', prefetch, 0, 100));
+  const batchSize = o.batchSize ?? 10;
+  problems.push(...checkIntegerRange('batchSize', batchSize, 1, 10));
+  const waitTimeSeconds = o.waitTimeSeconds ?? 20;
+  problems.push(...checkIntegerRange('waitTimeSeconds', waitTimeSeconds, 0, 20));
+
+  const visibilityTimeoutSeconds = num('visibilityTimeout', o.visibilityTimeoutSeconds, AGENT_ENV.visibilityTimeoutSeconds,
+    WORKER_DEFAULTS.visibilityTimeoutSeconds);
+  problems.push(...check(Number.isInteger(visibilityTimeoutSeconds), 'visibilityTimeout', 'a whole number of seconds (SQS takes integers)',
+    visibilityTimeoutSeconds));
+  const handlerTimeoutSeconds = num('handlerTimeout', o.handlerTimeoutSeconds, AGENT_ENV.handlerTimeoutSeconds,
+    WORKER_DEFAULTS.handlerTimeoutSeconds);
+  const stopTimeoutSeconds = o.stopTimeoutSeconds ?? WORKER_DEFAULTS.stopTimeoutSeconds;
+  const drainDeadlineSeconds = num('drainDeadline', o.drainDeadlineSeconds, AGENT_ENV.drainDeadlineSeconds,
+    defaultDrainDeadline(stopTimeoutSeconds));
+  const heartbeatSeconds = o.heartbeatSeconds ?? defaultHeartbeat(visibilityTimeoutSeconds);
+  const taskProtectionMinutes = num('taskProtectionExpiry (minutes)', o.taskProtectionMinutes, AGENT_ENV.taskProtectionMinutes,
+    WORKER_DEFAULTS.taskProtectionMinutes);
+  problems.push(...validateWorkerTimings({
+    visibilityTimeoutSeconds, handlerTimeoutSeconds, heartbeatSeconds, drainDeadlineSeconds, stopTimeoutSeconds, taskProtectionMinutes,
+  }));
+
+  const retryDelaySeconds = o.retryDelaySeconds ?? 2;
+  const maxRetryDelaySeconds = o.maxRetryDelaySeconds ?? 300;
+  problems.push(...checkRange('retryDelaySeconds', retryDelaySeconds, 0, 43200));
+  problems.push(...checkRange('maxRetryDelaySeconds', maxRetryDelaySeconds, 0, 43200));
+  problems.push(...check(maxRetryDelaySeconds >= retryDelaySeconds, 'maxRetryDelaySeconds',
+    `>= retryDelaySeconds (${retryDelaySeconds})`, maxRetryDelaySeconds));
+  const batchWindowMs = o.batchWindowMs ?? 50;
+  problems.push(...checkRange('batchWindowMs', batchWindowMs, 0, 10000));
+  const sqsRetry = { baseMs: o.sqsRetry?.baseMs ?? 100, maxMs: o.sqsRetry?.maxMs ?? 20000, slowMs: o.sqsRetry?.slowMs ?? 30000 };
+  for (const [k, v] of Object.entries(sqsRetry)) problems.push(...checkRange(`sqsRetry.${k}`, v, 0, 3_600_000));
+
+  const taskProtection = o.taskProtection ?? env[AGENT_ENV.taskProtection]?.toLowerCase() === 'true';
+  const taskProtectionIdleMs = o.taskProtectionIdleMs ?? 2000;
+  problems.push(...checkRange('taskProtectionIdleMs', taskProtectionIdleMs, 0, 3_600_000));
+  const lifecycleHookName = o.lifecycleHookName ?? nonEmpty(env[AGENT_ENV.lifecycleHookName]);
+  const autoScalingGroupName = o.autoScalingGroupName ?? nonEmpty(env[AGENT_ENV.autoScalingGroupName]);
+  problems.push(...check((lifecycleHookName === undefined) === (autoScalingGroupName === undefined), 'lifecycleHookName',
+    `set together with autoScalingGroupName (${autoScalingGroupName ?? 'unset'})`, lifecycleHookName ?? '(unset)'));
+  const lifecyclePollMs = o.lifecyclePollMs ?? 5000;
+  problems.push(...checkRange('lifecyclePollMs', lifecyclePollMs, 10, 3_600_000));
+  const metricsIntervalSeconds = o.metricsIntervalSeconds ?? 60;
+  problems.push(...checkRange('metricsIntervalSeconds', metricsIntervalSeconds, 1, 3600));
+  problems.push(...check(o.logLevel === undefined || LOG_LEVELS.includes(o.logLevel), 'logLevel', LOG_LEVELS.join(' | '), o.logLevel));
+
+  if (problems.length > 0) throw new AgentWorkerConfigError(formatViolations('AgentWorker', problems));
+
+  return {
+    handler: o.handler,
+    queueUrl,
+    concurrency,
+    prefetch,
+    batchSize,
+    waitTimeSeconds,
+    visibilityTimeoutSeconds,
+    heartbeatMs: heartbeatSeconds * 1000,
+    handlerTimeoutMs: handlerTimeoutSeconds * 1000,
+    drainDeadlineMs: drainDeadlineSeconds * 1000,
+    retryDelaySeconds,
+    maxRetryDelaySeconds,
+    batchWindowMs,
+    sqsRetry,
+    sqsClient: o.sqsClient,
+    taskProtection,
+    taskProtectionMinutes,
+    taskProtectionIdleMs,
+    ecsAgentUri: o.ecsAgentUri ?? nonEmpty(env[EXTRA_ENV.ecsAgentUri]),
+    lifecycleHookName,
+    autoScalingGroupName,
+    imdsEndpoint: o.imdsEndpoint ?? nonEmpty(env[EXTRA_ENV.imdsEndpoint]) ?? DEFAULT_IMDS_ENDPOINT,
+    lifecyclePollMs,
+    autoScalingClient: o.autoScalingClient,
+    metricsNamespace: o.metricsNamespace ?? nonEmpty(env[AGENT_ENV.metricsNamespace]),
+    fleetName: o.fleetName ?? nonEmpty(env[AGENT_ENV.fleetName]),
+    metricsIntervalMs: metricsIntervalSeconds * 1000,
+    metricsWriter: o.metricsWriter ?? ((line) => process.stdout.write(`${line}\n`)),
+    logger: o.logger ?? jsonLogger({ level: o.logLevel ?? 'info', base: { component: 'agent-worker' } }),
+    handleSignals: o.handleSignals ?? true,
+    exitAfterSignalDrain: o.exitAfterSignalDrain ?? false,
+  };
+}
+
+/** The visibility delay before a failed message is retried: base × 2^(receives − 1), capped. */
+export function retryDelaySeconds(receiveCount: number, base: number, max: number): number {
+  const n = Number.isFinite(receiveCount) && receiveCount >= 1 ? receiveCount : 1;
+  return Math.round(Math.min(max, base * 2 ** Math.min(n - 1, 30)));
+}

@@ -1,0 +1,481 @@
+/**
+ * The worker loop: long-polls SQS, keeps `concurrency` handlers busy (a finished message frees its
+ * slot at once), keeps a small prefetch buffer so slots never wait on a receive, heartbeats the
+ * visibility of every message it holds, batches deletes and visibility changes, retries failures
+ * with backoff, and drains on SIGTERM/SIGINT, `stop()` or an EC2 termination.
+ */
+import {
+  ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient,
+  type BatchResultErrorEntry, type Message,
+} from '@aws-sdk/client-sqs';
+import { Batcher, type EntryOutcome } from './batcher';
+import { TypedEmitter } from './emitter';
+import { DrainDeadlineError, HandlerTimeoutError, backoffMs, classifySqsError, type SqsErrorKind } from './errors';
+import { LifecycleWatcher } from './lifecycle';
+import { WorkerMetrics } from './metrics';
+import { resolveOptions, retryDelaySeconds, type AgentWorkerOptions, type ResolvedOptions } from './options';
+import { TaskProtection } from './task-protection';
+
+/** Why a worker drains. */
+export type StopReason = 'stop' | 'SIGTERM' | 'SIGINT' | 'lifecycle';
+
+/** Where a worker is in its life. */
+export type WorkerState = 'created' | 'running' | 'draining' | 'stopped';
+
+/** Why a message was made visible again. */
+export type ReleaseReason = 'failure' | 'timeout' | 'drain';
+
+/** The worker's events; subscribe with `worker.on(name, listener)`. */
+export interface AgentWorkerEvents {
+  /** The loop began polling. */
+  started: () => void;
+  /** A message arrived (it may wait in the prefetch buffer before its handler starts). */
+  message_received: (e: { readonly message: Message }) => void;
+  /** A handler resolved; the message's delete is queued. */
+  message_processed: (e: { readonly message: Message; readonly durationMs: number }) => void;
+  /** A handler threw or ran past its deadline; the message is released for a retry. */
+  processing_error: (e: {
+    readonly message: Message; readonly error: unknown; readonly durationMs: number;
+    readonly timedOut: boolean; readonly retryDelaySeconds: number;
+  }) => void;
+  /** A message was made visible again. */
+  message_released: (e: { readonly message: Message; readonly reason: ReleaseReason; readonly visibilityTimeout: number }) => void;
+  /** A message could not be deleted (it will be delivered again). */
+  delete_failed: (e: { readonly message: Message; readonly code?: string; readonly error?: unknown }) => void;
+  /** An SQS call failed (it is retried). */
+  sqs_error: (e: { readonly operation: string; readonly error: unknown; readonly kind: SqsErrorKind }) => void;
+  /** The worker stopped receiving and is draining. */
+  draining: (e: { readonly reason: StopReason }) => void;
+  /** ECS task scale-in protection was set or dropped. */
+  protection_changed: (e: { readonly protected: boolean }) => void;
+  /** The drain is over: nothing is in flight, deletes are flushed, everything is closed. */
+  stopped: (e: { readonly reason: StopReason; readonly released: number }) => void;
+}
+
+interface Held {
+  readonly message: Message;
+  readonly receiptHandle: string;
+  heartbeat?: NodeJS.Timeout;
+  /** Set while the handler runs. */
+  controller?: AbortController;
+  /** Ends the handler's race early (drain deadline). */
+  abandon?: () => void;
+  /** The message left our hands (deleted, or released). */
+  done: boolean;
+}
+
+interface VisibilityEntry {
+  readonly held: Held;
+  readonly visibilityTimeout: number;
+  readonly kind: 'heartbeat' | ReleaseReason;
+}
+
+/** Time requests may take before their signal aborts them (the long poll gets its wait on top). */
+const REQUEST_TIMEOUT_MS = 15_000;
+
+export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
+  private readonly o: ResolvedOptions;
+  private readonly sqs: SQSClient;
+  private readonly ownsClient: boolean;
+  private readonly capacity: number;
+  private readonly held = new Set<Held>();
+  private readonly buffer: Held[] = [];
+  private active = 0;
+  private _state: WorkerState = 'created';
+  private pollController: AbortController | undefined;
+  private loop: Promise<void> | undefined;
+  private wakers = new Set<() => void>();
+  private draining: Promise<void> | undefined;
+  private released = 0;
+  private readonly deletes: Batcher<Held>;
+  private readonly visibility: Batcher<VisibilityEntry>;
+  private readonly protection: TaskProtection | undefined;
+  private readonly lifecycle: LifecycleWatcher | undefined;
+  private readonly metrics: WorkerMetrics | undefined;
+  private readonly signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
+
+  constructor(options: AgentWorkerOptions) {
+    super((event, error) => this.o.logger.error('event listener threw', { event, error }));
+    this.o = resolveOptions(options);
+    const o = this.o;
+    this.ownsClient = !o.sqsClient;
+    this.sqs = o.sqsClient ?? new SQSClient({});
+    this.capacity = o.concurrency + o.prefetch;
+    const batcher = { maxSize: 10, windowMs: o.batchWindowMs, maxAttempts: 6, retryBaseMs: o.sqsRetry.baseMs, retryMaxMs: 2000 };
+    this.deletes = new Batcher<Held>({
+      ...batcher,
+      send: (entries) => this.sendDeletes(entries),
+      onGiveUp: (held, why) => {
+        this.o.logger.warn('message not deleted; it will be delivered again', { messageId: held.message.MessageId, ...why });
+        this.emit('delete_failed', { message: held.message, ...why });
+      },
+      onCallError: (error) => this.reportSqsError('DeleteMessageBatch', error),
+    });
+    this.visibility = new Batcher<VisibilityEntry>({
+      ...batcher,
+      send: (entries) => this.sendVisibility(entries),
+      onGiveUp: (e, why) => this.o.logger.warn(e.kind === 'heartbeat'
+        ? 'visibility extension failed; the message may be delivered again while it is processed'
+        : 'could not release the message; it reappears when its visibility timeout ends',
+      { messageId: e.held.message.MessageId, kind: e.kind, ...why }),
+      onCallError: (error) => this.reportSqsError('ChangeMessageVisibilityBatch', error),
+    });
+    if (o.taskProtection && o.ecsAgentUri) {
+      this.protection = new TaskProtection({
+        agentUri: o.ecsAgentUri,
+        expiresInMinutes: o.taskProtectionMinutes,
+        idleMs: o.taskProtectionIdleMs,
+        logger: o.logger,
+        onChange: (isProtected) => this.emit('protection_changed', { protected: isProtected }),
+      });
+    }
+    if (o.lifecycleHookName && o.autoScalingGroupName) {
+      this.lifecycle = new LifecycleWatcher({
+        imdsEndpoint: o.imdsEndpoint,
+        lifecycleHookName: o.lifecycleHookName,
+        autoScalingGroupName: o.autoScalingGroupName,
+        pollMs: o.lifecyclePollMs,
+        logger: o.logger,
+        autoScalingClient: o.autoScalingClient,
+        env: options.env ?? process.env,
+      });
+    }
+    if (o.metricsNamespace) {
+      this.metrics = new WorkerMetrics({
+        namespace: o.metricsNamespace,
+        fleetName: o.fleetName,
+        intervalMs: o.metricsIntervalMs,
+        write: o.metricsWriter,
+        inFlight: () => this.held.size,
+        logger: o.logger,
+      });
+    }
+  }
+
+  /** Where the worker is in its life. */
+  get state(): WorkerState {
+    return this._state;
+  }
+
+  /** Messages held: being processed, or waiting in the prefetch buffer. */
+  get inFlight(): number {
+    return this.held.size;
+  }
+
+  /** Begins polling, and installs the SIGTERM/SIGINT drain unless `handleSignals` is false. */
+  start(): void {
+    if (this._state !== 'created') throw new Error(`AgentWorker: start() called when ${this._state}`);
+    this._state = 'running';
+    if (this.o.handleSignals) {
+      for (const sig of ['SIGTERM', 'SIGINT'] as const) {
+        const handler = (): void => this.onSignal(sig);
+        process.on(sig, handler);
+        this.signalHandlers.push([sig, handler]);
+      }
+    }
+    this.o.logger.info('worker started', {
+      queueUrl: this.o.queueUrl, concurrency: this.o.concurrency, prefetch: this.o.prefetch,
+      visibilityTimeoutSeconds: this.o.visibilityTimeoutSeconds, handlerTimeoutMs: this.o.handlerTimeoutMs,
+      drainDeadlineMs: this.o.drainDeadlineMs, taskProtection: !!this.protection, lifecycleHook: this.o.lifecycleHookName,
+    });
+    this.loop = this.run().catch((error: unknown) => {
+      this.o.logger.error('worker loop failed', { error });
+    });
+    this.emit('started');
+  }
+
+  /**
+   * Stops receiving, lets in-flight handlers finish until the drain deadline, releases what is
+   * left (and every prefetched message) for other workers, flushes deletes, closes everything.
+   * Resolves when done; calling it again returns the same promise.
+   */
+  stop(): Promise<void> {
+    return this.drain('stop');
+  }
+
+  private onSignal(sig: 'SIGTERM' | 'SIGINT'): void {
+    if (this.draining) {
+      this.o.logger.warn('signal received while draining; the drain continues', { signal: sig });
+      return;
+    }
+    this.o.logger.info('signal received: draining', { signal: sig });
+    void this.drain(sig).then(() => {
+      if (this.o.exitAfterSignalDrain) process.exit(0);
+    });
+  }
+
+  private drain(reason: StopReason): Promise<void> {
+    if (!this.draining) this.draining = this.doDrain(reason).catch((error: unknown) => {
+      this.o.logger.error('drain failed', { error });
+    });
+    return this.draining;
+  }
+
+  private async doDrain(reason: StopReason): Promise<void> {
+    const wasRunning = this._state === 'running';
+    this._state = 'draining';
+    this.emit('draining', { reason });
+    this.o.logger.info('draining', { reason, inFlight: this.active, prefetched: this.buffer.length });
+    this.lifecycle?.close();
+    this.pollController?.abort();
+    this.wake();
+    await this.loop;
+    // Prefetched messages go back at once, so another worker takes them now.
+    for (const held of this.buffer.splice(0)) this.release(held, 0, 'drain');
+    this.visibility.flush();
+
+    if (this.active > 0) {
+      const deadline = new Promise<'deadline'>((resolve) => {
+        const t = setTimeout(() => resolve('deadline'), this.o.drainDeadlineMs);
+        this.untilIdle().then(() => clearTimeout(t), () => clearTimeout(t));
+      });
+      if ((await Promise.race([this.untilIdle(), deadline])) === 'deadline') {
+        const reasonError = new DrainDeadlineError(this.o.drainDeadlineMs / 1000);
+        this.o.logger.warn('drain deadline reached: releasing messages still being processed', { count: this.active });
+        for (const held of [...this.held]) {
+          if (held.done || !held.controller) continue;
+          held.controller.abort(reasonError);
+          this.release(held, 0, 'drain');
+          held.abandon?.();
+        }
+      }
+    }
+    await Promise.all([this.deletes.drain(), this.visibility.drain()]);
+    await this.protection?.close();
+    if (reason === 'lifecycle' && this.lifecycle) await this.lifecycle.complete();
+    await this.metrics?.close();
+    for (const [sig, handler] of this.signalHandlers.splice(0)) process.off(sig, handler);
+    if (this.ownsClient) this.sqs.destroy();
+    this._state = 'stopped';
+    if (wasRunning) this.o.logger.info('worker stopped', { reason, released: this.released });
+    this.emit('stopped', { reason, released: this.released });
+  }
+
+  // ---- the receive loop -------------------------------------------------------------------
+
+  private async run(): Promise<void> {
+    if (this.lifecycle) {
+      // A worker (re)started on an instance that is already terminating must not take messages.
+      if ((await this.lifecycle.readState()) === 'Terminated') {
+        void this.drain('lifecycle');
+        return;
+      }
+      this.lifecycle.watch(() => void this.drain('lifecycle'));
+    }
+    let failures = 0;
+    while (this._state === 'running') {
+      const held = this.active + this.buffer.length;
+      const free = this.capacity - held;
+      const fullBatch = Math.min(this.o.batchSize, this.capacity);
+      const slotIdle = held < this.o.concurrency;
+      // Receive a full batch when there is room for one; a partial one only when a slot has nothing to do.
+      if (free <= 0 || (free < fullBatch && !slotIdle)) {
+        await this.waitForWake();
+        continue;
+      }
+      const controller = new AbortController();
+      this.pollController = controller;
+      try {
+        const out = await this.sqs.send(new ReceiveMessageCommand({
+          QueueUrl: this.o.queueUrl,
+          MaxNumberOfMessages: Math.min(this.o.batchSize, free),
+          WaitTimeSeconds: this.o.waitTimeSeconds,
+          VisibilityTimeout: this.o.visibilityTimeoutSeconds,
+          MessageSystemAttributeNames: ['All'],
+          MessageAttributeNames: ['All'],
+        }), { abortSignal: AbortSignal.any([controller.signal, AbortSignal.timeout(this.o.waitTimeSeconds * 1000 + REQUEST_TIMEOUT_MS)]) });
+        failures = 0;
+        this.accept(out.Messages ?? []);
+      } catch (error) {
+        if (this._state !== 'running') break;
+        const kind = this.reportSqsError('ReceiveMessage', error);
+        const delay = kind === 'transient' || kind === 'aborted'
+          ? backoffMs(failures++, this.o.sqsRetry.baseMs, this.o.sqsRetry.maxMs)
+          : this.o.sqsRetry.slowMs;
+        await this.waitForWake(delay);
+      } finally {
+        this.pollController = undefined;
+      }
+    }
+  }
+
+  private accept(messages: Message[]): void {
+    for (const message of messages) {
+      if (!message.ReceiptHandle) {
+        this.o.logger.error('message without a receipt handle ignored', { messageId: message.MessageId });
+        continue;
+      }
+      const held: Held = { message, receiptHandle: message.ReceiptHandle, done: false };
+      this.held.add(held);
+      held.heartbeat = setInterval(() => {
+        void this.visibility.add({ held, visibilityTimeout: this.o.visibilityTimeoutSeconds, kind: 'heartbeat' });
+      }, this.o.heartbeatMs);
+      if (this._state !== 'running') {
+        this.release(held, 0, 'drain');
+        continue;
+      }
+      this.emit('message_received', { message });
+      this.buffer.push(held);
+    }
+    this.protection?.update(this.held.size);
+    this.pump();
+  }
+
+  /** Starts buffered messages in free slots. */
+  private pump(): void {
+    while (this.active < this.o.concurrency && this.buffer.length > 0 && this._state === 'running') {
+      void this.process(this.buffer.shift()!);
+    }
+  }
+
+  // ---- one message ------------------------------------------------------------------------
+
+  private async process(held: Held): Promise<void> {
+    this.active++;
+    const controller = new AbortController();
+    held.controller = controller;
+    const started = performance.now();
+    let timer: NodeJS.Timeout | undefined;
+    type Outcome = { ok: true } | { ok: false; error: unknown; timedOut: boolean } | { abandoned: true };
+    let outcome: Outcome;
+    try {
+      const work = (async () => this.o.handler(held.message, { signal: controller.signal }))();
+      work.catch(() => undefined); // a handler that settles after its deadline must not raise an unhandled rejection
+      const timeout = new Promise<'timeout'>((resolve) => {
+        timer = setTimeout(() => resolve('timeout'), this.o.handlerTimeoutMs);
+      });
+      const abandoned = new Promise<'abandoned'>((resolve) => {
+        held.abandon = () => resolve('abandoned');
+      });
+      const first = await Promise.race([work.then(() => 'done' as const), timeout, abandoned]);
+      if (first === 'done') outcome = { ok: true };
+      else if (first === 'abandoned') outcome = { abandoned: true };
+      else {
+        const error = new HandlerTimeoutError(this.o.handlerTimeoutMs / 1000);
+        controller.abort(error);
+        outcome = { ok: false, error, timedOut: true };
+      }
+    } catch (error) {
+      outcome = { ok: false, error, timedOut: false };
+    } finally {
+      clearTimeout(timer);
+      held.controller = undefined;
+      held.abandon = undefined;
+      this.active--;
+    }
+    const durationMs = performance.now() - started;
+    if ('abandoned' in outcome || held.done) {
+      // Released at the drain deadline; whatever the handler did is not acknowledged.
+    } else if (outcome.ok) {
+      this.finish(held);
+      void this.deletes.add(held);
+      this.metrics?.succeeded(durationMs);
+      this.emit('message_processed', { message: held.message, durationMs });
+    } else {
+      const receives = Number(held.message.Attributes?.ApproximateReceiveCount ?? 1);
+      const delay = retryDelaySeconds(receives, this.o.retryDelaySeconds, this.o.maxRetryDelaySeconds);
+      this.o.logger.warn(outcome.timedOut ? 'handler timed out; message released for retry' : 'handler failed; message released for retry', {
+        messageId: held.message.MessageId, receiveCount: receives, retryDelaySeconds: delay, durationMs: Math.round(durationMs), error: outcome.error,
+      });
+      this.release(held, delay, outcome.timedOut ? 'timeout' : 'failure');
+      this.metrics?.failedOnce(durationMs, outcome.timedOut);
+      this.emit('processing_error', { message: held.message, error: outcome.error, durationMs, timedOut: outcome.timedOut, retryDelaySeconds: delay });
+    }
+    this.pump();
+    this.wake();
+  }
+
+  /** The message leaves our hands: no more heartbeats. */
+  private finish(held: Held): void {
+    held.done = true;
+    clearInterval(held.heartbeat);
+    this.held.delete(held);
+    this.protection?.update(this.held.size);
+  }
+
+  private release(held: Held, visibilityTimeout: number, reason: ReleaseReason): void {
+    if (held.done) return;
+    this.finish(held);
+    if (reason === 'drain') this.released++;
+    void this.visibility.add({ held, visibilityTimeout, kind: reason });
+    this.emit('message_released', { message: held.message, reason, visibilityTimeout });
+  }
+
+  // ---- batched calls ----------------------------------------------------------------------
+
+  private async sendDeletes(entries: readonly Held[]): Promise<EntryOutcome[]> {
+    const out = await this.sqs.send(new DeleteMessageBatchCommand({
+      QueueUrl: this.o.queueUrl,
+      Entries: entries.map((h, i) => ({ Id: String(i), ReceiptHandle: h.receiptHandle })),
+    }), { abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    return outcomes(entries.length, out.Failed);
+  }
+
+  private async sendVisibility(entries: readonly VisibilityEntry[]): Promise<EntryOutcome[]> {
+    // A heartbeat of a message that was released or deleted meanwhile must not be sent.
+    const live = entries.map((e) => e.kind !== 'heartbeat' || !e.held.done);
+    const sent = entries.filter((_, i) => live[i]);
+    if (sent.length === 0) return entries.map(() => ({ ok: true }));
+    const out = await this.sqs.send(new ChangeMessageVisibilityBatchCommand({
+      QueueUrl: this.o.queueUrl,
+      Entries: sent.map((e, i) => ({ Id: String(i), ReceiptHandle: e.held.receiptHandle, VisibilityTimeout: e.visibilityTimeout })),
+    }), { abortSignal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    const results = outcomes(sent.length, out.Failed);
+    let j = 0;
+    return entries.map((_, i) => (live[i] ? results[j++] : { ok: true }));
+  }
+
+  // ---- helpers ----------------------------------------------------------------------------
+
+  private reportSqsError(operation: string, error: unknown): SqsErrorKind {
+    const kind = classifySqsError(error);
+    if (kind === 'credentials') {
+      this.o.logger.error('SQS refused the credentials; check the task or instance role. Retrying slowly', { operation, error });
+    } else if (kind === 'fatal') {
+      this.o.logger.error('SQS call failed; retrying slowly', { operation, error });
+    } else {
+      this.o.logger.warn('SQS call failed; retrying', { operation, kind, error });
+    }
+    this.emit('sqs_error', { operation, error, kind });
+    return kind;
+  }
+
+  private untilIdle(): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const check = (): void => {
+        if (this.active === 0) resolve();
+        else this.wakers.add(check);
+      };
+      check();
+    });
+  }
+
+  /** Waits until something changes (a slot frees, a stop), or `ms` pass. */
+  private waitForWake(ms?: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      const done = (): void => {
+        clearTimeout(timer);
+        this.wakers.delete(done);
+        resolve();
+      };
+      this.wakers.add(done);
+      if (ms !== undefined) timer = setTimeout(done, ms);
+    });
+  }
+
+  private wake(): void {
+    const wakers = [...this.wakers];
+    this.wakers.clear();
+    for (const w of wakers) w();
+  }
+}
+
+function outcomes(count: number, failed: BatchResultErrorEntry[] | undefined): EntryOutcome[] {
+  const result: EntryOutcome[] = Array.from({ length: count }, () => ({ ok: true }));
+  for (const f of failed ?? []) {
+    const i = Number(f.Id);
+    if (Number.isInteger(i) && i >= 0 && i < count) result[i] = { ok: false, retry: !f.SenderFault, code: f.Code };
+  }
+  return result;
+}
