@@ -41,6 +41,11 @@ export interface StepPolicyModel {
   readonly minAdjustmentMagnitude?: number;
 }
 
+/** The idle rule: a step policy that sets the fleet to 0 once the queue has been empty long enough. */
+export interface ScaleToZeroModel extends StepPolicyModel {
+  readonly idleSeconds: number;
+}
+
 /**
  * The whole scaling policy of a fleet on a queue, as plain data. `BacklogScaling` turns it into
  * CloudFormation; the simulator executes it; the dashboard draws its target.
@@ -58,8 +63,11 @@ export interface BacklogScalingModel {
   readonly burst: StepPolicyModel;
   /** Step scaling on spare workers (scale-in that never counts busy workers as idle). */
   readonly scaleIn: StepPolicyModel;
-  /** Going to 0: when `queuedMessages` stays 0 this long. Absent when minWorkers > 0. */
-  readonly scaleToZero?: { readonly idleSeconds: number };
+  /**
+   * Going to 0: ExactCapacity 0 when `queuedMessages` stays <= 0 for `idleSeconds` (an alarm
+   * that fires below its threshold). Absent when minWorkers > 0.
+   */
+  readonly scaleToZero?: ScaleToZeroModel;
 }
 
 /** What a user may choose; everything else has a default. Times in seconds. */
@@ -137,8 +145,20 @@ export function buildScalingModel(input: BacklogScalingInput): BacklogScalingMod
       cooldownSeconds: scaleInCooldown,
     },
     scaleToZero: input.minWorkers === 0
-      ? { idleSeconds: input.scaleToZeroAfterSeconds ?? DEFAULTS.scaleToZeroAfterSeconds }
+      ? scaleToZeroModel(input.scaleToZeroAfterSeconds ?? DEFAULTS.scaleToZeroAfterSeconds, period, scaleInCooldown)
       : undefined,
+  };
+}
+
+function scaleToZeroModel(idleSeconds: number, periodSeconds: number, cooldownSeconds: number): ScaleToZeroModel {
+  return {
+    idleSeconds,
+    threshold: 0,
+    evaluationPeriods: periodsFor(idleSeconds, periodSeconds),
+    adjustmentType: AdjustmentType.EXACT_CAPACITY,
+    // Fires below the threshold, so the upper bound 0 is inclusive: applies at queuedMessages <= 0.
+    steps: [{ upper: 0, change: 0 }],
+    cooldownSeconds,
   };
 }
 

@@ -32,8 +32,10 @@ export interface ScalingSignal {
   evaluate(sample: FleetSample, target: number): number;
 }
 
-// `IF(running > 1, running, 1)` is max(running, 1) in metric math: no workers counts as one.
-const RUNNING_OR_ONE = 'IF(running > 1, running, 1)';
+// A fleet at 0 may publish no running-workers datapoint at all: count a missing one as 0.
+const RUNNING = 'FILL(running, 0)';
+// max(running, 1) in metric math: no workers counts as one.
+const RUNNING_OR_ONE = `IF(${RUNNING} > 1, ${RUNNING}, 1)`;
 
 /** Backlog per worker (AWS's formula): visible / max(running, 1). Held to the target by target tracking. */
 export const BACKLOG_PER_WORKER: ScalingSignal = {
@@ -53,7 +55,7 @@ export const EXCESS_BACKLOG: ScalingSignal = {
   id: 'excessBacklog',
   label: 'Messages beyond the fleet\'s target backlog',
   inputs: ['visible', 'running'],
-  expression: (target) => `visible - ${target} * running`,
+  expression: (target) => `visible - ${target} * ${RUNNING}`,
   evaluate: (s, target) => s.visible - target * s.running,
 };
 
@@ -66,7 +68,7 @@ export const SPARE_WORKERS: ScalingSignal = {
   id: 'spareWorkers',
   label: 'Workers beyond what visible + in-flight messages need',
   inputs: ['visible', 'inFlight', 'running'],
-  expression: (target) => `running - IF((visible + inFlight) / ${target} > 1, (visible + inFlight) / ${target}, 1)`,
+  expression: (target) => `${RUNNING} - IF((visible + inFlight) / ${target} > 1, (visible + inFlight) / ${target}, 1)`,
   evaluate: (s, target) => s.running - Math.max((s.visible + s.inFlight) / target, 1),
 };
 

@@ -23,10 +23,16 @@ export interface ScalingStep {
   readonly change: number;
 }
 
-/** The step that applies to `metric`, or undefined when none does. */
-export function findStep(steps: readonly ScalingStep[], threshold: number, metric: number): ScalingStep | undefined {
+/**
+ * The step that applies to `metric`, or undefined when none does. AWS's rule: for an alarm that
+ * fires above its threshold the lower bound is inclusive and the upper exclusive; for one that
+ * fires below it (`below`), the lower bound is exclusive and the upper inclusive.
+ */
+export function findStep(steps: readonly ScalingStep[], threshold: number, metric: number, below = false): ScalingStep | undefined {
   const delta = metric - threshold;
-  return steps.find((s) => (s.lower === undefined || delta >= s.lower) && (s.upper === undefined || delta < s.upper));
+  return steps.find((s) => below
+    ? (s.lower === undefined || delta > s.lower) && (s.upper === undefined || delta <= s.upper)
+    : (s.lower === undefined || delta >= s.lower) && (s.upper === undefined || delta < s.upper));
 }
 
 /**

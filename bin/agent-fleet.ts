@@ -1,0 +1,13 @@
+#!/usr/bin/env node
+// The reference app: the same agent fleet on Fargate and on EC2, each an ElasticAgentFleet built
+// from the reference agent in agent/. `npx cdk synth` works offline with no AWS account.
+import { App } from 'aws-cdk-lib';
+import { AgentFleetEc2Stack, AgentFleetFargateStack } from './reference-stacks';
+
+const app = new App();
+new AgentFleetFargateStack(app, 'AgentFleetFargateStack', {
+  description: 'cdk-agent-fleet reference: SQS task queue and an elastic fleet of agent workers on ECS Fargate',
+});
+new AgentFleetEc2Stack(app, 'AgentFleetEc2Stack', {
+  description: 'cdk-agent-fleet reference: SQS task queue and an elastic fleet of agent workers on EC2 Auto Scaling',
+});

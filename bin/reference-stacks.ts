@@ -1,0 +1,45 @@
+import * as path from 'node:path';
+import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type { Construct } from 'constructs';
+import { AgentCompute, AgentImage, BacklogTarget, ElasticAgentFleet, type ElasticAgentFleetProps } from '../lib';
+
+/** The reference agent, built at deploy time from agent/ (synth only stages it). */
+export const REFERENCE_AGENT_DIR = path.join(__dirname, '..', 'agent');
+
+/** What both reference stacks share: the reference agent, its concurrency and its latency goal. */
+function referenceFleet(compute: AgentCompute): ElasticAgentFleetProps {
+  const concurrency = 4;
+  return {
+    image: AgentImage.fromAsset(REFERENCE_AGENT_DIR),
+    compute,
+    minWorkers: 0,
+    maxWorkers: 20,
+    concurrency,
+    handlerTimeout: Duration.minutes(2),
+    // Tasks take about 6 s; a task may wait a minute: 60 / 6 x 4 = 40 tasks per worker.
+    target: BacklogTarget.fromLatency({ acceptableLatency: Duration.minutes(1), processingTime: Duration.seconds(6), concurrency }),
+  };
+}
+
+/** An agent fleet on ECS Fargate. */
+export class AgentFleetFargateStack extends Stack {
+  public readonly agents: ElasticAgentFleet;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    this.agents = new ElasticAgentFleet(this, 'Agents', referenceFleet(AgentCompute.fargate({ cpu: 512, memoryLimitMiB: 1024 })));
+  }
+}
+
+/** The same agent fleet on EC2 Auto Scaling. */
+export class AgentFleetEc2Stack extends Stack {
+  public readonly agents: ElasticAgentFleet;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    this.agents = new ElasticAgentFleet(this, 'Agents', referenceFleet(AgentCompute.ec2({
+      instanceType: ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.MEDIUM),
+    })));
+  }
+}

@@ -1,0 +1,202 @@
+import { Duration, Names } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import type * as ec2 from 'aws-cdk-lib/aws-ec2';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import type { Construct, IConstruct } from 'constructs';
+import type { AdjustmentType, ScalingStep } from '../policy/steps';
+import { checkIntegerRange, type Violation } from '../policy/violation';
+import type { IAgentQueue } from '../queue/agent-queue';
+import { AGENT_ENV, defaultDrainDeadline, validateWorkerTimings, WORKER_DEFAULTS, type WorkerTimings } from '../worker/contract';
+import { knownNumber, knownSeconds } from '../validation';
+import type { AgentImage } from './agent-image';
+
+/** A target tracking policy on a metric math expression (what the L2s can't do). */
+export interface MathTargetTrackingOptions {
+  /** The expression; its `usingMetrics` are the inputs. */
+  readonly metric: cloudwatch.MathExpression;
+  readonly targetValue: number;
+  readonly scaleOutCooldown: Duration;
+  /** Leave scale-in to other policies. */
+  readonly disableScaleIn: boolean;
+}
+
+/** A step scaling action that an alarm triggers. */
+export interface FleetStepScalingOptions {
+  readonly adjustmentType: AdjustmentType;
+  readonly steps: readonly ScalingStep[];
+  readonly cooldown: Duration;
+  /** With percentages: the least number of workers a step moves. @default - none */
+  readonly minAdjustmentMagnitude?: number;
+}
+
+/**
+ * What both fleets share: their workers' bounds and timing, the running-workers metric, the
+ * grant principal of the workers, and how scaling policies attach to them.
+ */
+export interface IAgentFleet extends IConstruct, iam.IGrantable {
+  /** The fewest workers (0 allowed). */
+  readonly minWorkers: number;
+  /** The most workers. */
+  readonly maxWorkers: number;
+  /** Messages each worker processes at once. */
+  readonly concurrency: number;
+  /** A name unique in the account and region, used as the `Fleet` dimension of the fleet's metrics. */
+  readonly fleetName: string;
+  /** The workers' timing: handler timeout, drain deadline, stop timeout. */
+  readonly timings: WorkerTimings;
+  /**
+   * Running workers, the divisor of backlog per worker. What it needs enabled depends on the
+   * fleet (Container Insights on ECS, group metrics on EC2 Auto Scaling).
+   */
+  metricRunningWorkers(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Workers the fleet is asked to run. */
+  metricDesiredWorkers(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Adds, under `scope`, a target tracking policy on a metric math expression. */
+  addMathTargetTracking(scope: Construct, id: string, options: MathTargetTrackingOptions): void;
+  /** Adds, under `scope`, a step scaling action for an alarm to trigger. */
+  addStepScaling(scope: Construct, id: string, options: FleetStepScalingOptions): cloudwatch.IAlarmAction;
+}
+
+/** Settings of the workers that every fleet takes. */
+export interface AgentWorkerOptions {
+  /**
+   * The fewest workers; 0 lets the fleet scale to zero when the queue is idle.
+   * @default 0
+   */
+  readonly minWorkers?: number;
+  /**
+   * The most workers (>= 1).
+   * @default 10
+   */
+  readonly maxWorkers?: number;
+  /**
+   * Messages each worker processes at once (passed as AGENT_CONCURRENCY).
+   * @default 1
+   */
+  readonly concurrency?: number;
+  /**
+   * How long a handler may take with one message before it is aborted and the message retried.
+   * The queue's visibility timeout must be at least this.
+   * @default Duration.minutes(5)
+   */
+  readonly handlerTimeout?: Duration;
+  /**
+   * How long a stopping worker lets in-flight handlers finish before releasing their messages
+   * to other workers. Must be below the stop timeout.
+   * @default - the stop timeout less 10 seconds
+   */
+  readonly drainDeadline?: Duration;
+  /**
+   * Extra environment variables for the agent container.
+   * @default - none
+   */
+  readonly environment?: Record<string, string>;
+  /**
+   * The VPC to run in.
+   * @default - a new VPC with two AZs, private subnets behind one NAT gateway, and flow logs
+   */
+  readonly vpc?: ec2.IVpc;
+  /**
+   * The subnets for the workers.
+   * @default - the VPC's private subnets with egress
+   */
+  readonly vpcSubnets?: ec2.SubnetSelection;
+  /**
+   * How long the workers' logs are kept.
+   * @default logs.RetentionDays.ONE_MONTH
+   */
+  readonly logRetention?: logs.RetentionDays;
+  /**
+   * CloudWatch namespace of the workers' embedded metrics (AGENT_METRICS_NAMESPACE).
+   * @default 'AgentFleet'
+   */
+  readonly metricsNamespace?: string;
+}
+
+/** Properties both fleets take. */
+export interface AgentFleetProps extends AgentWorkerOptions {
+  /** The queue the workers consume. */
+  readonly queue: IAgentQueue;
+  /** The agent's container image. */
+  readonly image: AgentImage;
+}
+
+/** Defaults of `AgentWorkerOptions`. */
+export const FLEET_DEFAULTS = {
+  minWorkers: 0,
+  maxWorkers: 10,
+  metricsNamespace: 'AgentFleet',
+  logRetention: logs.RetentionDays.ONE_MONTH,
+} as const;
+
+/** The resolved settings of a fleet's workers, shared by both fleets. */
+export interface WorkerSettings {
+  readonly minWorkers: number;
+  readonly maxWorkers: number;
+  readonly concurrency: number;
+  readonly timings: WorkerTimings;
+  readonly fleetName: string;
+  readonly metricsNamespace: string;
+}
+
+/** Resolves defaults, and lists what breaks the rules. */
+export function resolveWorkerSettings(
+  scope: IConstruct,
+  props: AgentFleetProps & { readonly stopTimeout?: Duration },
+  extra: Partial<WorkerTimings> = {},
+): { settings: WorkerSettings; violations: Violation[] } {
+  const minWorkers = props.minWorkers ?? FLEET_DEFAULTS.minWorkers;
+  const maxWorkers = props.maxWorkers ?? FLEET_DEFAULTS.maxWorkers;
+  const concurrency = props.concurrency ?? WORKER_DEFAULTS.concurrency;
+  const stopTimeoutSeconds = knownSeconds(props.stopTimeout) ?? WORKER_DEFAULTS.stopTimeoutSeconds;
+  const timings: WorkerTimings = {
+    visibilityTimeoutSeconds: knownSeconds(props.queue.visibilityTimeout)!,
+    handlerTimeoutSeconds: knownSeconds(props.handlerTimeout ?? Duration.seconds(WORKER_DEFAULTS.handlerTimeoutSeconds))!,
+    stopTimeoutSeconds,
+    drainDeadlineSeconds: props.drainDeadline ? knownSeconds(props.drainDeadline)! : defaultDrainDeadline(stopTimeoutSeconds),
+    ...extra,
+  };
+  const violations = [
+    ...checkIntegerRange('minWorkers', knownNumber(minWorkers), 0, 10_000),
+    ...checkIntegerRange('maxWorkers', knownNumber(maxWorkers), 1, 10_000),
+    ...(knownNumber(minWorkers) !== undefined && knownNumber(maxWorkers) !== undefined && minWorkers > maxWorkers
+      ? [{ prop: 'minWorkers', allowed: `<= maxWorkers (${maxWorkers})`, value: String(minWorkers) }]
+      : []),
+    ...checkIntegerRange('concurrency', knownNumber(concurrency), 1, 1000),
+    ...validateWorkerTimings(timings),
+  ];
+  return {
+    settings: {
+      minWorkers,
+      maxWorkers,
+      concurrency,
+      timings,
+      fleetName: Names.uniqueResourceName(scope, { maxLength: 64 }),
+      metricsNamespace: props.metricsNamespace ?? FLEET_DEFAULTS.metricsNamespace,
+    },
+    violations,
+  };
+}
+
+/** The environment every agent container gets: the contract with the worker runtime, then the user's. */
+export function workerEnvironment(
+  props: AgentFleetProps,
+  settings: WorkerSettings,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  const t = settings.timings;
+  const env: Record<string, string> = {
+    [AGENT_ENV.queueUrl]: props.queue.queue.queueUrl,
+    [AGENT_ENV.concurrency]: String(settings.concurrency),
+    [AGENT_ENV.handlerTimeoutSeconds]: String(t.handlerTimeoutSeconds),
+    [AGENT_ENV.drainDeadlineSeconds]: String(t.drainDeadlineSeconds),
+    [AGENT_ENV.metricsNamespace]: settings.metricsNamespace,
+    [AGENT_ENV.fleetName]: settings.fleetName,
+    ...extra,
+  };
+  if (t.visibilityTimeoutSeconds !== undefined) {
+    env[AGENT_ENV.visibilityTimeoutSeconds] = String(t.visibilityTimeoutSeconds);
+  }
+  return { ...env, ...props.environment };
+}

@@ -1,0 +1,119 @@
+import { Fn } from 'aws-cdk-lib';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
+import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type * as iam from 'aws-cdk-lib/aws-iam';
+import type { Construct } from 'constructs';
+
+/** Options of `AgentImage.fromAsset`. */
+export interface AgentImageAssetOptions {
+  /**
+   * The Dockerfile, relative to the directory.
+   * @default 'Dockerfile'
+   */
+  readonly file?: string;
+  /**
+   * Paths (globs, as in .dockerignore) of the directory left out of the build context.
+   * @default - what the directory's .dockerignore says
+   */
+  readonly exclude?: string[];
+  /**
+   * Build arguments.
+   * @default - none
+   */
+  readonly buildArgs?: Record<string, string>;
+  /**
+   * The platform to build for; match the fleet's CPU architecture.
+   * @default - the builder's platform
+   */
+  readonly platform?: ecrAssets.Platform;
+}
+
+/** What a fleet needs to run an image. */
+export interface AgentImageConfig {
+  /** The image for an ECS container definition. */
+  readonly containerImage: ecs.ContainerImage;
+  /** The image URI for `docker pull` (EC2 fleets). */
+  readonly imageUri: string;
+  /** The ECR registry to log in to before pulling, when the image is in ECR. */
+  readonly ecrRegistry?: string;
+}
+
+/**
+ * Where the agent's container image comes from, for both fleets: a directory built at deploy
+ * time (synth only stages it: no Docker needed), an image in a registry, or an ECR repository.
+ */
+export abstract class AgentImage {
+  /**
+   * An image built from a directory with a Dockerfile. `cdk synth` only stages the directory;
+   * `cdk deploy` builds and pushes it to the bootstrap ECR repository.
+   */
+  public static fromAsset(directory: string, options: AgentImageAssetOptions = {}): AgentImage {
+    return new AssetAgentImage(directory, options);
+  }
+
+  /** A public image, or one in a registry the fleet can pull from without credentials. */
+  public static fromRegistry(imageUri: string): AgentImage {
+    return new RegistryAgentImage(imageUri);
+  }
+
+  /**
+   * An image in an ECR repository.
+   * @param tag the image tag. @default 'latest'
+   */
+  public static fromEcrRepository(repository: ecr.IRepository, tag: string = 'latest'): AgentImage {
+    return new EcrAgentImage(repository, tag);
+  }
+
+  /**
+   * Makes the image usable by a fleet: creates what it needs under `scope` and grants `puller`
+   * the right to pull it.
+   */
+  public abstract bind(scope: Construct, puller: iam.IGrantable): AgentImageConfig;
+}
+
+class AssetAgentImage extends AgentImage {
+  constructor(private readonly directory: string, private readonly options: AgentImageAssetOptions) {
+    super();
+  }
+
+  public bind(scope: Construct, puller: iam.IGrantable): AgentImageConfig {
+    const asset = new ecrAssets.DockerImageAsset(scope, 'AgentImage', { directory: this.directory, ...this.options });
+    asset.repository.grantPull(puller);
+    return {
+      containerImage: ecs.ContainerImage.fromDockerImageAsset(asset),
+      imageUri: asset.imageUri,
+      ecrRegistry: registryOf(asset.repository),
+    };
+  }
+}
+
+class RegistryAgentImage extends AgentImage {
+  constructor(private readonly imageUri: string) {
+    super();
+  }
+
+  public bind(): AgentImageConfig {
+    return { containerImage: ecs.ContainerImage.fromRegistry(this.imageUri), imageUri: this.imageUri };
+  }
+}
+
+class EcrAgentImage extends AgentImage {
+  constructor(private readonly repository: ecr.IRepository, private readonly tag: string) {
+    super();
+  }
+
+  public bind(_scope: Construct, puller: iam.IGrantable): AgentImageConfig {
+    this.repository.grantPull(puller);
+    return {
+      containerImage: ecs.ContainerImage.fromEcrRepository(this.repository, this.tag),
+      imageUri: this.repository.repositoryUriForTag(this.tag),
+      ecrRegistry: registryOf(this.repository),
+    };
+  }
+}
+
+/** `<account>.dkr.ecr.<region>.<suffix>`: the host part of a repository URI. */
+function registryOf(repository: ecr.IRepository): string {
+  return Fn.select(0, Fn.split('/', repository.repositoryUri));
+}

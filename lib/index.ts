@@ -1,0 +1,12 @@
+export * from './queue/agent-queue';
+export * from './fleet/agent-image';
+export * from './fleet/agent-fleet';
+export * from './fleet/fargate-agent-fleet';
+export * from './fleet/ec2-agent-fleet';
+export * from './fleet/agent-compute';
+export * from './scaling/backlog-target';
+export * from './scaling/backlog-metrics';
+export * from './scaling/backlog-scaling';
+export * from './elastic-agent-fleet';
+export { AdjustmentType, type ScalingStep } from './policy/steps';
+export type { BacklogScalingModel, StepPolicyModel, TargetTrackingModel } from './policy/scaling-policy';

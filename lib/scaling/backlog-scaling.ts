@@ -1,0 +1,156 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import { Construct } from 'constructs';
+import type { IAgentFleet } from '../fleet/agent-fleet';
+import type { IAgentQueue } from '../queue/agent-queue';
+import {
+  buildScalingModel, validateScalingModel,
+  type BacklogScalingModel, type StepPolicyModel,
+} from '../policy/scaling-policy';
+import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, type ScalingSignal } from '../policy/signals';
+import { AdjustmentType, type ScalingStep } from '../policy/steps';
+import { knownNumber, knownSeconds, throwIfInvalid } from '../validation';
+import { BacklogMetrics } from './backlog-metrics';
+import type { BacklogTarget } from './backlog-target';
+
+/** The tunable parts of backlog scaling; everything has a default. */
+export interface BacklogScalingOptions {
+  /**
+   * Wait after a scale-out before the next one (target tracking and burst steps).
+   * @default Duration.seconds(60)
+   */
+  readonly scaleOutCooldown?: Duration;
+  /**
+   * Wait after a scale-in before the next one.
+   * @default Duration.seconds(300)
+   */
+  readonly scaleInCooldown?: Duration;
+  /**
+   * Burst steps, in visible messages beyond what the running workers should hold
+   * (visible - target x running); bounds relative to 0, increasing, without gaps.
+   * @default - +1 worker for 0-50 messages, +2 for 50-200, +3 beyond (AWS's SQS example)
+   */
+  readonly burstSteps?: ScalingStep[];
+  /**
+   * How burst steps change the fleet.
+   * @default AdjustmentType.CHANGE_IN_CAPACITY
+   */
+  readonly burstAdjustmentType?: AdjustmentType;
+  /**
+   * Scale-in steps, in spare workers above 1 (workers beyond what visible + in-flight messages
+   * need); each step removes at most the spare workers at its lower bound.
+   * @default - -1 for 1-3 spare, -3 for 4-15, -15 beyond
+   */
+  readonly scaleInSteps?: ScalingStep[];
+  /**
+   * Consecutive periods with spare workers before scaling in.
+   * @default 15
+   */
+  readonly scaleInEvaluationPeriods?: number;
+  /**
+   * With `minWorkers` 0: how long the queue must hold no message at all (visible, in flight or
+   * delayed) before the fleet goes to 0.
+   * @default Duration.minutes(15)
+   */
+  readonly scaleToZeroAfter?: Duration;
+}
+
+/** Properties of `BacklogScaling`. */
+export interface BacklogScalingProps extends BacklogScalingOptions {
+  readonly fleet: IAgentFleet;
+  readonly queue: IAgentQueue;
+  /** Backlog per worker to hold. */
+  readonly target: BacklogTarget;
+  /**
+   * The running-workers metric to divide by.
+   * @default - the fleet's own (`fleet.metricRunningWorkers()`)
+   */
+  readonly runningWorkersMetric?: cloudwatch.IMetric;
+  /**
+   * Period of the datapoints scaling evaluates (10, 30 or 60 s; below 60 only with a
+   * high-resolution running-workers metric such as the publisher's).
+   * @default Duration.minutes(1)
+   */
+  readonly metricPeriod?: Duration;
+}
+
+/**
+ * Backlog-per-worker scaling of a fleet on its queue, translated from the policy model in
+ * `lib/policy`: target tracking on backlog per worker (metric math, through the L1 since the L2s
+ * reject math), burst steps that also take the fleet from 0 to 1, scale-in steps that count
+ * in-flight messages as work, and scale to zero after an idle period.
+ */
+export class BacklogScaling extends Construct {
+  /** The policy as plain data: what the simulator replays and the dashboard draws. */
+  public readonly model: BacklogScalingModel;
+  /** The metrics and signals the policies use. */
+  public readonly metrics: BacklogMetrics;
+  /** Fires when visible messages exceed what the running workers should hold. */
+  public readonly burstAlarm: cloudwatch.Alarm;
+  /** Fires when workers are spare for the scale-in evaluation periods. */
+  public readonly scaleInAlarm: cloudwatch.Alarm;
+  /** Fires when the queue has been empty for the idle time (only with minWorkers 0). */
+  public readonly idleAlarm?: cloudwatch.Alarm;
+  private readonly fleet: IAgentFleet;
+
+  constructor(scope: Construct, id: string, props: BacklogScalingProps) {
+    super(scope, id);
+    this.fleet = props.fleet;
+    const period = props.metricPeriod ?? Duration.minutes(1);
+    this.model = buildScalingModel({
+      minWorkers: props.fleet.minWorkers,
+      maxWorkers: props.fleet.maxWorkers,
+      targetBacklogPerWorker: props.target.messagesPerWorker,
+      metricPeriodSeconds: knownSeconds(period),
+      scaleOutCooldownSeconds: knownSeconds(props.scaleOutCooldown),
+      scaleInCooldownSeconds: knownSeconds(props.scaleInCooldown),
+      burstSteps: props.burstSteps,
+      burstAdjustmentType: props.burstAdjustmentType,
+      scaleInSteps: props.scaleInSteps,
+      scaleInEvaluationPeriods: knownNumber(props.scaleInEvaluationPeriods),
+      scaleToZeroAfterSeconds: knownSeconds(props.scaleToZeroAfter),
+    });
+    throwIfInvalid(this, validateScalingModel(this.model));
+
+    const model = this.model;
+    const target = model.targetBacklogPerWorker;
+    this.metrics = new BacklogMetrics(props.queue, props.fleet, Duration.seconds(model.metricPeriodSeconds), props.runningWorkersMetric);
+
+    // Target tracking, scale-out only (EC2 Auto Scaling / Application Auto Scaling "target
+    // tracking using metric math"): backlog per instance = visible / running, held at the target.
+    props.fleet.addMathTargetTracking(this, 'BacklogPerWorkerTracking', {
+      metric: this.metrics.signal(BACKLOG_PER_WORKER, target),
+      targetValue: target,
+      scaleOutCooldown: Duration.seconds(model.targetTracking.scaleOutCooldownSeconds),
+      disableScaleIn: model.targetTracking.disableScaleIn,
+    });
+
+    this.burstAlarm = this.stepPolicy('Burst', EXCESS_BACKLOG, model.burst, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD);
+    this.scaleInAlarm = this.stepPolicy('ScaleIn', SPARE_WORKERS, model.scaleIn, cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD);
+    if (model.scaleToZero) {
+      this.idleAlarm = this.stepPolicy('ScaleToZero', QUEUED_MESSAGES, model.scaleToZero,
+        cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD);
+    }
+  }
+
+  /** An alarm on a signal that triggers a step scaling action of the fleet. */
+  private stepPolicy(id: string, signal: ScalingSignal, policy: StepPolicyModel, comparisonOperator: cloudwatch.ComparisonOperator): cloudwatch.Alarm {
+    const action = this.fleet.addStepScaling(this, `${id}Policy`, {
+      adjustmentType: policy.adjustmentType,
+      steps: policy.steps,
+      cooldown: Duration.seconds(policy.cooldownSeconds),
+      minAdjustmentMagnitude: policy.adjustmentType === AdjustmentType.PERCENT_CHANGE_IN_CAPACITY ? policy.minAdjustmentMagnitude : undefined,
+    });
+    const alarm = new cloudwatch.Alarm(this, `${id}Alarm`, {
+      metric: this.metrics.signal(signal, this.model.targetBacklogPerWorker),
+      threshold: policy.threshold,
+      evaluationPeriods: policy.evaluationPeriods,
+      comparisonOperator,
+      // No data is no reason to scale: target tracking behaves the same way.
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+      alarmDescription: `${signal.label}: ${id} scaling of ${this.fleet.node.path}`,
+    });
+    alarm.addAlarmAction(action);
+    return alarm;
+  }
+}
