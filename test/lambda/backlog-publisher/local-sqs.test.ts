@@ -54,6 +54,19 @@ function env(queueUrl: string, extra: Record<string, string> = {}): Record<strin
   return { QUEUE_URL: queueUrl, FLEET_NAME: 'local', ECS_CLUSTER: 'agents', ECS_SERVICE: 'workers', ...extra };
 }
 
+/** One invocation at a 60 s period (one cycle) on the queue; the figures it put. */
+async function publishOneMinute(queueUrl: string, runningWorkers: number): Promise<Record<string, number | undefined>> {
+  const time = fakeTime();
+  const cloudWatch = mockCloudWatch();
+  const handler = createHandler({
+    env: env(queueUrl, { PERIOD_SECONDS: '60' }),
+    clients: { ecs: mockEcs(runningWorkers), cloudWatch: cloudWatch.client },
+    clock: time.clock, sleep: time.sleep, log: logLines().log,
+  });
+  await handler({}, time.context);
+  return byMetric(cloudWatch.puts()[0].MetricData);
+}
+
 describe('backlog publisher against a real local SQS server', () => {
   test('publishes the queue\'s real visible, in-flight and delayed counts, read afresh each cycle', async () => {
     // GIVEN 7 messages sent, 3 of them received (in flight), and 2 sent with a delay
@@ -96,17 +109,8 @@ describe('backlog publisher against a real local SQS server', () => {
 
   test('an empty queue with no workers: backlog per worker 0, all figures still put', async () => {
     const { url } = await local.createQueue('publisher-empty');
-    const time = fakeTime();
-    const cloudWatch = mockCloudWatch();
-    const handler = createHandler({
-      env: env(url, { PERIOD_SECONDS: '60' }),
-      clients: { ecs: mockEcs(0), cloudWatch: cloudWatch.client },
-      clock: time.clock, sleep: time.sleep, log: logLines().log,
-    });
 
-    await handler({}, time.context);
-
-    expect(byMetric(cloudWatch.puts()[0].MetricData)).toEqual({
+    expect(await publishOneMinute(url, 0)).toEqual({
       VisibleMessages: 0, InFlightMessages: 0, DelayedMessages: 0, RunningWorkers: 0, BacklogPerWorker: 0,
     });
   });
@@ -114,17 +118,8 @@ describe('backlog publisher against a real local SQS server', () => {
   test('a visible message with no workers is a backlog of 1 per worker (the signal that leaves 0)', async () => {
     const { url } = await local.createQueue('publisher-from-zero');
     await sqs.send(new SendMessageCommand({ QueueUrl: url, MessageBody: 'first task' }));
-    const time = fakeTime();
-    const cloudWatch = mockCloudWatch();
-    const handler = createHandler({
-      env: env(url, { PERIOD_SECONDS: '60' }),
-      clients: { ecs: mockEcs(0), cloudWatch: cloudWatch.client },
-      clock: time.clock, sleep: time.sleep, log: logLines().log,
-    });
 
-    await handler({}, time.context);
-
-    expect(byMetric(cloudWatch.puts()[0].MetricData)).toMatchObject({ VisibleMessages: 1, RunningWorkers: 0, BacklogPerWorker: 1 });
+    expect(await publishOneMinute(url, 0)).toMatchObject({ VisibleMessages: 1, RunningWorkers: 0, BacklogPerWorker: 1 });
   });
 });
 
