@@ -5,7 +5,7 @@ import { formatViolations, type Violation } from './policy/violation';
 /** Seconds of a Duration, or undefined when it is unset or not known at synth (a token). */
 export function knownSeconds(duration: Duration | undefined): number | undefined {
   if (duration === undefined || duration.isUnresolved()) return undefined;
-  return duration.toSeconds();
+  return duration.toSeconds({ integral: false });
 }
 
 /** A number, or undefined when it is unset or not known at synth (a token). */

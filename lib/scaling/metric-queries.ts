@@ -9,7 +9,7 @@ export interface MetricDataQuery {
     readonly metric: {
       readonly namespace: string;
       readonly metricName: string;
-      readonly dimensions: { readonly name: string; readonly value: string }[];
+      readonly dimensions?: { readonly name: string; readonly value: string }[];
     };
     readonly stat: string;
     readonly period?: number;
@@ -27,13 +27,14 @@ export function metricDataQueries(expression: cloudwatch.MathExpression, withPer
   const inputs = Object.entries(expression.usingMetrics).map(([id, metric]): MetricDataQuery => {
     const stat = metric.toMetricConfig().metricStat;
     if (!stat) throw new Error(`metric '${id}' of expression '${expression.expression}' must be a plain metric`);
+    const dimensions = (stat.dimensions ?? []).map((d) => ({ name: d.name, value: String(d.value) }));
     return {
       id,
       metricStat: {
         metric: {
           namespace: stat.namespace,
           metricName: stat.metricName,
-          dimensions: (stat.dimensions ?? []).map((d) => ({ name: d.name, value: String(d.value) })),
+          ...(dimensions.length > 0 ? { dimensions } : {}),
         },
         stat: stat.statistic,
         ...(withPeriod ? { period: stat.period.toSeconds() } : {}),

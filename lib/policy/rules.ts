@@ -1,0 +1,209 @@
+import { targetTrackingCapacity } from './backlog';
+import { AWS_SCALING_FACTS, type BacklogScalingModel, type StepPolicyModel } from './scaling-policy';
+import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, type FleetSample } from './signals';
+import { AdjustmentType, findStep, type ScalingStep } from './steps';
+
+/**
+ * Any scaling policy as alarms and actions on signals: the generic form that the model of
+ * `BacklogScalingModel` and other designs (QueueProcessingFargateService's steps on the raw
+ * queue depth and its CPU target tracking, plain step scaling) are written in, so that one
+ * executor (the simulator) runs them all with the same step lookup and rounding.
+ */
+
+/** A fleet sample with the service's average CPU, for CPU target tracking (ECSServiceAverageCPUUtilization). */
+export interface RuleSample extends FleetSample {
+  /** Average CPU utilization of the running workers, in percent (0-100). */
+  readonly cpuUtilization: number;
+}
+
+/** A signal a rule's alarm watches: the four backlog signals of `signals.ts`, or one below. */
+export interface RuleSignal {
+  readonly id: string;
+  readonly label: string;
+  evaluate(sample: RuleSample, target: number): number;
+}
+
+/** ApproximateNumberOfMessagesVisible alone: the raw queue depth that QueueProcessingFargateService scales on. */
+export const VISIBLE_MESSAGES: RuleSignal = {
+  id: 'visible',
+  label: 'Visible messages (raw queue depth)',
+  evaluate: (s) => s.visible,
+};
+
+/** The service's average CPU utilization in percent (ECS `CPUUtilization`, AWS/ECS namespace). */
+export const CPU_UTILIZATION: RuleSignal = {
+  id: 'cpuUtilization',
+  label: 'Average CPU utilization of the running workers (%)',
+  evaluate: (s) => s.cpuUtilization,
+};
+
+/** CloudWatch alarm comparison operators. */
+export enum Comparison {
+  GREATER_THAN = 'GreaterThanThreshold',
+  GREATER_THAN_OR_EQUAL = 'GreaterThanOrEqualToThreshold',
+  LESS_THAN = 'LessThanThreshold',
+  LESS_THAN_OR_EQUAL = 'LessThanOrEqualToThreshold',
+}
+
+/** How a datapoint aggregates the samples of its period (CloudWatch statistic of each input metric). */
+export enum Statistic {
+  AVERAGE = 'Average',
+  MAXIMUM = 'Maximum',
+}
+
+/** Whether `value` breaches `threshold` under `comparison`. */
+export function breaches(comparison: Comparison, value: number, threshold: number): boolean {
+  switch (comparison) {
+    case Comparison.GREATER_THAN: return value > threshold;
+    case Comparison.GREATER_THAN_OR_EQUAL: return value >= threshold;
+    case Comparison.LESS_THAN: return value < threshold;
+    default: return value <= threshold;
+  }
+}
+
+/** The datapoints an alarm or a target tracking policy reads. */
+export interface RuleMetric {
+  readonly signal: RuleSignal;
+  /** The `target` passed to the signal (the backlog target for backlog signals; ignored by others). */
+  readonly signalTarget: number;
+  readonly periodSeconds: number;
+  readonly statistic: Statistic;
+}
+
+/** A step scaling policy: an alarm on a signal and the steps its action applies. */
+export interface StepRule {
+  readonly kind: 'step';
+  readonly name: string;
+  readonly metric: RuleMetric;
+  readonly comparison: Comparison;
+  readonly threshold: number;
+  /** Consecutive breaching datapoints that put the alarm in ALARM. */
+  readonly evaluationPeriods: number;
+  readonly adjustmentType: AdjustmentType;
+  /** Bounds relative to the threshold, as in `StepAdjustment`. */
+  readonly steps: readonly ScalingStep[];
+  readonly cooldownSeconds: number;
+  readonly minAdjustmentMagnitude?: number;
+}
+
+/** A target tracking policy: AWS's own pair of alarms, and ceil(capacity x metric / target). */
+export interface TargetTrackingRule {
+  readonly kind: 'target-tracking';
+  readonly name: string;
+  readonly metric: RuleMetric;
+  readonly target: number;
+  readonly scaleOutCooldownSeconds: number;
+  readonly scaleInCooldownSeconds: number;
+  readonly disableScaleIn: boolean;
+  /** Datapoints above the target that trigger a scale-out (3 of 3, reported). */
+  readonly scaleOutDatapoints: number;
+  /** Datapoints below `scaleInRatio` x target that trigger a scale-in (15 of 15, reported). */
+  readonly scaleInDatapoints: number;
+  readonly scaleInRatio: number;
+}
+
+export type ScalingRule = StepRule | TargetTrackingRule;
+
+/** A fleet's bounds and every policy attached to it. */
+export interface ScalingRuleSet {
+  readonly minWorkers: number;
+  readonly maxWorkers: number;
+  readonly rules: readonly ScalingRule[];
+}
+
+/** Whether a step rule adds workers (all its steps are positive, or it sets an exact capacity above 0). */
+export function isScaleOutRule(rule: StepRule): boolean {
+  return rule.steps.every((s) => s.change > 0);
+}
+
+/**
+ * The step that applies to a datapoint, honouring the side of the threshold: above it a step
+ * matches `lower <= delta < upper`; below it (a Less* alarm) `lower < delta <= upper`
+ * ("Step adjustments for step scaling", Application Auto Scaling User Guide). Delegates to
+ * `findStep` by mirroring the steps around the threshold.
+ */
+export function findRuleStep(rule: StepRule, metric: number): ScalingStep | undefined {
+  if (rule.comparison === Comparison.GREATER_THAN || rule.comparison === Comparison.GREATER_THAN_OR_EQUAL) {
+    return findStep(rule.steps, rule.threshold, metric);
+  }
+  const mirrored: ScalingStep[] = rule.steps.map((s, i) => ({
+    lower: s.upper === undefined ? undefined : -s.upper,
+    upper: s.lower === undefined ? undefined : -s.lower,
+    change: i,
+  }));
+  const hit = findStep(mirrored, -rule.threshold, -metric);
+  return hit === undefined ? undefined : rule.steps[hit.change];
+}
+
+/**
+ * The capacity a target tracking rule asks for on a datapoint, or undefined when it asks for no
+ * change. Scale-out uses AWS's ceil(capacity x metric / target); scale-in rounds down and never
+ * goes below one worker per the metric's own rounding.
+ */
+export function targetTrackingDecision(rule: TargetTrackingRule, capacity: number, metric: number, direction: 'out' | 'in'): number | undefined {
+  if (direction === 'in' && rule.disableScaleIn) return undefined;
+  const next = targetTrackingCapacity(capacity, metric, rule.target);
+  if (direction === 'out') return next > capacity ? next : undefined;
+  return next < capacity ? next : undefined;
+}
+
+/** The backlog signals read the queue counts with the Maximum statistic, as `BacklogMetrics` binds them. */
+function backlogMetric(signal: RuleSignal, model: BacklogScalingModel): RuleMetric {
+  return { signal, signalTarget: model.targetBacklogPerWorker, periodSeconds: model.metricPeriodSeconds, statistic: Statistic.MAXIMUM };
+}
+
+function stepRule(name: string, model: BacklogScalingModel, policy: StepPolicyModel, signal: RuleSignal, comparison: Comparison): StepRule {
+  return {
+    kind: 'step',
+    name,
+    metric: backlogMetric(signal, model),
+    comparison,
+    threshold: policy.threshold,
+    evaluationPeriods: policy.evaluationPeriods,
+    adjustmentType: policy.adjustmentType,
+    steps: policy.steps,
+    cooldownSeconds: policy.cooldownSeconds,
+    minAdjustmentMagnitude: policy.minAdjustmentMagnitude,
+  };
+}
+
+/** Evaluation periods of the scale-to-zero alarm: `idleSeconds` of consecutive datapoints. */
+export function scaleToZeroPeriods(model: BacklogScalingModel): number {
+  return model.scaleToZero ? Math.max(1, Math.ceil(model.scaleToZero.idleSeconds / model.metricPeriodSeconds)) : 0;
+}
+
+/**
+ * The rules `BacklogScaling` deploys for a model: target tracking on backlog per worker
+ * (scale-out only), burst steps on excess backlog (`>` threshold), scale-in steps on spare
+ * workers (`>=` threshold) and, with minWorkers 0, ExactCapacity 0 once the queue holds nothing
+ * (`<= 0`) for the idle time.
+ */
+export function rulesFromModel(model: BacklogScalingModel): ScalingRuleSet {
+  const rules: ScalingRule[] = [
+    {
+      kind: 'target-tracking',
+      name: 'backlog-per-worker target tracking',
+      metric: backlogMetric(BACKLOG_PER_WORKER, model),
+      target: model.targetBacklogPerWorker,
+      scaleOutCooldownSeconds: model.targetTracking.scaleOutCooldownSeconds,
+      scaleInCooldownSeconds: model.scaleIn.cooldownSeconds,
+      disableScaleIn: model.targetTracking.disableScaleIn,
+      scaleOutDatapoints: AWS_SCALING_FACTS.targetTrackingScaleOutDatapoints,
+      scaleInDatapoints: AWS_SCALING_FACTS.targetTrackingScaleInDatapoints,
+      scaleInRatio: AWS_SCALING_FACTS.targetTrackingScaleInRatio,
+    },
+    stepRule('burst steps on excess backlog', model, model.burst, EXCESS_BACKLOG, Comparison.GREATER_THAN),
+    stepRule('scale-in steps on spare workers', model, model.scaleIn, SPARE_WORKERS, Comparison.GREATER_THAN_OR_EQUAL),
+  ];
+  if (model.scaleToZero) {
+    rules.push({
+      ...stepRule('scale to zero when idle', model, model.scaleIn, QUEUED_MESSAGES, Comparison.LESS_THAN_OR_EQUAL),
+      threshold: 0,
+      evaluationPeriods: scaleToZeroPeriods(model),
+      adjustmentType: AdjustmentType.EXACT_CAPACITY,
+      steps: [{ change: 0 }],
+      minAdjustmentMagnitude: undefined,
+    });
+  }
+  return { minWorkers: model.minWorkers, maxWorkers: model.maxWorkers, rules };
+}

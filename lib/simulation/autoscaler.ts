@@ -1,0 +1,149 @@
+/**
+ * Application Auto Scaling (or EC2 Auto Scaling) executing a rule set: alarms on datapoints,
+ * step adjustments through the policy model's `findStep`/`applyAdjustment`, target tracking
+ * through its `targetTrackingCapacity`, cooldowns and warm-up as AWS documents them:
+ *
+ * - An alarm in ALARM invokes its action on entering ALARM and again once a minute
+ *   (Application Auto Scaling User Guide, "Step scaling policies").
+ * - Scale-out cooldown: capacity added by the scale-out that started the cooldown counts toward
+ *   the next one, so a later, larger step adds only the difference ("Cooldown period").
+ * - Scale-in cooldown blocks further scale-in; a scale-out ends it.
+ * - Several policies at once: the one giving the largest capacity wins, both ways.
+ * - Target tracking: scale-out alarm on N of N datapoints above target, scale-in alarm on M of M
+ *   below 90 % of it; new capacity ceil/floor(capacity x metric / target); no action on missing data.
+ * - EC2 Auto Scaling: instance warm-up instead of cooldowns; scale-in waits while instances warm up.
+ */
+import { findRuleStep, isScaleOutRule, targetTrackingDecision, Comparison, type ScalingRule, type ScalingRuleSet, type StepRule, type TargetTrackingRule } from '../policy/rules';
+import { applyAdjustment } from '../policy/steps';
+import { AlarmActions, alarmState, type Datapoints } from './cloudwatch';
+
+/** A change of the fleet's desired capacity. */
+export interface ScalingEvent {
+  readonly time: number;
+  readonly rule: string;
+  readonly from: number;
+  readonly to: number;
+}
+
+export interface AutoscalerOptions {
+  readonly alarmReinvokeSeconds: number;
+  /** EC2 Auto Scaling instance warm-up; undefined for Application Auto Scaling (ECS) cooldowns. */
+  readonly instanceWarmupSeconds?: number;
+}
+
+interface RuleState {
+  readonly out: AlarmActions;
+  readonly in: AlarmActions;
+  outUntil: number;
+  outBase: number;
+  inUntil: number;
+}
+
+interface Proposal {
+  readonly state: RuleState;
+  readonly rule: ScalingRule;
+  readonly capacity: number;
+  readonly direction: 'out' | 'in';
+  readonly outCooldown: number;
+  readonly inCooldown: number;
+  /** A scale-out inside the cooldown it started raises capacity without restarting the cooldown. */
+  readonly withinCooldown: boolean;
+}
+
+export class RuleAutoscaler {
+  private readonly states: RuleState[];
+
+  constructor(readonly ruleSet: ScalingRuleSet, private readonly datapoints: Datapoints, private readonly options: AutoscalerOptions) {
+    this.states = ruleSet.rules.map(() => ({
+      out: new AlarmActions(options.alarmReinvokeSeconds),
+      in: new AlarmActions(options.alarmReinvokeSeconds),
+      outUntil: -Infinity,
+      outBase: 0,
+      inUntil: -Infinity,
+    }));
+  }
+
+  /**
+   * Evaluates every rule whose alarms evaluate at `now` (every period, at most every minute) and
+   * returns the new desired capacity with the events that changed it.
+   * `warming` says whether an EC2 instance is still warming up (always false on ECS).
+   */
+  evaluate(now: number, desired: number, warming: boolean): { desired: number; events: ScalingEvent[] } {
+    const outs: Proposal[] = [];
+    const ins: Proposal[] = [];
+    this.ruleSet.rules.forEach((rule, i) => {
+      const period = rule.metric.periodSeconds;
+      if (now % Math.min(period, 60) !== 0) return;
+      const state = this.states[i];
+      const proposals = rule.kind === 'step' ? this.step(rule, state, now, desired) : this.tracking(rule, state, now, desired);
+      for (const p of proposals) {
+        // A scale-out policy never lowers capacity, nor a scale-in one raises it; scale-in waits for warm-up.
+        if (p.direction === 'out' && p.capacity > desired) outs.push(p);
+        else if (p.direction === 'in' && p.capacity < desired && !warming) ins.push(p);
+      }
+    });
+    const largest = (ps: Proposal[]) => ps.reduce((a, b) => (b.capacity > a.capacity ? b : a));
+    if (outs.length > 0) {
+      const p = largest(outs);
+      if (!p.withinCooldown) {
+        p.state.outUntil = now + p.outCooldown;
+        p.state.outBase = desired;
+      }
+      for (const s of this.states) s.inUntil = -Infinity;
+      return { desired: p.capacity, events: [{ time: now, rule: p.rule.name, from: desired, to: p.capacity }] };
+    }
+    if (ins.length > 0) {
+      const p = largest(ins);
+      p.state.inUntil = now + p.inCooldown;
+      return { desired: p.capacity, events: [{ time: now, rule: p.rule.name, from: desired, to: p.capacity }] };
+    }
+    return { desired, events: [] };
+  }
+
+  private bounds(rule: StepRule) {
+    return { min: this.ruleSet.minWorkers, max: this.ruleSet.maxWorkers, minAdjustmentMagnitude: rule.minAdjustmentMagnitude };
+  }
+
+  private clamp(capacity: number): number {
+    return Math.min(this.ruleSet.maxWorkers, Math.max(this.ruleSet.minWorkers, capacity));
+  }
+
+  private outCooldown(seconds: number): number {
+    return this.options.instanceWarmupSeconds ?? seconds;
+  }
+
+  private step(rule: StepRule, state: RuleState, now: number, desired: number): Proposal[] {
+    const values = this.datapoints.values(rule.metric, now, rule.evaluationPeriods);
+    if (!state.out.shouldInvoke(alarmState(values, rule.evaluationPeriods, rule.comparison, rule.threshold), now)) return [];
+    const step = findRuleStep(rule, values[values.length - 1]);
+    if (!step) return [];
+    const common = { state, rule, outCooldown: this.outCooldown(rule.cooldownSeconds), inCooldown: rule.cooldownSeconds };
+    if (isScaleOutRule(rule)) {
+      const withinCooldown = now < state.outUntil;
+      const capacity = applyAdjustment(withinCooldown ? state.outBase : desired, step.change, rule.adjustmentType, this.bounds(rule));
+      return [{ ...common, capacity, direction: 'out', withinCooldown }];
+    }
+    if (now < state.inUntil) return [];
+    return [{ ...common, capacity: applyAdjustment(desired, step.change, rule.adjustmentType, this.bounds(rule)), direction: 'in', withinCooldown: false }];
+  }
+
+  private tracking(rule: TargetTrackingRule, state: RuleState, now: number, desired: number): Proposal[] {
+    const out: Proposal[] = [];
+    const common = { state, rule, outCooldown: this.outCooldown(rule.scaleOutCooldownSeconds), inCooldown: rule.scaleInCooldownSeconds };
+    const high = this.datapoints.values(rule.metric, now, rule.scaleOutDatapoints);
+    if (state.out.shouldInvoke(alarmState(high, rule.scaleOutDatapoints, Comparison.GREATER_THAN, rule.target), now)) {
+      const withinCooldown = now < state.outUntil;
+      const next = targetTrackingDecision(rule, withinCooldown ? state.outBase : desired, high[high.length - 1], 'out');
+      if (next !== undefined) out.push({ ...common, capacity: this.clamp(next), direction: 'out', withinCooldown });
+    }
+    if (!rule.disableScaleIn) {
+      const low = this.datapoints.values(rule.metric, now, rule.scaleInDatapoints);
+      const state_ = alarmState(low, rule.scaleInDatapoints, Comparison.LESS_THAN, rule.scaleInRatio * rule.target);
+      if (state.in.shouldInvoke(state_, now) && now >= state.inUntil) {
+        const next = targetTrackingDecision(rule, desired, low[low.length - 1], 'in');
+        if (next !== undefined) out.push({ ...common, capacity: this.clamp(next), direction: 'in', withinCooldown: false });
+      }
+    }
+    return out;
+  }
+}

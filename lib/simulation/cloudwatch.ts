@@ -1,0 +1,149 @@
+/**
+ * CloudWatch as the scaling policies see it: per-second samples of the queue and the fleet,
+ * aggregated into datapoints of a period (Average or Maximum, as the metric's statistic), which
+ * alarms can read only `publicationDelaySeconds` after the period ends; and alarms that go to
+ * ALARM after N consecutive breaching datapoints.
+ */
+import { breaches, Statistic, type Comparison, type RuleMetric, type RuleSample } from '../policy/rules';
+import type { CloudWatchParams } from './params';
+
+/** Per-second samples of everything a metric can read; index = second. */
+export class SampleLog {
+  readonly visible: Float64Array;
+  readonly inFlight: Float64Array;
+  readonly delayed: Float64Array;
+  readonly running: Float64Array;
+  /** Average CPU of the running workers, NaN when none runs (ECS publishes no CPU then). */
+  readonly cpu: Float64Array;
+  /** 0 where SQS publishes no datapoint (an inactive queue, and the wake-up lag after it). */
+  readonly sqsPublishing: Uint8Array;
+  private length = 0;
+
+  constructor(readonly capacitySeconds: number) {
+    this.visible = new Float64Array(capacitySeconds);
+    this.inFlight = new Float64Array(capacitySeconds);
+    this.delayed = new Float64Array(capacitySeconds);
+    this.running = new Float64Array(capacitySeconds);
+    this.cpu = new Float64Array(capacitySeconds);
+    this.sqsPublishing = new Uint8Array(capacitySeconds);
+  }
+
+  get seconds(): number {
+    return this.length;
+  }
+
+  record(second: number, s: RuleSample, sqsPublishing: boolean): void {
+    this.visible[second] = s.visible;
+    this.inFlight[second] = s.inFlight;
+    this.delayed[second] = s.delayed;
+    this.running[second] = s.running;
+    this.cpu[second] = s.cpuUtilization;
+    this.sqsPublishing[second] = sqsPublishing ? 1 : 0;
+    this.length = Math.max(this.length, second + 1);
+  }
+}
+
+function aggregate(values: Float64Array, from: number, to: number, every: number, statistic: Statistic): number {
+  let acc = statistic === Statistic.MAXIMUM ? -Infinity : 0;
+  let n = 0;
+  for (let i = from + every - 1; i < to; i += every) {
+    const v = values[i];
+    if (Number.isNaN(v)) continue;
+    acc = statistic === Statistic.MAXIMUM ? Math.max(acc, v) : acc + v;
+    n++;
+  }
+  if (n === 0) return NaN;
+  return statistic === Statistic.MAXIMUM ? acc : acc / n;
+}
+
+/** Datapoints of every (period, statistic) a policy reads, computed once each. */
+export class Datapoints {
+  private readonly cache = new Map<string, (RuleSample | null)[]>();
+
+  constructor(private readonly log: SampleLog, private readonly params: CloudWatchParams) {}
+
+  /**
+   * Datapoint `k` of a period covers seconds [kP, (k+1)P); null when SQS published nothing for it.
+   * Undefined when it is not complete yet.
+   */
+  datapoint(periodSeconds: number, statistic: Statistic, k: number): RuleSample | null | undefined {
+    const end = (k + 1) * periodSeconds;
+    if (k < 0 || end > this.log.seconds) return undefined;
+    const key = `${periodSeconds}:${statistic}`;
+    let list = this.cache.get(key);
+    if (!list) {
+      list = [];
+      this.cache.set(key, list);
+    }
+    const hit = list[k];
+    if (hit !== undefined) return hit;
+    const from = k * periodSeconds;
+    const l = this.log;
+    // Counts are snapshots: SQS's Approximate* and the running-task count once a minute, or every
+    // period when it is shorter (the publisher's high-resolution metric). CPU is averaged over the period.
+    const every = Math.min(periodSeconds, this.params.countSampleSeconds);
+    const value: RuleSample | null = l.sqsPublishing[end - 1] === 0 ? null : {
+      visible: aggregate(l.visible, from, end, every, statistic),
+      inFlight: aggregate(l.inFlight, from, end, every, statistic),
+      delayed: aggregate(l.delayed, from, end, every, statistic),
+      running: aggregate(l.running, from, end, every, statistic),
+      cpuUtilization: aggregate(l.cpu, from, end, 1, statistic),
+    };
+    list[k] = value;
+    return value;
+  }
+
+  /** Index of the newest datapoint an alarm can read at `now`, or -1. */
+  latestReadable(periodSeconds: number, now: number): number {
+    return Math.floor((now - this.params.publicationDelaySeconds) / periodSeconds) - 1;
+  }
+
+  /** The metric's values of the `count` newest readable datapoints (oldest first); NaN where missing. */
+  values(metric: RuleMetric, now: number, count: number): number[] {
+    const latest = this.latestReadable(metric.periodSeconds, now);
+    const out: number[] = [];
+    for (let k = latest - count + 1; k <= latest; k++) {
+      const d = this.datapoint(metric.periodSeconds, metric.statistic, k);
+      out.push(d ? metric.signal.evaluate(d, metric.signalTarget) : NaN);
+    }
+    return out;
+  }
+}
+
+export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
+
+/**
+ * An alarm's state from its newest datapoints: ALARM when all `evaluationPeriods` of them breach,
+ * INSUFFICIENT_DATA when any is missing (CloudWatch's `treatMissingData: missing` with no data;
+ * target tracking takes no action then), OK otherwise.
+ */
+export function alarmState(values: readonly number[], evaluationPeriods: number, comparison: Comparison, threshold: number): AlarmState {
+  if (values.length < evaluationPeriods || values.some((v) => !Number.isFinite(v))) return 'INSUFFICIENT_DATA';
+  return values.every((v) => breaches(comparison, v, threshold)) ? 'ALARM' : 'OK';
+}
+
+/** Tracks one alarm's ALARM episodes: its action runs on entering ALARM and again every `reinvokeSeconds` while it stays. */
+export class AlarmActions {
+  private inAlarmSince: number | undefined;
+  private lastInvoked = -Infinity;
+
+  constructor(private readonly reinvokeSeconds: number) {}
+
+  /** Whether the action runs now, given the alarm's state now. */
+  shouldInvoke(state: AlarmState, now: number): boolean {
+    if (state !== 'ALARM') {
+      this.inAlarmSince = undefined;
+      return false;
+    }
+    if (this.inAlarmSince === undefined) {
+      this.inAlarmSince = now;
+      this.lastInvoked = now;
+      return true;
+    }
+    if (now - this.lastInvoked >= this.reinvokeSeconds) {
+      this.lastInvoked = now;
+      return true;
+    }
+    return false;
+  }
+}

@@ -1,0 +1,357 @@
+/**
+ * The discrete-time loop (one-second ticks, continuous time inside a tick for message starts and
+ * completions): messages arrive (delayed, then visible), workers start after a delay, receive
+ * into free slots, process, delete; a controller (alarms + policies, a fixed size, or perfect
+ * foresight) sets the desired capacity; removed workers drain. Pure: the same inputs and seed
+ * give the same result.
+ */
+import type { RuleSample } from '../policy/rules';
+import { RuleAutoscaler, type ScalingEvent } from './autoscaler';
+import { Datapoints, SampleLog } from './cloudwatch';
+import type { SimulationParams } from './params';
+import type { SimulationPolicy } from './policies';
+import { Random } from './random';
+import { percentile } from './stats';
+import type { Messages } from './trace';
+
+type WorkerState = 'starting' | 'running' | 'draining' | 'stopped';
+
+interface Worker {
+  readonly launchedAt: number;
+  readonly readyAt: number;
+  state: WorkerState;
+  drainStartedAt: number;
+  stoppedAt: number;
+  /** Message index per slot, -1 when free. */
+  readonly slot: Int32Array;
+  /** When each slot's message finishes; when free, since when it has been free. */
+  readonly slotTime: Float64Array;
+}
+
+/** One minute of a run, for the charts. */
+export interface MinuteStats {
+  readonly minute: number;
+  /** Messages sent during the minute. */
+  readonly arrivals: number;
+  /** Visible messages at the end of the minute. */
+  readonly backlog: number;
+  /** Workers paid for at the end of the minute (starting, running, draining). */
+  readonly workers: number;
+  /** p95 wait of the messages sent during the minute (s); NaN when none was sent. */
+  readonly waitP95: number;
+}
+
+/** What a run produces. */
+export interface RunResult {
+  readonly policy: string;
+  readonly durationSeconds: number;
+  readonly sent: number;
+  readonly processed: number;
+  /** Messages in the queue at the end, by state. */
+  readonly visibleAtEnd: number;
+  readonly inFlightAtEnd: number;
+  readonly delayedAtEnd: number;
+  /**
+   * Per message: time it waited for a useful receive (s) = completion - visible - processing
+   * time; for a message not finished at the end, a lower bound: end - visible (or 0 before it is visible).
+   */
+  readonly waits: Float64Array;
+  /** Messages released by a worker whose drain deadline passed (received again later). */
+  readonly released: number;
+  readonly peakWorkers: number;
+  /** Sum over workers of launch to stop (or the end of the run), in minutes. */
+  readonly workerMinutes: number;
+  readonly events: readonly ScalingEvent[];
+  readonly timeline: readonly MinuteStats[];
+}
+
+/** Sets the desired capacity once a second. */
+export interface Controller {
+  decide(now: number, desired: number, view: FleetView): { desired: number; events: ScalingEvent[] };
+}
+
+/** What controllers may look at (the perfect-foresight bound reads the future from `messages`). */
+export interface FleetView {
+  readonly messages: Messages;
+  /** Processing seconds still to do by the messages in flight. */
+  readonly inFlightWork: number;
+  /** Processing seconds of the visible messages. */
+  readonly visibleWork: number;
+  /** Message indices in the order they become visible... */
+  readonly visibleOrder: Int32Array;
+  /** ...and how many of them have. */
+  readonly visibleCount: number;
+  readonly warming: boolean;
+}
+
+/** Progress callback: seconds simulated so far. */
+export type Progress = (second: number) => void;
+
+/** Runs one policy over the messages. */
+export function simulate(messages: Messages, policy: SimulationPolicy, params: SimulationParams, durationSeconds: number, onProgress?: Progress): RunResult {
+  const w = params.worker;
+  const conc = w.concurrency;
+  const n = messages.count;
+  const rng = new Random(params.seed + 7_777_777);
+  const log = new SampleLog(durationSeconds);
+  const datapoints = new Datapoints(log, params.cloudWatch);
+  const controller = makeController(policy, datapoints, params);
+
+  // Messages by the time they become visible (stable: ties keep send order).
+  const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => messages.visibleAt[a] - messages.visibleAt[b] || a - b);
+  const queuedSince = new Float64Array(n);
+  const waited = new Float64Array(n);
+  const doneAt = new Float64Array(n).fill(NaN);
+  const queue: number[] = [];
+  let head = 0;
+  let nextVisible = 0;
+  let nextSent = 0;
+  let processed = 0;
+  let released = 0;
+  let visibleWork = 0;
+
+  const workers: Worker[] = [];
+  const startupFor = (): number => (policy.kind === 'foresight' ? 0 : rng.uniform(w.startupSeconds.min, w.startupSeconds.max));
+  const launch = (now: number, ready = false): void => {
+    workers.push({
+      launchedAt: now,
+      readyAt: ready ? now : now + startupFor(),
+      state: ready ? 'running' : 'starting',
+      drainStartedAt: NaN,
+      stoppedAt: NaN,
+      slot: new Int32Array(conc).fill(-1),
+      slotTime: new Float64Array(conc).fill(now),
+    });
+  };
+  let desired = policy.initialWorkers;
+  for (let i = 0; i < desired; i++) launch(0, true);
+
+  const events: ScalingEvent[] = [];
+  const timeline: MinuteStats[] = [];
+  let peakWorkers = desired;
+  let lastActivity = 0;
+  let sqsSilentUntil = -Infinity;
+  let minuteArrivals = 0;
+
+  for (let t = 0; t < durationSeconds; t++) {
+    const tickEnd = t + 1;
+    // Arrivals: sent in this tick; visible once their delay is over.
+    while (nextSent < n && messages.sentAt[nextSent] < tickEnd) {
+      if (messages.sentAt[nextSent] - lastActivity >= params.cloudWatch.sqsInactiveAfterSeconds) {
+        sqsSilentUntil = messages.sentAt[nextSent] + params.cloudWatch.sqsWakeDelaySeconds;
+      }
+      nextSent++;
+      minuteArrivals++;
+    }
+    while (nextVisible < n && messages.visibleAt[order[nextVisible]] < tickEnd) {
+      const m = order[nextVisible++];
+      queuedSince[m] = messages.visibleAt[m];
+      queue.push(m);
+      visibleWork += messages.processingSeconds[m];
+    }
+
+    let inFlight = 0;
+    let inFlightWork = 0;
+    for (const wk of workers) {
+      if (wk.state === 'stopped') continue;
+      if (wk.state === 'starting' && wk.readyAt < tickEnd) wk.state = 'running';
+      if (wk.state === 'starting') continue;
+      for (let s = 0; s < conc; s++) {
+        // Finish, then receive the next visible message at once (long polling returns as soon as one is there).
+        for (;;) {
+          const m = wk.slot[s];
+          if (m >= 0) {
+            if (wk.slotTime[s] >= tickEnd) break;
+            doneAt[m] = wk.slotTime[s];
+            processed++;
+            wk.slot[s] = -1;
+          }
+          if (wk.state === 'draining' || head >= queue.length) break;
+          const next = queue[head++];
+          const start = Math.max(wk.slotTime[s], queuedSince[next], wk.readyAt);
+          waited[next] += start - queuedSince[next];
+          visibleWork -= messages.processingSeconds[next];
+          wk.slot[s] = next;
+          wk.slotTime[s] = start + messages.processingSeconds[next];
+        }
+        if (wk.slot[s] < 0) wk.slotTime[s] = Math.max(wk.slotTime[s], t);
+      }
+      if (wk.state === 'draining') {
+        const busy = wk.slot.some((m) => m >= 0);
+        if (busy && t - wk.drainStartedAt >= w.drainDeadlineSeconds) {
+          // Drain deadline: the worker releases what it still holds (ChangeMessageVisibility 0) and exits.
+          for (let s = 0; s < conc; s++) {
+            const m = wk.slot[s];
+            if (m < 0) continue;
+            const startedAt = wk.slotTime[s] - messages.processingSeconds[m];
+            waited[m] += tickEnd - startedAt;
+            queuedSince[m] = tickEnd;
+            queue.push(m);
+            visibleWork += messages.processingSeconds[m];
+            wk.slot[s] = -1;
+            released++;
+          }
+        }
+        if (!wk.slot.some((m) => m >= 0)) {
+          wk.state = 'stopped';
+          wk.stoppedAt = tickEnd;
+        }
+      }
+      for (let s = 0; s < conc; s++) {
+        if (wk.slot[s] >= 0) {
+          inFlight++;
+          inFlightWork += Math.max(0, wk.slotTime[s] - tickEnd);
+        }
+      }
+    }
+    if (head > 4096 && head * 2 > queue.length) {
+      queue.splice(0, head);
+      head = 0;
+    }
+
+    // Samples at the end of the tick.
+    const visible = queue.length - head;
+    const delayed = nextSent - nextVisible;
+    if (visible + inFlight + delayed > 0) lastActivity = tickEnd;
+    let running = 0;
+    let busySlots = 0;
+    let billed = 0;
+    let warming = false;
+    for (const wk of workers) {
+      if (wk.state === 'stopped') continue;
+      billed++;
+      if (wk.state === 'starting') continue;
+      running++;
+      for (let s = 0; s < conc; s++) if (wk.slot[s] >= 0) busySlots++;
+      if (tickEnd - wk.launchedAt < w.instanceWarmupSeconds) warming = true;
+    }
+    const cpu = running === 0 ? NaN : w.idleCpuPercent + ((w.busyCpuPercent - w.idleCpuPercent) * busySlots) / (running * conc);
+    const sample: RuleSample = { visible, inFlight, delayed, running, cpuUtilization: cpu };
+    const silent = tickEnd < sqsSilentUntil || tickEnd - lastActivity >= params.cloudWatch.sqsInactiveAfterSeconds;
+    log.record(t, sample, !silent);
+
+    // Decide, then bring the fleet to the desired capacity.
+    const decision = controller.decide(tickEnd, desired, {
+      messages, inFlightWork, visibleWork, visibleOrder: order, visibleCount: nextVisible, warming: w.compute === 'ec2' && warming,
+    });
+    events.push(...decision.events);
+    desired = decision.desired;
+    reconcile(workers, desired, tickEnd, launch);
+    peakWorkers = Math.max(peakWorkers, workers.reduce((c, wk) => c + (wk.state === 'stopped' ? 0 : 1), 0));
+
+    if (tickEnd % 60 === 0 || tickEnd === durationSeconds) {
+      timeline.push({ minute: Math.ceil(tickEnd / 60) - 1, arrivals: minuteArrivals, backlog: visible, workers: billed, waitP95: NaN });
+      minuteArrivals = 0;
+    }
+    if (onProgress && tickEnd % 600 === 0) onProgress(tickEnd);
+  }
+
+  const waits = new Float64Array(n);
+  for (let m = 0; m < n; m++) {
+    if (!Number.isNaN(doneAt[m])) waits[m] = waited[m];
+    else waits[m] = Math.max(0, durationSeconds - messages.visibleAt[m]);
+  }
+  let workerSeconds = 0;
+  for (const wk of workers) workerSeconds += (Number.isNaN(wk.stoppedAt) ? durationSeconds : wk.stoppedAt) - wk.launchedAt;
+  let inFlightAtEnd = 0;
+  for (const wk of workers) if (wk.state !== 'stopped') for (let s = 0; s < conc; s++) if (wk.slot[s] >= 0) inFlightAtEnd++;
+
+  return {
+    policy: policy.name,
+    durationSeconds,
+    sent: nextSent,
+    processed,
+    visibleAtEnd: queue.length - head,
+    inFlightAtEnd,
+    delayedAtEnd: nextSent - nextVisible,
+    waits,
+    released,
+    peakWorkers,
+    workerMinutes: workerSeconds / 60,
+    events,
+    timeline: withWaits(timeline, messages, waits),
+  };
+}
+
+/** Adds each minute's p95 wait (of the messages sent in it) to the timeline. */
+function withWaits(timeline: MinuteStats[], messages: Messages, waits: Float64Array): MinuteStats[] {
+  const byMinute = new Map<number, number[]>();
+  for (let m = 0; m < messages.count; m++) {
+    const minute = Math.floor(messages.sentAt[m] / 60);
+    let list = byMinute.get(minute);
+    if (!list) byMinute.set(minute, (list = []));
+    list.push(waits[m]);
+  }
+  return timeline.map((row) => {
+    const list = byMinute.get(row.minute);
+    return { ...row, waitP95: list ? percentile(list.sort((a, b) => a - b), 0.95) : NaN };
+  });
+}
+
+/**
+ * Brings the number of live workers (starting or running) to `desired`. Removal order, like a
+ * fleet whose busy workers hold scale-in protection: workers still starting (newest first), then
+ * idle ones, then the least busy; a removed running worker drains.
+ */
+function reconcile(workers: Worker[], desired: number, now: number, launch: (now: number) => void): void {
+  const live = workers.filter((wk) => wk.state === 'starting' || wk.state === 'running');
+  for (let i = live.length; i < desired; i++) launch(now);
+  let excess = live.length - desired;
+  if (excess <= 0) return;
+  const busy = (wk: Worker) => wk.slot.reduce((c, m) => c + (m >= 0 ? 1 : 0), 0);
+  const victims = live
+    .map((wk, i) => ({ wk, i }))
+    .sort((a, b) => {
+      const rank = (wk: Worker) => (wk.state === 'starting' ? -1 : busy(wk));
+      return rank(a.wk) - rank(b.wk) || b.i - a.i;
+    });
+  for (const { wk } of victims) {
+    if (excess-- <= 0) break;
+    if (wk.state === 'starting') {
+      wk.state = 'stopped';
+      wk.stoppedAt = now;
+    } else {
+      wk.state = 'draining';
+      wk.drainStartedAt = now;
+    }
+  }
+}
+
+/** The controller a policy runs on. */
+function makeController(policy: SimulationPolicy, datapoints: Datapoints, params: SimulationParams): Controller {
+  switch (policy.kind) {
+    case 'fixed':
+      return { decide: (_now, desired) => ({ desired, events: [] }) };
+    case 'foresight':
+      return foresightController(policy.maxWorkers, policy.windowSeconds, params.worker.concurrency);
+    default: {
+      const scaler = new RuleAutoscaler(policy.rules, datapoints, {
+        alarmReinvokeSeconds: params.cloudWatch.alarmReinvokeSeconds,
+        instanceWarmupSeconds: params.worker.compute === 'ec2' ? params.worker.instanceWarmupSeconds : undefined,
+      });
+      return { decide: (now, desired, view) => scaler.evaluate(now, desired, view.warming) };
+    }
+  }
+}
+
+/**
+ * The perfect-foresight bound: knows every future message and its processing time, starts
+ * workers instantly, and keeps exactly the slots that the work in flight, the visible backlog
+ * and the next `windowSeconds` of arrivals need: ceil(work / window / concurrency).
+ */
+function foresightController(maxWorkers: number, windowSeconds: number, concurrency: number): Controller {
+  return {
+    decide(now, desired, view) {
+      const { messages } = view;
+      let future = 0;
+      for (let i = view.visibleCount; i < messages.count; i++) {
+        const m = view.visibleOrder[i];
+        if (messages.visibleAt[m] >= now + windowSeconds) break;
+        future += messages.processingSeconds[m];
+      }
+      const slots = (view.inFlightWork + view.visibleWork + future) / windowSeconds;
+      const next = Math.min(maxWorkers, Math.max(0, Math.ceil(slots / concurrency - 1e-9)));
+      return { desired: next, events: next === desired ? [] : [{ time: now, rule: 'foresight', from: desired, to: next }] };
+    },
+  };
+}

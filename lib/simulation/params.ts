@@ -1,0 +1,138 @@
+/**
+ * Every modelling assumption of the simulator, as a named parameter with its source.
+ * "stated" = AWS documents the value; "reported" = users measured it, AWS does not publish it;
+ * "chosen" = our modelling choice. docs/simulation.md lists the same table.
+ */
+import { AWS_SCALING_FACTS } from '../policy/scaling-policy';
+import { defaultDrainDeadline, WORKER_DEFAULTS } from '../worker/contract';
+
+/** How long one message takes to process. */
+export interface ProcessingTimeParams {
+  /** `lognormal` (right-skewed, typical of LLM/agent calls), `exponential`, `uniform` (mean x [1 - cv, 1 + cv]) or `constant`. */
+  readonly distribution: 'lognormal' | 'exponential' | 'uniform' | 'constant';
+  readonly meanSeconds: number;
+  /** Coefficient of variation (standard deviation / mean); ignored by `exponential` (1) and `constant` (0). */
+  readonly cv: number;
+}
+
+export type ComputeKind = 'fargate' | 'ec2';
+
+/** One worker: start-up, concurrency, service time, CPU and drain. */
+export interface WorkerParams {
+  readonly compute: ComputeKind;
+  /** Start-up delay from launch to receiving messages, uniform in [min, max] seconds. */
+  readonly startupSeconds: { readonly min: number; readonly max: number };
+  /** Messages a worker processes at once (`AgentWorker` `concurrency`). */
+  readonly concurrency: number;
+  readonly processingTime: ProcessingTimeParams;
+  /** A removed worker stops receiving and finishes its in-flight messages for up to this long, then releases the rest. */
+  readonly drainDeadlineSeconds: number;
+  /** CPU of a worker with every slot busy (%); idle workers use `idleCpuPercent`. Only CPU target tracking reads it. */
+  readonly busyCpuPercent: number;
+  readonly idleCpuPercent: number;
+  /** EC2 only: instance warm-up, during which further scale-out counts the warming capacity and scale-in waits. */
+  readonly instanceWarmupSeconds: number;
+}
+
+/** CloudWatch and alarm timing. */
+export interface CloudWatchParams {
+  /** Queue and running-worker counts are snapshots taken this often (the datapoint of a shorter period takes one at its end). */
+  readonly countSampleSeconds: number;
+  /** Seconds from the end of a datapoint's period until alarms can read it. */
+  readonly publicationDelaySeconds: number;
+  /** An alarm that stays in ALARM invokes its scaling action again this often. */
+  readonly alarmReinvokeSeconds: number;
+  /** A queue with no messages and no activity this long stops publishing metrics... */
+  readonly sqsInactiveAfterSeconds: number;
+  /** ...and its first datapoint after new activity appears only this much later. */
+  readonly sqsWakeDelaySeconds: number;
+}
+
+/** Everything a run needs besides the arrivals and the policy. */
+export interface SimulationParams {
+  readonly seed: number;
+  readonly worker: WorkerParams;
+  readonly cloudWatch: CloudWatchParams;
+  /** A message waiting longer than this (visible to received) counts as late. */
+  readonly latencyGoalSeconds: number;
+  /** Extra simulated time after the trace ends, so the backlog of a burst can clear. */
+  readonly tailSeconds: number;
+  /** Share of messages sent with `DelaySeconds` (they sit in the delayed state first). */
+  readonly delayedFraction: number;
+  readonly delaySeconds: number;
+}
+
+/** Start-up delays by compute kind. */
+export const STARTUP_SECONDS: Record<ComputeKind, { readonly min: number; readonly max: number }> = {
+  /** Fargate task launch to running: about 25-60 s, image size matters (reported; NOTES.md). */
+  fargate: { min: 25, max: 60 },
+  /** EC2 instance launch to InService and the agent container up: about 60-180 s (reported; no AWS figure). */
+  ec2: { min: 60, max: 180 },
+};
+
+export const DEFAULT_WORKER: WorkerParams = {
+  compute: 'fargate',
+  startupSeconds: STARTUP_SECONDS.fargate,
+  /** `WORKER_DEFAULTS.concurrency` of the worker runtime. */
+  concurrency: WORKER_DEFAULTS.concurrency,
+  /** The issue's example fleet: 6 s per task; log-normal with cv 0.5 (chosen). */
+  processingTime: { distribution: 'lognormal', meanSeconds: 6, cv: 0.5 },
+  /** Worker runtime default: Fargate's 120 s stop timeout minus the 10 s drain margin (lib/worker/contract.ts). */
+  drainDeadlineSeconds: defaultDrainDeadline(WORKER_DEFAULTS.stopTimeoutSeconds),
+  /** CPU-bound worker (chosen): the case most favourable to CPU target tracking. */
+  busyCpuPercent: 100,
+  idleCpuPercent: 2,
+  /** EC2 Auto Scaling falls back to the 300 s default cooldown as warm-up (stated). */
+  instanceWarmupSeconds: AWS_SCALING_FACTS.defaultCooldownSeconds,
+};
+
+export const DEFAULT_CLOUDWATCH: CloudWatchParams = {
+  /** SQS publishes its Approximate* metrics once a minute (stated); Container Insights' RunningTaskCount too. */
+  countSampleSeconds: AWS_SCALING_FACTS.sqsMetricPeriodSeconds,
+  /** "A few minutes at worst; irregular" (AWS, qualitative); 60 s is chosen. See docs/simulation.md for the sensitivity. */
+  publicationDelaySeconds: 60,
+  /** An alarm in ALARM re-invokes its step action once a minute (stated). */
+  alarmReinvokeSeconds: 60,
+  /** SQS: a queue inactive for 6 h (stated)... */
+  sqsInactiveAfterSeconds: 6 * 3600,
+  /** ...can take up to 15 min to show its first datapoint again (stated, worst case). */
+  sqsWakeDelaySeconds: 15 * 60,
+};
+
+export const DEFAULT_PARAMS: SimulationParams = {
+  seed: 1,
+  worker: DEFAULT_WORKER,
+  cloudWatch: DEFAULT_CLOUDWATCH,
+  /** The issue's example fleet: acceptable latency 1 minute. */
+  latencyGoalSeconds: 60,
+  /** Half an hour (chosen): long enough for a burst's backlog to clear and the fleet to scale in. */
+  tailSeconds: 30 * 60,
+  delayedFraction: 0,
+  delaySeconds: 0,
+};
+
+/** Rules for parameters, reported all at once. */
+export function validateParams(p: SimulationParams): string[] {
+  const out: string[] = [];
+  const need = (ok: boolean, what: string, value: unknown) => { if (!ok) out.push(`${what}, got ${String(value)}`); };
+  const w = p.worker;
+  need(Number.isInteger(p.seed), 'seed must be an integer', p.seed);
+  need(w.compute === 'fargate' || w.compute === 'ec2', 'worker.compute must be "fargate" or "ec2"', w.compute);
+  need(w.startupSeconds.min >= 0 && w.startupSeconds.max >= w.startupSeconds.min, 'worker.startupSeconds must have 0 <= min <= max', `${w.startupSeconds.min}-${w.startupSeconds.max}`);
+  need(Number.isInteger(w.concurrency) && w.concurrency >= 1 && w.concurrency <= 1000, 'worker.concurrency must be an integer 1-1000', w.concurrency);
+  need(['lognormal', 'exponential', 'uniform', 'constant'].includes(w.processingTime.distribution), 'worker.processingTime.distribution must be lognormal, exponential, uniform or constant', w.processingTime.distribution);
+  need(w.processingTime.meanSeconds > 0, 'worker.processingTime.meanSeconds must be > 0', w.processingTime.meanSeconds);
+  need(w.processingTime.cv >= 0 && (w.processingTime.distribution !== 'uniform' || w.processingTime.cv <= 1), 'worker.processingTime.cv must be >= 0 (<= 1 for uniform)', w.processingTime.cv);
+  need(w.drainDeadlineSeconds >= 0, 'worker.drainDeadlineSeconds must be >= 0', w.drainDeadlineSeconds);
+  need(w.busyCpuPercent >= 0 && w.busyCpuPercent <= 100 && w.idleCpuPercent >= 0 && w.idleCpuPercent <= w.busyCpuPercent,
+    'worker CPU must have 0 <= idleCpuPercent <= busyCpuPercent <= 100', `${w.idleCpuPercent}/${w.busyCpuPercent}`);
+  need(w.instanceWarmupSeconds >= 0, 'worker.instanceWarmupSeconds must be >= 0', w.instanceWarmupSeconds);
+  need(Number.isInteger(p.cloudWatch.countSampleSeconds) && p.cloudWatch.countSampleSeconds >= 1, 'cloudWatch.countSampleSeconds must be a whole number >= 1', p.cloudWatch.countSampleSeconds);
+  need(p.cloudWatch.publicationDelaySeconds >= 0, 'cloudWatch.publicationDelaySeconds must be >= 0', p.cloudWatch.publicationDelaySeconds);
+  need(p.cloudWatch.alarmReinvokeSeconds > 0, 'cloudWatch.alarmReinvokeSeconds must be > 0', p.cloudWatch.alarmReinvokeSeconds);
+  need(p.latencyGoalSeconds > 0, 'latencyGoalSeconds must be > 0', p.latencyGoalSeconds);
+  need(p.tailSeconds >= 0, 'tailSeconds must be >= 0', p.tailSeconds);
+  need(p.delayedFraction >= 0 && p.delayedFraction <= 1, 'delayedFraction must be 0-1', p.delayedFraction);
+  need(p.delaySeconds >= 0 && p.delaySeconds <= 900, 'delaySeconds must be 0-900 (SQS DelaySeconds)', p.delaySeconds);
+  return out;
+}

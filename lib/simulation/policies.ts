@@ -1,0 +1,161 @@
+/**
+ * The policies a comparison runs, each built from the policy model's types and functions:
+ * ours (exactly `buildScalingModel` + `rulesFromModel`, what `BacklogScaling` deploys),
+ * QueueProcessingFargateService's defaults, plain step scaling on queue depth, fixed fleets,
+ * and the perfect-foresight bound.
+ */
+import { targetFromLatency } from '../policy/backlog';
+import { Comparison, CPU_UTILIZATION, rulesFromModel, Statistic, VISIBLE_MESSAGES, type ScalingRuleSet, type StepRule } from '../policy/rules';
+import { AWS_SCALING_FACTS, buildScalingModel, DEFAULT_BURST_STEPS, validateScalingModel, type BacklogScalingInput } from '../policy/scaling-policy';
+import { AdjustmentType } from '../policy/steps';
+import { formatViolations } from '../policy/violation';
+import type { SimulationParams } from './params';
+
+interface PolicyBase {
+  /** Short name, used in the table and file names. */
+  readonly name: string;
+  readonly description: string;
+  /** Workers running (warm) at time 0. */
+  readonly initialWorkers: number;
+}
+
+export type SimulationPolicy =
+  | PolicyBase & { readonly kind: 'rules'; readonly rules: ScalingRuleSet }
+  | PolicyBase & { readonly kind: 'fixed' }
+  | PolicyBase & { readonly kind: 'foresight'; readonly maxWorkers: number; readonly windowSeconds: number };
+
+/** Our fleet's choices: `BacklogScalingInput`, where the target may come from a latency goal instead. */
+export interface FleetConfig extends Omit<BacklogScalingInput, 'targetBacklogPerWorker'> {
+  /** @default - targetFromLatency(acceptableLatencySeconds, mean processing time, concurrency) */
+  readonly targetBacklogPerWorker?: number;
+  /** @default - the simulation's latency goal */
+  readonly acceptableLatencySeconds?: number;
+}
+
+/** The example fleet of the issue and the README: `ElasticAgentFleet` with 0-20 workers and a 1-minute latency goal. */
+export const DEFAULT_FLEET: FleetConfig = { minWorkers: 0, maxWorkers: 20 };
+
+/** The backlog target our fleet uses, as `BacklogTarget.fromLatency` computes it. */
+export function fleetTarget(fleet: FleetConfig, params: SimulationParams): number {
+  return fleet.targetBacklogPerWorker ?? targetFromLatency(
+    fleet.acceptableLatencySeconds ?? params.latencyGoalSeconds,
+    params.worker.processingTime.meanSeconds,
+    params.worker.concurrency,
+  );
+}
+
+/** Ours: the model `BacklogScaling` deploys for these choices, validated as the construct validates it. */
+export function oursPolicy(fleet: FleetConfig, params: SimulationParams, initialWorkers: number): SimulationPolicy {
+  const { acceptableLatencySeconds: _latency, ...input } = fleet;
+  const model = buildScalingModel({ ...input, targetBacklogPerWorker: fleetTarget(fleet, params) });
+  const violations = validateScalingModel(model);
+  if (violations.length > 0) throw new Error(formatViolations('fleet', violations));
+  return {
+    kind: 'rules',
+    name: 'ours',
+    description: `backlog per worker, target ${round(model.targetBacklogPerWorker)}: target tracking + burst steps + spare-worker scale-in${model.scaleToZero ? ' + scale to zero' : ''}`,
+    initialWorkers: clampTo(initialWorkers, model.minWorkers, model.maxWorkers),
+    rules: rulesFromModel(model),
+  };
+}
+
+/** QueueProcessingFargateService's queue-depth metric: ApproximateNumberOfMessagesVisible, Maximum, 5 minutes (aws-cdk-lib defaults). */
+const QPFS_DEPTH = { signal: VISIBLE_MESSAGES, signalTarget: 0, periodSeconds: 300, statistic: Statistic.MAXIMUM } as const;
+
+/**
+ * aws-ecs-patterns QueueProcessingFargateService with its defaults (aws-cdk-lib 2.x,
+ * queue-processing-service-base.ts): `scaleOnMetric` with steps `{upper: 0, change: -1}`,
+ * `{lower: 100, change: +1}`, `{lower: 500, change: +5}` on visible messages (one 5-minute
+ * Maximum datapoint, AWS's default 300 s cooldown), plus `scaleOnCpuUtilization` at 50 %
+ * (ECS cooldowns 300 s). minScalingCapacity 1. Its default maxScalingCapacity is 2; we give it
+ * the same maximum as our fleet for a fair comparison.
+ */
+export function qpfsPolicy(maxWorkers: number, initialWorkers: number): SimulationPolicy {
+  const cooldown = AWS_SCALING_FACTS.defaultCooldownSeconds;
+  const lower: StepRule = {
+    kind: 'step', name: 'QPFS depth steps (lower)', metric: QPFS_DEPTH, comparison: Comparison.LESS_THAN_OR_EQUAL, threshold: 0,
+    evaluationPeriods: 1, adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps: [{ upper: 0, change: -1 }], cooldownSeconds: cooldown,
+  };
+  const upper: StepRule = {
+    kind: 'step', name: 'QPFS depth steps (upper)', metric: QPFS_DEPTH, comparison: Comparison.GREATER_THAN_OR_EQUAL, threshold: 100,
+    evaluationPeriods: 1, adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY,
+    steps: [{ lower: 0, upper: 400, change: 1 }, { lower: 400, change: 5 }], cooldownSeconds: cooldown,
+  };
+  return {
+    kind: 'rules',
+    name: 'qpfs-defaults',
+    description: 'QueueProcessingFargateService defaults: depth steps <=0 -1, >=100 +1, >=500 +5 (5-min Maximum) + CPU target tracking 50 %',
+    initialWorkers: clampTo(initialWorkers, 1, maxWorkers),
+    rules: {
+      minWorkers: 1,
+      maxWorkers,
+      rules: [
+        {
+          kind: 'target-tracking', name: 'QPFS CPU target tracking',
+          metric: { signal: CPU_UTILIZATION, signalTarget: 50, periodSeconds: 60, statistic: Statistic.AVERAGE },
+          target: 50, scaleOutCooldownSeconds: cooldown, scaleInCooldownSeconds: cooldown, disableScaleIn: false,
+          scaleOutDatapoints: AWS_SCALING_FACTS.targetTrackingScaleOutDatapoints,
+          scaleInDatapoints: AWS_SCALING_FACTS.targetTrackingScaleInDatapoints,
+          scaleInRatio: AWS_SCALING_FACTS.targetTrackingScaleInRatio,
+        },
+        lower,
+        upper,
+      ],
+    },
+  };
+}
+
+/**
+ * Plain step scaling on queue depth, as often written by hand: AWS's SQS example steps
+ * (+1 for 0-50 visible, +2 for 50-200, +3 beyond) on one-minute average visible messages,
+ * -1 after 15 minutes with an empty queue, AWS's default 300 s cooldowns.
+ */
+export function plainStepsPolicy(fleet: FleetConfig, initialWorkers: number): SimulationPolicy {
+  const cooldown = AWS_SCALING_FACTS.defaultCooldownSeconds;
+  const depth = { signal: VISIBLE_MESSAGES, signalTarget: 0, periodSeconds: 60, statistic: Statistic.AVERAGE } as const;
+  return {
+    kind: 'rules',
+    name: 'plain-steps',
+    description: 'steps on raw visible depth: >0 +1, >=50 +2, >=200 +3; empty 15 min -1; 300 s cooldowns',
+    initialWorkers: clampTo(initialWorkers, fleet.minWorkers, fleet.maxWorkers),
+    rules: {
+      minWorkers: fleet.minWorkers,
+      maxWorkers: fleet.maxWorkers,
+      rules: [
+        {
+          kind: 'step', name: 'depth steps (upper)', metric: depth, comparison: Comparison.GREATER_THAN, threshold: 0, evaluationPeriods: 1,
+          adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps: DEFAULT_BURST_STEPS, cooldownSeconds: cooldown,
+        },
+        {
+          kind: 'step', name: 'depth steps (lower)', metric: depth, comparison: Comparison.LESS_THAN_OR_EQUAL, threshold: 0, evaluationPeriods: 15,
+          adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps: [{ upper: 0, change: -1 }], cooldownSeconds: cooldown,
+        },
+      ],
+    },
+  };
+}
+
+/** A fleet that never scales. */
+export function fixedPolicy(workers: number): SimulationPolicy {
+  return { kind: 'fixed', name: `fixed-${workers}`, description: `${workers} workers, always`, initialWorkers: workers };
+}
+
+/** The perfect-foresight bound: workers = what the coming minute's work needs, no start-up, no metric lag. */
+export function foresightPolicy(maxWorkers: number, initialWorkers: number): SimulationPolicy {
+  return {
+    kind: 'foresight',
+    name: 'perfect-foresight',
+    description: 'knows the future: workers = ceil(work in flight + visible + next minute\'s arrivals, per minute), instant start',
+    initialWorkers: clampTo(initialWorkers, 0, maxWorkers),
+    maxWorkers,
+    windowSeconds: 60,
+  };
+}
+
+function clampTo(n: number, min: number, max: number): number {
+  return Math.min(max, Math.max(min, n));
+}
+
+function round(n: number): string {
+  return Number.isInteger(n) ? String(n) : n.toFixed(2);
+}

@@ -1,0 +1,127 @@
+import { Duration, type Stack } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import { AgentQueue, Ec2AgentFleet, type Ec2AgentFleetProps } from '../../lib';
+import { resourcesOf, TEST_IMAGE, testStack } from '../support/cdk';
+
+function fleet(props: Partial<Ec2AgentFleetProps> = {}, stack: Stack = testStack()) {
+  const queue = new AgentQueue(stack, 'Tasks');
+  const made = new Ec2AgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE, ...props });
+  return { stack, fleet: made, template: Template.fromStack(stack) };
+}
+
+/** The launch template's user data, with CloudFormation functions reduced to placeholders. */
+function userData(template: Template): string {
+  const [[, lt]] = resourcesOf(template, 'AWS::EC2::LaunchTemplate');
+  const joined = lt.Properties.LaunchTemplateData.UserData['Fn::Base64'];
+  const parts: unknown[] = typeof joined === 'string' ? [joined] : joined['Fn::Join'][1];
+  return parts.map((p) => (typeof p === 'string' ? p : '${token}')).join('');
+}
+
+describe('Ec2AgentFleet', () => {
+  test('launch template: Amazon Linux 2023, IMDSv2 required, no public IP, encrypted root volume', () => {
+    const { template } = fleet();
+    template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({
+        MetadataOptions: { HttpTokens: 'required', HttpPutResponseHopLimit: 2 },
+        NetworkInterfaces: [Match.objectLike({ AssociatePublicIpAddress: false })],
+        BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeSize: 30, VolumeType: 'gp3' } }],
+        InstanceType: 't3.medium',
+      }),
+    });
+    const params = template.toJSON().Parameters as Record<string, { Default: string }>;
+    expect(Object.values(params).map((p) => p.Default)).toContain('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-x86_64');
+  });
+
+  test('user data installs Docker and runs the image under a systemd unit with the worker contract', () => {
+    const { template } = fleet({ stopTimeout: Duration.seconds(90) });
+    const script = userData(template);
+    expect(script).toContain('dnf install -y docker');
+    expect(script).toContain('docker pull public.ecr.aws/docker/library/node:20-alpine');
+    expect(script).toMatch(/ExecStart=\/usr\/bin\/docker run --rm --name agent-worker --env-file \/etc\/agent-fleet\/agent.env --log-driver awslogs/);
+    expect(script).toContain('ExecStop=/usr/bin/docker stop --time 90 agent-worker');
+    expect(script).toContain('Restart=always');
+    expect(script).toMatch(/QUEUE_URL=\$\{token\}/);
+    expect(script).toContain('AGENT_DRAIN_DEADLINE_SECONDS=80');
+    expect(script).toContain('AGENT_LIFECYCLE_HOOK_NAME=agent-drain');
+    expect(script).toMatch(/AGENT_AUTO_SCALING_GROUP_NAME=TestStackFleet/);
+    expect(script).not.toContain('docker login');
+  });
+
+  test('group: private subnets, group metrics, bounds, termination lifecycle hook for draining', () => {
+    const { template } = fleet({ minWorkers: 1, maxWorkers: 7 });
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      MinSize: '1', MaxSize: '7',
+      MetricsCollection: [{ Granularity: '1Minute' }],
+      AutoScalingGroupName: Match.stringLikeRegexp('^TestStackFleet'),
+      DefaultInstanceWarmup: 180,
+    });
+    template.hasResourceProperties('AWS::AutoScaling::LifecycleHook', {
+      LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
+      LifecycleHookName: 'agent-drain',
+      HeartbeatTimeout: 180,
+      DefaultResult: 'CONTINUE',
+    });
+  });
+
+  test('the instance role completes only its own group\'s lifecycle actions, writes its logs, consumes its queue', () => {
+    const { template } = fleet();
+    const [[, policy]] = resourcesOf(template, 'AWS::IAM::Policy')
+      .filter(([, p]) => JSON.stringify(p.Properties.Roles).includes('FleetInstanceRole'));
+    const statements = policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[];
+    const complete = statements.find((s) => s.Action === 'autoscaling:CompleteLifecycleAction')!;
+    expect(JSON.stringify(complete.Resource)).toMatch(/:autoScalingGroup:\*:autoScalingGroupName\/TestStackFleet/);
+    expect(statements.some((s) => Array.isArray(s.Action) && s.Action.includes('logs:PutLogEvents'))).toBe(true);
+    expect(statements.some((s) => Array.isArray(s.Action) && s.Action.includes('sqs:ReceiveMessage'))).toBe(true);
+  });
+
+  test('spot uses a mixed instances policy, all Spot, with capacity rebalancing', () => {
+    const { template } = fleet({ spot: true, spotInstanceTypes: [new ec2.InstanceType('t3.medium'), new ec2.InstanceType('t3a.medium')] });
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      CapacityRebalance: true,
+      MixedInstancesPolicy: {
+        InstancesDistribution: { OnDemandPercentageAboveBaseCapacity: 0, SpotAllocationStrategy: 'price-capacity-optimized' },
+        LaunchTemplate: Match.objectLike({ Overrides: [{ InstanceType: 't3.medium' }, { InstanceType: 't3a.medium' }] }),
+      },
+    });
+  });
+
+  test('scale-in protection and notifications are options', () => {
+    const stack = testStack();
+    const topic = new sns.Topic(stack, 'Ops');
+    const { template } = fleet({ newInstancesProtectedFromScaleIn: true, notificationsTopic: topic }, stack);
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      NewInstancesProtectedFromScaleIn: true,
+      NotificationConfigurations: [Match.objectLike({ TopicARN: { Ref: Match.stringLikeRegexp('Ops') } })],
+    });
+  });
+
+  test('an Arm instance type gets the Arm AMI', () => {
+    const { template } = fleet({ instanceType: new ec2.InstanceType('m7g.large') });
+    const params = template.toJSON().Parameters as Record<string, { Default: string }>;
+    expect(Object.values(params).map((p) => p.Default)).toContain('/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-6.1-arm64');
+  });
+
+  test('metricRunningWorkers is the group\'s GroupInServiceInstances', () => {
+    const { fleet: made } = fleet();
+    expect(made.metricRunningWorkers().namespace).toBe('AWS/AutoScaling');
+    expect(made.metricRunningWorkers().metricName).toBe('GroupInServiceInstances');
+    expect(made.metricDesiredWorkers().metricName).toBe('GroupDesiredCapacity');
+  });
+
+  describe('validation', () => {
+    test.each([
+      ['hook timeout below the drain deadline', { lifecycleHookTimeout: Duration.seconds(60) }, /drainDeadline: must be < lifecycleHookTimeout \(60 seconds\).*got 110 seconds/],
+      ['hook timeout above 2 h', { lifecycleHookTimeout: Duration.hours(3) }, /lifecycleHookTimeout: must be an integer 30-7200, got 10800/],
+      ['hook timeout below 30 s', { stopTimeout: Duration.seconds(10), drainDeadline: Duration.seconds(5), lifecycleHookTimeout: Duration.seconds(20) }, /lifecycleHookTimeout: must be an integer 30-7200, got 20/],
+      ['drain deadline at the stop timeout', { stopTimeout: Duration.seconds(60), drainDeadline: Duration.seconds(60) }, /drainDeadline: must be > 0 and < stopTimeout \(60 seconds\)/],
+    ])('%s is an error naming the path, prop, range and value', (_name, props, message) => {
+      expect(() => fleet(props)).toThrow(message);
+    });
+
+    test('EC2 has no 120 s cap on the stop timeout', () => {
+      expect(() => fleet({ stopTimeout: Duration.minutes(10) })).not.toThrow();
+    });
+  });
+});

@@ -1,0 +1,129 @@
+import { Duration } from 'aws-cdk-lib';
+import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecs from 'aws-cdk-lib/aws-ecs';
+import type { Stack } from 'aws-cdk-lib';
+import { AgentQueue, FargateAgentFleet, type FargateAgentFleetProps } from '../../lib';
+import { resourcesOf, TEST_IMAGE, testStack } from '../support/cdk';
+
+function fleet(props: Partial<FargateAgentFleetProps> = {}, stack: Stack = testStack()) {
+  const queue = new AgentQueue(stack, 'Tasks');
+  const made = new FargateAgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE, ...props });
+  return { stack, queue, fleet: made, template: () => Template.fromStack(stack) };
+}
+
+function containerEnv(template: Template): Record<string, unknown> {
+  const [[, taskDef]] = resourcesOf(template, 'AWS::ECS::TaskDefinition');
+  const [container] = taskDef.Properties.ContainerDefinitions;
+  return Object.fromEntries(container.Environment.map((e: { Name: string; Value: unknown }) => [e.Name, e.Value]));
+}
+
+describe('FargateAgentFleet', () => {
+  test('defaults: new VPC with flow logs, cluster with Container Insights, private tasks, circuit breaker', () => {
+    const { template } = fleet();
+    const t = template();
+    t.resourceCountIs('AWS::EC2::VPC', 1);
+    t.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'REJECT' });
+    t.hasResourceProperties('AWS::ECS::Cluster', { ClusterSettings: [{ Name: 'containerInsights', Value: 'enabled' }] });
+    t.hasResourceProperties('AWS::ECS::Service', {
+      LaunchType: 'FARGATE',
+      NetworkConfiguration: { AwsvpcConfiguration: Match.objectLike({ AssignPublicIp: 'DISABLED' }) },
+      DeploymentConfiguration: Match.objectLike({ DeploymentCircuitBreaker: { Enable: true, Rollback: true }, MinimumHealthyPercent: 100 }),
+    });
+    t.hasResourceProperties('AWS::ECS::TaskDefinition', { Cpu: '512', Memory: '1024', RequiresCompatibilities: ['FARGATE'] });
+    t.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+    t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', {
+      MinCapacity: 0, MaxCapacity: 10, ScalableDimension: 'ecs:service:DesiredCount', ServiceNamespace: 'ecs',
+    });
+  });
+
+  test('the container gets the stop timeout and the worker contract in its environment', () => {
+    const { template, queue, stack } = fleet({ concurrency: 4, handlerTimeout: Duration.minutes(2), environment: { MODEL: 'small' } });
+    const t = template();
+    t.hasResourceProperties('AWS::ECS::TaskDefinition', { ContainerDefinitions: [Match.objectLike({ StopTimeout: 120, Essential: true })] });
+    expect(containerEnv(t)).toEqual({
+      QUEUE_URL: stack.resolve(queue.queue.queueUrl),
+      AGENT_CONCURRENCY: '4',
+      AGENT_HANDLER_TIMEOUT_SECONDS: '120',
+      AGENT_DRAIN_DEADLINE_SECONDS: '110',
+      AGENT_VISIBILITY_TIMEOUT_SECONDS: '360',
+      AGENT_TASK_PROTECTION: 'true',
+      AGENT_TASK_PROTECTION_MINUTES: '60',
+      AGENT_METRICS_NAMESPACE: 'AgentFleet',
+      AGENT_FLEET_NAME: expect.stringMatching(/^TestStackFleet/),
+      MODEL: 'small',
+    });
+  });
+
+  test('the task role may consume the queue and protect its own cluster\'s tasks, nothing more', () => {
+    const { template } = fleet();
+    const t = template();
+    t.hasResourceProperties('AWS::IAM::Policy', {
+      Roles: [{ Ref: Match.stringLikeRegexp('FleetTaskDefinitionTaskRole') }],
+      PolicyDocument: { Statement: [
+        Match.objectLike({ Action: Match.arrayWith(['sqs:ReceiveMessage']) }),
+        {
+          Action: ['ecs:GetTaskProtection', 'ecs:UpdateTaskProtection'],
+          Effect: 'Allow',
+          Resource: { 'Fn::Join': ['', Match.arrayWith([':task/', { Ref: Match.stringLikeRegexp('FleetCluster') }, '/*'])] },
+        },
+      ] },
+    });
+  });
+
+  test('without task protection there is neither the permission nor the variable', () => {
+    const { template } = fleet({ taskProtection: false });
+    const t = template();
+    expect(JSON.stringify(t.toJSON())).not.toContain('ecs:UpdateTaskProtection');
+    expect(containerEnv(t)).not.toHaveProperty('AGENT_TASK_PROTECTION');
+  });
+
+  test('spot runs on FARGATE_SPOT', () => {
+    const { template } = fleet({ spot: true });
+    template().hasResourceProperties('AWS::ECS::Service', {
+      CapacityProviderStrategy: [{ CapacityProvider: 'FARGATE_SPOT', Weight: 1 }],
+    });
+  });
+
+  test('a given cluster is used as is, with a warning about Container Insights', () => {
+    const stack = testStack();
+    const vpc = new ec2.Vpc(stack, 'Net');
+    const cluster = new ecs.Cluster(stack, 'Shared', { vpc });
+    const { fleet: made } = fleet({ cluster }, stack);
+    Template.fromStack(stack).resourceCountIs('AWS::ECS::Cluster', 1);
+    Annotations.fromStack(stack).hasWarning(`/${made.node.path}`, Match.stringLikeRegexp('Container Insights'));
+  });
+
+  test('metricRunningWorkers is Container Insights RunningTaskCount of the service', () => {
+    const { fleet: made } = fleet();
+    const metric = made.metricRunningWorkers();
+    expect(metric.namespace).toBe('ECS/ContainerInsights');
+    expect(metric.metricName).toBe('RunningTaskCount');
+    expect(Object.keys(metric.dimensions!)).toEqual(['ClusterName', 'ServiceName']);
+    expect(made.metricDesiredWorkers().metricName).toBe('DesiredTaskCount');
+  });
+
+  describe('validation', () => {
+    test.each([
+      [{ cpu: 300 }, /cpu: must be one of 256, 512, 1024, 2048, 4096, 8192, 16384, got 300/],
+      [{ cpu: 256, memoryLimitMiB: 4096 }, /memoryLimitMiB: must be a size Fargate offers for cpu 256: .*, got 4096/],
+      [{ cpu: 8192, memoryLimitMiB: 18432 }, /memoryLimitMiB: must be a size Fargate offers for cpu 8192: .*, got 18432/],
+      [{ stopTimeout: Duration.seconds(180) }, /stopTimeout: must be 2-120 seconds, got 180 seconds/],
+      [{ drainDeadline: Duration.seconds(120) }, /drainDeadline: must be > 0 and < stopTimeout \(120 seconds\).*got 120 seconds/],
+      [{ stopTimeout: Duration.seconds(30), drainDeadline: Duration.seconds(45) }, /drainDeadline: must be > 0 and < stopTimeout \(30 seconds\).*got 45 seconds/],
+      [{ handlerTimeout: Duration.minutes(10) }, /visibilityTimeout: must be >= handlerTimeout \(600 seconds\).*got 360 seconds/],
+      [{ minWorkers: 5, maxWorkers: 2 }, /minWorkers: must be <= maxWorkers \(2\), got 5/],
+      [{ maxWorkers: 0 }, /maxWorkers: must be an integer 1-10000, got 0/],
+      [{ minWorkers: 1.5 }, /minWorkers: must be an integer 0-10000, got 1.5/],
+      [{ concurrency: 0 }, /concurrency: must be an integer 1-1000, got 0/],
+      [{ taskProtectionExpiry: Duration.days(3) }, /taskProtectionExpiry \(minutes\): must be an integer 1-2880, got 4320/],
+    ])('%o is an error naming the path, prop, range and value', (props, message) => {
+      expect(() => fleet(props as Partial<FargateAgentFleetProps>)).toThrow(message);
+      expect(() => fleet(props as Partial<FargateAgentFleetProps>)).toThrow(/^TestStack\/Fleet: invalid configuration/);
+    });
+
+    test.each([[256, 512], [512, 4096], [4096, 30720], [16384, 122880]])('cpu %d with memory %d is a Fargate size', (cpu, memoryLimitMiB) => {
+      expect(() => fleet({ cpu, memoryLimitMiB })).not.toThrow();
+    });
+  });
+});

@@ -1,0 +1,174 @@
+import { Duration, type Stack } from 'aws-cdk-lib';
+import { Template } from 'aws-cdk-lib/assertions';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import {
+  AdjustmentType, AgentQueue, BacklogScaling, BacklogTarget, Ec2AgentFleet, FargateAgentFleet,
+  type BacklogScalingOptions, type IAgentFleet,
+} from '../../lib';
+import { buildScalingModel } from '../../lib/policy';
+import { resourcesOf, TEST_IMAGE, testStack } from '../support/cdk';
+
+type FleetKind = 'fargate' | 'ec2';
+
+function scaled(kind: FleetKind, options: BacklogScalingOptions & { minWorkers?: number; runningWorkersMetric?: cloudwatch.IMetric; metricPeriod?: Duration } = {}, stack: Stack = testStack()) {
+  const queue = new AgentQueue(stack, 'Tasks');
+  const { minWorkers, runningWorkersMetric, metricPeriod, ...tuning } = options;
+  const fleetProps = { queue, image: TEST_IMAGE, minWorkers: minWorkers ?? 0, maxWorkers: 20 };
+  const fleet: IAgentFleet = kind === 'fargate' ? new FargateAgentFleet(stack, 'Fleet', fleetProps) : new Ec2AgentFleet(stack, 'Fleet', fleetProps);
+  const scaling = new BacklogScaling(stack, 'Scaling', {
+    fleet, queue, target: BacklogTarget.perWorker(40), runningWorkersMetric, metricPeriod, ...tuning,
+  });
+  return { stack, scaling, template: Template.fromStack(stack) };
+}
+
+const POLICY = { fargate: 'AWS::ApplicationAutoScaling::ScalingPolicy', ec2: 'AWS::AutoScaling::ScalingPolicy' } as const;
+const DIVISOR = {
+  fargate: { Namespace: 'ECS/ContainerInsights', MetricName: 'RunningTaskCount' },
+  ec2: { Namespace: 'AWS/AutoScaling', MetricName: 'GroupInServiceInstances' },
+} as const;
+
+function targetTracking(kind: FleetKind, template: Template) {
+  const [[, policy]] = resourcesOf(template, POLICY[kind]).filter(([, p]) => p.Properties.PolicyType === 'TargetTrackingScaling');
+  return kind === 'fargate'
+    ? policy.Properties.TargetTrackingScalingPolicyConfiguration
+    : policy.Properties.TargetTrackingConfiguration;
+}
+
+function stepPolicies(kind: FleetKind, template: Template) {
+  return resourcesOf(template, POLICY[kind])
+    .filter(([, p]) => p.Properties.PolicyType === 'StepScaling')
+    .map(([, p]) => (kind === 'fargate' ? p.Properties.StepScalingPolicyConfiguration : p.Properties));
+}
+
+function alarmByExpression(template: Template, pattern: RegExp) {
+  return resourcesOf(template, 'AWS::CloudWatch::Alarm').find(([, a]) =>
+    (a.Properties.Metrics ?? []).some((m: { Expression?: string }) => m.Expression && pattern.test(m.Expression)))?.[1].Properties;
+}
+
+describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (kind) => {
+  test('target tracking divides visible messages by running workers through metric math, scale-out only', () => {
+    const { template } = scaled(kind);
+    const config = targetTracking(kind, template);
+    expect(config.TargetValue).toBe(40);
+    expect(config.DisableScaleIn).toBe(true);
+    const metrics = config.CustomizedMetricSpecification.Metrics;
+    expect(metrics).toEqual([
+      { Id: 'visible', ReturnData: false, MetricStat: { Stat: 'Maximum', Metric: expect.objectContaining({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible' }) } },
+      { Id: 'running', ReturnData: false, MetricStat: { Stat: 'Average', Metric: expect.objectContaining(DIVISOR[kind]) } },
+      { Id: 'e1', ReturnData: true, Label: expect.any(String), Expression: 'visible / IF(FILL(running, 0) > 1, FILL(running, 0), 1)' },
+    ]);
+  });
+
+  test('burst steps: an alarm on visible beyond target x running, AWS\'s SQS steps, which also leaves 0', () => {
+    const { template } = scaled(kind);
+    const alarm = alarmByExpression(template, /^visible - 40 \* FILL\(running, 0\)$/);
+    expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    expect(stepPolicies(kind, template)).toContainEqual(expect.objectContaining({
+      AdjustmentType: 'ChangeInCapacity',
+      StepAdjustments: [
+        { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 50, ScalingAdjustment: 1 },
+        { MetricIntervalLowerBound: 50, MetricIntervalUpperBound: 200, ScalingAdjustment: 2 },
+        { MetricIntervalLowerBound: 200, ScalingAdjustment: 3 },
+      ],
+    }));
+  });
+
+  test('scale-in counts in-flight messages as work and waits 15 periods', () => {
+    const { template } = scaled(kind);
+    const alarm = alarmByExpression(template, /visible \+ inFlight\) \/ 40/);
+    expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, EvaluationPeriods: 15 });
+    expect(alarm!.Metrics.map((m: { Id: string }) => m.Id).sort()).toEqual(['expr_1', 'inFlight', 'running', 'visible'].sort());
+    expect(stepPolicies(kind, template)).toContainEqual(expect.objectContaining({
+      StepAdjustments: [
+        { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 3, ScalingAdjustment: -1 },
+        { MetricIntervalLowerBound: 3, MetricIntervalUpperBound: 15, ScalingAdjustment: -3 },
+        { MetricIntervalLowerBound: 15, ScalingAdjustment: -15 },
+      ],
+    }));
+  });
+
+  test('with minWorkers 0, goes to 0 only after visible + in-flight + delayed stay 0 for the idle time', () => {
+    const { template } = scaled(kind, { scaleToZeroAfter: Duration.minutes(30) });
+    const alarm = alarmByExpression(template, /^visible \+ inFlight \+ delayed$/);
+    expect(alarm).toMatchObject({ ComparisonOperator: 'LessThanOrEqualToThreshold', Threshold: 0, EvaluationPeriods: 30 });
+    expect(stepPolicies(kind, template)).toContainEqual(expect.objectContaining({
+      AdjustmentType: 'ExactCapacity',
+      StepAdjustments: [{ MetricIntervalUpperBound: 0, ScalingAdjustment: 0 }],
+    }));
+  });
+
+  test('with minWorkers above 0 there is no idle rule', () => {
+    const { template, scaling } = scaled(kind, { minWorkers: 2 });
+    expect(scaling.idleAlarm).toBeUndefined();
+    expect(alarmByExpression(template, /delayed/)).toBeUndefined();
+  });
+
+  test('custom burst steps and percentages reach the template', () => {
+    const { template } = scaled(kind, {
+      burstAdjustmentType: AdjustmentType.PERCENT_CHANGE_IN_CAPACITY,
+      burstSteps: [{ lower: 0, upper: 100, change: 50 }, { lower: 100, change: 200 }],
+    });
+    expect(stepPolicies(kind, template)).toContainEqual(expect.objectContaining({
+      AdjustmentType: 'PercentChangeInCapacity',
+      MinAdjustmentMagnitude: 1,
+      StepAdjustments: [
+        { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 100, ScalingAdjustment: 50 },
+        { MetricIntervalLowerBound: 100, ScalingAdjustment: 200 },
+      ],
+    }));
+  });
+
+  test('its model is the policy model built from the same inputs: what the simulator replays', () => {
+    const { scaling } = scaled(kind);
+    expect(scaling.model).toEqual(buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 40 }));
+  });
+});
+
+describe('BacklogScaling', () => {
+  test('cooldowns: scale-out on target tracking (ECS) and burst, scale-in on the spare-worker steps', () => {
+    const { template } = scaled('fargate', { scaleOutCooldown: Duration.seconds(90), scaleInCooldown: Duration.minutes(10) });
+    expect(targetTracking('fargate', template).ScaleOutCooldown).toBe(90);
+    const cooldowns = stepPolicies('fargate', template).map((p) => p.Cooldown).sort();
+    expect(cooldowns).toEqual([600, 600, 90]);
+  });
+
+  test('a high-resolution running-workers metric gives the EC2 target tracking policy its period', () => {
+    const stack = testStack();
+    const running = new cloudwatch.Metric({ namespace: 'AgentFleet', metricName: 'RunningWorkers', period: Duration.seconds(10) });
+    const { template } = scaled('ec2', { runningWorkersMetric: running, metricPeriod: Duration.seconds(10) }, stack);
+    const metrics = targetTracking('ec2', template).CustomizedMetricSpecification.Metrics;
+    expect(metrics.filter((m: { MetricStat?: { Period?: number } }) => m.MetricStat).map((m: { MetricStat: { Period?: number } }) => m.MetricStat.Period)).toEqual([10, 10]);
+    expect(metrics[1].MetricStat.Metric).toEqual({ Namespace: 'AgentFleet', MetricName: 'RunningWorkers' });
+  });
+
+  describe('validation', () => {
+    test.each([
+      ['a target of 0', { target: BacklogTarget.perWorker(0) }, /target: must be > 0 messages per worker, got 0/],
+      ['a zero processing time', { target: BacklogTarget.fromLatency({ acceptableLatency: Duration.seconds(10), processingTime: Duration.seconds(0) }) }, /target: must be > 0 messages per worker, got Infinity/],
+      ['overlapping burst steps', { burstSteps: [{ lower: 0, upper: 100, change: 1 }, { lower: 50, change: 2 }] }, /burstSteps\[1\]\.lower: must be equal to burstSteps\[0\]\.upper \(100\).*got 50/],
+      ['a gap between burst steps', { burstSteps: [{ lower: 0, upper: 10, change: 1 }, { lower: 20, change: 2 }] }, /burstSteps\[1\]\.lower: must be equal to burstSteps\[0\]\.upper \(10\)/],
+      ['decreasing bounds', { burstSteps: [{ lower: 10, upper: 5, change: 1 }] }, /burstSteps\[0\]\.upper: must be > lower \(10\), got 5/],
+      ['a burst step that removes workers', { burstSteps: [{ lower: 0, change: -1 }] }, /burstSteps\[0\]\.change: must be > 0 \(burst steps add workers\), got -1/],
+      ['no burst steps', { burstSteps: [] }, /burstSteps: must be 1-20 steps, got 0 steps/],
+      ['a scale-in step that removes busy workers', { scaleInSteps: [{ lower: 0, upper: 3, change: -2 }, { lower: 3, change: -3 }] }, /scaleInSteps\[0\]\.change: must be between -1 and -1 .*got -2/],
+      ['a scale-to-zero idle time over a day', { scaleToZeroAfter: Duration.days(2) }, /scaleToZeroAfter: must be 60-86400 seconds, got 172800 seconds/],
+      ['a metric period of 45 s', { metricPeriod: Duration.seconds(45) }, /metricPeriod: must be one of 10, 30, 60 seconds, got 45 seconds/],
+      ['scale-in evaluation periods of 0', { scaleInEvaluationPeriods: 0 }, /scaleInEvaluationPeriods: must be an integer 1-100, got 0/],
+    ])('%s is an error naming the path, prop, range and value', (_name, props, message) => {
+      const stack = testStack();
+      const queue = new AgentQueue(stack, 'Tasks');
+      const fleet = new FargateAgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE });
+      expect(() => new BacklogScaling(stack, 'Scaling', { fleet, queue, target: BacklogTarget.perWorker(40), ...props }))
+        .toThrow(message);
+    });
+
+    test('the error names the construct path', () => {
+      const stack = testStack();
+      const queue = new AgentQueue(stack, 'Tasks');
+      const fleet = new FargateAgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE });
+      expect(() => new BacklogScaling(stack, 'Scaling', { fleet, queue, target: BacklogTarget.perWorker(-5) }))
+        .toThrow(/^TestStack\/Scaling: invalid configuration \(1 problem\):\n {2}- target: must be > 0 messages per worker, got -5$/);
+    });
+  });
+});
+
