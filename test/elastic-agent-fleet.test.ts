@@ -1,0 +1,82 @@
+import { Duration } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as sqs from 'aws-cdk-lib/aws-sqs';
+import {
+  AgentCompute, AgentImage, AgentQueue, BacklogTarget, Ec2AgentFleet, ElasticAgentFleet, FargateAgentFleet,
+} from '../lib';
+import { TEST_IMAGE, testStack } from './support/cdk';
+
+describe('ElasticAgentFleet', () => {
+  test.each([
+    ['fargate', AgentCompute.fargate({ cpu: 512, memoryLimitMiB: 1024 }), FargateAgentFleet],
+    ['ec2', AgentCompute.ec2({ instanceType: new ec2.InstanceType('t3.small') }), Ec2AgentFleet],
+  ])('the README snippet (%s) gives a queue, a fleet and its scaling', (_kind, compute, fleetClass) => {
+    // GIVEN
+    const stack = testStack();
+    // WHEN
+    const agents = new ElasticAgentFleet(stack, 'Agents', {
+      image: AgentImage.fromRegistry('public.ecr.aws/docker/library/node:20-alpine'),
+      compute,
+      minWorkers: 0,
+      maxWorkers: 20,
+      target: BacklogTarget.fromLatency({ acceptableLatency: Duration.minutes(1), processingTime: Duration.seconds(6) }),
+    });
+    // THEN
+    expect(agents.queue).toBeInstanceOf(AgentQueue);
+    expect(agents.fleet).toBeInstanceOf(fleetClass);
+    expect(agents.fleet.maxWorkers).toBe(20);
+    expect(agents.scaling.model.targetBacklogPerWorker).toBe(10);
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::SQS::Queue', 2);
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+  });
+
+  test('defaults to Fargate, 0-10 workers, 10 messages per worker', () => {
+    const agents = new ElasticAgentFleet(testStack(), 'Agents', { image: TEST_IMAGE });
+    expect(agents.fleet).toBeInstanceOf(FargateAgentFleet);
+    expect([agents.fleet.minWorkers, agents.fleet.maxWorkers]).toEqual([0, 10]);
+    expect(agents.scaling.model.targetBacklogPerWorker).toBe(10);
+  });
+
+  test('the new queue\'s visibility timeout follows the handler timeout', () => {
+    const stack = testStack();
+    new ElasticAgentFleet(stack, 'Agents', { image: TEST_IMAGE, handlerTimeout: Duration.minutes(20) });
+    Template.fromStack(stack).hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 20 * 60 + 60 });
+  });
+
+  test('queue settings pass through; an explicit visibility timeout below the handler timeout is an error', () => {
+    const stack = testStack();
+    new ElasticAgentFleet(stack, 'Agents', { image: TEST_IMAGE, queueProps: { maxReceiveCount: 2 } });
+    Template.fromStack(stack).hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 2 }) });
+    expect(() => new ElasticAgentFleet(testStack(), 'Agents', {
+      image: TEST_IMAGE, handlerTimeout: Duration.minutes(10), queueProps: { visibilityTimeout: Duration.minutes(5) },
+    })).toThrow(/TestStack\/Agents\/Fleet: invalid configuration[\s\S]*visibilityTimeout: must be >= handlerTimeout \(600 seconds\)/);
+  });
+
+  test('an existing queue is consumed instead of a new one', () => {
+    const stack = testStack();
+    const existing = AgentQueue.fromQueues(stack, 'Existing', {
+      queue: sqs.Queue.fromQueueArn(stack, 'Q', 'arn:aws:sqs:eu-west-1:111111111111:tasks'),
+      visibilityTimeout: Duration.minutes(10),
+    });
+    const agents = new ElasticAgentFleet(stack, 'Agents', { image: TEST_IMAGE, queue: existing });
+    expect(agents.queue).toBe(existing);
+    Template.fromStack(stack).resourceCountIs('AWS::SQS::Queue', 0);
+  });
+
+  test('an existing queue together with queue settings is a conflict naming both props', () => {
+    const stack = testStack();
+    const existing = AgentQueue.fromQueues(stack, 'Existing', { queue: sqs.Queue.fromQueueArn(stack, 'Q', 'arn:aws:sqs:eu-west-1:111111111111:tasks') });
+    expect(() => new ElasticAgentFleet(stack, 'Agents', { image: TEST_IMAGE, queue: existing, queueProps: { maxReceiveCount: 3 } }))
+      .toThrow(/TestStack\/Agents: invalid configuration[\s\S]*queueProps: must be unset when `queue` is given/);
+  });
+
+  test('scaling options reach the scaling', () => {
+    const agents = new ElasticAgentFleet(testStack(), 'Agents', {
+      image: TEST_IMAGE, scaling: { scaleToZeroAfter: Duration.minutes(5), scaleOutCooldown: Duration.seconds(30) },
+    });
+    expect(agents.scaling.model.scaleToZero?.idleSeconds).toBe(300);
+    expect(agents.scaling.model.targetTracking.scaleOutCooldownSeconds).toBe(30);
+  });
+});
