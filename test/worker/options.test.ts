@@ -1,0 +1,117 @@
+/** Options, their defaults from the fleets' environment, validation, logs, and the import boundary. */
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { AGENT_ENV, AgentWorker, AgentWorkerConfigError, jsonLogger, classifySqsError } from '../../lib/worker';
+
+const handler = async (): Promise<void> => undefined;
+
+describe('options', () => {
+  test('defaults come from the environment the fleets set', () => {
+    // GIVEN
+    const worker = new AgentWorker({
+      handler,
+      handleSignals: false,
+      env: {
+        [AGENT_ENV.queueUrl]: 'http://127.0.0.1:1/000000000000/q',
+        [AGENT_ENV.concurrency]: '4',
+        [AGENT_ENV.visibilityTimeoutSeconds]: '90',
+        [AGENT_ENV.handlerTimeoutSeconds]: '60',
+        [AGENT_ENV.drainDeadlineSeconds]: '50',
+      },
+    });
+    // THEN
+    const o = (worker as unknown as { o: Record<string, unknown> }).o;
+    expect(o).toMatchObject({
+      queueUrl: 'http://127.0.0.1:1/000000000000/q', concurrency: 4, prefetch: 4, visibilityTimeoutSeconds: 90,
+      heartbeatMs: 30_000, handlerTimeoutMs: 60_000, drainDeadlineMs: 50_000, taskProtection: false,
+    });
+    void worker.stop();
+  });
+
+  test('built-in defaults follow the contract', () => {
+    const worker = new AgentWorker({ handler, queueUrl: 'http://127.0.0.1:1/0/q', handleSignals: false, env: {} });
+    const o = (worker as unknown as { o: Record<string, unknown> }).o;
+    expect(o).toMatchObject({
+      concurrency: 1, prefetch: 1, batchSize: 10, waitTimeSeconds: 20, visibilityTimeoutSeconds: 360,
+      heartbeatMs: 120_000, handlerTimeoutMs: 300_000, drainDeadlineMs: 110_000, retryDelaySeconds: 2, maxRetryDelaySeconds: 300,
+    });
+    void worker.stop();
+  });
+
+  test('every problem is reported in one error', () => {
+    const make = (): AgentWorker => new AgentWorker({
+      handler,
+      concurrency: 0,
+      visibilityTimeoutSeconds: 30,
+      heartbeatSeconds: 30,
+      handlerTimeoutSeconds: 60,
+      drainDeadlineSeconds: 200,
+      batchSize: 11,
+      lifecycleHookName: 'hook',
+      env: { [AGENT_ENV.taskProtectionMinutes]: 'soon' },
+    });
+    expect(make).toThrow(AgentWorkerConfigError);
+    expect(make).toThrow(/queueUrl: must be set/);
+    expect(make).toThrow(/concurrency: must be an integer 1-1000, got 0/);
+    expect(make).toThrow(/batchSize: must be an integer 1-10, got 11/);
+    expect(make).toThrow(/visibilityTimeout: must be >= handlerTimeout \(60 seconds\)/);
+    expect(make).toThrow(/heartbeat: must be > 0 and < visibilityTimeout \(30 seconds\), got 30 seconds/);
+    expect(make).toThrow(/drainDeadline: must be > 0 and < stopTimeout \(120 seconds\)/);
+    expect(make).toThrow(/lifecycleHookName: must be set together with autoScalingGroupName/);
+    expect(make).toThrow(/taskProtectionExpiry \(minutes\) \(\$AGENT_TASK_PROTECTION_MINUTES\): must be a number, got "soon"/);
+  });
+
+  test('a visibility timeout must be whole seconds', () => {
+    expect(() => new AgentWorker({ handler, queueUrl: 'q', visibilityTimeoutSeconds: 2.5, handlerTimeoutSeconds: 1, env: {} }))
+      .toThrow(/visibilityTimeout: must be a whole number of seconds/);
+  });
+});
+
+describe('logs', () => {
+  test('JSON lines with level, message, fields and serialized errors', () => {
+    const lines: string[] = [];
+    const log = jsonLogger({ level: 'info', write: (l) => lines.push(l), base: { component: 'agent-worker' } });
+    log.debug('hidden');
+    log.warn('it failed', { messageId: 'm1', error: new Error('boom') });
+    expect(lines).toHaveLength(1);
+    const rec = JSON.parse(lines[0]) as Record<string, unknown> & { error: Record<string, unknown> };
+    expect(rec).toMatchObject({ level: 'warn', msg: 'it failed', component: 'agent-worker', messageId: 'm1' });
+    expect(rec.error).toMatchObject({ name: 'Error', message: 'boom' });
+    expect(typeof rec.time).toBe('string');
+  });
+});
+
+describe('error classes', () => {
+  const err = (name: string, extra: Record<string, unknown> = {}): Error => Object.assign(new Error(name), { name, ...extra });
+  test.each([
+    [err('ThrottlingException'), 'transient'],
+    [err('RequestThrottled'), 'transient'],
+    [err('InternalError', { $metadata: { httpStatusCode: 500 } }), 'transient'],
+    [err('Error', { code: 'ECONNRESET' }), 'transient'],
+    [err('CredentialsProviderError'), 'credentials'],
+    [err('InvalidClientTokenId', { $metadata: { httpStatusCode: 403 } }), 'credentials'],
+    [err('AbortError'), 'aborted'],
+    [err('QueueDoesNotExist', { $metadata: { httpStatusCode: 400 } }), 'fatal'],
+  ])('%s is %s', (e, kind) => {
+    expect(classifySqsError(e)).toBe(kind);
+  });
+});
+
+describe('import boundary', () => {
+  test('importing cdk-agent-fleet/worker does not load aws-cdk-lib', () => {
+    // A fresh process loads the worker's entry and lists every module it pulled in.
+    const root = path.join(__dirname, '..', '..');
+    const script = `
+      require('./lib/worker/index.ts');
+      const loaded = Object.keys(require.cache);
+      process.stdout.write(JSON.stringify({
+        count: loaded.length,
+        cdk: loaded.filter((f) => /node_modules[\\\\/](aws-cdk-lib|constructs)[\\\\/]/.test(f)),
+        worker: loaded.some((f) => f.endsWith(require('path').join('lib', 'worker', 'worker.ts'))),
+      }));`;
+    const out = execFileSync(process.execPath, ['--require', 'tsx/cjs', '-e', script], { cwd: root, encoding: 'utf8' });
+    const result = JSON.parse(out) as { count: number; cdk: string[]; worker: boolean };
+    expect(result.worker).toBe(true);
+    expect(result.cdk).toEqual([]);
+  });
+});
