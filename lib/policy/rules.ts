@@ -167,11 +167,6 @@ function stepRule(name: string, model: BacklogScalingModel, policy: StepPolicyMo
   };
 }
 
-/** Evaluation periods of the scale-to-zero alarm: `idleSeconds` of consecutive datapoints. */
-export function scaleToZeroPeriods(model: BacklogScalingModel): number {
-  return model.scaleToZero ? Math.max(1, Math.ceil(model.scaleToZero.idleSeconds / model.metricPeriodSeconds)) : 0;
-}
-
 /**
  * The rules `BacklogScaling` deploys for a model: target tracking on backlog per worker
  * (scale-out only), burst steps on excess backlog (`>` threshold), scale-in steps on spare
@@ -196,14 +191,7 @@ export function rulesFromModel(model: BacklogScalingModel): ScalingRuleSet {
     stepRule('scale-in steps on spare workers', model, model.scaleIn, SPARE_WORKERS, Comparison.GREATER_THAN_OR_EQUAL),
   ];
   if (model.scaleToZero) {
-    rules.push({
-      ...stepRule('scale to zero when idle', model, model.scaleIn, QUEUED_MESSAGES, Comparison.LESS_THAN_OR_EQUAL),
-      threshold: 0,
-      evaluationPeriods: scaleToZeroPeriods(model),
-      adjustmentType: AdjustmentType.EXACT_CAPACITY,
-      steps: [{ change: 0 }],
-      minAdjustmentMagnitude: undefined,
-    });
+    rules.push(stepRule('scale to zero when idle', model, model.scaleToZero, QUEUED_MESSAGES, Comparison.LESS_THAN_OR_EQUAL));
   }
   return { minWorkers: model.minWorkers, maxWorkers: model.maxWorkers, rules };
 }

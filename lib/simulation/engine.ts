@@ -189,12 +189,14 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
             queue.push(m);
             visibleWork += messages.processingSeconds[m];
             wk.slot[s] = -1;
+            wk.slotTime[s] = tickEnd;
             released++;
           }
         }
         if (!wk.slot.some((m) => m >= 0)) {
+          // It exits when its last message is done (or when it released the rest).
           wk.state = 'stopped';
-          wk.stoppedAt = tickEnd;
+          wk.stoppedAt = Math.min(tickEnd, Math.max(wk.drainStartedAt, ...wk.slotTime));
         }
       }
       for (let s = 0; s < conc; s++) {

@@ -1,0 +1,77 @@
+import { buildScalingModel } from '../../lib/policy/scaling-policy';
+import {
+  breaches, Comparison, CPU_UTILIZATION, findRuleStep, isScaleOutRule, rulesFromModel, Statistic, targetTrackingDecision, VISIBLE_MESSAGES,
+  type StepRule, type TargetTrackingRule,
+} from '../../lib/policy/rules';
+import { AdjustmentType } from '../../lib/policy/steps';
+import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS } from '../../lib/policy/signals';
+
+const depth = { signal: VISIBLE_MESSAGES, signalTarget: 0, periodSeconds: 300, statistic: Statistic.MAXIMUM };
+
+describe('rulesFromModel: the rules BacklogScaling deploys, with the model\'s own objects', () => {
+  test('minWorkers 0: target tracking, burst, scale-in and scale-to-zero on the four signals', () => {
+    const model = buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 10 });
+    const set = rulesFromModel(model);
+    expect(set).toMatchObject({ minWorkers: 0, maxWorkers: 20 });
+    const [tt, burst, scaleIn, zero] = set.rules;
+    expect(tt).toMatchObject({ kind: 'target-tracking', target: 10, disableScaleIn: true, scaleOutDatapoints: 3 });
+    expect(tt.metric.signal).toBe(BACKLOG_PER_WORKER);
+    expect(burst).toMatchObject({ kind: 'step', comparison: Comparison.GREATER_THAN, threshold: 0, steps: model.burst.steps });
+    expect(burst.metric.signal).toBe(EXCESS_BACKLOG);
+    expect(scaleIn).toMatchObject({ comparison: Comparison.GREATER_THAN_OR_EQUAL, threshold: 1, evaluationPeriods: model.scaleIn.evaluationPeriods });
+    expect(scaleIn.metric.signal).toBe(SPARE_WORKERS);
+    expect(zero).toMatchObject({ comparison: Comparison.LESS_THAN_OR_EQUAL, threshold: 0, evaluationPeriods: 15, adjustmentType: AdjustmentType.EXACT_CAPACITY });
+    expect(zero.metric.signal).toBe(QUEUED_MESSAGES);
+    expect(set.rules.every((r) => r.metric.periodSeconds === 60 && r.metric.statistic === Statistic.MAXIMUM)).toBe(true);
+  });
+
+  test('minWorkers > 0: no scale-to-zero rule', () => {
+    expect(rulesFromModel(buildScalingModel({ minWorkers: 1, maxWorkers: 5, targetBacklogPerWorker: 10 })).rules).toHaveLength(3);
+  });
+});
+
+describe('findRuleStep: the side of the threshold decides which bound is inclusive', () => {
+  const upper: StepRule = {
+    kind: 'step', name: 'u', metric: depth, comparison: Comparison.GREATER_THAN_OR_EQUAL, threshold: 100, evaluationPeriods: 1,
+    adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps: [{ lower: 0, upper: 400, change: 1 }, { lower: 400, change: 5 }], cooldownSeconds: 300,
+  };
+  const lower: StepRule = { ...upper, comparison: Comparison.LESS_THAN_OR_EQUAL, threshold: 0, steps: [{ upper: 0, change: -1 }] };
+
+  test('above: QueueProcessingFargateService\'s >=100 +1, >=500 +5', () => {
+    expect(findRuleStep(upper, 100)?.change).toBe(1);
+    expect(findRuleStep(upper, 499)?.change).toBe(1);
+    expect(findRuleStep(upper, 500)?.change).toBe(5);
+    expect(isScaleOutRule(upper)).toBe(true);
+  });
+
+  test('below: upper bound 0 is inclusive, so an empty queue matches <=0 -1', () => {
+    expect(findRuleStep(lower, 0)?.change).toBe(-1);
+    expect(findRuleStep(lower, 1)).toBeUndefined();
+    expect(isScaleOutRule(lower)).toBe(false);
+  });
+});
+
+describe('targetTrackingDecision', () => {
+  const rule: TargetTrackingRule = {
+    kind: 'target-tracking', name: 'cpu', metric: { signal: CPU_UTILIZATION, signalTarget: 50, periodSeconds: 60, statistic: Statistic.AVERAGE },
+    target: 50, scaleOutCooldownSeconds: 300, scaleInCooldownSeconds: 300, disableScaleIn: false, scaleOutDatapoints: 3, scaleInDatapoints: 15, scaleInRatio: 0.9,
+  };
+
+  test('scale-out: ceil(capacity x metric / target); none when it would not add', () => {
+    expect(targetTrackingDecision(rule, 4, 100, 'out')).toBe(8);
+    expect(targetTrackingDecision(rule, 4, 51, 'out')).toBe(5);
+    expect(targetTrackingDecision(rule, 4, 50, 'out')).toBeUndefined();
+  });
+
+  test('scale-in: floor, and never with disableScaleIn', () => {
+    expect(targetTrackingDecision(rule, 10, 20, 'in')).toBe(4);
+    expect(targetTrackingDecision({ ...rule, disableScaleIn: true }, 10, 20, 'in')).toBeUndefined();
+  });
+
+  test('breaches follows the comparison operator', () => {
+    expect(breaches(Comparison.GREATER_THAN, 1, 1)).toBe(false);
+    expect(breaches(Comparison.GREATER_THAN_OR_EQUAL, 1, 1)).toBe(true);
+    expect(breaches(Comparison.LESS_THAN, 1, 1)).toBe(false);
+    expect(breaches(Comparison.LESS_THAN_OR_EQUAL, 1, 1)).toBe(true);
+  });
+});

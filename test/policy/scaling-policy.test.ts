@@ -1,0 +1,74 @@
+import {
+  buildScalingModel, DEFAULT_BURST_STEPS, DEFAULT_SCALE_IN_STEPS, DEFAULTS, periodsFor, validateScalingModel,
+  type BacklogScalingInput, type BacklogScalingModel,
+} from '../../lib/policy/scaling-policy';
+import { AdjustmentType } from '../../lib/policy/steps';
+import { formatViolations } from '../../lib/policy/violation';
+
+const input: BacklogScalingInput = { minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 10 };
+
+/** The message a construct would throw for a model changed by `patch`. */
+function messageFor(patch: (m: BacklogScalingModel) => BacklogScalingModel): string {
+  return formatViolations('Stack/Agents/Scaling', validateScalingModel(patch(buildScalingModel(input))));
+}
+
+describe('buildScalingModel', () => {
+  test('defaults: one-minute datapoints, burst and scale-in steps, scale to zero with minWorkers 0', () => {
+    const model = buildScalingModel(input);
+    expect(model.metricPeriodSeconds).toBe(60);
+    expect(model.targetTracking).toEqual({ scaleOutCooldownSeconds: DEFAULTS.scaleOutCooldownSeconds, disableScaleIn: true });
+    expect(model.burst).toMatchObject({ threshold: 0, evaluationPeriods: 1, adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps: DEFAULT_BURST_STEPS });
+    expect(model.scaleIn).toMatchObject({ threshold: 1, evaluationPeriods: DEFAULTS.scaleInEvaluationPeriods, steps: DEFAULT_SCALE_IN_STEPS, cooldownSeconds: DEFAULTS.scaleInCooldownSeconds });
+    expect(model.scaleToZero).toMatchObject({ idleSeconds: DEFAULTS.scaleToZeroAfterSeconds, threshold: 0, evaluationPeriods: 15, adjustmentType: AdjustmentType.EXACT_CAPACITY });
+    expect(validateScalingModel(model)).toEqual([]);
+  });
+
+  test('no scale to zero when minWorkers > 0; choices override defaults', () => {
+    const model = buildScalingModel({ ...input, minWorkers: 2, metricPeriodSeconds: 10, scaleOutCooldownSeconds: 30, scaleInCooldownSeconds: 90, scaleInEvaluationPeriods: 4 });
+    expect(model.scaleToZero).toBeUndefined();
+    expect(model.metricPeriodSeconds).toBe(10);
+    expect(model.burst.cooldownSeconds).toBe(30);
+    expect(model.scaleIn).toMatchObject({ cooldownSeconds: 90, evaluationPeriods: 4 });
+  });
+
+  test('periodsFor rounds up and gives at least one', () => {
+    expect(periodsFor(900, 60)).toBe(15);
+    expect(periodsFor(61, 60)).toBe(2);
+    expect(periodsFor(0, 60)).toBe(1);
+  });
+});
+
+describe('validateScalingModel: each rule and its message', () => {
+  test.each<[string, (m: BacklogScalingModel) => BacklogScalingModel, string]>([
+    ['minWorkers range', (m) => ({ ...m, minWorkers: -1 }), 'minWorkers: must be an integer 0-10000, got -1'],
+    ['minWorkers integer', (m) => ({ ...m, minWorkers: 1.5 }), 'minWorkers: must be an integer 0-10000, got 1.5'],
+    ['maxWorkers range', (m) => ({ ...m, maxWorkers: 0 }), 'maxWorkers: must be an integer 1-10000, got 0'],
+    ['minWorkers <= maxWorkers', (m) => ({ ...m, minWorkers: 30 }), 'minWorkers: must be <= maxWorkers (20), got 30'],
+    ['target > 0', (m) => ({ ...m, targetBacklogPerWorker: 0 }), 'target: must be > 0 messages per worker, got 0'],
+    ['target finite', (m) => ({ ...m, targetBacklogPerWorker: Infinity }), 'target: must be > 0 messages per worker, got Infinity'],
+    ['metric period', (m) => ({ ...m, metricPeriodSeconds: 120 }), 'metricPeriod: must be one of 10, 30, 60 seconds, got 120 seconds'],
+    ['scale-out cooldown', (m) => ({ ...m, targetTracking: { ...m.targetTracking, scaleOutCooldownSeconds: -5 } }), 'scaleOutCooldown: must be 0-86400 seconds, got -5 seconds'],
+    ['scale-in cooldown', (m) => ({ ...m, scaleIn: { ...m.scaleIn, cooldownSeconds: 90_000 } }), 'scaleInCooldown: must be 0-86400 seconds, got 90000 seconds'],
+    ['scale-in evaluation periods', (m) => ({ ...m, scaleIn: { ...m.scaleIn, evaluationPeriods: 0 } }), 'scaleInEvaluationPeriods: must be an integer 1-100, got 0'],
+    ['burst steps contiguous', (m) => ({ ...m, burst: { ...m.burst, steps: [{ lower: 0, upper: 50, change: 1 }, { lower: 60, change: 2 }] } }),
+      'burstSteps[1].lower: must be equal to burstSteps[0].upper (50), so steps increase without gap or overlap, got 60'],
+    ['burst steps add workers', (m) => ({ ...m, burst: { ...m.burst, steps: [{ lower: 0, change: -1 }] } }), 'burstSteps[0].change: must be > 0 (burst steps add workers), got -1'],
+    ['scale-in steps exist', (m) => ({ ...m, scaleIn: { ...m.scaleIn, steps: [] } }), 'scaleInSteps: must be 1-20 steps, got 0 steps'],
+    ['scale-in steps remove no more than the spare workers', (m) => ({ ...m, scaleIn: { ...m.scaleIn, steps: [{ lower: 0, upper: 3, change: -2 }, { lower: 3, change: -3 }] } }),
+      'scaleInSteps[0].change: must be between -1 and -1 (no more than the spare workers at the step\'s lower bound), got -2'],
+    ['scale-in steps remove workers', (m) => ({ ...m, scaleIn: { ...m.scaleIn, steps: [{ lower: 0, change: 1 }] } }),
+      'scaleInSteps[0].change: must be between -1 and -1 (no more than the spare workers at the step\'s lower bound), got 1'],
+    ['scale to zero after at least one period', (m) => ({ ...m, scaleToZero: { ...m.scaleToZero!, idleSeconds: 30 } }), 'scaleToZeroAfter: must be 60-86400 seconds, got 30 seconds'],
+    ['scale to zero within a day', (m) => ({ ...m, scaleToZero: { ...m.scaleToZero!, idleSeconds: 100_000 } }), 'scaleToZeroAfter: must be 60-86400 seconds, got 100000 seconds'],
+  ])('%s', (_rule, patch, message) => {
+    const text = messageFor(patch);
+    expect(text).toContain('Stack/Agents/Scaling: invalid configuration (1 problem):');
+    expect(text).toContain(`  - ${message}`);
+  });
+
+  test('all failures are reported together', () => {
+    const text = messageFor((m) => ({ ...m, minWorkers: -1, maxWorkers: 0, targetBacklogPerWorker: -3 }));
+    expect(text).toMatch(/invalid configuration \(3 problems\)/);
+    expect(text.split('\n')).toHaveLength(4);
+  });
+});

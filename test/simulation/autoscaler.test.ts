@@ -1,0 +1,83 @@
+import { buildScalingModel } from '../../lib/policy/scaling-policy';
+import { Comparison, rulesFromModel, Statistic, VISIBLE_MESSAGES, type ScalingRuleSet, type StepRule } from '../../lib/policy/rules';
+import { AdjustmentType } from '../../lib/policy/steps';
+import { RuleAutoscaler } from '../../lib/simulation/autoscaler';
+import { Datapoints, SampleLog } from '../../lib/simulation/cloudwatch';
+import { DEFAULT_CLOUDWATCH } from '../../lib/simulation/params';
+
+type Sample = { visible: number; inFlight?: number; running: number };
+
+/** Datapoints whose every second, minute by minute, is `minutes[i]`. */
+function datapoints(minutes: Sample[]): Datapoints {
+  const log = new SampleLog(minutes.length * 60);
+  minutes.forEach((m, i) => {
+    for (let s = 0; s < 60; s++) log.record(i * 60 + s, { visible: m.visible, inFlight: m.inFlight ?? 0, delayed: 0, running: m.running, cpuUtilization: 50 }, true);
+  });
+  return new Datapoints(log, { ...DEFAULT_CLOUDWATCH, publicationDelaySeconds: 0 });
+}
+
+const options = { alarmReinvokeSeconds: 60 };
+
+describe('our policy under the autoscaler', () => {
+  const ours = rulesFromModel(buildScalingModel({ minWorkers: 0, maxWorkers: 100, targetBacklogPerWorker: 100 }));
+
+  test('AWS worked example: 1,500 visible on 10 workers for 3 minutes -> target tracking asks for 15', () => {
+    // First reading at 3 datapoints: burst steps say +3 (excess 500), target tracking ceil(10 x 150 / 100) = 15; the larger wins.
+    const scaler = new RuleAutoscaler(ours, datapoints(Array(3).fill({ visible: 1500, running: 10 })), options);
+    expect(scaler.evaluate(180, 10, false)).toMatchObject({ desired: 15, events: [{ rule: 'backlog-per-worker target tracking', from: 10, to: 15 }] });
+  });
+
+  test('burst steps act on the first datapoint, and again once the 60 s cooldown is over', () => {
+    const scaler = new RuleAutoscaler(ours, datapoints(Array(2).fill({ visible: 1500, running: 10 })), options);
+    expect(scaler.evaluate(60, 10, false)).toMatchObject({ desired: 13, events: [{ rule: 'burst steps on excess backlog', from: 10, to: 13 }] });
+    expect(scaler.evaluate(120, 13, false).desired).toBe(16);
+  });
+
+  test('from zero: one visible message makes the burst policy add a worker', () => {
+    const scaler = new RuleAutoscaler(ours, datapoints([{ visible: 1, running: 0 }]), options);
+    expect(scaler.evaluate(60, 0, false).desired).toBe(1);
+  });
+
+  test('scale-in waits for the evaluation periods and never counts in-flight work as spare', () => {
+    const busy = new RuleAutoscaler(ours, datapoints(Array(15).fill({ visible: 0, inFlight: 1000, running: 10 })), options);
+    expect(busy.evaluate(900, 10, false).desired).toBe(10);
+    const idle = new RuleAutoscaler(ours, datapoints(Array(15).fill({ visible: 0, inFlight: 100, running: 10 })), options);
+    expect(idle.evaluate(840, 10, false).desired).toBe(10); // 14 periods
+    expect(idle.evaluate(900, 10, false).desired).toBeLessThan(10);
+  });
+});
+
+describe('cooldowns (Application Auto Scaling)', () => {
+  const step = (steps: StepRule['steps'], comparison: Comparison, threshold: number, name: string): StepRule => ({
+    kind: 'step', name, metric: { signal: VISIBLE_MESSAGES, signalTarget: 0, periodSeconds: 60, statistic: Statistic.AVERAGE },
+    comparison, threshold, evaluationPeriods: 1, adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps, cooldownSeconds: 300,
+  });
+  const set: ScalingRuleSet = {
+    minWorkers: 0,
+    maxWorkers: 50,
+    rules: [
+      step([{ lower: 0, upper: 100, change: 2 }, { lower: 100, change: 3 }], Comparison.GREATER_THAN_OR_EQUAL, 10, 'out'),
+      step([{ upper: 0, change: -1 }], Comparison.LESS_THAN_OR_EQUAL, 5, 'in'),
+    ],
+  };
+
+  test('a larger step during a scale-out cooldown adds only the difference (AWS\'s +2 then +3 example)', () => {
+    const scaler = new RuleAutoscaler(set, datapoints([{ visible: 20, running: 5 }, { visible: 500, running: 5 }, { visible: 500, running: 5 }]), options);
+    expect(scaler.evaluate(60, 5, false).desired).toBe(7); // +2
+    expect(scaler.evaluate(120, 7, false).desired).toBe(8); // +3 on the base 5: only 1 more
+    expect(scaler.evaluate(180, 8, false).desired).toBe(8); // same step again inside the cooldown: nothing
+  });
+
+  test('scale-in cooldown blocks scale-in; a scale-out ends it', () => {
+    const scaler = new RuleAutoscaler(set, datapoints([{ visible: 0, running: 5 }, { visible: 0, running: 5 }, { visible: 50, running: 5 }, { visible: 0, running: 5 }]), options);
+    expect(scaler.evaluate(60, 5, false).desired).toBe(4);
+    expect(scaler.evaluate(120, 4, false).desired).toBe(4); // blocked by the 300 s scale-in cooldown
+    expect(scaler.evaluate(180, 4, false).desired).toBe(6); // scale-out...
+    expect(scaler.evaluate(240, 6, false).desired).toBe(5); // ...cancelled the scale-in cooldown
+  });
+
+  test('EC2 warm-up: scale-in waits while instances warm up', () => {
+    const scaler = new RuleAutoscaler(set, datapoints([{ visible: 0, running: 5 }]), { ...options, instanceWarmupSeconds: 300 });
+    expect(scaler.evaluate(60, 5, true).desired).toBe(5);
+  });
+});

@@ -1,0 +1,64 @@
+import { compare } from '../../lib/simulation/compare';
+import { resolveConfig } from '../../lib/simulation/config';
+import { scenarioTrace, SCENARIO_NAMES, DEFAULT_BASE_RATE } from '../../lib/simulation/trace';
+
+const config = resolveConfig({});
+const viral = scenarioTrace('viral-burst', { baseRatePerSecond: DEFAULT_BASE_RATE, seed: 1 });
+
+describe('a comparison on the viral burst', () => {
+  const result = compare(viral, config);
+
+  test('runs every policy: ours, QueueProcessingFargateService defaults, plain steps, fixed fleets, perfect foresight', () => {
+    expect(result.summaries.map((s) => s.policy)).toEqual(['ours', 'qpfs-defaults', 'plain-steps', 'fixed-4', 'fixed-20', 'perfect-foresight']);
+  });
+
+  test('no message is lost or created: sent = processed + still queued (visible, in flight, delayed)', () => {
+    const sent = viral.points.reduce((n, p) => n + p.arrivals, 0);
+    for (const run of result.runs) {
+      expect(run.sent).toBe(sent);
+      expect(run.processed + run.visibleAtEnd + run.inFlightAtEnd + run.delayedAtEnd).toBe(sent);
+      expect(run.waits.every((w) => w >= 0)).toBe(true);
+    }
+  });
+
+  test('invariants hold with delayed messages and a drain deadline that releases work too', () => {
+    const hard = resolveConfig({ delayedFraction: 0.3, delaySeconds: 120, tailSeconds: 0, worker: { drainDeadlineSeconds: 5, processingTime: { distribution: 'exponential', meanSeconds: 20, cv: 1 } } });
+    const r = compare(scenarioTrace('spiky', { baseRatePerSecond: 0.05, seed: 3 }), hard);
+    for (const run of r.runs) {
+      expect(run.processed + run.visibleAtEnd + run.inFlightAtEnd + run.delayedAtEnd).toBe(run.sent);
+    }
+    expect(r.runs.some((run) => run.released > 0)).toBe(true);
+    expect(r.runs.some((run) => run.delayedAtEnd + run.visibleAtEnd > 0)).toBe(true);
+  });
+
+  test('the same seed gives identical results; another seed different ones', () => {
+    const again = compare(viral, config);
+    expect(again.summaries).toEqual(result.summaries);
+    expect(again.runs.map((r) => r.events)).toEqual(result.runs.map((r) => r.events));
+    const other = compare(viral, resolveConfig({ seed: 2 }));
+    expect(other.summaries).not.toEqual(result.summaries);
+  });
+
+  test('perfect foresight is the cheapest scaling policy and nearly never late; a fixed fleet at max costs the most', () => {
+    const by = Object.fromEntries(result.summaries.map((s) => [s.policy, s]));
+    const foresight = by['perfect-foresight'];
+    for (const s of result.summaries.filter((x) => !x.policy.startsWith('fixed'))) expect(s.workerMinutes).toBeGreaterThanOrEqual(foresight.workerMinutes);
+    expect(foresight.waitP99).toBeLessThan(config.params.latencyGoalSeconds);
+    expect(by['fixed-20'].workerMinutes).toBeCloseTo(20 * result.durationSeconds / 60, 6);
+  });
+
+  test('our policy acts on the first datapoint after the burst: it adds workers within 3 minutes of it', () => {
+    const ours = result.runs[0];
+    const burstStart = 3600;
+    const first = ours.events.find((e) => e.time >= burstStart && e.to > e.from);
+    expect(first?.time).toBeLessThanOrEqual(burstStart + 180);
+  });
+
+  test('every scenario runs', () => {
+    for (const name of SCENARIO_NAMES) {
+      const trace = scenarioTrace(name, { baseRatePerSecond: 0.02, seed: 1 });
+      expect(trace.points.length).toBeGreaterThan(0);
+      expect(trace.durationSeconds).toBeGreaterThanOrEqual(7200);
+    }
+  });
+});

@@ -1,0 +1,98 @@
+import { Comparison, QUEUED_MESSAGES_RULE_SIGNAL, Statistic } from './fixtures';
+import { AdjustmentType } from '../../lib/policy/steps';
+import { simulate } from '../../lib/simulation/engine';
+import { DEFAULT_PARAMS, type SimulationParams } from '../../lib/simulation/params';
+import { fixedPolicy, foresightPolicy, type SimulationPolicy } from '../../lib/simulation/policies';
+import type { Messages } from '../../lib/simulation/trace';
+
+function messages(sent: number[], processing: number[]): Messages {
+  return { count: sent.length, sentAt: Float64Array.from(sent), visibleAt: Float64Array.from(sent), processingSeconds: Float64Array.from(processing) };
+}
+
+const params: SimulationParams = { ...DEFAULT_PARAMS, cloudWatch: { ...DEFAULT_PARAMS.cloudWatch, publicationDelaySeconds: 0 } };
+
+describe('the loop, on hand-worked cases', () => {
+  test('one worker, three messages at once, 10 s each: they wait 0, 10 and 20 s', () => {
+    const run = simulate(messages([0, 0, 0], [10, 10, 10]), fixedPolicy(1), params, 120);
+    expect(Array.from(run.waits)).toEqual([0, 10, 20]);
+    expect(run.processed).toBe(3);
+    expect(run.workerMinutes).toBe(2);
+    expect(run.timeline).toEqual([
+      { minute: 0, arrivals: 3, backlog: 0, workers: 1, waitP95: 20 },
+      { minute: 1, arrivals: 0, backlog: 0, workers: 1, waitP95: NaN },
+    ]);
+  });
+
+  test('concurrency 2 halves the waits; a delayed message waits from when it becomes visible', () => {
+    const p = { ...params, worker: { ...params.worker, concurrency: 2 } };
+    const m = messages([0, 0, 0, 0], [10, 10, 10, 10]);
+    const delayed = { ...m, visibleAt: Float64Array.from([0, 0, 0, 30]) };
+    const run = simulate(delayed, fixedPolicy(1), p, 60);
+    expect(Array.from(run.waits)).toEqual([0, 0, 10, 0]);
+  });
+
+  test('a message arriving mid-second starts at its arrival time on an idle worker', () => {
+    const run = simulate(messages([5.25], [2]), fixedPolicy(1), params, 20);
+    expect(run.waits[0]).toBe(0);
+  });
+
+  test('perfect foresight starts workers with no delay', () => {
+    const run = simulate(messages([10, 10, 10, 10], [60, 60, 60, 60]), foresightPolicy(10, 0), params, 200);
+    expect(Array.from(run.waits)).toEqual([0, 0, 0, 0]);
+    expect(run.peakWorkers).toBe(4);
+  });
+
+  test('a worker started by a policy becomes ready only after the start-up delay', () => {
+    const p = { ...params, worker: { ...params.worker, startupSeconds: { min: 30, max: 30 } } };
+    const run = simulate(messages([0], [5]), scaleOnAnyMessage(), p, 300);
+    // The alarm reads minute 0 at 60 s, the worker is ready at 90 s.
+    expect(run.waits[0]).toBe(90);
+    expect(run.events[0]).toMatchObject({ time: 60, from: 0, to: 1 });
+  });
+});
+
+describe('scale-in drains', () => {
+  test('a removed worker finishes its in-flight message before it stops', () => {
+    const p = { ...params, worker: { ...params.worker, drainDeadlineSeconds: 300 } };
+    const run = simulate(messages([0], [200]), zeroWhenNothingVisible(1), p, 400);
+    expect(run.events).toEqual([{ time: 60, rule: 'zero', from: 1, to: 0 }]);
+    expect(run.processed).toBe(1);
+    expect(run.released).toBe(0);
+    expect(run.workerMinutes).toBeCloseTo(200 / 60, 9);
+  });
+
+  test('past the drain deadline it releases the message back to the queue', () => {
+    const p = { ...params, worker: { ...params.worker, drainDeadlineSeconds: 100 } };
+    const run = simulate(messages([0], [200]), zeroWhenNothingVisible(1), p, 400);
+    expect(run.released).toBe(1);
+    expect(run.processed).toBe(0);
+    expect(run.visibleAtEnd).toBe(1);
+    expect(run.workerMinutes).toBeCloseTo(161 / 60, 9);
+  });
+});
+
+function zeroWhenNothingVisible(initialWorkers: number): SimulationPolicy {
+  return {
+    kind: 'rules', name: 'zero-when-idle', description: '', initialWorkers,
+    rules: {
+      minWorkers: 0, maxWorkers: 5, rules: [{
+        kind: 'step', name: 'zero', metric: { signal: QUEUED_MESSAGES_RULE_SIGNAL('visible'), signalTarget: 0, periodSeconds: 60, statistic: Statistic.MAXIMUM },
+        comparison: Comparison.LESS_THAN_OR_EQUAL, threshold: 0, evaluationPeriods: 1, adjustmentType: AdjustmentType.EXACT_CAPACITY,
+        steps: [{ upper: 0, change: 0 }], cooldownSeconds: 300,
+      }],
+    },
+  };
+}
+
+function scaleOnAnyMessage(): SimulationPolicy {
+  return {
+    kind: 'rules', name: 'one-on-any', description: '', initialWorkers: 0,
+    rules: {
+      minWorkers: 0, maxWorkers: 5, rules: [{
+        kind: 'step', name: 'one', metric: { signal: QUEUED_MESSAGES_RULE_SIGNAL('visible'), signalTarget: 0, periodSeconds: 60, statistic: Statistic.MAXIMUM },
+        comparison: Comparison.GREATER_THAN, threshold: 0, evaluationPeriods: 1, adjustmentType: AdjustmentType.EXACT_CAPACITY,
+        steps: [{ lower: 0, change: 1 }], cooldownSeconds: 300,
+      }],
+    },
+  };
+}
