@@ -6,6 +6,9 @@ import type { AgentImage } from './fleet/agent-image';
 import { AgentQueue, type AgentQueueProps, type IAgentQueue } from './queue/agent-queue';
 import { BacklogScaling, type BacklogScalingOptions } from './scaling/backlog-scaling';
 import { BacklogTarget } from './scaling/backlog-target';
+import { BacklogPublisher } from './scaling/backlog-publisher';
+import { AgentFleetMonitoring } from './monitoring/agent-fleet-monitoring';
+import type * as sns from 'aws-cdk-lib/aws-sns';
 import { WORKER_DEFAULTS } from './worker/contract';
 import { knownSeconds, throwIfInvalid } from './validation';
 
@@ -38,6 +41,41 @@ export interface ElasticAgentFleetProps extends AgentWorkerOptions {
    * @default - BacklogScaling's defaults
    */
   readonly scaling?: BacklogScalingOptions;
+  /**
+   * Where scaling reads the backlog and the running workers.
+   * @default BacklogMetricSource.METRIC_MATH
+   */
+  readonly metricSource?: BacklogMetricSource;
+  /**
+   * With `BacklogMetricSource.PUBLISHER`: the time between its datapoints (10, 30 or 60 s).
+   * @default Duration.seconds(10)
+   */
+  readonly publisherPeriod?: Duration;
+  /**
+   * Create the dashboard and alarms.
+   * @default true
+   */
+  readonly monitoring?: boolean;
+  /**
+   * Where the alarms notify.
+   * @default - no notification
+   */
+  readonly alarmTopic?: sns.ITopic;
+}
+
+/** Where backlog scaling reads its inputs. */
+export enum BacklogMetricSource {
+  /**
+   * Metric math over SQS's metrics and the fleet's running-workers metric (ECS Container
+   * Insights' RunningTaskCount, or the group's GroupInServiceInstances): nothing to run, one
+   * datapoint a minute.
+   */
+  METRIC_MATH = 'METRIC_MATH',
+  /**
+   * The backlog publisher's high-resolution metrics (a Lambda function that samples the queue and
+   * the fleet every 10 s): reacts faster and needs no Container Insights, for a few dollars a month.
+   */
+  PUBLISHER = 'PUBLISHER',
 }
 
 /**
@@ -49,6 +87,10 @@ export class ElasticAgentFleet extends Construct {
   public readonly queue: IAgentQueue;
   public readonly fleet: IAgentFleet;
   public readonly scaling: BacklogScaling;
+  /** The backlog publisher, with `BacklogMetricSource.PUBLISHER`. */
+  public readonly publisher?: BacklogPublisher;
+  /** The dashboard and alarms, unless `monitoring` is false. */
+  public readonly monitoring?: AgentFleetMonitoring;
 
   constructor(scope: Construct, id: string, props: ElasticAgentFleetProps) {
     super(scope, id);
@@ -61,13 +103,25 @@ export class ElasticAgentFleet extends Construct {
       visibilityTimeout: Duration.seconds(handlerSeconds + 60),
       ...props.queueProps,
     });
-    const { image, compute, target, queue: _queue, queueProps: _queueProps, scaling, ...workerOptions } = props;
+    const {
+      image, compute, target, scaling, metricSource, publisherPeriod, monitoring, alarmTopic,
+      queue: _queue, queueProps: _queueProps, ...workerOptions
+    } = props;
     this.fleet = (compute ?? AgentCompute.fargate()).createFleet(this, 'Fleet', { ...workerOptions, queue: this.queue, image });
+    if (metricSource === BacklogMetricSource.PUBLISHER) {
+      this.publisher = new BacklogPublisher(this, 'Publisher', {
+        queue: this.queue, fleet: this.fleet, period: publisherPeriod, namespace: this.fleet.metricsNamespace,
+      });
+    }
     this.scaling = new BacklogScaling(this, 'Scaling', {
       ...scaling,
       fleet: this.fleet,
       queue: this.queue,
       target: target ?? BacklogTarget.perWorker(10),
+      publisher: this.publisher,
     });
+    if (monitoring ?? true) {
+      this.monitoring = new AgentFleetMonitoring(this, 'Monitoring', { queue: this.queue, fleet: this.fleet, scaling: this.scaling, alarmTopic });
+    }
   }
 }

@@ -7,6 +7,8 @@ export * from './fleet/agent-compute';
 export * from './scaling/backlog-target';
 export * from './scaling/backlog-metrics';
 export * from './scaling/backlog-scaling';
+export * from './scaling/backlog-publisher';
+export * from './monitoring/agent-fleet-monitoring';
 export * from './elastic-agent-fleet';
 export { AdjustmentType, type ScalingStep } from './policy/steps';
 export type { BacklogScalingModel, StepPolicyModel, TargetTrackingModel } from './policy/scaling-policy';

@@ -3,7 +3,7 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import {
-  AgentCompute, AgentImage, AgentQueue, BacklogTarget, Ec2AgentFleet, ElasticAgentFleet, FargateAgentFleet,
+  AgentCompute, AgentImage, AgentQueue, BacklogMetricSource, BacklogTarget, Ec2AgentFleet, ElasticAgentFleet, FargateAgentFleet,
 } from '../lib';
 import { TEST_IMAGE, testStack } from './support/cdk';
 
@@ -29,7 +29,27 @@ describe('ElasticAgentFleet', () => {
     expect(agents.scaling.model.targetBacklogPerWorker).toBe(10);
     const template = Template.fromStack(stack);
     template.resourceCountIs('AWS::SQS::Queue', 2);
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 3);
+    // 3 scaling alarms (burst, scale-in, idle) and 3 monitoring alarms
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+    template.resourceCountIs('AWS::Lambda::Function', 1); // the VPC's default security group restriction, no publisher
+  });
+
+  test('the publisher as metric source puts high-resolution metrics that scaling reads', () => {
+    const stack = testStack();
+    const agents = new ElasticAgentFleet(stack, 'Agents', { image: TEST_IMAGE, metricSource: BacklogMetricSource.PUBLISHER, publisherPeriod: Duration.seconds(30) });
+    expect(agents.publisher).toBeDefined();
+    expect(agents.scaling.model.metricPeriodSeconds).toBe(30);
+    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+      Environment: { Variables: Match.objectLike({ PERIOD_SECONDS: '30', METRIC_NAMESPACE: 'AgentFleet' }) },
+    });
+  });
+
+  test('monitoring can be left out', () => {
+    const stack = testStack();
+    const agents = new ElasticAgentFleet(stack, 'Agents', { image: TEST_IMAGE, monitoring: false });
+    expect(agents.monitoring).toBeUndefined();
+    Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::Dashboard', 0);
   });
 
   test('defaults to Fargate, 0-10 workers, 10 messages per worker', () => {

@@ -45,6 +45,8 @@ export interface IAgentFleet extends IConstruct, iam.IGrantable {
   readonly fleetName: string;
   /** The workers' timing: handler timeout, drain deadline, stop timeout. */
   readonly timings: WorkerTimings;
+  /** CloudWatch namespace of the workers' embedded metrics. */
+  readonly metricsNamespace: string;
   /**
    * Running workers, the divisor of backlog per worker. What it needs enabled depends on the
    * fleet (Container Insights on ECS, group metrics on EC2 Auto Scaling).
@@ -52,6 +54,11 @@ export interface IAgentFleet extends IConstruct, iam.IGrantable {
   metricRunningWorkers(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
   /** Workers the fleet is asked to run. */
   metricDesiredWorkers(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /**
+   * Lets the backlog publisher count this fleet's running workers: grants `grantee` the read it
+   * needs, and returns the publisher's environment that names the fleet.
+   */
+  bindWorkerCounter(grantee: iam.IGrantable): Record<string, string>;
   /** Adds, under `scope`, a target tracking policy on a metric math expression. */
   addMathTargetTracking(scope: Construct, id: string, options: MathTargetTrackingOptions): void;
   /** Adds, under `scope`, a step scaling action for an alarm to trigger. */

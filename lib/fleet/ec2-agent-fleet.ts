@@ -7,6 +7,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
+import { PUBLISHER_ENV, PUBLISHER_IAM_ACTIONS } from '../../lambda/backlog-publisher/contract';
 import { metricDataQueries } from '../scaling/metric-queries';
 import { AGENT_ENV, type WorkerTimings } from '../worker/contract';
 import { knownSeconds, throwIfInvalid } from '../validation';
@@ -85,6 +86,7 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
   public readonly concurrency: number;
   public readonly fleetName: string;
   public readonly timings: WorkerTimings;
+  public readonly metricsNamespace: string;
   public readonly grantPrincipal: iam.IPrincipal;
   public readonly role: iam.Role;
   public readonly autoScalingGroup: autoscaling.AutoScalingGroup;
@@ -106,6 +108,7 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
     this.concurrency = settings.concurrency;
     this.fleetName = settings.fleetName;
     this.timings = settings.timings;
+    this.metricsNamespace = settings.metricsNamespace;
     this.warmup = props.instanceWarmup ?? Duration.seconds(180);
 
     const vpc = props.vpc ?? createFleetVpc(this);
@@ -200,6 +203,19 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
   /** AWS/AutoScaling GroupDesiredCapacity. */
   public metricDesiredWorkers(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.groupMetric('GroupDesiredCapacity', props);
+  }
+
+  /**
+   * The publisher counts the group's InService instances. `autoscaling:DescribeAutoScalingGroups`
+   * supports no resource-level permission, so it is granted on `*`, limited to this region.
+   */
+  public bindWorkerCounter(grantee: iam.IGrantable): Record<string, string> {
+    grantee.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: [...PUBLISHER_IAM_ACTIONS.autoScaling],
+      resources: ['*'],
+      conditions: { StringEquals: { 'aws:RequestedRegion': Aws.REGION } },
+    }));
+    return { [PUBLISHER_ENV.autoScalingGroupName]: this.autoScalingGroup.autoScalingGroupName };
   }
 
   public addMathTargetTracking(scope: Construct, id: string, options: MathTargetTrackingOptions): void {

@@ -7,6 +7,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
+import { PUBLISHER_ENV, PUBLISHER_IAM_ACTIONS } from '../../lambda/backlog-publisher/contract';
 import { metricDataQueries } from '../scaling/metric-queries';
 import { check, type Violation } from '../policy/violation';
 import { AGENT_ENV, WORKER_DEFAULTS, type WorkerTimings } from '../worker/contract';
@@ -109,6 +110,7 @@ export class FargateAgentFleet extends Resource implements IAgentFleet {
   public readonly concurrency: number;
   public readonly fleetName: string;
   public readonly timings: WorkerTimings;
+  public readonly metricsNamespace: string;
   public readonly grantPrincipal: iam.IPrincipal;
   public readonly cluster: ecs.ICluster;
   public readonly service: ecs.FargateService;
@@ -136,6 +138,7 @@ export class FargateAgentFleet extends Resource implements IAgentFleet {
     this.concurrency = settings.concurrency;
     this.fleetName = settings.fleetName;
     this.timings = settings.timings;
+    this.metricsNamespace = settings.metricsNamespace;
 
     this.cluster = props.cluster ?? new ecs.Cluster(this, 'Cluster', {
       vpc: props.vpc ?? createFleetVpc(this),
@@ -208,6 +211,12 @@ export class FargateAgentFleet extends Resource implements IAgentFleet {
   /** ECS/ContainerInsights DesiredTaskCount of the service (needs Container Insights). */
   public metricDesiredWorkers(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.containerInsightsMetric('DesiredTaskCount', props);
+  }
+
+  /** The publisher reads the service's `runningCount` (`ecs:DescribeServices` on this service). */
+  public bindWorkerCounter(grantee: iam.IGrantable): Record<string, string> {
+    iam.Grant.addToPrincipal({ grantee, actions: [...PUBLISHER_IAM_ACTIONS.ecs], resourceArns: [this.service.serviceArn] });
+    return { [PUBLISHER_ENV.ecsCluster]: this.cluster.clusterName, [PUBLISHER_ENV.ecsService]: this.service.serviceName };
   }
 
   public addMathTargetTracking(scope: Construct, id: string, options: MathTargetTrackingOptions): void {

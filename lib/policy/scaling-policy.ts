@@ -111,8 +111,8 @@ export const DEFAULTS = {
   scaleOutCooldownSeconds: 60,
   /** AWS's default; scale-in is cheap to delay and costly to get wrong. */
   scaleInCooldownSeconds: AWS_SCALING_FACTS.defaultCooldownSeconds,
-  /** As long as target tracking waits before scaling in (15 one-minute datapoints). */
-  scaleInEvaluationPeriods: AWS_SCALING_FACTS.targetTrackingScaleInDatapoints,
+  /** As long as target tracking waits before scaling in: 15 one-minute datapoints. */
+  scaleInAfterSeconds: AWS_SCALING_FACTS.targetTrackingScaleInDatapoints * 60,
   scaleToZeroAfterSeconds: 15 * 60,
 } as const;
 
@@ -139,7 +139,7 @@ export function buildScalingModel(input: BacklogScalingInput): BacklogScalingMod
     },
     scaleIn: {
       threshold: 1,
-      evaluationPeriods: input.scaleInEvaluationPeriods ?? DEFAULTS.scaleInEvaluationPeriods,
+      evaluationPeriods: input.scaleInEvaluationPeriods ?? periodsFor(DEFAULTS.scaleInAfterSeconds, period),
       adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY,
       steps: input.scaleInSteps ?? DEFAULT_SCALE_IN_STEPS,
       cooldownSeconds: scaleInCooldown,
@@ -181,7 +181,8 @@ export function validateScalingModel(model: BacklogScalingModel): Violation[] {
     'metricPeriod', 'one of 10, 30, 60 seconds', `${model.metricPeriodSeconds} seconds`));
   out.push(...checkRange('scaleOutCooldown', model.targetTracking.scaleOutCooldownSeconds, 0, 86_400, ' seconds'));
   out.push(...checkRange('scaleInCooldown', model.scaleIn.cooldownSeconds, 0, 86_400, ' seconds'));
-  out.push(...checkIntegerRange('scaleInEvaluationPeriods', model.scaleIn.evaluationPeriods, 1, 100));
+  // CloudWatch evaluates at most one day of datapoints.
+  out.push(...checkIntegerRange('scaleInEvaluationPeriods', model.scaleIn.evaluationPeriods, 1, Math.floor(86_400 / model.metricPeriodSeconds)));
   out.push(...validateSteps('burstSteps', model.burst.steps));
   model.burst.steps.forEach((s, i) => out.push(...check(s.change > 0, `burstSteps[${i}].change`, '> 0 (burst steps add workers)', s.change)));
   out.push(...validateSteps('scaleInSteps', model.scaleIn.steps));

@@ -3,6 +3,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { IAgentFleet } from '../fleet/agent-fleet';
 import type { IAgentQueue } from '../queue/agent-queue';
 import type { ScalingSignal, SignalInput } from '../policy/signals';
+import type { BacklogPublisher } from './backlog-publisher';
 
 /**
  * Builds the CloudWatch metrics of a fleet on its queue, and the policy's signals as metric math
@@ -13,19 +14,20 @@ export class BacklogMetrics {
     private readonly queue: IAgentQueue,
     private readonly fleet: IAgentFleet,
     /** Period of every metric. SQS metrics come once a minute. */
-    private readonly period: Duration = Duration.minutes(1),
-    /** Running workers, when another source than the fleet's own metric counts them. */
-    private readonly runningWorkers?: cloudwatch.IMetric,
+    public readonly period: Duration = Duration.minutes(1),
+    /** The backlog publisher, when its high-resolution metrics are the inputs. */
+    private readonly publisher?: BacklogPublisher,
   ) {}
 
   /** The inputs of the signals, by the ids their expressions use. */
   public input(id: SignalInput): cloudwatch.IMetric {
+    if (this.publisher) return this.publisher.metricInput(id, { period: this.period });
     const options = { period: this.period, statistic: cloudwatch.Stats.MAXIMUM };
     switch (id) {
       case 'visible': return this.queue.metricVisible(options);
       case 'inFlight': return this.queue.metricInFlight(options);
       case 'delayed': return this.queue.metricDelayed(options);
-      case 'running': return this.runningWorkers ?? this.fleet.metricRunningWorkers({ period: this.period });
+      case 'running': return this.fleet.metricRunningWorkers({ period: this.period });
     }
   }
 

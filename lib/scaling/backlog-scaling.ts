@@ -11,6 +11,7 @@ import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, typ
 import { AdjustmentType, type ScalingStep } from '../policy/steps';
 import { knownNumber, knownSeconds, throwIfInvalid } from '../validation';
 import { BacklogMetrics } from './backlog-metrics';
+import type { BacklogPublisher } from './backlog-publisher';
 import type { BacklogTarget } from './backlog-target';
 
 /** The tunable parts of backlog scaling; everything has a default. */
@@ -44,7 +45,7 @@ export interface BacklogScalingOptions {
   readonly scaleInSteps?: ScalingStep[];
   /**
    * Consecutive periods with spare workers before scaling in.
-   * @default 15
+   * @default - 15 minutes' worth: 15 one-minute periods, or 90 with the publisher's 10 s period
    */
   readonly scaleInEvaluationPeriods?: number;
   /**
@@ -62,16 +63,11 @@ export interface BacklogScalingProps extends BacklogScalingOptions {
   /** Backlog per worker to hold. */
   readonly target: BacklogTarget;
   /**
-   * The running-workers metric to divide by.
-   * @default - the fleet's own (`fleet.metricRunningWorkers()`)
+   * Scale on the backlog publisher's high-resolution metrics instead of metric math over the
+   * SQS metrics and the fleet's running-workers metric.
+   * @default - metric math over SQS and fleet metrics, one datapoint a minute
    */
-  readonly runningWorkersMetric?: cloudwatch.IMetric;
-  /**
-   * Period of the datapoints scaling evaluates (10, 30 or 60 s; below 60 only with a
-   * high-resolution running-workers metric such as the publisher's).
-   * @default Duration.minutes(1)
-   */
-  readonly metricPeriod?: Duration;
+  readonly publisher?: BacklogPublisher;
 }
 
 /**
@@ -85,6 +81,8 @@ export class BacklogScaling extends Construct {
   public readonly model: BacklogScalingModel;
   /** The metrics and signals the policies use. */
   public readonly metrics: BacklogMetrics;
+  /** The backlog per worker held. */
+  public readonly target: BacklogTarget;
   /** Fires when visible messages exceed what the running workers should hold. */
   public readonly burstAlarm: cloudwatch.Alarm;
   /** Fires when workers are spare for the scale-in evaluation periods. */
@@ -96,7 +94,8 @@ export class BacklogScaling extends Construct {
   constructor(scope: Construct, id: string, props: BacklogScalingProps) {
     super(scope, id);
     this.fleet = props.fleet;
-    const period = props.metricPeriod ?? Duration.minutes(1);
+    this.target = props.target;
+    const period = props.publisher?.period ?? Duration.minutes(1);
     this.model = buildScalingModel({
       minWorkers: props.fleet.minWorkers,
       maxWorkers: props.fleet.maxWorkers,
@@ -114,7 +113,7 @@ export class BacklogScaling extends Construct {
 
     const model = this.model;
     const target = model.targetBacklogPerWorker;
-    this.metrics = new BacklogMetrics(props.queue, props.fleet, Duration.seconds(model.metricPeriodSeconds), props.runningWorkersMetric);
+    this.metrics = new BacklogMetrics(props.queue, props.fleet, Duration.seconds(model.metricPeriodSeconds), props.publisher);
 
     // Target tracking, scale-out only (EC2 Auto Scaling / Application Auto Scaling "target
     // tracking using metric math"): backlog per instance = visible / running, held at the target.

@@ -12,6 +12,7 @@ export interface MetricDataQuery {
       readonly dimensions?: { readonly name: string; readonly value: string }[];
     };
     readonly stat: string;
+    readonly unit?: string;
     readonly period?: number;
   };
   readonly returnData: boolean;
@@ -37,6 +38,7 @@ export function metricDataQueries(expression: cloudwatch.MathExpression, withPer
           ...(dimensions.length > 0 ? { dimensions } : {}),
         },
         stat: stat.statistic,
+        ...(stat.unitFilter ? { unit: stat.unitFilter } : {}),
         ...(withPeriod ? { period: stat.period.toSeconds() } : {}),
       },
       returnData: false,

@@ -31,6 +31,22 @@ export const AGENT_ENV = {
   fleetName: 'AGENT_FLEET_NAME',
 } as const;
 
+/**
+ * The worker's CloudWatch embedded metrics (namespace AGENT_METRICS_NAMESPACE, dimension
+ * `Fleet` = AGENT_FLEET_NAME), which the fleet's dashboard reads.
+ */
+export const WORKER_METRICS = {
+  /** Milliseconds a handler took with one message. */
+  processingTime: 'ProcessingTime',
+  messagesProcessed: 'MessagesProcessed',
+  messagesFailed: 'MessagesFailed',
+  handlerTimeouts: 'HandlerTimeouts',
+  /** Messages a worker held when the record was written. */
+  inFlight: 'InFlight',
+  /** The dimension that names the fleet. */
+  fleetDimension: 'Fleet',
+} as const;
+
 /** Limits AWS sets (seconds unless named otherwise). */
 export const AWS_LIMITS = {
   /** ECS on Fargate sends SIGKILL at most 120 s after SIGTERM (ECS container definition `stopTimeout`). */

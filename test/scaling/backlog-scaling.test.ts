@@ -1,8 +1,7 @@
 import { Duration, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
-import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import {
-  AdjustmentType, AgentQueue, BacklogScaling, BacklogTarget, Ec2AgentFleet, FargateAgentFleet,
+  AdjustmentType, AgentQueue, BacklogPublisher, BacklogScaling, BacklogTarget, Ec2AgentFleet, FargateAgentFleet,
   type BacklogScalingOptions, type IAgentFleet,
 } from '../../lib';
 import { buildScalingModel } from '../../lib/policy';
@@ -10,13 +9,14 @@ import { resourcesOf, TEST_IMAGE, testStack } from '../support/cdk';
 
 type FleetKind = 'fargate' | 'ec2';
 
-function scaled(kind: FleetKind, options: BacklogScalingOptions & { minWorkers?: number; runningWorkersMetric?: cloudwatch.IMetric; metricPeriod?: Duration } = {}, stack: Stack = testStack()) {
+function scaled(kind: FleetKind, options: BacklogScalingOptions & { minWorkers?: number; publisherPeriod?: Duration } = {}, stack: Stack = testStack()) {
   const queue = new AgentQueue(stack, 'Tasks');
-  const { minWorkers, runningWorkersMetric, metricPeriod, ...tuning } = options;
+  const { minWorkers, publisherPeriod, ...tuning } = options;
   const fleetProps = { queue, image: TEST_IMAGE, minWorkers: minWorkers ?? 0, maxWorkers: 20 };
   const fleet: IAgentFleet = kind === 'fargate' ? new FargateAgentFleet(stack, 'Fleet', fleetProps) : new Ec2AgentFleet(stack, 'Fleet', fleetProps);
+  const publisher = publisherPeriod ? new BacklogPublisher(stack, 'Publisher', { queue, fleet, period: publisherPeriod }) : undefined;
   const scaling = new BacklogScaling(stack, 'Scaling', {
-    fleet, queue, target: BacklogTarget.perWorker(40), runningWorkersMetric, metricPeriod, ...tuning,
+    fleet, queue, target: BacklogTarget.perWorker(40), publisher, ...tuning,
   });
   return { stack, scaling, template: Template.fromStack(stack) };
 }
@@ -132,13 +132,19 @@ describe('BacklogScaling', () => {
     expect(cooldowns).toEqual([600, 600, 90]);
   });
 
-  test('a high-resolution running-workers metric gives the EC2 target tracking policy its period', () => {
-    const stack = testStack();
-    const running = new cloudwatch.Metric({ namespace: 'AgentFleet', metricName: 'RunningWorkers', period: Duration.seconds(10) });
-    const { template } = scaled('ec2', { runningWorkersMetric: running, metricPeriod: Duration.seconds(10) }, stack);
-    const metrics = targetTracking('ec2', template).CustomizedMetricSpecification.Metrics;
-    expect(metrics.filter((m: { MetricStat?: { Period?: number } }) => m.MetricStat).map((m: { MetricStat: { Period?: number } }) => m.MetricStat.Period)).toEqual([10, 10]);
-    expect(metrics[1].MetricStat.Metric).toEqual({ Namespace: 'AgentFleet', MetricName: 'RunningWorkers' });
+  test.each<FleetKind>(['fargate', 'ec2'])('with the publisher (%s), every signal reads its high-resolution metrics', (kind) => {
+    const { template, stack } = scaled(kind, { publisherPeriod: Duration.seconds(10) });
+    const metrics = targetTracking(kind, template).CustomizedMetricSpecification.Metrics;
+    const fleetDimension = [{ Name: 'Fleet', Value: expect.stringMatching(/^TestStackFleet/) }];
+    expect(metrics.slice(0, 2).map((m: { MetricStat: unknown }) => m.MetricStat)).toEqual([
+      { Stat: 'Maximum', Unit: 'Count', Metric: { Namespace: 'AgentFleet', MetricName: 'VisibleMessages', Dimensions: fleetDimension }, ...(kind === 'ec2' ? { Period: 10 } : {}) },
+      { Stat: 'Maximum', Unit: 'Count', Metric: { Namespace: 'AgentFleet', MetricName: 'RunningWorkers', Dimensions: fleetDimension }, ...(kind === 'ec2' ? { Period: 10 } : {}) },
+    ]);
+    // The alarms evaluate 10 s datapoints; scale-in still waits 15 minutes.
+    const burst = alarmByExpression(template, /^visible - 40/);
+    expect(burst!.Metrics.find((m: { Id: string }) => m.Id === 'visible').MetricStat.Period).toBe(10);
+    expect(alarmByExpression(template, /inFlight\) \/ 40/)).toMatchObject({ EvaluationPeriods: 90 });
+    expect(stack).toBeDefined();
   });
 
   describe('validation', () => {
@@ -152,8 +158,7 @@ describe('BacklogScaling', () => {
       ['no burst steps', { burstSteps: [] }, /burstSteps: must be 1-20 steps, got 0 steps/],
       ['a scale-in step that removes busy workers', { scaleInSteps: [{ lower: 0, upper: 3, change: -2 }, { lower: 3, change: -3 }] }, /scaleInSteps\[0\]\.change: must be between -1 and -1 .*got -2/],
       ['a scale-to-zero idle time over a day', { scaleToZeroAfter: Duration.days(2) }, /scaleToZeroAfter: must be 60-86400 seconds, got 172800 seconds/],
-      ['a metric period of 45 s', { metricPeriod: Duration.seconds(45) }, /metricPeriod: must be one of 10, 30, 60 seconds, got 45 seconds/],
-      ['scale-in evaluation periods of 0', { scaleInEvaluationPeriods: 0 }, /scaleInEvaluationPeriods: must be an integer 1-100, got 0/],
+      ['scale-in evaluation periods of 0', { scaleInEvaluationPeriods: 0 }, /scaleInEvaluationPeriods: must be an integer 1-1440, got 0/],
     ])('%s is an error naming the path, prop, range and value', (_name, props, message) => {
       const stack = testStack();
       const queue = new AgentQueue(stack, 'Tasks');

@@ -1,0 +1,168 @@
+import { Duration } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import { Construct } from 'constructs';
+import type { IAgentFleet } from '../fleet/agent-fleet';
+import { BACKLOG_PER_WORKER } from '../policy/signals';
+import { check } from '../policy/violation';
+import type { IAgentQueue } from '../queue/agent-queue';
+import type { BacklogScaling } from '../scaling/backlog-scaling';
+import { WORKER_METRICS } from '../worker/contract';
+import { knownSeconds, throwIfInvalid } from '../validation';
+
+/** Properties of `AgentFleetMonitoring`. */
+export interface AgentFleetMonitoringProps {
+  readonly queue: IAgentQueue;
+  readonly fleet: IAgentFleet;
+  readonly scaling: BacklogScaling;
+  /**
+   * How long a task may wait: the oldest-message alarm's threshold and the age graph's line.
+   * @default - the scaling target's acceptable latency, or 15 minutes
+   */
+  readonly latencyGoal?: Duration;
+  /**
+   * Where the alarms notify.
+   * @default - no notification (alarms still show on the dashboard)
+   */
+  readonly alarmTopic?: sns.ITopic;
+  /**
+   * The dashboard's name.
+   * @default - a name CloudFormation generates
+   */
+  readonly dashboardName?: string;
+}
+
+const WIDGET = { width: 8, height: 6 } as const;
+const MINUTE = Duration.minutes(1);
+
+/**
+ * The fleet's CloudWatch dashboard (backlog, backlog per worker against its target, workers,
+ * age of the oldest task against the latency goal, dead letters, throughput) and its alarms
+ * (dead letters, tasks older than the goal, a fleet at its maximum while the backlog grows).
+ * Metrics come from the scaling's metric factory, so the graphs show what scaling sees.
+ */
+export class AgentFleetMonitoring extends Construct {
+  public readonly dashboard: cloudwatch.Dashboard;
+  /** Any task in the dead-letter queue. */
+  public readonly deadLetterAlarm?: cloudwatch.Alarm;
+  /** The oldest task has waited longer than the latency goal for 3 minutes. */
+  public readonly oldestMessageAlarm: cloudwatch.Alarm;
+  /** The fleet has run at its maximum while the backlog grew, 3 minutes running. */
+  public readonly fleetSaturatedAlarm: cloudwatch.Alarm;
+  public readonly latencyGoal: Duration;
+
+  constructor(scope: Construct, id: string, props: AgentFleetMonitoringProps) {
+    super(scope, id);
+    const { queue, fleet, scaling } = props;
+    this.latencyGoal = props.latencyGoal ?? scaling.target.acceptableLatency ?? Duration.minutes(15);
+    const goalSeconds = knownSeconds(this.latencyGoal);
+    throwIfInvalid(this, check(goalSeconds === undefined || goalSeconds >= 60, 'latencyGoal', '>= 60 seconds (SQS ages are per minute)', `${goalSeconds} seconds`));
+    const target = scaling.model.targetBacklogPerWorker;
+    const input = (id: 'visible' | 'inFlight' | 'delayed' | 'running') => scaling.metrics.input(id);
+    const action = props.alarmTopic ? new cwActions.SnsAction(props.alarmTopic) : undefined;
+    const withAction = (alarm: cloudwatch.Alarm) => {
+      if (action) {
+        alarm.addAlarmAction(action);
+        alarm.addOkAction(action);
+      }
+      return alarm;
+    };
+
+    this.deadLetterAlarm = queue.deadLetterQueue && withAction(new cloudwatch.Alarm(this, 'DeadLetterAlarm', {
+      alarmDescription: `Tasks of ${fleet.node.path} failed maxReceiveCount times and are in the dead-letter queue`,
+      metric: queue.metricDeadLetters({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: 0,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 1,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }));
+    this.oldestMessageAlarm = withAction(new cloudwatch.Alarm(this, 'OldestMessageAlarm', {
+      alarmDescription: `A task of ${fleet.node.path} has waited longer than the latency goal (${goalSeconds} s)`,
+      metric: queue.metricOldestMessageAge({ period: MINUTE, statistic: cloudwatch.Stats.MAXIMUM }),
+      threshold: goalSeconds ?? 900,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }));
+    this.fleetSaturatedAlarm = withAction(new cloudwatch.Alarm(this, 'FleetSaturatedAlarm', {
+      alarmDescription: `${fleet.node.path} runs its maximum of ${fleet.maxWorkers} workers and the backlog still grows: raise maxWorkers`,
+      metric: new cloudwatch.MathExpression({
+        expression: `IF(FILL(running, 0) >= ${fleet.maxWorkers} AND DIFF(visible) > 0, 1, 0)`,
+        usingMetrics: { running: input('running'), visible: input('visible') },
+        label: 'At max workers with a growing backlog',
+        period: scaling.metrics.period,
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }));
+
+    const workerMetric = (metricName: string, label: string) => new cloudwatch.Metric({
+      namespace: fleet.metricsNamespace,
+      metricName,
+      dimensionsMap: { [WORKER_METRICS.fleetDimension]: fleet.fleetName },
+      statistic: cloudwatch.Stats.SUM,
+      period: MINUTE,
+      label,
+    });
+
+    this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
+      dashboardName: props.dashboardName,
+      defaultInterval: Duration.hours(3),
+    });
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        ...WIDGET,
+        title: 'Backlog (messages)',
+        left: [input('visible'), input('inFlight'), input('delayed')].map((m, i) =>
+          (m as cloudwatch.Metric).with({ label: ['Visible', 'In flight', 'Delayed'][i] })),
+        stacked: true,
+      }),
+      new cloudwatch.GraphWidget({
+        ...WIDGET,
+        title: 'Backlog per worker',
+        left: [scaling.metrics.signal(BACKLOG_PER_WORKER, target)],
+        leftAnnotations: [{ value: target, label: `Target ${target}`, color: cloudwatch.Color.GREEN }],
+      }),
+      new cloudwatch.GraphWidget({
+        ...WIDGET,
+        title: 'Workers',
+        left: [
+          (input('running') as cloudwatch.Metric).with({ label: 'Running' }),
+          fleet.metricDesiredWorkers({ label: 'Desired' }),
+        ],
+        leftAnnotations: [{ value: fleet.maxWorkers, label: `maxWorkers ${fleet.maxWorkers}`, color: cloudwatch.Color.RED }],
+      }),
+    );
+    this.dashboard.addWidgets(
+      new cloudwatch.GraphWidget({
+        ...WIDGET,
+        title: 'Age of the oldest task (seconds)',
+        left: [queue.metricOldestMessageAge({ label: 'Oldest task' })],
+        leftAnnotations: [{ value: goalSeconds ?? 900, label: 'Latency goal', color: cloudwatch.Color.RED }],
+      }),
+      new cloudwatch.GraphWidget({
+        ...WIDGET,
+        title: 'Dead-letter queue (messages)',
+        left: queue.deadLetterQueue ? [queue.metricDeadLetters({ label: 'Dead letters' })] : [],
+      }),
+      new cloudwatch.GraphWidget({
+        ...WIDGET,
+        title: 'Throughput (tasks per minute)',
+        left: [
+          workerMetric(WORKER_METRICS.messagesProcessed, 'Processed'),
+          workerMetric(WORKER_METRICS.messagesFailed, 'Failed'),
+        ],
+      }),
+    );
+    this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({
+      title: 'Alarms',
+      width: 24,
+      height: 3,
+      alarms: [this.deadLetterAlarm, this.oldestMessageAlarm, this.fleetSaturatedAlarm, scaling.burstAlarm, scaling.scaleInAlarm, scaling.idleAlarm]
+        .filter((a): a is cloudwatch.Alarm => a !== undefined),
+    }));
+  }
+}
