@@ -1,0 +1,146 @@
+#!/usr/bin/env node
+/**
+ * cdk-agent-fleet-sim: replays a load trace against the scaling policy the constructs deploy and
+ * against the alternatives, prints a table per policy and writes charts. See docs/simulation.md.
+ */
+import * as fs from 'fs';
+import * as path from 'path';
+import { parseArgs } from 'util';
+import { writeCharts } from './chart';
+import { compare } from './compare';
+import { resolveConfig, type ConfigFile } from './config';
+import { formatReport, summariesToCsv } from './report';
+import { DEFAULT_BASE_RATE, parseTraceCsv, scenarioTrace, SCENARIO_NAMES, traceToCsv, type ScenarioName, type Trace } from './trace';
+
+export const HELP = `Usage: cdk-agent-fleet-sim [options]
+       npm run simulate -- [options]
+
+Replays a load trace against our backlog-per-worker scaling policy (the model BacklogScaling
+deploys) and against QueueProcessingFargateService's defaults, plain step scaling on queue
+depth, fixed fleets and a perfect-foresight bound. Prints a table per policy and writes SVG and
+PNG charts (arrivals, backlog, workers, wait over time) for each.
+
+Options:
+  --scenario <name>     built-in load: ${SCENARIO_NAMES.join(', ')} (default: viral-burst)
+  --trace <file.csv>    load from a CSV of "time,arrivals" rows (seconds, count); overrides --scenario
+  --config <file.json>  fleet (BacklogScalingInput fields, acceptableLatencySeconds), worker,
+                        cloudWatch and run parameters; see docs/simulation.md
+  --seed <n>            seed of every random draw (default: 1, or the config's)
+  --base-rate <n>       baseline arrivals per second of the built-in scenarios (default: ${DEFAULT_BASE_RATE})
+  --min-workers <n>     override fleet.minWorkers
+  --max-workers <n>     override fleet.maxWorkers
+  --duration <seconds>  simulated time (default: the trace plus tailSeconds, 1800)
+  --out <dir>           where charts, summary.csv and the trace go (default: sim-out)
+  --no-charts           skip the SVG/PNG charts
+  --no-progress         no progress bar (it is shown only when stderr is a terminal)
+  -h, --help            this text
+`;
+
+interface CliOptions {
+  readonly trace: Trace;
+  readonly config: ConfigFile;
+  readonly out: string;
+  readonly charts: boolean;
+  readonly progress: boolean;
+  readonly durationSeconds?: number;
+}
+
+function number(name: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got "${value}"`);
+  return n;
+}
+
+export function parseCli(argv: readonly string[]): CliOptions | 'help' {
+  const { values } = parseArgs({
+    args: [...argv],
+    options: {
+      'scenario': { type: 'string' },
+      'trace': { type: 'string' },
+      'config': { type: 'string' },
+      'seed': { type: 'string' },
+      'base-rate': { type: 'string' },
+      'min-workers': { type: 'string' },
+      'max-workers': { type: 'string' },
+      'duration': { type: 'string' },
+      'out': { type: 'string' },
+      'no-charts': { type: 'boolean' },
+      'no-progress': { type: 'boolean' },
+      'help': { type: 'boolean', short: 'h' },
+    },
+    strict: true,
+  });
+  if (values.help) return 'help';
+  const file: ConfigFile = values.config ? JSON.parse(fs.readFileSync(values.config, 'utf8')) : {};
+  const seed = number('seed', values.seed) ?? file.seed ?? 1;
+  const minWorkers = number('min-workers', values['min-workers']);
+  const maxWorkers = number('max-workers', values['max-workers']);
+  const config: ConfigFile = {
+    ...file,
+    seed,
+    fleet: { ...file.fleet, ...(minWorkers !== undefined ? { minWorkers } : {}), ...(maxWorkers !== undefined ? { maxWorkers } : {}) },
+  };
+  let trace: Trace;
+  if (values.trace) {
+    trace = parseTraceCsv(fs.readFileSync(values.trace, 'utf8'), path.basename(values.trace, path.extname(values.trace)));
+  } else {
+    const scenario = (values.scenario ?? 'viral-burst') as ScenarioName;
+    if (!SCENARIO_NAMES.includes(scenario)) throw new Error(`--scenario must be one of ${SCENARIO_NAMES.join(', ')}, got "${scenario}"`);
+    trace = scenarioTrace(scenario, { baseRatePerSecond: number('base-rate', values['base-rate']) ?? DEFAULT_BASE_RATE, seed });
+  }
+  const durationSeconds = number('duration', values.duration);
+  if (durationSeconds !== undefined && durationSeconds <= 0) throw new Error(`--duration must be > 0 seconds, got ${durationSeconds}`);
+  return {
+    trace,
+    config,
+    out: values.out ?? 'sim-out',
+    charts: !values['no-charts'],
+    progress: !values['no-progress'] && process.stderr.isTTY === true,
+    durationSeconds,
+  };
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  const parsed = parseCli(argv);
+  if (parsed === 'help') {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const config = resolveConfig(parsed.config);
+  const policyCount = 6;
+  const total = Math.ceil(parsed.durationSeconds ?? parsed.trace.durationSeconds + config.params.tailSeconds);
+  let bar: { update(n: number): void; stop(): void } | undefined;
+  if (parsed.progress) {
+    const { SingleBar, Presets } = await import('cli-progress');
+    const b = new SingleBar({ stream: process.stderr, format: 'simulating [{bar}] {percentage}% | {value}/{total} policy-minutes', hideCursor: true }, Presets.shades_classic);
+    b.start(Math.ceil((total * policyCount) / 60), 0);
+    bar = b;
+  }
+  const result = compare(parsed.trace, config, {
+    durationSeconds: parsed.durationSeconds,
+    onProgress: (i, second) => bar?.update(Math.floor((i * total + second) / 60)),
+  });
+  bar?.stop();
+  process.stdout.write(`${formatReport(result, config.params.latencyGoalSeconds)}\n`);
+
+  fs.mkdirSync(parsed.out, { recursive: true });
+  const prefix = parsed.trace.name;
+  fs.writeFileSync(path.join(parsed.out, `${prefix}-summary.csv`), summariesToCsv(result.summaries));
+  fs.writeFileSync(path.join(parsed.out, `${prefix}-trace.csv`), traceToCsv(parsed.trace));
+  if (parsed.charts) {
+    const files = await writeCharts(result, parsed.out, prefix, config.params.latencyGoalSeconds);
+    process.stdout.write(`\ncharts: ${files.filter((f) => f.endsWith('.svg')).length} SVG + PNG pairs in ${parsed.out}/ (${prefix}-<policy>.svg/.png)\n`);
+  }
+  return 0;
+}
+
+if (require.main === module) {
+  main(process.argv.slice(2)).then(
+    (code) => { process.exitCode = code; },
+    (err: unknown) => {
+      process.stderr.write(`cdk-agent-fleet-sim: ${err instanceof Error ? err.message : String(err)}\n\nRun with --help for the options.\n`);
+      process.exitCode = 2;
+    },
+  );
+}

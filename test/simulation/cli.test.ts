@@ -1,0 +1,57 @@
+import { execFileSync } from 'child_process';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { SERIES } from '../../lib/simulation/chart';
+
+const root = path.join(__dirname, '..', '..');
+const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
+const cli = path.join(root, 'lib', 'simulation', 'cli.ts');
+
+function run(args: string[]): string {
+  return execFileSync(tsx, [cli, ...args], { cwd: root, encoding: 'utf8', env: { ...process.env, FORCE_COLOR: '0' } });
+}
+
+describe('the simulate command (child process)', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'sim-'));
+  let stdout = '';
+
+  beforeAll(() => {
+    stdout = run(['--scenario', 'viral-burst', '--out', out, '--no-progress']);
+  }, 60_000);
+
+  afterAll(() => fs.rmSync(out, { recursive: true, force: true }));
+
+  test('prints the table: one row per policy with the wait percentiles, late messages, peak workers, worker-minutes, scale events', () => {
+    expect(stdout).toMatch(/policy\s+p50 wait\s+p95 wait\s+p99 wait\s+max wait\s+late\s+peak workers\s+worker-minutes\s+scale events/);
+    for (const policy of ['ours', 'qpfs-defaults', 'plain-steps', 'fixed-20', 'perfect-foresight']) expect(stdout).toMatch(new RegExp(`^${policy}\\s+\\d`, 'm'));
+  });
+
+  test('writes an SVG and a PNG per policy, each SVG with the four series', () => {
+    for (const policy of ['ours', 'qpfs-defaults', 'perfect-foresight']) {
+      const svg = fs.readFileSync(path.join(out, `viral-burst-${policy}.svg`), 'utf8');
+      expect(svg.startsWith('<svg')).toBe(true);
+      for (const s of SERIES) {
+        expect(svg).toContain(s.title);
+        expect(svg).toContain(`stroke="${s.color}"`);
+      }
+      const png = fs.readFileSync(path.join(out, `viral-burst-${policy}.png`));
+      expect(png.subarray(1, 4).toString()).toBe('PNG');
+      expect(png.length).toBeGreaterThan(10_000);
+    }
+    expect(fs.readFileSync(path.join(out, 'viral-burst-summary.csv'), 'utf8')).toMatch(/^policy,messages,waitP50/);
+  });
+
+  test('a CSV trace and a JSON config; --help lists the flags; bad input is a clear error', () => {
+    const trace = path.join(out, 'small.csv');
+    fs.writeFileSync(trace, 'time,arrivals\n0,30\n60,0\n120,10\n');
+    const config = path.join(out, 'config.json');
+    fs.writeFileSync(config, JSON.stringify({ fleet: { minWorkers: 1, maxWorkers: 3 }, worker: { processingTime: { distribution: 'constant', meanSeconds: 2 } }, tailSeconds: 300 }));
+    const text = run(['--trace', trace, '--config', config, '--out', out, '--no-charts']);
+    expect(text).toContain('scenario: small');
+    expect(text).toMatch(/^40 messages over 3 min/m);
+    const help = run(['--help']);
+    for (const flag of ['--scenario', '--trace', '--config', '--seed', '--out', '--duration', '--base-rate', '--no-charts']) expect(help).toContain(flag);
+    expect(() => execFileSync(tsx, [cli, '--scenario', 'nope'], { cwd: root, stdio: 'pipe' })).toThrow(/--scenario must be one of/);
+  });
+});
