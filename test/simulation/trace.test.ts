@@ -10,7 +10,7 @@ describe('traces', () => {
   });
 
   test('CSV errors name the line', () => {
-    expect(() => parseTraceCsv('0,5\n30,-1\n20,1\n')).toThrow(/line 2: expected "time,arrivals"[\s\S]*line 3: time 20 must be after the previous row's 0/);
+    expect(() => parseTraceCsv('0,5\n30,-1\n0,1\n')).toThrow(/line 2: expected "time,arrivals"[\s\S]*line 3: time 0 must be after the previous row's 0/);
     expect(() => parseTraceCsv('time,arrivals\n')).toThrow(/no rows/);
   });
 
