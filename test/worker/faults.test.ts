@@ -126,7 +126,7 @@ test('every SQS call carries an AbortSignal', async () => {
   worker.start();
   await waitFor(() => processed.length === 1, 10_000, 'the message');
   await worker.stop();
-  const signals = mock.calls().map((c) => (c.args[1] as { abortSignal?: unknown } | undefined)?.abortSignal);
+  const signals = mock.calls().map((c) => ((c.args as unknown[])[1] as { abortSignal?: unknown } | undefined)?.abortSignal);
   expect(signals.length).toBeGreaterThan(1);
   for (const s of signals) expect(s).toBeInstanceOf(AbortSignal);
 });

@@ -1,0 +1,202 @@
+/**
+ * Worker throughput benchmark (`npm run bench`). Prints ratios, not times: the machine's speed
+ * cancels out.
+ *
+ * One local SQS server (fauxqs on 127.0.0.1, the same as the tests), the same messages for every
+ * contender (each on a fresh queue), concurrency 10, and a handler whose latency is fixed per
+ * message and heavy-tailed like a model call: log-normal, median 10 ms, p99 ≈ 200 ms, drawn from
+ * a seeded generator. The bound is concurrency ÷ mean latency: nothing can go faster. SQS calls
+ * are counted on the server (what SQS bills), sends excluded.
+ *
+ * "÷ measured bound" divides by concurrency ÷ the mean time the handlers really took (a timer of
+ * 10 ms fires a little late), which isolates the runtime's own overhead.
+ *
+ * Contenders: AgentWorker (concurrency 10); sqs-consumer with batchSize 10; sqs-consumer as 10
+ * consumers of batchSize 1. Then, with a no-op handler: AgentWorker ÷ a bare SDK loop that
+ * receives 10 and deletes them with DeleteMessageBatch.
+ *
+ * Options: BENCH_MESSAGES (default 4000), BENCH_NOOP_MESSAGES (default 20000), BENCH_SEED (default 42),
+ * BENCH_ONLY=agent (AgentWorker alone, for tuning).
+ */
+import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
+import { Consumer } from 'sqs-consumer';
+import { AgentWorker, silentLogger } from '../lib/worker';
+import { startLocalSqs, type LocalSqs } from '../test/support/local-sqs';
+import { sendAll } from '../test/worker/helpers';
+
+const CONCURRENCY = 10;
+const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 4000);
+const NOOP_MESSAGES = Number(process.env.BENCH_NOOP_MESSAGES ?? 20000);
+const SEED = Number(process.env.BENCH_SEED ?? 42);
+const MEDIAN_MS = 10;
+/** σ such that p99 = median × e^(2.326σ) ≈ 200 ms. */
+const SIGMA = Math.log(200 / MEDIAN_MS) / 2.3263;
+
+/** mulberry32: a small seeded generator, so every run draws the same latencies. */
+function rng(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function logNormalLatencies(n: number, seed: number): number[] {
+  const random = rng(seed);
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const u1 = Math.max(random(), 1e-12);
+    const u2 = random();
+    const z = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2); // Box–Muller
+    out.push(MEDIAN_MS * Math.exp(SIGMA * z));
+  }
+  return out;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+interface Outcome {
+  readonly name: string;
+  readonly perSecond: number;
+  readonly callsPerMessage: number;
+  readonly calls: Record<string, number>;
+  /** Mean time the handlers actually took (timers overshoot the nominal latency a little). */
+  readonly measuredMeanMs: number;
+}
+
+/** A contender: starts consuming `queueUrl`, calls `done()` once per processed message, returns a stopper. */
+type Contender = (sqs: SQSClient, queueUrl: string, handle: (m: Message) => Promise<void>) => Promise<() => Promise<void>>;
+
+async function run(local: LocalSqs, name: string, bodies: readonly string[], contender: Contender,
+  handle: (m: Message) => Promise<void>): Promise<Outcome> {
+  const sqs = local.client();
+  const { url } = await local.createQueue(`bench-${name.replace(/[^a-z0-9]+/gi, '-')}-${Date.now()}`);
+  await sendAll(sqs, url, bodies);
+  await local.resetCalls();
+  let processed = 0;
+  let busyMs = 0;
+  let finished!: () => void;
+  const allDone = new Promise<void>((r) => { finished = r; });
+  const t0 = performance.now();
+  const stop = await contender(sqs, url, async (m) => {
+    const start = performance.now();
+    await handle(m);
+    busyMs += performance.now() - start;
+    if (++processed === bodies.length) finished();
+  });
+  await allDone;
+  const seconds = (performance.now() - t0) / 1000;
+  await stop();
+  await sleep(200); // let acknowledgements land before counting
+  const calls = await local.calls();
+  const total = Object.entries(calls).filter(([k]) => !k.startsWith('Send')).reduce((s, [, v]) => s + v, 0);
+  return { name, perSecond: bodies.length / seconds, callsPerMessage: total / bodies.length, calls, measuredMeanMs: busyMs / bodies.length };
+}
+
+const agentWorker: Contender = async (sqs, queueUrl, handle) => {
+  const worker = new AgentWorker({
+    queueUrl, sqsClient: sqs, concurrency: CONCURRENCY, logger: silentLogger, handleSignals: false, env: {},
+    visibilityTimeoutSeconds: 60, handlerTimeoutSeconds: 30, drainDeadlineSeconds: 30,
+    handler: (m) => handle(m),
+  });
+  worker.start();
+  return () => worker.stop();
+};
+
+const sqsConsumers = (consumers: number, batchSize: number): Contender => async (sqs, queueUrl, handle) => {
+  const all = Array.from({ length: consumers }, () => Consumer.create({
+    queueUrl, sqs, batchSize, waitTimeSeconds: 20, pollingWaitTimeMs: 0, handleMessage: async (m) => { await handle(m); return m; },
+  }));
+  for (const c of all) {
+    c.on('error', () => undefined);
+    c.on('processing_error', () => undefined);
+    c.start();
+  }
+  return async () => {
+    for (const c of all) c.stop({ abort: true });
+    await sleep(100);
+  };
+};
+
+const bareLoop: Contender = async (sqs, queueUrl, handle) => {
+  let running = true;
+  const controller = new AbortController();
+  const loop = (async () => {
+    while (running) {
+      const out = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 20 }),
+        { abortSignal: controller.signal }).catch(() => ({ Messages: [] as Message[] }));
+      const messages = out.Messages ?? [];
+      if (messages.length === 0) continue;
+      for (const m of messages) await handle(m);
+      await sqs.send(new DeleteMessageBatchCommand({
+        QueueUrl: queueUrl, Entries: messages.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle! })),
+      }));
+    }
+  })();
+  return async () => {
+    running = false;
+    controller.abort();
+    await loop;
+  };
+};
+
+function table(rows: string[][]): string {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const line = (r: string[]): string => `| ${r.map((c, i) => (i === 0 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join(' | ')} |`;
+  return [line(rows[0]), `|${widths.map((w, i) => (i === 0 ? `:${'-'.repeat(w + 1)}` : `${'-'.repeat(w + 1)}:`)).join('|')}|`, ...rows.slice(1).map(line)].join('\n');
+}
+
+async function main(): Promise<void> {
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  const latencies = logNormalLatencies(MESSAGES, SEED);
+  const sorted = [...latencies].sort((a, b) => a - b);
+  const mean = latencies.reduce((s, x) => s + x, 0) / latencies.length;
+  const bound = (CONCURRENCY * 1000) / mean;
+  const bodies = latencies.map((l) => l.toFixed(3));
+  const modelCall = (m: Message): Promise<void> => sleep(Number(m.Body));
+  const noop = async (): Promise<void> => undefined;
+  const q = (p: number): string => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))].toFixed(1);
+  console.log(`messages ${MESSAGES}, seed ${SEED}, concurrency ${CONCURRENCY}`);
+  console.log(`handler latency ms: median ${q(0.5)}, mean ${mean.toFixed(1)}, p99 ${q(0.99)}, max ${sorted[sorted.length - 1].toFixed(0)}`);
+  console.log(`bound = concurrency / mean latency = ${bound.toFixed(0)} messages/s\n`);
+
+  const local = await startLocalSqs();
+  try {
+    const results: Outcome[] = [];
+    for (const [name, contender] of [
+      ['AgentWorker (concurrency 10)', agentWorker],
+      ['sqs-consumer, batchSize 10', sqsConsumers(1, 10)],
+      ['sqs-consumer, 10 consumers of batchSize 1', sqsConsumers(10, 1)],
+    ] as const) {
+      if (process.env.BENCH_ONLY === 'agent' && contender !== agentWorker) continue;
+      process.stderr.write(`running ${name}…\n`);
+      results.push(await run(local, name, bodies, contender, modelCall));
+    }
+    console.log(table([
+      ['contender', 'throughput ÷ bound', '÷ measured bound', 'SQS calls per message', 'calls'],
+      ...results.map((r) => [r.name, (r.perSecond / bound).toFixed(3), (r.perSecond / ((CONCURRENCY * 1000) / r.measuredMeanMs)).toFixed(3),
+        r.callsPerMessage.toFixed(3),
+        Object.entries(r.calls).filter(([k]) => !k.startsWith('Send')).map(([k, v]) => `${k} ${v}`).join(', ')]),
+    ]));
+
+    process.stderr.write('running the no-op comparison…\n');
+    const noopBodies = Array.from({ length: NOOP_MESSAGES }, (_, i) => String(i));
+    const bare = await run(local, 'bare SDK loop', noopBodies, bareLoop, noop);
+    const worker = await run(local, 'AgentWorker no-op', noopBodies, agentWorker, noop);
+    console.log(`\nno-op handler, ${NOOP_MESSAGES} messages:`);
+    console.log(table([
+      ['contender', 'throughput ÷ bare loop', 'SQS calls per message'],
+      [worker.name, (worker.perSecond / bare.perSecond).toFixed(3), worker.callsPerMessage.toFixed(3)],
+      [`${bare.name} (receive 10, DeleteMessageBatch)`, '1.000', bare.callsPerMessage.toFixed(3)],
+    ]));
+  } finally {
+    await local.stop();
+  }
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exitCode = 1;
+});
