@@ -86,23 +86,28 @@ export interface BacklogScalingInput {
 }
 
 /**
- * Default burst steps, in messages above the threshold (AWS's SQS step scaling example):
- * +1 worker for 0-50, +2 for 50-200, +3 beyond.
+ * Default burst steps, in messages above the threshold: +2 workers for 0-10, +5 for 10-50, +10
+ * for 50-200, +20 beyond. Larger than AWS's SQS example (+1/+2/+3), which the simulator showed
+ * too slow for a viral burst (docs/simulation.md): the burst alarm reads one datapoint, so these
+ * steps are the fleet's only reaction before target tracking's third datapoint.
  */
 export const DEFAULT_BURST_STEPS: readonly ScalingStep[] = [
-  { lower: 0, upper: 50, change: 1 },
-  { lower: 50, upper: 200, change: 2 },
-  { lower: 200, change: 3 },
+  { lower: 0, upper: 10, change: 2 },
+  { lower: 10, upper: 50, change: 5 },
+  { lower: 50, upper: 200, change: 10 },
+  { lower: 200, change: 20 },
 ];
 
 /**
  * Default scale-in steps, in spare workers above the threshold of 1: each step removes no more
- * workers than are spare at its lower bound, so it never takes away one the backlog needs.
+ * workers than are spare at its lower bound, so it never takes away one the backlog needs; at
+ * most 5 per cooldown, which the simulator showed avoids the scale-in / scale-out swing of
+ * removing 15 at once after a burst (docs/simulation.md).
  */
 export const DEFAULT_SCALE_IN_STEPS: readonly ScalingStep[] = [
   { lower: 0, upper: 3, change: -1 },
   { lower: 3, upper: 15, change: -3 },
-  { lower: 15, change: -15 },
+  { lower: 15, change: -5 },
 ];
 
 export const DEFAULTS = {

@@ -6,7 +6,7 @@
  */
 import { targetFromLatency } from '../policy/backlog';
 import { Comparison, CPU_UTILIZATION, rulesFromModel, Statistic, VISIBLE_MESSAGES, type ScalingRuleSet, type StepRule } from '../policy/rules';
-import { AWS_SCALING_FACTS, buildScalingModel, DEFAULT_BURST_STEPS, validateScalingModel, type BacklogScalingInput } from '../policy/scaling-policy';
+import { AWS_SCALING_FACTS, buildScalingModel, validateScalingModel, type BacklogScalingInput } from '../policy/scaling-policy';
 import { AdjustmentType } from '../policy/steps';
 import { formatViolations } from '../policy/violation';
 import type { SimulationParams } from './params';
@@ -105,6 +105,9 @@ export function qpfsPolicy(maxWorkers: number, initialWorkers: number): Simulati
   };
 }
 
+/** AWS's SQS step scaling example: +1 for 0-50 messages above the threshold, +2 for 50-200, +3 beyond. */
+const AWS_SQS_EXAMPLE_STEPS = [{ lower: 0, upper: 50, change: 1 }, { lower: 50, upper: 200, change: 2 }, { lower: 200, change: 3 }];
+
 /**
  * Plain step scaling on queue depth, as often written by hand: AWS's SQS example steps
  * (+1 for 0-50 visible, +2 for 50-200, +3 beyond) on one-minute average visible messages,
@@ -124,7 +127,7 @@ export function plainStepsPolicy(fleet: FleetConfig, initialWorkers: number): Si
       rules: [
         {
           kind: 'step', name: 'depth steps (upper)', metric: depth, comparison: Comparison.GREATER_THAN, threshold: 0, evaluationPeriods: 1,
-          adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps: DEFAULT_BURST_STEPS, cooldownSeconds: cooldown,
+          adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps: AWS_SQS_EXAMPLE_STEPS, cooldownSeconds: cooldown,
         },
         {
           kind: 'step', name: 'depth steps (lower)', metric: depth, comparison: Comparison.LESS_THAN_OR_EQUAL, threshold: 0, evaluationPeriods: 15,

@@ -19,7 +19,9 @@ function datapoints(minutes: Sample[]): Datapoints {
 const options = { alarmReinvokeSeconds: 60 };
 
 describe('our policy under the autoscaler', () => {
-  const ours = rulesFromModel(buildScalingModel({ minWorkers: 0, maxWorkers: 100, targetBacklogPerWorker: 100 }));
+  // AWS's SQS example steps, so the hand-worked numbers do not move with our defaults.
+  const burstSteps = [{ lower: 0, upper: 50, change: 1 }, { lower: 50, upper: 200, change: 2 }, { lower: 200, change: 3 }];
+  const ours = rulesFromModel(buildScalingModel({ minWorkers: 0, maxWorkers: 100, targetBacklogPerWorker: 100, burstSteps }));
 
   test('AWS worked example: 1,500 visible on 10 workers for 3 minutes -> target tracking asks for 15', () => {
     // First reading at 3 datapoints: burst steps say +3 (excess 500), target tracking ceil(10 x 150 / 100) = 15; the larger wins.
