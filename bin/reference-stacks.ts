@@ -4,14 +4,17 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
 import { AgentCompute, AgentImage, BacklogTarget, ElasticAgentFleet, type ElasticAgentFleetProps } from '../lib';
 
-/** The reference agent, built at deploy time from agent/ (synth only stages it). */
-export const REFERENCE_AGENT_DIR = path.join(__dirname, '..', 'agent');
+/**
+ * The reference agent, built at deploy time by agent/Dockerfile from the repository root (synth
+ * only stages what .dockerignore lets through: the worker runtime and agent/index.ts).
+ */
+export const REFERENCE_AGENT_IMAGE = AgentImage.fromAsset(path.join(__dirname, '..'), { file: 'agent/Dockerfile' });
 
 /** What both reference stacks share: the reference agent, its concurrency and its latency goal. */
 function referenceFleet(compute: AgentCompute): ElasticAgentFleetProps {
   const concurrency = 4;
   return {
-    image: AgentImage.fromAsset(REFERENCE_AGENT_DIR),
+    image: REFERENCE_AGENT_IMAGE,
     compute,
     minWorkers: 0,
     maxWorkers: 20,

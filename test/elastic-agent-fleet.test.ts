@@ -1,11 +1,11 @@
 import { Duration } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import {
   AgentCompute, AgentImage, AgentQueue, BacklogMetricSource, BacklogTarget, Ec2AgentFleet, ElasticAgentFleet, FargateAgentFleet,
 } from '../lib';
-import { TEST_IMAGE, testStack } from './support/cdk';
+import { TEST_IMAGE, testStack, synthTemplate } from './support/cdk';
 
 describe('ElasticAgentFleet', () => {
   test.each([
@@ -27,7 +27,7 @@ describe('ElasticAgentFleet', () => {
     expect(agents.fleet).toBeInstanceOf(fleetClass);
     expect(agents.fleet.maxWorkers).toBe(20);
     expect(agents.scaling.model.targetBacklogPerWorker).toBe(10);
-    const template = Template.fromStack(stack);
+    const template = synthTemplate(stack);
     template.resourceCountIs('AWS::SQS::Queue', 2);
     // 3 scaling alarms (burst, scale-in, idle) and 3 monitoring alarms
     template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
@@ -40,7 +40,7 @@ describe('ElasticAgentFleet', () => {
     const agents = new ElasticAgentFleet(stack, 'Agents', { image: TEST_IMAGE, metricSource: BacklogMetricSource.PUBLISHER, publisherPeriod: Duration.seconds(30) });
     expect(agents.publisher).toBeDefined();
     expect(agents.scaling.model.metricPeriodSeconds).toBe(30);
-    Template.fromStack(stack).hasResourceProperties('AWS::Lambda::Function', {
+    synthTemplate(stack).hasResourceProperties('AWS::Lambda::Function', {
       Environment: { Variables: Match.objectLike({ PERIOD_SECONDS: '30', METRIC_NAMESPACE: 'AgentFleet' }) },
     });
   });
@@ -49,7 +49,7 @@ describe('ElasticAgentFleet', () => {
     const stack = testStack();
     const agents = new ElasticAgentFleet(stack, 'Agents', { image: TEST_IMAGE, monitoring: false });
     expect(agents.monitoring).toBeUndefined();
-    Template.fromStack(stack).resourceCountIs('AWS::CloudWatch::Dashboard', 0);
+    synthTemplate(stack).resourceCountIs('AWS::CloudWatch::Dashboard', 0);
   });
 
   test('defaults to Fargate, 0-10 workers, 10 messages per worker', () => {
@@ -62,13 +62,13 @@ describe('ElasticAgentFleet', () => {
   test('the new queue\'s visibility timeout follows the handler timeout', () => {
     const stack = testStack();
     new ElasticAgentFleet(stack, 'Agents', { image: TEST_IMAGE, handlerTimeout: Duration.minutes(20) });
-    Template.fromStack(stack).hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 20 * 60 + 60 });
+    synthTemplate(stack).hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 20 * 60 + 60 });
   });
 
   test('queue settings pass through; an explicit visibility timeout below the handler timeout is an error', () => {
     const stack = testStack();
     new ElasticAgentFleet(stack, 'Agents', { image: TEST_IMAGE, queueProps: { maxReceiveCount: 2 } });
-    Template.fromStack(stack).hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 2 }) });
+    synthTemplate(stack).hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 2 }) });
     expect(() => new ElasticAgentFleet(testStack(), 'Agents', {
       image: TEST_IMAGE, handlerTimeout: Duration.minutes(10), queueProps: { visibilityTimeout: Duration.minutes(5) },
     })).toThrow(/TestStack\/Agents\/Fleet: invalid configuration[\s\S]*visibilityTimeout: must be >= handlerTimeout \(600 seconds\)/);
@@ -82,7 +82,7 @@ describe('ElasticAgentFleet', () => {
     });
     const agents = new ElasticAgentFleet(stack, 'Agents', { image: TEST_IMAGE, queue: existing });
     expect(agents.queue).toBe(existing);
-    Template.fromStack(stack).resourceCountIs('AWS::SQS::Queue', 0);
+    synthTemplate(stack).resourceCountIs('AWS::SQS::Queue', 0);
   });
 
   test('an existing queue together with queue settings is a conflict naming both props', () => {

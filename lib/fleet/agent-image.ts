@@ -4,6 +4,7 @@ import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
+import { acknowledgeGranteeWildcard } from '../nag-acknowledgements';
 
 /** Options of `AgentImage.fromAsset`. */
 export interface AgentImageAssetOptions {
@@ -79,7 +80,7 @@ class AssetAgentImage extends AgentImage {
 
   public bind(scope: Construct, puller: iam.IGrantable): AgentImageConfig {
     const asset = new ecrAssets.DockerImageAsset(scope, 'AgentImage', { directory: this.directory, ...this.options });
-    asset.repository.grantPull(puller);
+    grantPull(asset.repository, puller);
     return {
       containerImage: ecs.ContainerImage.fromDockerImageAsset(asset),
       imageUri: asset.imageUri,
@@ -104,13 +105,20 @@ class EcrAgentImage extends AgentImage {
   }
 
   public bind(_scope: Construct, puller: iam.IGrantable): AgentImageConfig {
-    this.repository.grantPull(puller);
+    grantPull(this.repository, puller);
     return {
       containerImage: ecs.ContainerImage.fromEcrRepository(this.repository, this.tag),
       imageUri: this.repository.repositoryUriForTag(this.tag),
       ecrRegistry: registryOf(this.repository),
     };
   }
+}
+
+/** Grants a pull from an ECR repository; the login token it needs can't be scoped. */
+function grantPull(repository: ecr.IRepository, puller: iam.IGrantable): void {
+  repository.grantPull(puller);
+  acknowledgeGranteeWildcard(puller, '*',
+    'ecr:GetAuthorizationToken supports no resource-level permission; the pull itself is granted on the one repository.');
 }
 
 /** `<account>.dkr.ecr.<region>.<suffix>`: the host part of a repository URI. */

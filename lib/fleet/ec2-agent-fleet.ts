@@ -10,13 +10,14 @@ import type { Construct } from 'constructs';
 import { PUBLISHER_ENV, PUBLISHER_IAM_ACTIONS } from '../../lambda/backlog-publisher/contract';
 import { metricDataQueries } from '../scaling/metric-queries';
 import { AGENT_ENV, type WorkerTimings } from '../worker/contract';
+import { acknowledgeGranteeWildcard, acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
 import { knownSeconds, throwIfInvalid } from '../validation';
 import {
   FLEET_DEFAULTS, resolveWorkerSettings, workerEnvironment,
   type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions,
 } from './agent-fleet';
 import type { AgentImageConfig } from './agent-image';
-import { createFleetVpc } from './fleet-vpc';
+import { checkSubnetCapacity, createFleetVpc } from './fleet-vpc';
 
 /** The EC2-specific choices, for `Ec2AgentFleet` and `AgentCompute.ec2`. */
 export interface Ec2ComputeOptions {
@@ -112,6 +113,8 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
     this.warmup = props.instanceWarmup ?? Duration.seconds(180);
 
     const vpc = props.vpc ?? createFleetVpc(this);
+    const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+    throwIfInvalid(this, checkSubnetCapacity(vpc, vpcSubnets, settings.maxWorkers));
     const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.MEDIUM);
     this.role = new iam.Role(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
@@ -154,7 +157,7 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
 
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Resource', {
       vpc,
-      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      vpcSubnets,
       autoScalingGroupName: groupName,
       minCapacity: settings.minWorkers,
       maxCapacity: settings.maxWorkers,
@@ -184,15 +187,19 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
       defaultResult: autoscaling.DefaultResult.CONTINUE,
     });
     // The worker completes the hook of its own instance when it has drained.
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['autoscaling:CompleteLifecycleAction'],
-      resources: [Stack.of(this).formatArn({
-        service: 'autoscaling',
-        resource: 'autoScalingGroup',
-        resourceName: `*:autoScalingGroupName/${groupName}`,
-        arnFormat: ArnFormat.COLON_RESOURCE_NAME,
-      })],
-    }));
+    const groupArn = Stack.of(this).formatArn({
+      service: 'autoscaling',
+      resource: 'autoScalingGroup',
+      resourceName: `*:autoScalingGroupName/${groupName}`,
+      arnFormat: ArnFormat.COLON_RESOURCE_NAME,
+    });
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['autoscaling:CompleteLifecycleAction'], resources: [groupArn] }));
+    acknowledgeWildcardResource(this, groupArn,
+      'The group\'s ARN holds an ID that exists only after creation; the wildcard stands for that ID alone, and the name pins the one group.');
+    if (!props.notificationsTopic) {
+      acknowledgeRule(this, 'AS3',
+        'Scaling events are in the group\'s activity history and group metrics; set notificationsTopic (ElasticAgentFleet: alarmTopic) to be notified.');
+    }
   }
 
   /** AWS/AutoScaling GroupInServiceInstances (the group's metrics are enabled). */
@@ -215,6 +222,8 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
       resources: ['*'],
       conditions: { StringEquals: { 'aws:RequestedRegion': Aws.REGION } },
     }));
+    acknowledgeGranteeWildcard(grantee, '*',
+      'autoscaling:DescribeAutoScalingGroups (read-only) supports no resource-level permission; it is limited to this region.');
     return { [PUBLISHER_ENV.autoScalingGroupName]: this.autoScalingGroup.autoScalingGroupName };
   }
 

@@ -11,12 +11,13 @@ import { PUBLISHER_ENV, PUBLISHER_IAM_ACTIONS } from '../../lambda/backlog-publi
 import { metricDataQueries } from '../scaling/metric-queries';
 import { check, type Violation } from '../policy/violation';
 import { AGENT_ENV, WORKER_DEFAULTS, type WorkerTimings } from '../worker/contract';
+import { acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
 import { knownNumber, knownSeconds, throwIfInvalid } from '../validation';
 import {
   FLEET_DEFAULTS, resolveWorkerSettings, workerEnvironment,
   type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions,
 } from './agent-fleet';
-import { createFleetVpc } from './fleet-vpc';
+import { checkSubnetCapacity, createFleetVpc } from './fleet-vpc';
 
 /** The Fargate-specific choices, for `FargateAgentFleet` and `AgentCompute.fargate`. */
 export interface FargateComputeOptions {
@@ -145,6 +146,8 @@ export class FargateAgentFleet extends Resource implements IAgentFleet {
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
       enableFargateCapacityProviders: true,
     });
+    const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+    throwIfInvalid(this, checkSubnetCapacity(this.cluster.vpc, vpcSubnets, settings.maxWorkers));
     if (props.cluster) {
       Annotations.of(this).addWarningV2('cdk-agent-fleet:containerInsights',
         'Backlog per worker divides by ECS/ContainerInsights RunningTaskCount: make sure Container Insights is enabled on this cluster, or use the backlog publisher.');
@@ -176,7 +179,7 @@ export class FargateAgentFleet extends Resource implements IAgentFleet {
       cluster: this.cluster,
       taskDefinition: this.taskDefinition,
       assignPublicIp: props.assignPublicIp ?? false,
-      vpcSubnets: props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS },
+      vpcSubnets,
       circuitBreaker: { rollback: true },
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
@@ -188,11 +191,16 @@ export class FargateAgentFleet extends Resource implements IAgentFleet {
     props.queue.grantConsume(this.grantPrincipal);
     if (taskProtection) {
       // The ECS agent's task-protection endpoint acts with the task role, on this cluster's tasks only.
+      const clusterTasks = Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${this.cluster.clusterName}/*` });
       this.grantPrincipal.addToPrincipalPolicy(new iam.PolicyStatement({
         actions: ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection'],
-        resources: [Stack.of(this).formatArn({ service: 'ecs', resource: 'task', resourceName: `${this.cluster.clusterName}/*` })],
+        resources: [clusterTasks],
       }));
+      acknowledgeWildcardResource(this, clusterTasks,
+        'Task IDs are assigned at run time, so task protection is granted on the tasks of this cluster only; a task can only protect itself through its ECS agent endpoint.');
     }
+    acknowledgeRule(this, 'ECS2',
+      'The environment holds only non-secret settings (queue URL, timings, fleet name); secrets go through the `secrets` prop (Secrets Manager or SSM).');
 
     this.scalableTarget = new appscaling.ScalableTarget(this, 'ScalableTarget', {
       serviceNamespace: appscaling.ServiceNamespace.ECS,

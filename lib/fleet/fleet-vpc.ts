@@ -1,4 +1,6 @@
+import { Token } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import { check, type Violation } from '../policy/violation';
 import type { Construct } from 'constructs';
 
 /**
@@ -16,4 +18,31 @@ export function createFleetVpc(scope: Construct): ec2.Vpc {
   });
   vpc.addFlowLog('FlowLog', { trafficType: ec2.FlowLogTrafficType.REJECT });
   return vpc;
+}
+
+/**
+ * Workers the selected subnets can hold: each Fargate task or EC2 instance takes one IP address,
+ * and AWS reserves 5 in every subnet. Undefined when a subnet's CIDR is not known at synth.
+ */
+export function subnetCapacity(vpc: ec2.IVpc, selection: ec2.SubnetSelection): number | undefined {
+  let total = 0;
+  for (const subnet of vpc.selectSubnets(selection).subnets) {
+    let cidr: string;
+    try {
+      cidr = subnet.ipv4CidrBlock;
+    } catch {
+      return undefined; // an imported subnet without its CIDR
+    }
+    if (Token.isUnresolved(cidr)) return undefined;
+    total += 2 ** (32 - Number(cidr.split('/')[1])) - 5;
+  }
+  return total;
+}
+
+/** The rule that maxWorkers fits in the subnets. */
+export function checkSubnetCapacity(vpc: ec2.IVpc, selection: ec2.SubnetSelection, maxWorkers: number): Violation[] {
+  const capacity = subnetCapacity(vpc, selection);
+  return capacity === undefined
+    ? []
+    : check(maxWorkers <= capacity, 'maxWorkers', `<= ${capacity}, the IP addresses left in the workers' subnets`, maxWorkers);
 }

@@ -17,6 +17,7 @@ import type { IAgentFleet } from '../fleet/agent-fleet';
 import type { SignalInput } from '../policy/signals';
 import { check } from '../policy/violation';
 import type { IAgentQueue } from '../queue/agent-queue';
+import { acknowledgeWildcardResource } from '../nag-acknowledgements';
 import { knownSeconds, throwIfInvalid } from '../validation';
 import { FLEET_DEFAULTS } from '../fleet/agent-fleet';
 
@@ -86,6 +87,8 @@ export class BacklogPublisher extends Construct {
       resources: ['*'],
       conditions: { StringEquals: { [PUT_METRIC_DATA_NAMESPACE_CONDITION_KEY]: this.namespace } },
     }));
+    acknowledgeWildcardResource(role, '*',
+      'cloudwatch:PutMetricData supports no resource-level permission; it is limited to this namespace by the cloudwatch:namespace condition.');
     const fleetEnv = props.fleet.bindWorkerCounter(role);
 
     this.function = new lambda.Function(this, 'Function', {

@@ -131,6 +131,9 @@ export function validateWorkerTimings(t: WorkerTimings): Violation[] {
   if (t.taskProtectionMinutes !== undefined) {
     const { min, max } = AWS_LIMITS.taskProtectionMinutes;
     out.push(...checkIntegerRange('taskProtectionExpiry (minutes)', t.taskProtectionMinutes, min, max));
+    out.push(...check(t.handlerTimeoutSeconds === undefined || t.taskProtectionMinutes * 60 >= t.handlerTimeoutSeconds,
+      'taskProtectionExpiry', `>= handlerTimeout (${t.handlerTimeoutSeconds} seconds), so a task stays protected while it works on a message`,
+      `${t.taskProtectionMinutes * 60} seconds`));
   }
   return out;
 }

@@ -3,12 +3,12 @@ import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AgentQueue, Ec2AgentFleet, type Ec2AgentFleetProps } from '../../lib';
-import { resourcesOf, TEST_IMAGE, testStack } from '../support/cdk';
+import { resourcesOf, TEST_IMAGE, testStack, synthTemplate } from '../support/cdk';
 
 function fleet(props: Partial<Ec2AgentFleetProps> = {}, stack: Stack = testStack()) {
   const queue = new AgentQueue(stack, 'Tasks');
   const made = new Ec2AgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE, ...props });
-  return { stack, fleet: made, template: Template.fromStack(stack) };
+  return { stack, fleet: made, template: synthTemplate(stack) };
 }
 
 /** The launch template's user data, with CloudFormation functions reduced to placeholders. */

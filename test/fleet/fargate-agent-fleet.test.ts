@@ -4,12 +4,12 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { Stack } from 'aws-cdk-lib';
 import { AgentQueue, FargateAgentFleet, type FargateAgentFleetProps } from '../../lib';
-import { resourcesOf, TEST_IMAGE, testStack } from '../support/cdk';
+import { resourcesOf, TEST_IMAGE, testStack, synthTemplate } from '../support/cdk';
 
 function fleet(props: Partial<FargateAgentFleetProps> = {}, stack: Stack = testStack()) {
   const queue = new AgentQueue(stack, 'Tasks');
   const made = new FargateAgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE, ...props });
-  return { stack, queue, fleet: made, template: () => Template.fromStack(stack) };
+  return { stack, queue, fleet: made, template: () => synthTemplate(stack) };
 }
 
 function containerEnv(template: Template): Record<string, unknown> {
@@ -90,7 +90,7 @@ describe('FargateAgentFleet', () => {
     const vpc = new ec2.Vpc(stack, 'Net');
     const cluster = new ecs.Cluster(stack, 'Shared', { vpc });
     const { fleet: made } = fleet({ cluster }, stack);
-    Template.fromStack(stack).resourceCountIs('AWS::ECS::Cluster', 1);
+    synthTemplate(stack).resourceCountIs('AWS::ECS::Cluster', 1);
     Annotations.fromStack(stack).hasWarning(`/${made.node.path}`, Match.stringLikeRegexp('Container Insights'));
   });
 
@@ -117,9 +117,26 @@ describe('FargateAgentFleet', () => {
       [{ minWorkers: 1.5 }, /minWorkers: must be an integer 0-10000, got 1.5/],
       [{ concurrency: 0 }, /concurrency: must be an integer 1-1000, got 0/],
       [{ taskProtectionExpiry: Duration.days(3) }, /taskProtectionExpiry \(minutes\): must be an integer 1-2880, got 4320/],
+      [{ taskProtectionExpiry: Duration.minutes(2) }, /taskProtectionExpiry: must be >= handlerTimeout \(300 seconds\).*got 120 seconds/],
     ])('%o is an error naming the path, prop, range and value', (props, message) => {
       expect(() => fleet(props as Partial<FargateAgentFleetProps>)).toThrow(message);
       expect(() => fleet(props as Partial<FargateAgentFleetProps>)).toThrow(/^TestStack\/Fleet: invalid configuration/);
+    });
+
+    test('maxWorkers beyond the IP addresses of the subnets is an error', () => {
+      // Two /28 private subnets: 2 x (16 - 5 reserved) = 22 addresses.
+      const smallVpc = (stack: Stack) => new ec2.Vpc(stack, 'Small', {
+        maxAzs: 2,
+        subnetConfiguration: [
+          { name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 28 },
+          { name: 'Workers', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 28 },
+        ],
+      });
+      const crowded = testStack();
+      expect(() => fleet({ vpc: smallVpc(crowded), maxWorkers: 23 }, crowded))
+        .toThrow(/maxWorkers: must be <= 22, the IP addresses left in the workers' subnets, got 23/);
+      const fitting = testStack();
+      expect(() => fleet({ vpc: smallVpc(fitting), maxWorkers: 22 }, fitting)).not.toThrow();
     });
 
     test.each([[256, 512], [512, 4096], [4096, 30720], [16384, 122880]])('cpu %d with memory %d is a Fargate size', (cpu, memoryLimitMiB) => {

@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AgentFleetMonitoring, AgentQueue, BacklogScaling, BacklogTarget, FargateAgentFleet } from '../../lib';
-import { resourcesOf, TEST_IMAGE, testStack } from '../support/cdk';
+import { resourcesOf, TEST_IMAGE, testStack, synthTemplate } from '../support/cdk';
 
 function monitored(options: { latencyGoal?: Duration; topic?: boolean } = {}) {
   const stack = testStack();
@@ -13,7 +13,7 @@ function monitored(options: { latencyGoal?: Duration; topic?: boolean } = {}) {
   });
   const alarmTopic = options.topic ? new sns.Topic(stack, 'Ops') : undefined;
   const monitoring = new AgentFleetMonitoring(stack, 'Monitoring', { queue, fleet, scaling, latencyGoal: options.latencyGoal, alarmTopic });
-  return { stack, monitoring, template: Template.fromStack(stack) };
+  return { stack, monitoring, template: synthTemplate(stack) };
 }
 
 /** The dashboard body with tokens resolved to placeholders, parsed. */

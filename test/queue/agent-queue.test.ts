@@ -1,10 +1,10 @@
 import { Duration } from 'aws-cdk-lib';
-import { Match, Template } from 'aws-cdk-lib/assertions';
+import { Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AgentQueue, AgentQueueEncryption } from '../../lib';
-import { resourcesOf, testStack } from '../support/cdk';
+import { resourcesOf, testStack, synthTemplate } from '../support/cdk';
 
 describe('AgentQueue', () => {
   test('creates a queue and a dead-letter queue, encrypted, TLS only, with redrive and long polling', () => {
@@ -13,7 +13,7 @@ describe('AgentQueue', () => {
     // WHEN
     new AgentQueue(stack, 'Tasks');
     // THEN
-    const template = Template.fromStack(stack);
+    const template = synthTemplate(stack);
     template.resourceCountIs('AWS::SQS::Queue', 2);
     template.hasResourceProperties('AWS::SQS::Queue', {
       SqsManagedSseEnabled: true,
@@ -48,7 +48,7 @@ describe('AgentQueue', () => {
       retentionPeriod: Duration.days(1),
       deadLetterRetentionPeriod: Duration.days(7),
     });
-    const template = Template.fromStack(stack);
+    const template = synthTemplate(stack);
     template.hasResourceProperties('AWS::SQS::Queue', {
       VisibilityTimeout: 900, MessageRetentionPeriod: 86400, RedrivePolicy: Match.objectLike({ maxReceiveCount: 3 }),
     });
@@ -60,7 +60,7 @@ describe('AgentQueue', () => {
     new AgentQueue(stack, 'Made', { encryption: AgentQueueEncryption.KMS });
     const key = new kms.Key(stack, 'Given');
     new AgentQueue(stack, 'WithKey', { encryptionKey: key });
-    const template = Template.fromStack(stack);
+    const template = synthTemplate(stack);
     template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
     const encrypted = resourcesOf(template, 'AWS::SQS::Queue').filter(([, q]) => q.Properties.KmsMasterKeyId);
     expect(encrypted).toHaveLength(4);
@@ -75,7 +75,7 @@ describe('AgentQueue', () => {
     const producer = new iam.Role(stack, 'Producer', { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
     queue.grantConsume(worker);
     queue.grantSend(producer);
-    const template = Template.fromStack(stack);
+    const template = synthTemplate(stack);
     template.hasResourceProperties('AWS::IAM::Policy', {
       Roles: [{ Ref: Match.stringLikeRegexp('Worker') }],
       PolicyDocument: { Statement: Match.arrayWith([
@@ -113,7 +113,7 @@ describe('AgentQueue', () => {
     adopted.grantConsume(role);
     expect(adopted.visibilityTimeout?.toSeconds()).toBe(600);
     expect(adopted.metricDeadLetters().dimensions).toEqual({ QueueName: 'tasks-dlq' });
-    Template.fromStack(stack).hasResourceProperties('AWS::IAM::Policy', {
+    synthTemplate(stack).hasResourceProperties('AWS::IAM::Policy', {
       PolicyDocument: { Statement: [Match.objectLike({ Resource: 'arn:aws:sqs:eu-west-1:111111111111:tasks' })] },
     });
     const withoutDlq = AgentQueue.fromQueues(stack, 'NoDlq', { queue: existing });

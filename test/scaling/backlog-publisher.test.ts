@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { Duration, type App, type Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import { AgentQueue, BacklogPublisher, Ec2AgentFleet, FargateAgentFleet, type IAgentFleet } from '../../lib';
-import { resourcesOf, TEST_IMAGE, testStack } from '../support/cdk';
+import { resourcesOf, TEST_IMAGE, testStack, synthTemplate } from '../support/cdk';
 
 function published(kind: 'fargate' | 'ec2', period?: Duration, stack: Stack = testStack()) {
   const queue = new AgentQueue(stack, 'Tasks');
@@ -11,7 +11,7 @@ function published(kind: 'fargate' | 'ec2', period?: Duration, stack: Stack = te
     ? new FargateAgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE })
     : new Ec2AgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE });
   const publisher = new BacklogPublisher(stack, 'Publisher', { queue, fleet, period });
-  return { stack, publisher, template: Template.fromStack(stack) };
+  return { stack, publisher, template: synthTemplate(stack) };
 }
 
 function publisherStatements(template: Template) {

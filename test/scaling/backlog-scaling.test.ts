@@ -5,7 +5,7 @@ import {
   type BacklogScalingOptions, type IAgentFleet,
 } from '../../lib';
 import { buildScalingModel } from '../../lib/policy';
-import { resourcesOf, TEST_IMAGE, testStack } from '../support/cdk';
+import { resourcesOf, TEST_IMAGE, testStack, synthTemplate } from '../support/cdk';
 
 type FleetKind = 'fargate' | 'ec2';
 
@@ -18,7 +18,7 @@ function scaled(kind: FleetKind, options: BacklogScalingOptions & { minWorkers?:
   const scaling = new BacklogScaling(stack, 'Scaling', {
     fleet, queue, target: BacklogTarget.perWorker(40), publisher, ...tuning,
   });
-  return { stack, scaling, template: Template.fromStack(stack) };
+  return { stack, scaling, template: synthTemplate(stack) };
 }
 
 const POLICY = { fargate: 'AWS::ApplicationAutoScaling::ScalingPolicy', ec2: 'AWS::AutoScaling::ScalingPolicy' } as const;
