@@ -27,4 +27,4 @@ for (const name of names) {
     logLevel: 'warning',
   });
 }
-console.log(`bundled ${names.length} Lambda handler(s)`);
+console.error(`bundled ${names.length} Lambda handler(s)`);

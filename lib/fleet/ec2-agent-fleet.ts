@@ -180,6 +180,11 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
         : { launchTemplate: this.launchTemplate }),
     });
 
+    if (props.spot) {
+      acknowledgeRule(this.autoScalingGroup, 'EC26',
+        'cdk-nag cannot follow a launch template referenced from a mixed instances policy; that launch template encrypts the root volume.');
+    }
+
     this.autoScalingGroup.addLifecycleHook('DrainHook', {
       lifecycleHookName: DRAIN_HOOK_NAME,
       lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_TERMINATING,

@@ -20,7 +20,7 @@ describe('CloudFormation schema validation', () => {
       expect.objectContaining({ ruleName: 'F3002', description: expect.stringContaining('VisibilityTimeOut') }),
       expect.objectContaining({ ruleName: 'F3012', description: expect.stringContaining("'soon' is not of type 'integer'") }),
     ]));
-    expect(() => synthTemplate(stack)).toThrow(/Validation failed/);
+    expect(() => synthTemplate(stack)).toThrow(/VisibilityTimeOut: Additional properties are not allowed/);
   });
 
   test('a valid template passes', () => {

@@ -49,7 +49,7 @@ export function validationViolations(stack: Stack): Violation[] {
   try {
     app.synth({ force: true });
   } catch (error) {
-    if (!/Validation failed/.test(String(error))) throw error;
+    if ((error as Error).name !== 'ValidationFailed') throw error;
   } finally {
     quiet.mockRestore();
   }

@@ -1,0 +1,85 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { App } from 'aws-cdk-lib';
+import { Match, Template } from 'aws-cdk-lib/assertions';
+import { AgentFleetEc2Stack, AgentFleetFargateStack } from '../bin/reference-stacks';
+import { CDK_CONTEXT, resourcesOf } from './support/cdk';
+
+const ROOT = path.join(__dirname, '..');
+
+describe('reference app', () => {
+  const app = new App({ context: CDK_CONTEXT });
+  const fargateStack = new AgentFleetFargateStack(app, 'AgentFleetFargateStack');
+  const ec2Stack = new AgentFleetEc2Stack(app, 'AgentFleetEc2Stack');
+  const assembly = app.synth();
+  const fargate = Template.fromJSON(assembly.getStackArtifact(fargateStack.artifactId).template);
+  const ec2 = Template.fromJSON(assembly.getStackArtifact(ec2Stack.artifactId).template);
+
+  /** The target tracking policy's metric math: the visible metric, the divisor, the expression. */
+  function trackedMath(template: Template, type: string, config: string) {
+    const [[, policy]] = resourcesOf(template, type).filter(([, p]) => p.Properties.PolicyType === 'TargetTrackingScaling');
+    const metrics = policy.Properties[config].CustomizedMetricSpecification.Metrics as { Id: string; Expression?: string; MetricStat?: { Metric: { MetricName: string } } }[];
+    return Object.fromEntries(metrics.map((m) => [m.Id, m.Expression ?? m.MetricStat!.Metric.MetricName]));
+  }
+
+  test('Fargate stack: two encrypted queues with redrive, an ECS service, target tracking on visible / running, steps, stop timeout', () => {
+    fargate.resourceCountIs('AWS::SQS::Queue', 2);
+    expect(resourcesOf(fargate, 'AWS::SQS::Queue').every(([, q]) => q.Properties.SqsManagedSseEnabled)).toBe(true);
+    fargate.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }) });
+    fargate.resourceCountIs('AWS::ECS::Service', 1);
+    expect(trackedMath(fargate, 'AWS::ApplicationAutoScaling::ScalingPolicy', 'TargetTrackingScalingPolicyConfiguration')).toEqual({
+      visible: 'ApproximateNumberOfMessagesVisible',
+      running: 'RunningTaskCount',
+      e1: 'visible / IF(FILL(running, 0) > 1, FILL(running, 0), 1)',
+    });
+    fargate.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', { PolicyType: 'StepScaling' });
+    fargate.hasResourceProperties('AWS::ECS::TaskDefinition', { ContainerDefinitions: [Match.objectLike({ StopTimeout: 120 })] });
+  });
+
+  test('EC2 stack: a group with an IMDSv2 launch template, a termination hook, group metrics, target tracking on the same math', () => {
+    ec2.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({ MetadataOptions: Match.objectLike({ HttpTokens: 'required' }) }),
+    });
+    ec2.hasResourceProperties('AWS::AutoScaling::LifecycleHook', { LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING' });
+    ec2.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MetricsCollection: [{ Granularity: '1Minute' }] });
+    expect(trackedMath(ec2, 'AWS::AutoScaling::ScalingPolicy', 'TargetTrackingConfiguration')).toEqual({
+      visible: 'ApproximateNumberOfMessagesVisible',
+      running: 'GroupInServiceInstances',
+      e1: 'visible / IF(FILL(running, 0) > 1, FILL(running, 0), 1)',
+    });
+  });
+
+  test('the agent image is staged from the repository root, not built', () => {
+    const assets = JSON.parse(fs.readFileSync(path.join(assembly.directory, 'AgentFleetFargateStack.assets.json'), 'utf8'));
+    const images = Object.values(assets.dockerImages) as { source: { directory: string; dockerFile: string } }[];
+    expect(images).toHaveLength(1);
+    expect(images[0].source.dockerFile).toBe('agent/Dockerfile');
+    const staged = path.join(assembly.directory, images[0].source.directory);
+    expect(fs.existsSync(path.join(staged, 'lib', 'worker', 'worker.ts'))).toBe(true);
+    expect(fs.existsSync(path.join(staged, 'node_modules'))).toBe(false);
+  });
+
+  test('the Fargate stack template matches its snapshot (asset hashes masked)', () => {
+    expect(fargate.toJSON()).toMatchSnapshot();
+  });
+
+  test('the EC2 stack template matches its snapshot (asset hashes masked)', () => {
+    expect(ec2.toJSON()).toMatchSnapshot();
+  });
+});
+
+test('`npx cdk synth` writes both stacks offline, with no AWS credentials', () => {
+  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-synth-'));
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
+  const result = spawnSync('npx', ['cdk', 'synth', '--quiet', '--output', out], {
+    cwd: ROOT,
+    env: { ...env, AWS_EC2_METADATA_DISABLED: 'true', CDK_DISABLE_CLI_TELEMETRY: 'true' },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  expect(result.stderr).not.toMatch(/error/i);
+  expect(result.status).toBe(0);
+  expect(fs.readdirSync(out)).toEqual(expect.arrayContaining(['AgentFleetFargateStack.template.json', 'AgentFleetEc2Stack.template.json']));
+});

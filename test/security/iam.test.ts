@@ -1,0 +1,103 @@
+import { App, Stack } from 'aws-cdk-lib';
+import { AgentCompute, AgentImage, AgentQueueEncryption, BacklogMetricSource, ElasticAgentFleet } from '../../lib';
+import { AgentFleetEc2Stack, AgentFleetFargateStack } from '../../bin/reference-stacks';
+import { CDK_CONTEXT } from '../support/cdk';
+
+/** Every IAM action our stacks grant, and the feature it serves. An action missing here fails the test. */
+const FEATURE_OF_ACTION: Record<string, string> = {
+  'sqs:ReceiveMessage': 'workers consume the task queue',
+  'sqs:DeleteMessage': 'workers delete finished tasks',
+  'sqs:ChangeMessageVisibility': 'workers extend visibility (heartbeat) and release tasks on drain or failure',
+  'sqs:GetQueueUrl': 'workers consume the task queue',
+  'sqs:GetQueueAttributes': 'workers consume the task queue; the publisher reads the queue counters',
+  'kms:Decrypt': 'workers read tasks from a KMS-encrypted queue',
+  'ecs:UpdateTaskProtection': 'Fargate workers hold scale-in protection while busy',
+  'ecs:GetTaskProtection': 'Fargate workers hold scale-in protection while busy',
+  'autoscaling:CompleteLifecycleAction': 'EC2 workers end the termination hook after draining',
+  'ecs:DescribeServices': 'the publisher counts running Fargate workers',
+  'autoscaling:DescribeAutoScalingGroups': 'the publisher counts running EC2 workers',
+  'cloudwatch:PutMetricData': 'the publisher puts backlog per worker',
+  'logs:CreateLogStream': 'workers, the publisher and VPC flow logs write their logs',
+  'logs:PutLogEvents': 'workers, the publisher and VPC flow logs write their logs',
+  'logs:DescribeLogStreams': 'VPC flow logs write their logs',
+  'ecr:GetAuthorizationToken': 'pulling the agent image from ECR',
+  'ecr:BatchCheckLayerAvailability': 'pulling the agent image from ECR',
+  'ecr:GetDownloadUrlForLayer': 'pulling the agent image from ECR',
+  'ecr:BatchGetImage': 'pulling the agent image from ECR',
+  'ec2:AuthorizeSecurityGroupIngress': 'CDK closes the new VPC\'s default security group',
+  'ec2:AuthorizeSecurityGroupEgress': 'CDK closes the new VPC\'s default security group',
+  'ec2:RevokeSecurityGroupIngress': 'CDK closes the new VPC\'s default security group',
+  'ec2:RevokeSecurityGroupEgress': 'CDK closes the new VPC\'s default security group',
+};
+
+/**
+ * Actions AWS offers no resource-level permission for, so `Resource: "*"` is the narrowest there
+ * is; each needs the condition that narrows it, where one exists.
+ */
+const WILDCARD_RESOURCE_ACTIONS: Record<string, string | undefined> = {
+  'cloudwatch:PutMetricData': 'cloudwatch:namespace',
+  'autoscaling:DescribeAutoScalingGroups': 'aws:RequestedRegion',
+  // A registry login token; no condition key narrows it. The pull itself is scoped to the repository.
+  'ecr:GetAuthorizationToken': undefined,
+};
+
+interface Statement { Effect: string; Action: string | string[]; Resource: unknown; Condition?: Record<string, Record<string, unknown>> }
+
+function allStatements(): { where: string; statement: Statement }[] {
+  const app = new App({ context: CDK_CONTEXT });
+  new AgentFleetFargateStack(app, 'AgentFleetFargateStack');
+  new AgentFleetEc2Stack(app, 'AgentFleetEc2Stack');
+  for (const [name, compute] of [['PublisherFargate', AgentCompute.fargate()], ['PublisherEc2', AgentCompute.ec2()]] as const) {
+    new ElasticAgentFleet(new Stack(app, name), 'Agents', {
+      image: AgentImage.fromRegistry('public.ecr.aws/docker/library/node:20-alpine'),
+      compute,
+      metricSource: BacklogMetricSource.PUBLISHER,
+      queueProps: { encryption: AgentQueueEncryption.KMS },
+    });
+  }
+  const out: { where: string; statement: Statement }[] = [];
+  for (const stack of app.synth().stacks) {
+    for (const [id, resource] of Object.entries<{ Type: string; Properties: any }>(stack.template.Resources)) {
+      const documents = resource.Type === 'AWS::IAM::Policy' || resource.Type === 'AWS::IAM::ManagedPolicy'
+        ? [resource.Properties.PolicyDocument]
+        : resource.Type === 'AWS::IAM::Role' ? (resource.Properties.Policies ?? []).map((p: { PolicyDocument: unknown }) => p.PolicyDocument) : [];
+      for (const document of documents) {
+        for (const statement of document.Statement as Statement[]) out.push({ where: `${stack.stackName}/${id}`, statement });
+      }
+    }
+  }
+  return out;
+}
+
+const actionsOf = (s: Statement): string[] => ([] as string[]).concat(s.Action);
+
+describe('IAM policies of the synthesized stacks', () => {
+  const statements = allStatements();
+
+  test('there are policies to check', () => {
+    expect(statements.length).toBeGreaterThan(10);
+  });
+
+  test('no action is a wildcard', () => {
+    const wild = statements.filter(({ statement }) => actionsOf(statement).some((a) => a === '*' || a.endsWith(':*')));
+    expect(wild).toEqual([]);
+  });
+
+  test('every granted action is traceable to a feature', () => {
+    const unknown = statements.flatMap(({ where, statement }) =>
+      actionsOf(statement).filter((a) => !(a in FEATURE_OF_ACTION)).map((a) => `${a} in ${where}`));
+    expect(unknown).toEqual([]);
+  });
+
+  test('Resource "*" only where AWS allows nothing narrower, and then with its condition', () => {
+    const problems = statements
+      .filter(({ statement }) => statement.Effect === 'Allow' && ([] as unknown[]).concat(statement.Resource).includes('*'))
+      .flatMap(({ where, statement }) => actionsOf(statement).flatMap((action) => {
+        if (!(action in WILDCARD_RESOURCE_ACTIONS)) return [`${action} on * in ${where}`];
+        const key = WILDCARD_RESOURCE_ACTIONS[action];
+        const conditioned = key === undefined || Object.values(statement.Condition ?? {}).some((c) => key in c);
+        return conditioned ? [] : [`${action} on * without ${key} in ${where}`];
+      }));
+    expect(problems).toEqual([]);
+  });
+});
