@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { CfnParameter, Duration } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -146,7 +146,7 @@ describe('AgentQueue', () => {
 
     test('values not known at synth (tokens) are not checked', () => {
       const stack = testStack();
-      const count = new (require('aws-cdk-lib').CfnParameter)(stack, 'Count', { type: 'Number' }).valueAsNumber;
+      const count = new CfnParameter(stack, 'Count', { type: 'Number' }).valueAsNumber;
       expect(() => new AgentQueue(stack, 'Tasks', { maxReceiveCount: count })).not.toThrow();
     });
   });
