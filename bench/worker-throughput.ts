@@ -23,6 +23,7 @@ import { Consumer } from 'sqs-consumer';
 import { AgentWorker, silentLogger } from '../lib/worker';
 import { startLocalSqs, type LocalSqs } from '../test/support/local-sqs';
 import { sendAll } from '../test/worker/helpers';
+import { Random } from '../lib/simulation/random';
 
 const CONCURRENCY = 10;
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 4000);
@@ -32,27 +33,9 @@ const MEDIAN_MS = 10;
 /** σ such that p99 = median × e^(2.326σ) ≈ 200 ms. */
 const SIGMA = Math.log(200 / MEDIAN_MS) / 2.3263;
 
-/** mulberry32: a small seeded generator, so every run draws the same latencies. */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 function logNormalLatencies(n: number, seed: number): number[] {
-  const random = rng(seed);
-  const out: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const u1 = Math.max(random(), 1e-12);
-    const u2 = random();
-    const z = Math.sqrt(-2 * Math.log(u1)) * Math.cos(2 * Math.PI * u2); // Box–Muller
-    out.push(MEDIAN_MS * Math.exp(SIGMA * z));
-  }
-  return out;
+  const random = new Random(seed);
+  return Array.from({ length: n }, () => MEDIAN_MS * Math.exp(SIGMA * random.normal()));
 }
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));

@@ -1,5 +1,5 @@
 import { Duration, Names } from 'aws-cdk-lib';
-import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -206,4 +206,26 @@ export function workerEnvironment(
     env[AGENT_ENV.visibilityTimeoutSeconds] = String(t.visibilityTimeoutSeconds);
   }
   return { ...env, ...props.environment };
+}
+
+/** A worker-count metric of a fleet (running or desired): Average over one minute. */
+export function workerCountMetric(
+  namespace: string,
+  metricName: string,
+  dimensionsMap: Record<string, string>,
+  props?: cloudwatch.MetricOptions,
+): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace, metricName, dimensionsMap, statistic: cloudwatch.Stats.AVERAGE, period: Duration.minutes(1), ...props,
+  });
+}
+
+/** Adds the model's steps to a step scaling action (Application or EC2 Auto Scaling: same shape). */
+export function addSteps(
+  action: { addAdjustment(adjustment: { adjustment: number; lowerBound?: number; upperBound?: number }): void },
+  steps: readonly ScalingStep[],
+): void {
+  for (const step of steps) {
+    action.addAdjustment({ adjustment: step.change, lowerBound: step.lower, upperBound: step.upper });
+  }
 }

@@ -13,7 +13,7 @@ import { AGENT_ENV, type WorkerTimings } from '../worker/contract';
 import { acknowledgeGranteeWildcard, acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
 import { knownSeconds, throwIfInvalid } from '../validation';
 import {
-  FLEET_DEFAULTS, resolveWorkerSettings, workerEnvironment,
+  addSteps, FLEET_DEFAULTS, resolveWorkerSettings, workerCountMetric, workerEnvironment,
   type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions,
 } from './agent-fleet';
 import type { AgentImageConfig } from './agent-image';
@@ -255,21 +255,12 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
       estimatedInstanceWarmup: options.cooldown,
       minAdjustmentMagnitude: options.minAdjustmentMagnitude,
     });
-    for (const step of options.steps) {
-      action.addAdjustment({ adjustment: step.change, lowerBound: step.lower, upperBound: step.upper });
-    }
+    addSteps(action, options.steps);
     return new cwActions.AutoScalingAction(action);
   }
 
   private groupMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'AWS/AutoScaling',
-      metricName,
-      dimensionsMap: { AutoScalingGroupName: this.autoScalingGroup.autoScalingGroupName },
-      statistic: cloudwatch.Stats.AVERAGE,
-      period: Duration.minutes(1),
-      ...props,
-    });
+    return workerCountMetric('AWS/AutoScaling', metricName, { AutoScalingGroupName: this.autoScalingGroup.autoScalingGroupName }, props);
   }
 }
 

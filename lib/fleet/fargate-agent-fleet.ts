@@ -14,7 +14,7 @@ import { AGENT_ENV, WORKER_DEFAULTS, type WorkerTimings } from '../worker/contra
 import { acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
 import { knownNumber, knownSeconds, throwIfInvalid } from '../validation';
 import {
-  FLEET_DEFAULTS, resolveWorkerSettings, workerEnvironment,
+  addSteps, FLEET_DEFAULTS, resolveWorkerSettings, workerCountMetric, workerEnvironment,
   type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions,
 } from './agent-fleet';
 import { checkSubnetCapacity, createFleetVpc } from './fleet-vpc';
@@ -249,20 +249,12 @@ export class FargateAgentFleet extends Resource implements IAgentFleet {
       cooldown: options.cooldown,
       minAdjustmentMagnitude: options.minAdjustmentMagnitude,
     });
-    for (const step of options.steps) {
-      action.addAdjustment({ adjustment: step.change, lowerBound: step.lower, upperBound: step.upper });
-    }
+    addSteps(action, options.steps);
     return new cwActions.ApplicationScalingAction(action);
   }
 
   private containerInsightsMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return new cloudwatch.Metric({
-      namespace: 'ECS/ContainerInsights',
-      metricName,
-      dimensionsMap: { ClusterName: this.cluster.clusterName, ServiceName: this.service.serviceName },
-      statistic: cloudwatch.Stats.AVERAGE,
-      period: Duration.minutes(1),
-      ...props,
-    });
+    return workerCountMetric('ECS/ContainerInsights', metricName,
+      { ClusterName: this.cluster.clusterName, ServiceName: this.service.serviceName }, props);
   }
 }

@@ -11,6 +11,7 @@ import { AGENT_ENV } from '../../lib/worker';
 import { startLocalSqs, type LocalSqs } from '../support/local-sqs';
 import { readResults, spawnWorker, type WorkerProcess } from './fixtures/processes';
 import { delay, depth, receiveAll, sendAll } from './helpers';
+import { Random } from '../../lib/simulation/random';
 
 const MAX_RECEIVE_COUNT = 4;
 const WORKERS = 3;
@@ -19,23 +20,12 @@ let local: LocalSqs;
 beforeAll(async () => { local = await startLocalSqs(); });
 afterAll(async () => { await local.stop(); });
 
-/** A deterministic pseudo-random sequence (mulberry32). */
-function rng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 async function chaos(name: string, signals: readonly NodeJS.Signals[], seed: number) {
-  const random = rng(seed);
+  const random = new Random(seed);
   const dir = mkdtempSync(path.join(tmpdir(), `chaos-${name}-`));
   const sqs = local.client();
   const { url, dlqUrl } = await local.createQueueWithDlq(name, MAX_RECEIVE_COUNT);
-  const bodies = Array.from({ length: 3000 }, () => String(5 + Math.floor(random() * 60)));
+  const bodies = Array.from({ length: 3000 }, () => String(5 + Math.floor(random.next() * 60)));
   const ids = await sendAll(sqs, url, bodies);
   const poison = await sendAll(sqs, url, Array.from({ length: 15 }, () => 'poison'));
   const env = {
@@ -52,12 +42,12 @@ async function chaos(name: string, signals: readonly NodeJS.Signals[], seed: num
   };
   try {
     while (Date.now() < deadline && !(await settled())) {
-      await delay(400 + random() * 600);
+      await delay(400 + random.next() * 600);
       if (kills.length >= 12) continue;
-      const i = Math.floor(random() * WORKERS);
+      const i = Math.floor(random.next() * WORKERS);
       const victim = pool[i];
       if (!victim) continue;
-      const sig = signals[Math.floor(random() * signals.length)];
+      const sig = signals[Math.floor(random.next() * signals.length)];
       pool[i] = undefined;
       victim.child.kill(sig);
       kills.push(sig);
