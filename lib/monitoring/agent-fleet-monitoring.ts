@@ -5,6 +5,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { IAgentFleet } from '../fleet/agent-fleet';
 import { BACKLOG_PER_WORKER } from '../policy/signals';
+import { signalParams } from '../policy/scaling-policy';
 import { check } from '../policy/violation';
 import type { IAgentQueue } from '../queue/agent-queue';
 import type { BacklogScaling } from '../scaling/backlog-scaling';
@@ -123,7 +124,7 @@ export class AgentFleetMonitoring extends Construct {
       new cloudwatch.GraphWidget({
         ...WIDGET,
         title: 'Backlog per worker',
-        left: [scaling.metrics.signal(BACKLOG_PER_WORKER, target)],
+        left: [scaling.metrics.signal(BACKLOG_PER_WORKER, signalParams(scaling.model))],
         leftAnnotations: [{ value: target, label: `Target ${target}`, color: cloudwatch.Color.GREEN }],
       }),
       new cloudwatch.GraphWidget({

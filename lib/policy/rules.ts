@@ -1,6 +1,6 @@
 import { targetTrackingCapacity } from './backlog';
-import { AWS_SCALING_FACTS, type BacklogScalingModel, type StepPolicyModel } from './scaling-policy';
-import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, type FleetSample } from './signals';
+import { AWS_SCALING_FACTS, signalParams, type BacklogScalingModel, type StepPolicyModel } from './scaling-policy';
+import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, type FleetSample, type SignalParams } from './signals';
 import { AdjustmentType, findStep, type ScalingStep } from './steps';
 
 /**
@@ -20,8 +20,11 @@ export interface RuleSample extends FleetSample {
 export interface RuleSignal {
   readonly id: string;
   readonly label: string;
-  evaluate(sample: RuleSample, target: number): number;
+  evaluate(sample: RuleSample, params: SignalParams): number;
 }
+
+/** The `signalParams` of a rule on a signal that reads no fleet constant (raw queue depth, CPU). */
+export const NO_SIGNAL_PARAMS: SignalParams = { target: 1, concurrency: 1 };
 
 /** ApproximateNumberOfMessagesVisible alone: the raw queue depth that QueueProcessingFargateService scales on. */
 export const VISIBLE_MESSAGES: RuleSignal = {
@@ -64,8 +67,8 @@ export function breaches(comparison: Comparison, value: number, threshold: numbe
 /** The datapoints an alarm or a target tracking policy reads. */
 export interface RuleMetric {
   readonly signal: RuleSignal;
-  /** The `target` passed to the signal (the backlog target for backlog signals; ignored by others). */
-  readonly signalTarget: number;
+  /** The constants passed to the signal (the backlog target and worker concurrency for backlog signals; ignored by others). */
+  readonly signalParams: SignalParams;
   readonly periodSeconds: number;
   readonly statistic: Statistic;
 }
@@ -149,7 +152,7 @@ export function targetTrackingDecision(rule: TargetTrackingRule, capacity: numbe
 
 /** The backlog signals read the queue counts with the Maximum statistic, as `BacklogMetrics` binds them. */
 function backlogMetric(signal: RuleSignal, model: BacklogScalingModel): RuleMetric {
-  return { signal, signalTarget: model.targetBacklogPerWorker, periodSeconds: model.metricPeriodSeconds, statistic: Statistic.MAXIMUM };
+  return { signal, signalParams: signalParams(model), periodSeconds: model.metricPeriodSeconds, statistic: Statistic.MAXIMUM };
 }
 
 function stepRule(name: string, model: BacklogScalingModel, policy: StepPolicyModel, signal: RuleSignal, comparison: Comparison): StepRule {

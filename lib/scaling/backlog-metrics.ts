@@ -2,7 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type { IAgentFleet } from '../fleet/agent-fleet';
 import type { IAgentQueue } from '../queue/agent-queue';
-import type { ScalingSignal, SignalInput } from '../policy/signals';
+import type { ScalingSignal, SignalInput, SignalParams } from '../policy/signals';
 import type { BacklogPublisher } from './backlog-publisher';
 
 /**
@@ -31,10 +31,10 @@ export class BacklogMetrics {
     }
   }
 
-  /** A signal of the policy model as metric math, with `target` in place. */
-  public signal(signal: ScalingSignal, target: number): cloudwatch.MathExpression {
+  /** A signal of the policy model as metric math, with the `params` (target, concurrency) in place. */
+  public signal(signal: ScalingSignal, params: SignalParams): cloudwatch.MathExpression {
     return new cloudwatch.MathExpression({
-      expression: signal.expression(target),
+      expression: signal.expression(params),
       usingMetrics: Object.fromEntries(signal.inputs.map((id) => [id, this.input(id)])),
       label: signal.label,
       period: this.period,

@@ -4,7 +4,7 @@ import { Construct } from 'constructs';
 import type { IAgentFleet } from '../fleet/agent-fleet';
 import type { IAgentQueue } from '../queue/agent-queue';
 import {
-  buildScalingModel, validateScalingModel,
+  buildScalingModel, signalParams, validateScalingModel,
   type BacklogScalingModel, type StepPolicyModel,
 } from '../policy/scaling-policy';
 import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, type ScalingSignal } from '../policy/signals';
@@ -22,14 +22,16 @@ export interface BacklogScalingOptions {
    */
   readonly scaleOutCooldown?: Duration;
   /**
-   * Wait after a scale-in before the next one.
-   * @default Duration.seconds(300)
+   * Wait after a scale-in before the next one. Shorter than AWS's 300 s default: the
+   * spare-workers signal never counts a busy worker as spare (see `DEFAULTS` in `lib/policy`).
+   * @default Duration.seconds(120)
    */
   readonly scaleInCooldown?: Duration;
   /**
    * Burst steps, in visible messages beyond what the running workers should hold
    * (visible - target x running); bounds relative to 0, increasing, without gaps.
-   * @default - +1 worker for 0-50 messages, +2 for 50-200, +3 beyond (AWS's SQS example)
+   * @default - +6 workers for 0-50 messages, +12 for 50-200, +18 beyond: AWS's SQS example
+   * (+1/+2/+3) times six, which the simulator showed fast enough for a viral burst (`DEFAULT_BURST_STEPS`)
    */
   readonly burstSteps?: ScalingStep[];
   /**
@@ -38,14 +40,15 @@ export interface BacklogScalingOptions {
    */
   readonly burstAdjustmentType?: AdjustmentType;
   /**
-   * Scale-in steps, in spare workers above 1 (workers beyond what visible + in-flight messages
-   * need); each step removes at most the spare workers at its lower bound.
+   * Scale-in steps, in spare workers above 1 (running - (visible / target + inFlight /
+   * concurrency): workers beyond what the waiting messages and the busy workers need); each step
+   * removes at most the spare workers at its lower bound.
    * @default - -1 for 1-3 spare, -3 for 4-15, -15 beyond
    */
   readonly scaleInSteps?: ScalingStep[];
   /**
    * Consecutive periods with spare workers before scaling in.
-   * @default - 15 minutes' worth: 15 one-minute periods, or 90 with the publisher's 10 s period
+   * @default - 6 minutes' worth: 6 one-minute periods, or 36 with the publisher's 10 s period
    */
   readonly scaleInEvaluationPeriods?: number;
   /**
@@ -100,6 +103,7 @@ export class BacklogScaling extends Construct {
       minWorkers: props.fleet.minWorkers,
       maxWorkers: props.fleet.maxWorkers,
       targetBacklogPerWorker: props.target.messagesPerWorker,
+      concurrency: props.fleet.concurrency,
       metricPeriodSeconds: knownSeconds(period),
       scaleOutCooldownSeconds: knownSeconds(props.scaleOutCooldown),
       scaleInCooldownSeconds: knownSeconds(props.scaleInCooldown),
@@ -113,12 +117,14 @@ export class BacklogScaling extends Construct {
 
     const model = this.model;
     const target = model.targetBacklogPerWorker;
+    // { target, concurrency }: the constants every signal's metric math is written with.
+    const params = signalParams(model);
     this.metrics = new BacklogMetrics(props.queue, props.fleet, Duration.seconds(model.metricPeriodSeconds), props.publisher);
 
     // Target tracking, scale-out only (EC2 Auto Scaling / Application Auto Scaling "target
     // tracking using metric math"): backlog per instance = visible / running, held at the target.
     props.fleet.addMathTargetTracking(this, 'BacklogPerWorkerTracking', {
-      metric: this.metrics.signal(BACKLOG_PER_WORKER, target),
+      metric: this.metrics.signal(BACKLOG_PER_WORKER, params),
       targetValue: target,
       scaleOutCooldown: Duration.seconds(model.targetTracking.scaleOutCooldownSeconds),
       disableScaleIn: model.targetTracking.disableScaleIn,
@@ -141,7 +147,7 @@ export class BacklogScaling extends Construct {
       minAdjustmentMagnitude: policy.adjustmentType === AdjustmentType.PERCENT_CHANGE_IN_CAPACITY ? policy.minAdjustmentMagnitude : undefined,
     });
     const alarm = new cloudwatch.Alarm(this, `${id}Alarm`, {
-      metric: this.metrics.signal(signal, this.model.targetBacklogPerWorker),
+      metric: this.metrics.signal(signal, signalParams(this.model)),
       threshold: policy.threshold,
       evaluationPeriods: policy.evaluationPeriods,
       comparisonOperator,

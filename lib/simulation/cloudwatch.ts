@@ -104,7 +104,7 @@ export class Datapoints {
     const out: number[] = [];
     for (let k = latest - count + 1; k <= latest; k++) {
       const d = this.datapoint(metric.periodSeconds, metric.statistic, k);
-      out.push(d ? metric.signal.evaluate(d, metric.signalTarget) : NaN);
+      out.push(d ? metric.signal.evaluate(d, metric.signalParams) : NaN);
     }
     return out;
   }

@@ -5,7 +5,7 @@
  * and the perfect-foresight bound.
  */
 import { targetFromLatency } from '../policy/backlog';
-import { Comparison, CPU_UTILIZATION, rulesFromModel, Statistic, VISIBLE_MESSAGES, type ScalingRuleSet, type StepRule } from '../policy/rules';
+import { Comparison, CPU_UTILIZATION, NO_SIGNAL_PARAMS, rulesFromModel, Statistic, VISIBLE_MESSAGES, type ScalingRuleSet, type StepRule } from '../policy/rules';
 import { AWS_SCALING_FACTS, buildScalingModel, validateScalingModel, type BacklogScalingInput } from '../policy/scaling-policy';
 import { AdjustmentType } from '../policy/steps';
 import { formatViolations } from '../policy/violation';
@@ -24,8 +24,12 @@ export type SimulationPolicy =
   | PolicyBase & { readonly kind: 'fixed' }
   | PolicyBase & { readonly kind: 'foresight'; readonly maxWorkers: number; readonly windowSeconds: number };
 
-/** Our fleet's choices: `BacklogScalingInput`, where the target may come from a latency goal instead. */
-export interface FleetConfig extends Omit<BacklogScalingInput, 'targetBacklogPerWorker'> {
+/**
+ * Our fleet's choices: `BacklogScalingInput`, where the target may come from a latency goal
+ * instead; the concurrency is the simulated worker's (`worker.concurrency`), as `BacklogScaling`
+ * takes it from the fleet.
+ */
+export interface FleetConfig extends Omit<BacklogScalingInput, 'targetBacklogPerWorker' | 'concurrency'> {
   /** @default - targetFromLatency(acceptableLatencySeconds, mean processing time, concurrency) */
   readonly targetBacklogPerWorker?: number;
   /** @default - the simulation's latency goal */
@@ -47,7 +51,7 @@ export function fleetTarget(fleet: FleetConfig, params: SimulationParams): numbe
 /** Ours: the model `BacklogScaling` deploys for these choices, validated as the construct validates it. */
 export function oursPolicy(fleet: FleetConfig, params: SimulationParams, initialWorkers: number): SimulationPolicy {
   const { acceptableLatencySeconds: _latency, ...input } = fleet;
-  const model = buildScalingModel({ ...input, targetBacklogPerWorker: fleetTarget(fleet, params) });
+  const model = buildScalingModel({ ...input, targetBacklogPerWorker: fleetTarget(fleet, params), concurrency: params.worker.concurrency });
   const violations = validateScalingModel(model);
   if (violations.length > 0) throw new Error(formatViolations('fleet', violations));
   return {
@@ -60,7 +64,7 @@ export function oursPolicy(fleet: FleetConfig, params: SimulationParams, initial
 }
 
 /** QueueProcessingFargateService's queue-depth metric: ApproximateNumberOfMessagesVisible, Maximum, 5 minutes (aws-cdk-lib defaults). */
-const QPFS_DEPTH = { signal: VISIBLE_MESSAGES, signalTarget: 0, periodSeconds: 300, statistic: Statistic.MAXIMUM } as const;
+const QPFS_DEPTH = { signal: VISIBLE_MESSAGES, signalParams: NO_SIGNAL_PARAMS, periodSeconds: 300, statistic: Statistic.MAXIMUM } as const;
 
 /**
  * aws-ecs-patterns QueueProcessingFargateService with its defaults (aws-cdk-lib 2.x,
@@ -92,7 +96,7 @@ export function qpfsPolicy(maxWorkers: number, initialWorkers: number): Simulati
       rules: [
         {
           kind: 'target-tracking', name: 'QPFS CPU target tracking',
-          metric: { signal: CPU_UTILIZATION, signalTarget: 50, periodSeconds: 60, statistic: Statistic.AVERAGE },
+          metric: { signal: CPU_UTILIZATION, signalParams: NO_SIGNAL_PARAMS, periodSeconds: 60, statistic: Statistic.AVERAGE },
           target: 50, scaleOutCooldownSeconds: cooldown, scaleInCooldownSeconds: cooldown, disableScaleIn: false,
           scaleOutDatapoints: AWS_SCALING_FACTS.targetTrackingScaleOutDatapoints,
           scaleInDatapoints: AWS_SCALING_FACTS.targetTrackingScaleInDatapoints,
@@ -115,7 +119,7 @@ const AWS_SQS_EXAMPLE_STEPS = [{ lower: 0, upper: 50, change: 1 }, { lower: 50, 
  */
 export function plainStepsPolicy(fleet: FleetConfig, initialWorkers: number): SimulationPolicy {
   const cooldown = AWS_SCALING_FACTS.defaultCooldownSeconds;
-  const depth = { signal: VISIBLE_MESSAGES, signalTarget: 0, periodSeconds: 60, statistic: Statistic.AVERAGE } as const;
+  const depth = { signal: VISIBLE_MESSAGES, signalParams: NO_SIGNAL_PARAMS, periodSeconds: 60, statistic: Statistic.AVERAGE } as const;
   return {
     kind: 'rules',
     name: 'plain-steps',

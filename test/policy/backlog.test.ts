@@ -39,26 +39,50 @@ describe('backlog per worker (AWS "Scaling policy based on Amazon SQS")', () => 
 
 describe('signals: the expression CloudFormation gets and the function the simulator runs', () => {
   const sample = { visible: 300, inFlight: 50, delayed: 7, running: 4 };
+  const params = { target: 10, concurrency: 1 };
 
   test('backlog per worker', () => {
-    expect(BACKLOG_PER_WORKER.evaluate(sample, 10)).toBe(75);
-    expect(BACKLOG_PER_WORKER.expression(10)).toMatch(/^visible \/ IF\(.*running.* > 1, .*running.*, 1\)$/);
+    expect(BACKLOG_PER_WORKER.evaluate(sample, params)).toBe(75);
+    expect(BACKLOG_PER_WORKER.expression(params)).toMatch(/^visible \/ IF\(.*running.* > 1, .*running.*, 1\)$/);
   });
 
   test('excess backlog: visible - target x running; with no workers any message is excess', () => {
-    expect(EXCESS_BACKLOG.evaluate(sample, 10)).toBe(260);
-    expect(EXCESS_BACKLOG.evaluate({ ...sample, visible: 1, running: 0 }, 10)).toBe(1);
-    expect(EXCESS_BACKLOG.expression(10)).toMatch(/^visible - 10 \* .*running/);
+    expect(EXCESS_BACKLOG.evaluate(sample, params)).toBe(260);
+    expect(EXCESS_BACKLOG.evaluate({ ...sample, visible: 1, running: 0 }, params)).toBe(1);
+    expect(EXCESS_BACKLOG.expression(params)).toMatch(/^visible - 10 \* .*running/);
   });
 
-  test('spare workers count in-flight messages as work and never go below one needed worker', () => {
-    expect(SPARE_WORKERS.evaluate(sample, 10)).toBe(4 - 35);
-    expect(SPARE_WORKERS.evaluate({ visible: 0, inFlight: 0, delayed: 0, running: 5 }, 10)).toBe(4);
-    expect(SPARE_WORKERS.expression(10)).toContain('(visible + inFlight) / 10');
+  test('spare workers: running - max(visible / target + inFlight / concurrency, 1)', () => {
+    // 300 / 10 = 30 workers for the waiting messages + 50 / 1 = 50 busy ones.
+    expect(SPARE_WORKERS.evaluate(sample, params)).toBe(4 - 80);
+    expect(SPARE_WORKERS.evaluate(sample, { target: 10, concurrency: 5 })).toBe(4 - 40);
+    // Never below one needed worker: going to 0 is the idle rule's job.
+    expect(SPARE_WORKERS.evaluate({ visible: 0, inFlight: 0, delayed: 0, running: 5 }, params)).toBe(4);
+    expect(SPARE_WORKERS.expression({ target: 10, concurrency: 4 }))
+      .toBe('FILL(running, 0) - IF((visible / 10 + inFlight / 4) > 1, (visible / 10 + inFlight / 4), 1)');
+  });
+
+  test('spare workers: a busy worker is never spare (20 workers, 14 busy, nothing visible -> 6 spare, not 19)', () => {
+    // 135 msgs/min of 6 s tasks keep about 14 of 20 workers busy: 14 messages in flight at concurrency 1.
+    const busy14 = { visible: 0, inFlight: 14, delayed: 0, running: 20 };
+    expect(SPARE_WORKERS.evaluate(busy14, params)).toBe(6);
+    // The old formula, running - max((visible + inFlight) / target, 1), said 20 - 1.4 = 18.6, i.e. ~19 spare.
+    expect(SPARE_WORKERS.evaluate(busy14, params)).not.toBeCloseTo(20 - 14 / 10, 5);
+    // The same work at concurrency 2 is 7 busy workers.
+    expect(SPARE_WORKERS.evaluate({ ...busy14 }, { target: 10, concurrency: 2 })).toBe(13);
+  });
+
+  test('spare workers: every worker busy -> none spare, so scale-in (>= 1 spare) removes nothing', () => {
+    for (const concurrency of [1, 4]) {
+      const allBusy = { visible: 0, inFlight: 20 * concurrency, delayed: 0, running: 20 };
+      expect(SPARE_WORKERS.evaluate(allBusy, { target: 10, concurrency })).toBeLessThanOrEqual(0);
+      // With messages waiting as well, even fewer are spare.
+      expect(SPARE_WORKERS.evaluate({ ...allBusy, visible: 35 }, { target: 10, concurrency })).toBeLessThan(0);
+    }
   });
 
   test('queued messages: visible + in flight + delayed', () => {
-    expect(QUEUED_MESSAGES.evaluate(sample, 10)).toBe(357);
-    expect(QUEUED_MESSAGES.expression(10)).toBe('visible + inFlight + delayed');
+    expect(QUEUED_MESSAGES.evaluate(sample, params)).toBe(357);
+    expect(QUEUED_MESSAGES.expression(params)).toBe('visible + inFlight + delayed');
   });
 });

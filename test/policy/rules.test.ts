@@ -1,12 +1,12 @@
 import { buildScalingModel } from '../../lib/policy/scaling-policy';
 import {
-  breaches, Comparison, CPU_UTILIZATION, findRuleStep, isScaleOutRule, rulesFromModel, Statistic, targetTrackingDecision, VISIBLE_MESSAGES,
+  breaches, Comparison, CPU_UTILIZATION, findRuleStep, NO_SIGNAL_PARAMS, isScaleOutRule, rulesFromModel, Statistic, targetTrackingDecision, VISIBLE_MESSAGES,
   type StepRule, type TargetTrackingRule,
 } from '../../lib/policy/rules';
 import { AdjustmentType } from '../../lib/policy/steps';
 import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS } from '../../lib/policy/signals';
 
-const depth = { signal: VISIBLE_MESSAGES, signalTarget: 0, periodSeconds: 300, statistic: Statistic.MAXIMUM };
+const depth = { signal: VISIBLE_MESSAGES, signalParams: NO_SIGNAL_PARAMS, periodSeconds: 300, statistic: Statistic.MAXIMUM };
 
 describe('rulesFromModel: the rules BacklogScaling deploys, with the model\'s own objects', () => {
   test('minWorkers 0: target tracking, burst, scale-in and scale-to-zero on the four signals', () => {
@@ -53,7 +53,7 @@ describe('findRuleStep: the side of the threshold decides which bound is inclusi
 
 describe('targetTrackingDecision', () => {
   const rule: TargetTrackingRule = {
-    kind: 'target-tracking', name: 'cpu', metric: { signal: CPU_UTILIZATION, signalTarget: 50, periodSeconds: 60, statistic: Statistic.AVERAGE },
+    kind: 'target-tracking', name: 'cpu', metric: { signal: CPU_UTILIZATION, signalParams: NO_SIGNAL_PARAMS, periodSeconds: 60, statistic: Statistic.AVERAGE },
     target: 50, scaleOutCooldownSeconds: 300, scaleInCooldownSeconds: 300, disableScaleIn: false, scaleOutDatapoints: 3, scaleInDatapoints: 15, scaleInRatio: 0.9,
   };
 

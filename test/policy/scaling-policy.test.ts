@@ -18,17 +18,26 @@ describe('buildScalingModel', () => {
     expect(model.metricPeriodSeconds).toBe(60);
     expect(model.targetTracking).toEqual({ scaleOutCooldownSeconds: DEFAULTS.scaleOutCooldownSeconds, disableScaleIn: true });
     expect(model.burst).toMatchObject({ threshold: 0, evaluationPeriods: 1, adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps: DEFAULT_BURST_STEPS });
-    expect(model.scaleIn).toMatchObject({ threshold: 1, evaluationPeriods: 15, steps: DEFAULT_SCALE_IN_STEPS, cooldownSeconds: DEFAULTS.scaleInCooldownSeconds });
+    expect(model.concurrency).toBe(1);
+    expect(model.scaleIn).toMatchObject({ threshold: 1, evaluationPeriods: 6, steps: DEFAULT_SCALE_IN_STEPS, cooldownSeconds: DEFAULTS.scaleInCooldownSeconds });
     expect(model.scaleToZero).toMatchObject({ idleSeconds: DEFAULTS.scaleToZeroAfterSeconds, threshold: 0, evaluationPeriods: 15, adjustmentType: AdjustmentType.EXACT_CAPACITY });
     expect(validateScalingModel(model)).toEqual([]);
   });
 
   test('no scale to zero when minWorkers > 0; choices override defaults', () => {
-    const model = buildScalingModel({ ...input, minWorkers: 2, metricPeriodSeconds: 10, scaleOutCooldownSeconds: 30, scaleInCooldownSeconds: 90, scaleInEvaluationPeriods: 4 });
+    const model = buildScalingModel({ ...input, minWorkers: 2, concurrency: 8, metricPeriodSeconds: 10, scaleOutCooldownSeconds: 30, scaleInCooldownSeconds: 90, scaleInEvaluationPeriods: 4 });
     expect(model.scaleToZero).toBeUndefined();
+    expect(model.concurrency).toBe(8);
     expect(model.metricPeriodSeconds).toBe(10);
     expect(model.burst.cooldownSeconds).toBe(30);
     expect(model.scaleIn).toMatchObject({ cooldownSeconds: 90, evaluationPeriods: 4 });
+  });
+
+  test('default burst steps: AWS\'s SQS example (+1 for 0-50, +2 for 50-200, +3 beyond) with the same bounds, times six', () => {
+    const aws = [{ lower: 0, upper: 50, change: 1 }, { lower: 50, upper: 200, change: 2 }, { lower: 200, change: 3 }];
+    expect(DEFAULT_BURST_STEPS).toEqual(aws.map((s) => ({ ...s, change: 6 * s.change })));
+    expect(DEFAULT_SCALE_IN_STEPS).toEqual([{ lower: 0, upper: 3, change: -1 }, { lower: 3, upper: 15, change: -3 }, { lower: 15, change: -15 }]);
+    expect(DEFAULTS).toMatchObject({ scaleOutCooldownSeconds: 60, scaleInCooldownSeconds: 120, scaleInAfterSeconds: 360 });
   });
 
   test('periodsFor rounds up and gives at least one', () => {
@@ -45,6 +54,9 @@ describe('validateScalingModel: each rule and its message', () => {
     ['maxWorkers range', (m) => ({ ...m, maxWorkers: 0 }), 'maxWorkers: must be an integer 1-10000, got 0'],
     ['minWorkers <= maxWorkers', (m) => ({ ...m, minWorkers: 30 }), 'minWorkers: must be <= maxWorkers (20), got 30'],
     ['target > 0', (m) => ({ ...m, targetBacklogPerWorker: 0 }), 'target: must be > 0 messages per worker, got 0'],
+    ['concurrency range', (m) => ({ ...m, concurrency: 0 }), 'concurrency: must be an integer 1-1000, got 0'],
+    ['concurrency integer', (m) => ({ ...m, concurrency: 2.5 }), 'concurrency: must be an integer 1-1000, got 2.5'],
+    ['concurrency at most 1000', (m) => ({ ...m, concurrency: 1001 }), 'concurrency: must be an integer 1-1000, got 1001'],
     ['target finite', (m) => ({ ...m, targetBacklogPerWorker: Infinity }), 'target: must be > 0 messages per worker, got Infinity'],
     ['metric period', (m) => ({ ...m, metricPeriodSeconds: 120 }), 'metricPeriod: must be one of 10, 30, 60 seconds, got 120 seconds'],
     ['scale-out cooldown', (m) => ({ ...m, targetTracking: { ...m.targetTracking, scaleOutCooldownSeconds: -5 } }), 'scaleOutCooldown: must be 0-86400 seconds, got -5 seconds'],

@@ -9,10 +9,10 @@ import { resourcesOf, TEST_IMAGE, testStack, synthTemplate } from '../support/cd
 
 type FleetKind = 'fargate' | 'ec2';
 
-function scaled(kind: FleetKind, options: BacklogScalingOptions & { minWorkers?: number; publisherPeriod?: Duration } = {}, stack: Stack = testStack()) {
+function scaled(kind: FleetKind, options: BacklogScalingOptions & { minWorkers?: number; concurrency?: number; publisherPeriod?: Duration } = {}, stack: Stack = testStack()) {
   const queue = new AgentQueue(stack, 'Tasks');
-  const { minWorkers, publisherPeriod, ...tuning } = options;
-  const fleetProps = { queue, image: TEST_IMAGE, minWorkers: minWorkers ?? 0, maxWorkers: 20 };
+  const { minWorkers, concurrency, publisherPeriod, ...tuning } = options;
+  const fleetProps = { queue, image: TEST_IMAGE, minWorkers: minWorkers ?? 0, maxWorkers: 20, concurrency };
   const fleet: IAgentFleet = kind === 'fargate' ? new FargateAgentFleet(stack, 'Fleet', fleetProps) : new Ec2AgentFleet(stack, 'Fleet', fleetProps);
   const publisher = publisherPeriod ? new BacklogPublisher(stack, 'Publisher', { queue, fleet, period: publisherPeriod }) : undefined;
   const scaling = new BacklogScaling(stack, 'Scaling', {
@@ -59,24 +59,24 @@ describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (ki
     ]);
   });
 
-  test('burst steps: an alarm on visible beyond target x running, AWS\'s SQS steps, which also leaves 0', () => {
+  test('burst steps: an alarm on visible beyond target x running, AWS\'s SQS steps times six, which also leaves 0', () => {
     const { template } = scaled(kind);
     const alarm = alarmByExpression(template, /^visible - 40 \* FILL\(running, 0\)$/);
     expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
     expect(stepPolicies(kind, template)).toContainEqual(expect.objectContaining({
       AdjustmentType: 'ChangeInCapacity',
       StepAdjustments: [
-        { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 50, ScalingAdjustment: 1 },
-        { MetricIntervalLowerBound: 50, MetricIntervalUpperBound: 200, ScalingAdjustment: 2 },
-        { MetricIntervalLowerBound: 200, ScalingAdjustment: 3 },
+        { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 50, ScalingAdjustment: 6 },
+        { MetricIntervalLowerBound: 50, MetricIntervalUpperBound: 200, ScalingAdjustment: 12 },
+        { MetricIntervalLowerBound: 200, ScalingAdjustment: 18 },
       ],
     }));
   });
 
-  test('scale-in counts in-flight messages as work and waits 15 periods', () => {
+  test('scale-in counts each in-flight message as a busy worker\'s (concurrency 1) and waits 6 periods', () => {
     const { template } = scaled(kind);
-    const alarm = alarmByExpression(template, /visible \+ inFlight\) \/ 40/);
-    expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, EvaluationPeriods: 15 });
+    const alarm = alarmByExpression(template, /^FILL\(running, 0\) - IF\(\(visible \/ 40 \+ inFlight \/ 1\) > 1, \(visible \/ 40 \+ inFlight \/ 1\), 1\)$/);
+    expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, EvaluationPeriods: 6 });
     expect(alarm!.Metrics.map((m: { Id: string }) => m.Id).sort()).toEqual(['expr_1', 'inFlight', 'running', 'visible'].sort());
     expect(stepPolicies(kind, template)).toContainEqual(expect.objectContaining({
       StepAdjustments: [
@@ -85,6 +85,13 @@ describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (ki
         { MetricIntervalLowerBound: 15, ScalingAdjustment: -15 },
       ],
     }));
+  });
+
+  test('scale-in divides in-flight messages by the fleet\'s concurrency', () => {
+    const { template, scaling } = scaled(kind, { concurrency: 4 });
+    expect(scaling.model.concurrency).toBe(4);
+    expect(alarmByExpression(template, /inFlight \/ 4\)/)).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1 });
+    expect(alarmByExpression(template, /inFlight \/ 1\)/)).toBeUndefined();
   });
 
   test('with minWorkers 0, goes to 0 only after visible + in-flight + delayed stay 0 for the idle time', () => {
@@ -120,11 +127,17 @@ describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (ki
 
   test('its model is the policy model built from the same inputs: what the simulator replays', () => {
     const { scaling } = scaled(kind);
-    expect(scaling.model).toEqual(buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 40 }));
+    expect(scaling.model).toEqual(buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 40, concurrency: 1 }));
   });
 });
 
 describe('BacklogScaling', () => {
+  test('default cooldowns: 60 s scale-out (target tracking and burst), 120 s scale-in and idle', () => {
+    const { template } = scaled('fargate');
+    expect(targetTracking('fargate', template).ScaleOutCooldown).toBe(60);
+    expect(stepPolicies('fargate', template).map((p) => p.Cooldown).sort()).toEqual([120, 120, 60]);
+  });
+
   test('cooldowns: scale-out on target tracking (ECS) and burst, scale-in on the spare-worker steps', () => {
     const { template } = scaled('fargate', { scaleOutCooldown: Duration.seconds(90), scaleInCooldown: Duration.minutes(10) });
     expect(targetTracking('fargate', template).ScaleOutCooldown).toBe(90);
@@ -140,10 +153,10 @@ describe('BacklogScaling', () => {
       { Stat: 'Maximum', Unit: 'Count', Metric: { Namespace: 'AgentFleet', MetricName: 'VisibleMessages', Dimensions: fleetDimension }, ...(kind === 'ec2' ? { Period: 10 } : {}) },
       { Stat: 'Maximum', Unit: 'Count', Metric: { Namespace: 'AgentFleet', MetricName: 'RunningWorkers', Dimensions: fleetDimension }, ...(kind === 'ec2' ? { Period: 10 } : {}) },
     ]);
-    // The alarms evaluate 10 s datapoints; scale-in still waits 15 minutes.
+    // The alarms evaluate 10 s datapoints; scale-in still waits 6 minutes.
     const burst = alarmByExpression(template, /^visible - 40/);
     expect(burst!.Metrics.find((m: { Id: string }) => m.Id === 'visible').MetricStat.Period).toBe(10);
-    expect(alarmByExpression(template, /inFlight\) \/ 40/)).toMatchObject({ EvaluationPeriods: 90 });
+    expect(alarmByExpression(template, /inFlight \/ 1\)/)).toMatchObject({ EvaluationPeriods: 36 });
     expect(stack).toBeDefined();
   });
 

@@ -1,5 +1,5 @@
 import { buildScalingModel } from '../../lib/policy/scaling-policy';
-import { Comparison, rulesFromModel, Statistic, VISIBLE_MESSAGES, type ScalingRuleSet, type StepRule } from '../../lib/policy/rules';
+import { Comparison, NO_SIGNAL_PARAMS, rulesFromModel, Statistic, VISIBLE_MESSAGES, type ScalingRuleSet, type StepRule } from '../../lib/policy/rules';
 import { AdjustmentType } from '../../lib/policy/steps';
 import { RuleAutoscaler } from '../../lib/simulation/autoscaler';
 import { Datapoints, SampleLog } from '../../lib/simulation/cloudwatch';
@@ -40,18 +40,30 @@ describe('our policy under the autoscaler', () => {
     expect(scaler.evaluate(60, 0, false).desired).toBe(1);
   });
 
-  test('scale-in waits for the evaluation periods and never counts in-flight work as spare', () => {
-    const busy = new RuleAutoscaler(ours, datapoints(Array(15).fill({ visible: 0, inFlight: 1000, running: 10 })), options);
+  test('scale-in waits for the evaluation periods (6 by default) and never counts a busy worker as spare', () => {
+    // 10 workers, all busy (one in-flight message each at concurrency 1), nothing visible: none spare.
+    const busy = new RuleAutoscaler(ours, datapoints(Array(15).fill({ visible: 0, inFlight: 10, running: 10 })), options);
     expect(busy.evaluate(900, 10, false).desired).toBe(10);
-    const idle = new RuleAutoscaler(ours, datapoints(Array(15).fill({ visible: 0, inFlight: 100, running: 10 })), options);
-    expect(idle.evaluate(840, 10, false).desired).toBe(10); // 14 periods
-    expect(idle.evaluate(900, 10, false).desired).toBeLessThan(10);
+    // 4 of 10 busy: 6 spare (5 above the threshold of 1 -> the -3 step), once 6 datapoints say so.
+    const idle = new RuleAutoscaler(ours, datapoints(Array(6).fill({ visible: 0, inFlight: 4, running: 10 })), options);
+    expect(idle.evaluate(300, 10, false).desired).toBe(10); // 5 periods
+    expect(idle.evaluate(360, 10, false)).toMatchObject({ desired: 7, events: [{ rule: 'scale-in steps on spare workers', from: 10, to: 7 }] });
+  });
+
+  test('scale-in divides in-flight messages by the model\'s concurrency', () => {
+    const c4 = rulesFromModel(buildScalingModel({ minWorkers: 0, maxWorkers: 100, targetBacklogPerWorker: 100, concurrency: 4, burstSteps }));
+    // 40 in flight at concurrency 4: all 10 workers busy.
+    const allBusy = new RuleAutoscaler(c4, datapoints(Array(6).fill({ visible: 0, inFlight: 40, running: 10 })), options);
+    expect(allBusy.evaluate(360, 10, false).desired).toBe(10);
+    // 8 in flight at concurrency 4: 2 busy, 8 spare (7 above the threshold -> -3).
+    const twoBusy = new RuleAutoscaler(c4, datapoints(Array(6).fill({ visible: 0, inFlight: 8, running: 10 })), options);
+    expect(twoBusy.evaluate(360, 10, false).desired).toBe(7);
   });
 });
 
 describe('cooldowns (Application Auto Scaling)', () => {
   const step = (steps: StepRule['steps'], comparison: Comparison, threshold: number, name: string): StepRule => ({
-    kind: 'step', name, metric: { signal: VISIBLE_MESSAGES, signalTarget: 0, periodSeconds: 60, statistic: Statistic.AVERAGE },
+    kind: 'step', name, metric: { signal: VISIBLE_MESSAGES, signalParams: NO_SIGNAL_PARAMS, periodSeconds: 60, statistic: Statistic.AVERAGE },
     comparison, threshold, evaluationPeriods: 1, adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps, cooldownSeconds: 300,
   });
   const set: ScalingRuleSet = {

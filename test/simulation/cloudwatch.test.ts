@@ -1,4 +1,4 @@
-import { Statistic, VISIBLE_MESSAGES, Comparison } from '../../lib/policy/rules';
+import { Statistic, VISIBLE_MESSAGES, Comparison, NO_SIGNAL_PARAMS } from '../../lib/policy/rules';
 import { AlarmActions, alarmState, Datapoints, SampleLog } from '../../lib/simulation/cloudwatch';
 import { DEFAULT_CLOUDWATCH } from '../../lib/simulation/params';
 
@@ -33,7 +33,7 @@ describe('CloudWatch datapoints', () => {
     const dp = new Datapoints(logOf(() => 5, 600), { ...DEFAULT_CLOUDWATCH, publicationDelaySeconds: 60 });
     expect(dp.latestReadable(60, 119)).toBe(-1);
     expect(dp.latestReadable(60, 120)).toBe(0); // minute 0 ends at 60, readable at 120
-    expect(dp.values({ signal: VISIBLE_MESSAGES, signalTarget: 0, periodSeconds: 60, statistic: Statistic.AVERAGE }, 240, 3)).toEqual([5, 5, 5]);
+    expect(dp.values({ signal: VISIBLE_MESSAGES, signalParams: NO_SIGNAL_PARAMS, periodSeconds: 60, statistic: Statistic.AVERAGE }, 240, 3)).toEqual([5, 5, 5]);
   });
 
   test('no datapoint while SQS publishes nothing', () => {

@@ -1,5 +1,7 @@
+import { SPARE_WORKERS } from '../../lib/policy/signals';
 import { compare } from '../../lib/simulation/compare';
 import { resolveConfig } from '../../lib/simulation/config';
+import { oursPolicy } from '../../lib/simulation/policies';
 import { scenarioTrace, SCENARIO_NAMES, DEFAULT_BASE_RATE } from '../../lib/simulation/trace';
 
 const config = resolveConfig({});
@@ -60,5 +62,24 @@ describe('a comparison on the viral burst', () => {
       expect(trace.points.length).toBeGreaterThan(0);
       expect(trace.durationSeconds).toBeGreaterThanOrEqual(7200);
     }
+  });
+});
+
+describe('ours: the model the constructs deploy, for the simulated worker', () => {
+  test('the spare-workers rule gets the worker\'s concurrency, as BacklogScaling gets the fleet\'s', () => {
+    const c4 = resolveConfig({ worker: { concurrency: 4 } });
+    const policy = oursPolicy(c4.fleet, c4.params, 1);
+    if (policy.kind !== 'rules') throw new Error('ours is a rule set');
+    const scaleIn = policy.rules.rules.find((r) => r.metric.signal === SPARE_WORKERS);
+    // Target from the latency goal: 60 s / 6 s x 4 = 40; 20 busy workers hold 80 messages.
+    expect(scaleIn?.metric.signalParams).toEqual({ target: 40, concurrency: 4 });
+    expect(SPARE_WORKERS.evaluate({ visible: 0, inFlight: 80, delayed: 0, running: 20 }, scaleIn!.metric.signalParams)).toBe(0);
+  });
+
+  test.each([1, 2, 3])('viral burst, seed %i: p95 wait <= 1/3 of QueueProcessingFargateService\'s, worker-minutes <= 1.3x perfect foresight', (seed) => {
+    const trace = scenarioTrace('viral-burst', { baseRatePerSecond: DEFAULT_BASE_RATE, seed });
+    const by = Object.fromEntries(compare(trace, resolveConfig({ seed })).summaries.map((s) => [s.policy, s]));
+    expect(by.ours.waitP95).toBeLessThanOrEqual(by['qpfs-defaults'].waitP95 / 3);
+    expect(by.ours.workerMinutes).toBeLessThanOrEqual(1.3 * by['perfect-foresight'].workerMinutes);
   });
 });

@@ -1,4 +1,4 @@
-import { Comparison, QUEUED_MESSAGES_RULE_SIGNAL, Statistic } from './fixtures';
+import { Comparison, NO_SIGNAL_PARAMS, QUEUED_MESSAGES_RULE_SIGNAL, Statistic } from './fixtures';
 import { AdjustmentType } from '../../lib/policy/steps';
 import { simulate } from '../../lib/simulation/engine';
 import { DEFAULT_PARAMS, type SimulationParams } from '../../lib/simulation/params';
@@ -76,7 +76,7 @@ function zeroWhenNothingVisible(initialWorkers: number): SimulationPolicy {
     kind: 'rules', name: 'zero-when-idle', description: '', initialWorkers,
     rules: {
       minWorkers: 0, maxWorkers: 5, rules: [{
-        kind: 'step', name: 'zero', metric: { signal: QUEUED_MESSAGES_RULE_SIGNAL('visible'), signalTarget: 0, periodSeconds: 60, statistic: Statistic.MAXIMUM },
+        kind: 'step', name: 'zero', metric: { signal: QUEUED_MESSAGES_RULE_SIGNAL('visible'), signalParams: NO_SIGNAL_PARAMS, periodSeconds: 60, statistic: Statistic.MAXIMUM },
         comparison: Comparison.LESS_THAN_OR_EQUAL, threshold: 0, evaluationPeriods: 1, adjustmentType: AdjustmentType.EXACT_CAPACITY,
         steps: [{ upper: 0, change: 0 }], cooldownSeconds: 300,
       }],
@@ -89,7 +89,7 @@ function scaleOnAnyMessage(): SimulationPolicy {
     kind: 'rules', name: 'one-on-any', description: '', initialWorkers: 0,
     rules: {
       minWorkers: 0, maxWorkers: 5, rules: [{
-        kind: 'step', name: 'one', metric: { signal: QUEUED_MESSAGES_RULE_SIGNAL('visible'), signalTarget: 0, periodSeconds: 60, statistic: Statistic.MAXIMUM },
+        kind: 'step', name: 'one', metric: { signal: QUEUED_MESSAGES_RULE_SIGNAL('visible'), signalParams: NO_SIGNAL_PARAMS, periodSeconds: 60, statistic: Statistic.MAXIMUM },
         comparison: Comparison.GREATER_THAN, threshold: 0, evaluationPeriods: 1, adjustmentType: AdjustmentType.EXACT_CAPACITY,
         steps: [{ lower: 0, change: 1 }], cooldownSeconds: 300,
       }],
