@@ -269,8 +269,10 @@ function cpuTypeOf(instanceType: ec2.InstanceType): ec2.AmazonLinuxCpuType {
 }
 
 /**
- * User data for Amazon Linux 2023: Docker from dnf, the image pulled (after an ECR login when it
- * lives in ECR), and a systemd unit that runs it, restarts it, and stops it with the stop timeout.
+ * User data for Amazon Linux 2023: Docker from dnf, and a systemd unit that logs in to ECR (when
+ * the image lives there), pulls and runs the image, restarts it forever (so a registry or network
+ * hiccup at boot heals itself, and the 12-hour ECR token is renewed on each start), and stops it
+ * with the stop timeout.
  */
 function agentUserData(image: AgentImageConfig, env: Record<string, string>, logGroupName: string, stopTimeoutSeconds: number): ec2.UserData {
   const userData = ec2.UserData.forLinux();
@@ -279,22 +281,23 @@ function agentUserData(image: AgentImageConfig, env: Record<string, string>, log
     'set -euo pipefail',
     'dnf install -y docker',
     'systemctl enable --now docker',
-    ...(image.ecrRegistry
-      ? [`aws ecr get-login-password --region ${Aws.REGION} | docker login --username AWS --password-stdin ${image.ecrRegistry}`]
-      : []),
-    `docker pull ${image.imageUri}`,
     'install -d -m 0700 /etc/agent-fleet',
     `cat > /etc/agent-fleet/agent.env <<'AGENT_ENV'\n${envFile}\nAGENT_ENV`,
     'chmod 0600 /etc/agent-fleet/agent.env',
     `cat > /etc/systemd/system/${UNIT}.service <<'UNIT'`,
     '[Unit]',
     'Description=Agent fleet worker',
-    'After=docker.service',
+    'After=docker.service network-online.target',
     'Requires=docker.service',
+    'StartLimitIntervalSec=0',
     '[Service]',
     'Restart=always',
     'RestartSec=5',
     `ExecStartPre=-/usr/bin/docker rm -f ${UNIT}`,
+    ...(image.ecrRegistry
+      ? [`ExecStartPre=/bin/sh -c 'aws ecr get-login-password --region ${Aws.REGION} | docker login --username AWS --password-stdin ${image.ecrRegistry}'`]
+      : []),
+    `ExecStartPre=/usr/bin/docker pull ${image.imageUri}`,
     `ExecStart=/usr/bin/docker run --rm --name ${UNIT} --env-file /etc/agent-fleet/agent.env `
       + `--log-driver awslogs --log-opt awslogs-region=${Aws.REGION} --log-opt awslogs-group=${logGroupName} ${image.imageUri}`,
     `ExecStop=/usr/bin/docker stop --time ${stopTimeoutSeconds} ${UNIT}`,

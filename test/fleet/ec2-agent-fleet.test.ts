@@ -1,8 +1,9 @@
 import { Duration, type Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { AgentQueue, Ec2AgentFleet, type Ec2AgentFleetProps } from '../../lib';
+import { AgentImage, AgentQueue, Ec2AgentFleet, type Ec2AgentFleetProps } from '../../lib';
 import { resourcesOf, TEST_IMAGE, testStack, synthTemplate } from '../support/cdk';
 
 function fleet(props: Partial<Ec2AgentFleetProps> = {}, stack: Stack = testStack()) {
@@ -38,7 +39,7 @@ describe('Ec2AgentFleet', () => {
     const { template } = fleet({ stopTimeout: Duration.seconds(90) });
     const script = userData(template);
     expect(script).toContain('dnf install -y docker');
-    expect(script).toContain('docker pull public.ecr.aws/docker/library/node:20-alpine');
+    expect(script).toContain('ExecStartPre=/usr/bin/docker pull public.ecr.aws/docker/library/node:20-alpine');
     expect(script).toMatch(/ExecStart=\/usr\/bin\/docker run --rm --name agent-worker --env-file \/etc\/agent-fleet\/agent.env --log-driver awslogs/);
     expect(script).toContain('ExecStop=/usr/bin/docker stop --time 90 agent-worker');
     expect(script).toContain('Restart=always');
@@ -47,6 +48,17 @@ describe('Ec2AgentFleet', () => {
     expect(script).toContain('AGENT_LIFECYCLE_HOOK_NAME=agent-drain');
     expect(script).toMatch(/AGENT_AUTO_SCALING_GROUP_NAME=TestStackFleet/);
     expect(script).not.toContain('docker login');
+  });
+
+  test('an image in ECR is pulled after a login on every start of the unit', () => {
+    const stack = testStack();
+    const repository = ecr.Repository.fromRepositoryName(stack, 'Repo', 'agents');
+    const { template } = fleet({ image: AgentImage.fromEcrRepository(repository, 'v1') }, stack);
+    const script = userData(template);
+    expect(script).toMatch(/ExecStartPre=\/bin\/sh -c 'aws ecr get-login-password --region \$\{token\} \| docker login --username AWS --password-stdin \$\{token\}'/);
+    expect(script).toMatch(/ExecStartPre=\/usr\/bin\/docker pull \$\{token\}/);
+    const [[, policy]] = resourcesOf(template, 'AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties.Roles).includes('FleetInstanceRole'));
+    expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('ecr:BatchGetImage');
   });
 
   test('group: private subnets, group metrics, bounds, termination lifecycle hook for draining', () => {
