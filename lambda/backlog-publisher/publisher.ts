@@ -134,7 +134,7 @@ export async function runInvocation(config: PublisherConfig, deps: PublisherDeps
     }
     let put = 0;
     if (pending.length > 0) {
-      const putMs = Math.max(1, decision.totalMs - (clock() - cycleStart));
+      const putMs = Math.max(1, Math.floor(decision.totalMs - (clock() - cycleStart)));
       try {
         await clients.cloudWatch.send(new PutMetricDataCommand({ Namespace: config.namespace, MetricData: pending }),
           { abortSignal: AbortSignal.timeout(putMs) });

@@ -46,7 +46,8 @@ export function decideCycle(offsetMs: number, nowMs: number, periodSeconds: numb
   timing: CycleTiming = DEFAULT_TIMING): CycleDecision {
   const beforeTimeout = remainingMs - timing.safetyMarginMs;
   if (beforeTimeout < timing.minCycleMs) return { run: false, reason: 'timeout' };
-  const totalMs = Math.min(offsetMs + periodSeconds * 1000 - nowMs, beforeTimeout);
+  // Whole milliseconds: AbortSignal.timeout takes integers only, and clocks give fractions.
+  const totalMs = Math.floor(Math.min(offsetMs + periodSeconds * 1000 - nowMs, beforeTimeout));
   if (totalMs < timing.minCycleMs) return { run: false, reason: 'late' };
-  return { run: true, readMs: totalMs - Math.min(timing.putReserveMs, totalMs / 2), totalMs };
+  return { run: true, readMs: Math.floor(totalMs - Math.min(timing.putReserveMs, totalMs / 2)), totalMs };
 }

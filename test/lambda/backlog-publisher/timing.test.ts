@@ -29,6 +29,16 @@ describe('planCycles', () => {
 });
 
 describe('decideCycle', () => {
+  test('gives whole milliseconds from a fractional clock (AbortSignal.timeout takes integers only)', () => {
+    const decision = decideCycle(0, 1.5, 10, 60_000.25);
+    expect(decision.run).toBe(true);
+    if (decision.run) {
+      expect(Number.isInteger(decision.readMs)).toBe(true);
+      expect(Number.isInteger(decision.totalMs)).toBe(true);
+      expect(() => AbortSignal.timeout(decision.readMs)).not.toThrow();
+    }
+  });
+
   test('on time, the cycle may use its period; reads leave time for the put', () => {
     expect(decideCycle(10_000, 10_000, 10, 50_000)).toEqual({ run: true, totalMs: 10_000, readMs: 8_000 });
   });
