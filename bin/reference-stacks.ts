@@ -2,7 +2,9 @@ import * as path from 'node:path';
 import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
-import { AgentCompute, AgentImage, BacklogTarget, ElasticAgentFleet, type ElasticAgentFleetProps } from '../lib';
+import {
+  AgentCompute, AgentImage, BacklogMetricSource, BacklogTarget, ElasticAgentFleet, type ElasticAgentFleetProps,
+} from '../lib';
 
 /**
  * The reference agent, built at deploy time by agent/Dockerfile from the repository root (synth
@@ -35,14 +37,18 @@ export class AgentFleetFargateStack extends Stack {
   }
 }
 
-/** The same agent fleet on EC2 Auto Scaling. */
+/**
+ * The same agent fleet on EC2 Auto Scaling, scaled on the backlog publisher's 10-second metrics
+ * (EC2 Auto Scaling target tracking takes high-resolution periods).
+ */
 export class AgentFleetEc2Stack extends Stack {
   public readonly agents: ElasticAgentFleet;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
-    this.agents = new ElasticAgentFleet(this, 'Agents', referenceFleet(AgentCompute.ec2({
-      instanceType: ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.MEDIUM),
-    })));
+    this.agents = new ElasticAgentFleet(this, 'Agents', {
+      ...referenceFleet(AgentCompute.ec2({ instanceType: ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.MEDIUM) })),
+      metricSource: BacklogMetricSource.PUBLISHER,
+    });
   }
 }

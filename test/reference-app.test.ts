@@ -38,17 +38,29 @@ describe('reference app', () => {
     fargate.hasResourceProperties('AWS::ECS::TaskDefinition', { ContainerDefinitions: [Match.objectLike({ StopTimeout: 120 })] });
   });
 
-  test('EC2 stack: a group with an IMDSv2 launch template, a termination hook, group metrics, target tracking on the same math', () => {
+  test('EC2 stack: a group with an IMDSv2 launch template, a termination hook, group metrics, target tracking on the same math at 10 s', () => {
     ec2.hasResourceProperties('AWS::EC2::LaunchTemplate', {
       LaunchTemplateData: Match.objectLike({ MetadataOptions: Match.objectLike({ HttpTokens: 'required' }) }),
     });
     ec2.hasResourceProperties('AWS::AutoScaling::LifecycleHook', { LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING' });
     ec2.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MetricsCollection: [{ Granularity: '1Minute' }] });
+    // The EC2 stack scales on the backlog publisher's high-resolution metrics.
     expect(trackedMath(ec2, 'AWS::AutoScaling::ScalingPolicy', 'TargetTrackingConfiguration')).toEqual({
-      visible: 'ApproximateNumberOfMessagesVisible',
-      running: 'GroupInServiceInstances',
+      visible: 'VisibleMessages',
+      running: 'RunningWorkers',
       e1: 'visible / IF(FILL(running, 0) > 1, FILL(running, 0), 1)',
     });
+    const [[, policy]] = resourcesOf(ec2, 'AWS::AutoScaling::ScalingPolicy').filter(([, p]) => p.Properties.PolicyType === 'TargetTrackingScaling');
+    expect(policy.Properties.TargetTrackingConfiguration.CustomizedMetricSpecification.Metrics[0].MetricStat.Period).toBe(10);
+    ec2.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
+    ec2.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.handler', Environment: { Variables: Match.objectLike({ PERIOD_SECONDS: '10' }) } });
+  });
+
+  test('both stacks have the dashboard and the alarms', () => {
+    for (const template of [fargate, ec2]) {
+      template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+    }
   });
 
   test('the agent image is staged from the repository root, not built', () => {
