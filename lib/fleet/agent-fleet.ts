@@ -137,6 +137,8 @@ export const FLEET_DEFAULTS = {
   logRetention: logs.RetentionDays.ONE_MONTH,
 } as const;
 
+const RESERVED_ENV = new Set<string>(Object.values(AGENT_ENV));
+
 /** The resolved settings of a fleet's workers, shared by both fleets. */
 export interface WorkerSettings {
   readonly minWorkers: number;
@@ -172,6 +174,10 @@ export function resolveWorkerSettings(
       : []),
     ...checkIntegerRange('concurrency', knownNumber(concurrency), 1, 1000),
     ...validateWorkerTimings(timings),
+    // The contract's variables come from the fleet's own props; a second source would contradict them.
+    ...Object.keys(props.environment ?? {}).filter((name) => RESERVED_ENV.has(name)).map((name) => ({
+      prop: `environment.${name}`, allowed: 'unset: the fleet sets it from its props', value: String(props.environment![name]),
+    })),
   ];
   return {
     settings: {
@@ -205,7 +211,7 @@ export function workerEnvironment(
   if (t.visibilityTimeoutSeconds !== undefined) {
     env[AGENT_ENV.visibilityTimeoutSeconds] = String(t.visibilityTimeoutSeconds);
   }
-  return { ...env, ...props.environment };
+  return { ...props.environment, ...env };
 }
 
 /** A worker-count metric of a fleet (running or desired): Average over one minute. */

@@ -116,6 +116,7 @@ describe('FargateAgentFleet', () => {
       [{ maxWorkers: 0 }, /maxWorkers: must be an integer 1-10000, got 0/],
       [{ minWorkers: 1.5 }, /minWorkers: must be an integer 0-10000, got 1.5/],
       [{ concurrency: 0 }, /concurrency: must be an integer 1-1000, got 0/],
+      [{ environment: { QUEUE_URL: 'https://elsewhere' } }, /environment.QUEUE_URL: must be unset: the fleet sets it from its props, got https:\/\/elsewhere/],
       [{ taskProtectionExpiry: Duration.days(3) }, /taskProtectionExpiry \(minutes\): must be an integer 1-2880, got 4320/],
       [{ taskProtectionExpiry: Duration.minutes(2) }, /taskProtectionExpiry: must be >= handlerTimeout \(300 seconds\).*got 120 seconds/],
     ])('%o is an error naming the path, prop, range and value', (props, message) => {
