@@ -1,7 +1,7 @@
 import { targetTrackingCapacity } from './backlog';
 import { AWS_SCALING_FACTS, signalParams, type BacklogScalingModel, type StepPolicyModel } from './scaling-policy';
 import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, type FleetSample, type SignalParams } from './signals';
-import { AdjustmentType, findStep, type ScalingStep } from './steps';
+import { findStep, type ScalingStep } from './steps';
 
 /**
  * Any scaling policy as alarms and actions on signals: the generic form that the model of
@@ -74,19 +74,11 @@ export interface RuleMetric {
 }
 
 /** A step scaling policy: an alarm on a signal and the steps its action applies. */
-export interface StepRule {
+export interface StepRule extends StepPolicyModel {
   readonly kind: 'step';
   readonly name: string;
   readonly metric: RuleMetric;
   readonly comparison: Comparison;
-  readonly threshold: number;
-  /** Consecutive breaching datapoints that put the alarm in ALARM. */
-  readonly evaluationPeriods: number;
-  readonly adjustmentType: AdjustmentType;
-  /** Bounds relative to the threshold, as in `StepAdjustment`. */
-  readonly steps: readonly ScalingStep[];
-  readonly cooldownSeconds: number;
-  readonly minAdjustmentMagnitude?: number;
 }
 
 /** A target tracking policy: AWS's own pair of alarms, and ceil(capacity x metric / target). */
@@ -122,20 +114,11 @@ export function isScaleOutRule(rule: StepRule): boolean {
 /**
  * The step that applies to a datapoint, honouring the side of the threshold: above it a step
  * matches `lower <= delta < upper`; below it (a Less* alarm) `lower < delta <= upper`
- * ("Step adjustments for step scaling", Application Auto Scaling User Guide). Delegates to
- * `findStep` by mirroring the steps around the threshold.
+ * ("Step adjustments for step scaling", Application Auto Scaling User Guide).
  */
 export function findRuleStep(rule: StepRule, metric: number): ScalingStep | undefined {
-  if (rule.comparison === Comparison.GREATER_THAN || rule.comparison === Comparison.GREATER_THAN_OR_EQUAL) {
-    return findStep(rule.steps, rule.threshold, metric);
-  }
-  const mirrored: ScalingStep[] = rule.steps.map((s, i) => ({
-    lower: s.upper === undefined ? undefined : -s.upper,
-    upper: s.lower === undefined ? undefined : -s.lower,
-    change: i,
-  }));
-  const hit = findStep(mirrored, -rule.threshold, -metric);
-  return hit === undefined ? undefined : rule.steps[hit.change];
+  const below = rule.comparison === Comparison.LESS_THAN || rule.comparison === Comparison.LESS_THAN_OR_EQUAL;
+  return findStep(rule.steps, rule.threshold, metric, below);
 }
 
 /**
