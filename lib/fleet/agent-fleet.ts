@@ -204,6 +204,7 @@ export function workerEnvironment(
     [AGENT_ENV.concurrency]: String(settings.concurrency),
     [AGENT_ENV.handlerTimeoutSeconds]: String(t.handlerTimeoutSeconds),
     [AGENT_ENV.drainDeadlineSeconds]: String(t.drainDeadlineSeconds),
+    [AGENT_ENV.stopTimeoutSeconds]: String(t.stopTimeoutSeconds),
     [AGENT_ENV.metricsNamespace]: settings.metricsNamespace,
     [AGENT_ENV.fleetName]: settings.fleetName,
     ...extra,

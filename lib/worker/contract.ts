@@ -17,6 +17,8 @@ export const AGENT_ENV = {
   handlerTimeoutSeconds: 'AGENT_HANDLER_TIMEOUT_SECONDS',
   /** How long a draining worker lets in-flight handlers run before releasing them, seconds. */
   drainDeadlineSeconds: 'AGENT_DRAIN_DEADLINE_SECONDS',
+  /** SIGTERM to SIGKILL of the worker's container, seconds (the drain deadline must end before it). */
+  stopTimeoutSeconds: 'AGENT_STOP_TIMEOUT_SECONDS',
   /** `true` where the worker should hold ECS task scale-in protection while busy. */
   taskProtection: 'AGENT_TASK_PROTECTION',
   /** Expiry of each task-protection claim, minutes. */

@@ -85,7 +85,7 @@ export interface AgentWorkerOptions {
   readonly drainDeadlineSeconds?: number;
   /**
    * SIGTERM to SIGKILL for this worker's container (only used to check the drain deadline).
-   * @default 120 (Fargate's most)
+   * @default - `$AGENT_STOP_TIMEOUT_SECONDS`, else 120 (Fargate's most)
    */
   readonly stopTimeoutSeconds?: number;
   /**
@@ -282,14 +282,17 @@ export function resolveOptions(o: AgentWorkerOptions): ResolvedOptions {
     visibilityTimeoutSeconds));
   const handlerTimeoutSeconds = num('handlerTimeout', o.handlerTimeoutSeconds, AGENT_ENV.handlerTimeoutSeconds,
     WORKER_DEFAULTS.handlerTimeoutSeconds);
-  const stopTimeoutSeconds = o.stopTimeoutSeconds ?? WORKER_DEFAULTS.stopTimeoutSeconds;
+  const stopTimeoutSeconds = num('stopTimeout', o.stopTimeoutSeconds, AGENT_ENV.stopTimeoutSeconds, WORKER_DEFAULTS.stopTimeoutSeconds);
   const drainDeadlineSeconds = num('drainDeadline', o.drainDeadlineSeconds, AGENT_ENV.drainDeadlineSeconds,
     defaultDrainDeadline(stopTimeoutSeconds));
   const heartbeatSeconds = o.heartbeatSeconds ?? defaultHeartbeat(visibilityTimeoutSeconds);
   const taskProtectionMinutes = num('taskProtectionExpiry (minutes)', o.taskProtectionMinutes, AGENT_ENV.taskProtectionMinutes,
     WORKER_DEFAULTS.taskProtectionMinutes);
+  const taskProtection = o.taskProtection ?? env[AGENT_ENV.taskProtection]?.toLowerCase() === 'true';
   problems.push(...validateWorkerTimings({
-    visibilityTimeoutSeconds, handlerTimeoutSeconds, heartbeatSeconds, drainDeadlineSeconds, stopTimeoutSeconds, taskProtectionMinutes,
+    visibilityTimeoutSeconds, handlerTimeoutSeconds, heartbeatSeconds, drainDeadlineSeconds, stopTimeoutSeconds,
+    // The claim's expiry only matters where the worker claims protection.
+    taskProtectionMinutes: taskProtection ? taskProtectionMinutes : undefined,
   }));
 
   const retryDelaySeconds = o.retryDelaySeconds ?? 2;
@@ -303,7 +306,6 @@ export function resolveOptions(o: AgentWorkerOptions): ResolvedOptions {
   const sqsRetry = { baseMs: o.sqsRetry?.baseMs ?? 100, maxMs: o.sqsRetry?.maxMs ?? 20000, slowMs: o.sqsRetry?.slowMs ?? 30000 };
   for (const [k, v] of Object.entries(sqsRetry)) problems.push(...checkRange(`sqsRetry.${k}`, v, 0, 3_600_000));
 
-  const taskProtection = o.taskProtection ?? env[AGENT_ENV.taskProtection]?.toLowerCase() === 'true';
   const taskProtectionIdleMs = o.taskProtectionIdleMs ?? 2000;
   problems.push(...checkRange('taskProtectionIdleMs', taskProtectionIdleMs, 0, 3_600_000));
   const lifecycleHookName = o.lifecycleHookName ?? nonEmpty(env[AGENT_ENV.lifecycleHookName]);

@@ -45,6 +45,7 @@ describe('Ec2AgentFleet', () => {
     expect(script).toContain('Restart=always');
     expect(script).toMatch(/QUEUE_URL=\$\{token\}/);
     expect(script).toContain('AGENT_DRAIN_DEADLINE_SECONDS=80');
+    expect(script).toContain('AGENT_STOP_TIMEOUT_SECONDS=90');
     expect(script).toContain('AGENT_LIFECYCLE_HOOK_NAME=agent-drain');
     expect(script).toMatch(/AGENT_AUTO_SCALING_GROUP_NAME=TestStackFleet/);
     expect(script).not.toContain('docker login');

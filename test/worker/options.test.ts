@@ -6,7 +6,7 @@ import { AGENT_ENV, AgentWorker, AgentWorkerConfigError, jsonLogger, classifySqs
 const handler = async (): Promise<void> => undefined;
 
 describe('options', () => {
-  test('defaults come from the environment the fleets set', () => {
+  test('defaults come from the environment the fleets set', async () => {
     // GIVEN
     const worker = new AgentWorker({
       handler,
@@ -25,17 +25,37 @@ describe('options', () => {
       queueUrl: 'http://127.0.0.1:1/000000000000/q', concurrency: 4, prefetch: 4, visibilityTimeoutSeconds: 90,
       heartbeatMs: 30_000, handlerTimeoutMs: 60_000, drainDeadlineMs: 50_000, taskProtection: false,
     });
-    void worker.stop();
+    await worker.stop();
   });
 
-  test('built-in defaults follow the contract', () => {
+  test('a long EC2 stop timeout from the fleet allows a long drain; protection expiry is ignored without protection', async () => {
+    const env = {
+      [AGENT_ENV.queueUrl]: 'http://127.0.0.1:1/000000000000/q',
+      [AGENT_ENV.visibilityTimeoutSeconds]: '7260',
+      [AGENT_ENV.handlerTimeoutSeconds]: '7200',
+      [AGENT_ENV.stopTimeoutSeconds]: '600',
+      [AGENT_ENV.drainDeadlineSeconds]: '590',
+    };
+    const worker = new AgentWorker({ handler, handleSignals: false, env });
+    expect((worker as unknown as { o: Record<string, unknown> }).o).toMatchObject({ drainDeadlineMs: 590_000 });
+    await worker.stop();
+    // With task protection on, its claims must outlast a handler.
+    expect(() => new AgentWorker({ handler, handleSignals: false, env: { ...env, [AGENT_ENV.taskProtection]: 'true' } }))
+      .toThrow(/taskProtectionExpiry: must be >= handlerTimeout \(7200 seconds\)/);
+    // And without the stop timeout, a 590 s drain exceeds Fargate's 120 s.
+    const { [AGENT_ENV.stopTimeoutSeconds]: _stop, ...withoutStop } = env;
+    expect(() => new AgentWorker({ handler, handleSignals: false, env: withoutStop }))
+      .toThrow(/drainDeadline: must be > 0 and < stopTimeout \(120 seconds\)/);
+  });
+
+  test('built-in defaults follow the contract', async () => {
     const worker = new AgentWorker({ handler, queueUrl: 'http://127.0.0.1:1/0/q', handleSignals: false, env: {} });
     const o = (worker as unknown as { o: Record<string, unknown> }).o;
     expect(o).toMatchObject({
       concurrency: 1, prefetch: 1, batchSize: 10, waitTimeSeconds: 20, visibilityTimeoutSeconds: 360,
       heartbeatMs: 120_000, handlerTimeoutMs: 300_000, drainDeadlineMs: 110_000, retryDelaySeconds: 2, maxRetryDelaySeconds: 300,
     });
-    void worker.stop();
+    await worker.stop();
   });
 
   test('every problem is reported in one error', () => {
