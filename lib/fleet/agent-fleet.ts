@@ -9,6 +9,7 @@ import { checkIntegerRange, type Violation } from '../policy/violation';
 import type { IAgentQueue } from '../queue/agent-queue';
 import { AGENT_ENV, defaultDrainDeadline, validateWorkerTimings, WORKER_DEFAULTS, type WorkerTimings } from '../worker/contract';
 import { knownNumber, knownSeconds } from '../validation';
+import { DEFAULT_METRIC_NAMESPACE } from '../../lambda/backlog-publisher/contract';
 import type { AgentImage } from './agent-image';
 
 /** A target tracking policy on a metric math expression (what the L2s can't do). */
@@ -133,7 +134,7 @@ export interface AgentFleetProps extends AgentWorkerOptions {
 export const FLEET_DEFAULTS = {
   minWorkers: 0,
   maxWorkers: 10,
-  metricsNamespace: 'AgentFleet',
+  metricsNamespace: DEFAULT_METRIC_NAMESPACE,
   logRetention: logs.RetentionDays.ONE_MONTH,
 } as const;
 

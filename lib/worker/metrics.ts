@@ -12,6 +12,7 @@ import { MetricsLogger, StorageResolution, Unit } from 'aws-embedded-metrics';
 import type { IEnvironment } from 'aws-embedded-metrics/lib/environment/IEnvironment';
 import { MetricsContext } from 'aws-embedded-metrics/lib/logger/MetricsContext';
 import { LogSerializer } from 'aws-embedded-metrics/lib/serializers/LogSerializer';
+import { WORKER_METRICS } from './contract';
 import type { WorkerLogger } from './logger';
 
 export interface WorkerMetricsOptions {
@@ -53,7 +54,7 @@ export class WorkerMetrics {
     };
     this.metrics = new MetricsLogger(async () => environment, MetricsContext.empty());
     this.metrics.setNamespace(options.namespace);
-    this.metrics.setDimensions(options.fleetName ? [{ Fleet: options.fleetName }] : [], false);
+    this.metrics.setDimensions(options.fleetName ? [{ [WORKER_METRICS.fleetDimension]: options.fleetName }] : [], false);
     this.timer = setInterval(() => this.flush(), options.intervalMs);
     this.timer.unref();
   }
@@ -72,10 +73,10 @@ export class WorkerMetrics {
   /** Writes a record of what was gathered since the last one. */
   flush(): Promise<void> {
     const m = this.metrics;
-    m.putMetric('MessagesProcessed', this.processed, Unit.Count, StorageResolution.Standard);
-    m.putMetric('MessagesFailed', this.failed, Unit.Count, StorageResolution.Standard);
-    m.putMetric('HandlerTimeouts', this.timeouts, Unit.Count, StorageResolution.Standard);
-    m.putMetric('InFlight', this.options.inFlight(), Unit.Count, StorageResolution.Standard);
+    m.putMetric(WORKER_METRICS.messagesProcessed, this.processed, Unit.Count, StorageResolution.Standard);
+    m.putMetric(WORKER_METRICS.messagesFailed, this.failed, Unit.Count, StorageResolution.Standard);
+    m.putMetric(WORKER_METRICS.handlerTimeouts, this.timeouts, Unit.Count, StorageResolution.Standard);
+    m.putMetric(WORKER_METRICS.inFlight, this.options.inFlight(), Unit.Count, StorageResolution.Standard);
     this.processed = this.failed = this.timeouts = this.times = 0;
     this.writing = this.writing.then(() => m.flush()).catch((error: unknown) => {
       this.options.logger.warn('could not write metrics', { error });
@@ -90,7 +91,7 @@ export class WorkerMetrics {
   }
 
   private time(durationMs: number): void {
-    this.metrics.putMetric('ProcessingTime', Math.round(durationMs * 1000) / 1000, Unit.Milliseconds, StorageResolution.Standard);
+    this.metrics.putMetric(WORKER_METRICS.processingTime, Math.round(durationMs * 1000) / 1000, Unit.Milliseconds, StorageResolution.Standard);
     if (++this.times >= MAX_VALUES) void this.flush();
   }
 }
