@@ -1,4 +1,4 @@
-import { Duration, Resource } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Resource } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -6,7 +6,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct, IConstruct } from 'constructs';
 import { checkIntegerRange, checkRange } from '../policy/violation';
 import { AWS_LIMITS, WORKER_DEFAULTS } from '../worker/contract';
-import { knownNumber, knownSeconds, throwIfInvalid } from '../validation';
+import { checkWholeSeconds, knownNumber, knownSeconds, throwIfInvalid } from '../validation';
 
 /** A queue of agent tasks with its dead-letter queue. */
 export interface IAgentQueue extends IConstruct {
@@ -170,6 +170,7 @@ export class AgentQueue extends AgentQueueBase {
       ...checkRange('visibilityTimeout', knownSeconds(this.visibilityTimeout), 0, AWS_LIMITS.maxVisibilityTimeoutSeconds, ' seconds'),
       ...checkRange('retentionPeriod', knownSeconds(retention), SQS_RETENTION.min, SQS_RETENTION.max, ' seconds'),
       ...checkRange('deadLetterRetentionPeriod', knownSeconds(dlqRetention), SQS_RETENTION.min, SQS_RETENTION.max, ' seconds'),
+      ...checkWholeSeconds({ visibilityTimeout: this.visibilityTimeout, retentionPeriod: retention, deadLetterRetentionPeriod: dlqRetention }),
       ...(props.encryption === AgentQueueEncryption.SQS_MANAGED && props.encryptionKey
         ? [{ prop: 'encryptionKey', allowed: 'unset with encryption SQS_MANAGED (or set encryption to KMS)', value: 'a KMS key' }]
         : []),
@@ -197,5 +198,12 @@ export class AgentQueue extends AgentQueueBase {
       receiveMessageWaitTime: Duration.seconds(20),
       deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
     });
+  }
+
+  /** Both queues, and the key this construct created, go with `policy`. */
+  public applyRemovalPolicy(policy: RemovalPolicy): void {
+    this.queue.applyRemovalPolicy(policy);
+    this.deadLetterQueue.applyRemovalPolicy(policy);
+    if (this.encryptionKey && this.encryptionKey.node.scope === this) this.encryptionKey.applyRemovalPolicy(policy);
   }
 }
