@@ -44,8 +44,15 @@ export function subnetCapacity(vpc: ec2.IVpc, selection: ec2.SubnetSelection): n
   return total;
 }
 
-/** The rule that maxWorkers fits in the subnets. */
+/** The rules that the subnets exist in the VPC and maxWorkers fits in them. */
 export function checkSubnetCapacity(vpc: ec2.IVpc, selection: ec2.SubnetSelection, maxWorkers: number): Violation[] {
+  try {
+    vpc.selectSubnets(selection);
+  } catch (error) {
+    // e.g. an isolated-only VPC: CDK's own error names no construct and no prop.
+    return check(false, 'vpcSubnets', 'subnets the VPC has (by default: private subnets with egress; give vpcSubnets for others)',
+      (error as Error).message);
+  }
   const capacity = subnetCapacity(vpc, selection);
   return capacity === undefined || Token.isUnresolved(maxWorkers)
     ? []

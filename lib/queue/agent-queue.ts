@@ -165,7 +165,7 @@ export class AgentQueue extends AgentQueueBase {
     const retention = props.retentionPeriod ?? Duration.days(4);
     const dlqRetention = props.deadLetterRetentionPeriod ?? Duration.days(14);
 
-    throwIfInvalid(this, [
+    const violations = [
       ...checkIntegerRange('maxReceiveCount', knownNumber(this.maxReceiveCount), 1, 1000),
       ...checkRange('visibilityTimeout', knownSeconds(this.visibilityTimeout), 0, AWS_LIMITS.maxVisibilityTimeoutSeconds, ' seconds'),
       ...checkRange('retentionPeriod', knownSeconds(retention), SQS_RETENTION.min, SQS_RETENTION.max, ' seconds'),
@@ -174,7 +174,11 @@ export class AgentQueue extends AgentQueueBase {
       ...(props.encryption === AgentQueueEncryption.SQS_MANAGED && props.encryptionKey
         ? [{ prop: 'encryptionKey', allowed: 'unset with encryption SQS_MANAGED (or set encryption to KMS)', value: 'a KMS key' }]
         : []),
-    ]);
+    ];
+    throwIfInvalid(this, violations);
+    // Reached with problems only under a scope that collects them (ElasticAgentFleet): the queues
+    // are then made with SQS's defaults, so that scope's other parts can still be checked.
+    const valid = violations.length === 0;
 
     const useKms = props.encryption === AgentQueueEncryption.KMS || (props.encryption === undefined && props.encryptionKey !== undefined);
     this.encryptionKey = useKms
@@ -187,16 +191,16 @@ export class AgentQueue extends AgentQueueBase {
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       ...encryption,
       enforceSSL: true,
-      retentionPeriod: dlqRetention,
+      retentionPeriod: valid ? dlqRetention : undefined,
     });
     this.queue = new sqs.Queue(this, 'Resource', {
       ...encryption,
       enforceSSL: true,
-      visibilityTimeout: this.visibilityTimeout,
-      retentionPeriod: retention,
+      visibilityTimeout: valid ? this.visibilityTimeout : undefined,
+      retentionPeriod: valid ? retention : undefined,
       // Long polling by default: fewer empty receives, what SQS bills.
       receiveMessageWaitTime: Duration.seconds(20),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: valid ? this.maxReceiveCount : 5 },
     });
   }
 
