@@ -46,6 +46,10 @@ describe('3. values from a CfnParameter', () => {
     t.hasResourceProperties('AWS::ApplicationAutoScaling::ScalableTarget', { MinCapacity: { Ref: 'Min' }, MaxCapacity: { Ref: 'Max' } });
     expect(JSON.stringify(t.findResources('AWS::CloudWatch::Alarm'))).toMatch(/"Ref":"Max"/);
     expect(JSON.stringify(t.toJSON())).not.toMatch(/e\+289/);
+    const ec2Stack = testStack();
+    const ec2Template = agents({ compute: AgentCompute.ec2(), minWorkers: number(ec2Stack, 'Min'), maxWorkers: number(ec2Stack, 'Max') }, ec2Stack).template();
+    ec2Template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', { MinSize: { Ref: 'Min' }, MaxSize: { Ref: 'Max' } });
+    expect(JSON.stringify(ec2Template.toJSON())).not.toMatch(/e\+289/);
   });
 
   test('handlerTimeout passes through to the container with an explicit visibility', () => {

@@ -25,7 +25,7 @@ import { synthTemplate, testStack } from './support/cdk';
 const README = fs.readFileSync(path.join(__dirname, '..', 'README.md'), 'utf8');
 
 /** Every ```ts block of a Markdown text, with the line it starts on. */
-export function typescriptBlocks(markdown: string): { line: number; code: string }[] {
+function typescriptBlocks(markdown: string): { line: number; code: string }[] {
   const blocks: { line: number; code: string }[] = [];
   const fence = /^```(ts|typescript)\s*\n([^]*?)^```\s*$/gm;
   for (let m = fence.exec(markdown); m; m = fence.exec(markdown)) {
@@ -104,7 +104,7 @@ async function runBlock(code: string): Promise<cdk.Stack> {
     if (!declared && !(name in scope) && new RegExp(`\\b${name}\\b`).test(body)) scope[name] = make(stack);
   }
   const js = ts.transpileModule(body, { compilerOptions: { target: ts.ScriptTarget.ES2022, module: ts.ModuleKind.None } }).outputText;
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the README's own examples, run as written
+  // The README's own examples, run as written.
   const run = new Function(...Object.keys(scope), `return (async () => {\n${js}\n})();`) as (...args: unknown[]) => Promise<void>;
   await run(...Object.values(scope));
   return stack;

@@ -79,7 +79,8 @@ export interface AgentWorkerOptions {
    */
   readonly maxWorkers?: number;
   /**
-   * Messages each worker processes at once (passed as AGENT_CONCURRENCY).
+   * Messages each worker processes at once: passed as AGENT_CONCURRENCY (which wins over the
+   * worker's own option), and what scaling counts busy workers and a latency target with.
    * @default 1
    */
   readonly concurrency?: number;
