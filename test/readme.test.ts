@@ -2,7 +2,7 @@
  * The README's TypeScript examples, run verbatim: every ```ts block is transpiled and executed in
  * a fresh stack, then synthesized with the app's validation, so an example can never drift from
  * the library. A block's `import`s are honoured; a block without imports sees every export of the
- * library and the usual aws-cdk-lib modules. Free variables a snippet leaves to the reader
+ * library and the usual aws-cdk-lib modules (any other installed package may be imported too). Free variables a snippet leaves to the reader
  * (`stack`, `vpc`, `repository`, ...) come from `GIVEN` below, created only when a block uses them
  * and does not declare them itself: add a name there when a new example needs one.
  */
@@ -79,8 +79,9 @@ function bindImports(code: string): { body: string; scope: Record<string, unknow
   let imported = false;
   const body = code.replace(importLine, (_line, _type, clause: string, specifier: string) => {
     imported = true;
-    const mod = MODULES[specifier];
-    if (!mod) throw new Error(`README example imports '${specifier}': add it to MODULES in test/readme.test.ts`);
+    // Any other installed package is imported as it is (a README example may show cdk-nag, say).
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const mod = MODULES[specifier] ?? (require(specifier) as Record<string, unknown>);
     const namespace = /^\*\s+as\s+(\w+)$/.exec(clause);
     if (namespace) {
       scope[namespace[1]] = mod;
