@@ -71,7 +71,7 @@ describe('ElasticAgentFleet', () => {
     synthTemplate(stack).hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 2 }) });
     expect(() => new ElasticAgentFleet(testStack(), 'Agents', {
       image: TEST_IMAGE, handlerTimeout: Duration.minutes(10), queueProps: { visibilityTimeout: Duration.minutes(5) },
-    })).toThrow(/TestStack\/Agents\/Fleet: invalid configuration[\s\S]*visibilityTimeout: must be >= handlerTimeout \(600 seconds\)/);
+    })).toThrow(/TestStack\/Agents: invalid configuration[\s\S]*- queueProps\.visibilityTimeout: must be >= handlerTimeout \(600 seconds\)/);
   });
 
   test('an existing queue is consumed instead of a new one', () => {

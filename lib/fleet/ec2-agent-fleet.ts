@@ -1,4 +1,4 @@
-import { ArnFormat, Aws, Duration, Names, Resource, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, Names, type RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
@@ -11,7 +11,8 @@ import { PUBLISHER_ENV, PUBLISHER_IAM_ACTIONS } from '../../lambda/backlog-publi
 import { metricDataQueries } from '../scaling/metric-queries';
 import { AGENT_ENV, type WorkerTimings } from '../worker/contract';
 import { acknowledgeGranteeWildcard, acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
-import { knownSeconds, throwIfInvalid } from '../validation';
+import { checkWholeSeconds, knownSeconds, refuseTokens, throwIfInvalid } from '../validation';
+import { check, type Violation } from '../policy/violation';
 import {
   addSteps, FLEET_DEFAULTS, resolveWorkerSettings, workerCountMetric, workerEnvironment,
   type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions,
@@ -72,6 +73,13 @@ export interface Ec2ComputeOptions {
 /** Properties of an `Ec2AgentFleet`. */
 export interface Ec2AgentFleetProps extends AgentFleetProps, Ec2ComputeOptions {}
 
+/** Defaults of `Ec2ComputeOptions`. */
+export const EC2_DEFAULTS = {
+  instanceType: 't3.medium',
+  stopTimeout: Duration.seconds(120),
+  instanceWarmup: Duration.seconds(180),
+} as const;
+
 /** Name of the termination lifecycle hook (hook names are per group, so a fixed name is safe). */
 export const DRAIN_HOOK_NAME = 'agent-drain';
 const UNIT = 'agent-worker';
@@ -81,7 +89,7 @@ const UNIT = 'agent-worker';
  * IMDSv2 only, encrypted root volume, no public IP) runs the agent container under systemd; group
  * metrics are on, and a termination lifecycle hook lets the worker drain before the instance goes.
  */
-export class Ec2AgentFleet extends Resource implements IAgentFleet {
+export class Ec2AgentFleet extends Resource implements IAgentFleet, ec2.IConnectable {
   public readonly minWorkers: number;
   public readonly maxWorkers: number;
   public readonly concurrency: number;
@@ -94,28 +102,37 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
   public readonly launchTemplate: ec2.LaunchTemplate;
   public readonly securityGroup: ec2.SecurityGroup;
   public readonly logGroup: logs.LogGroup;
+  /** The workers' network connections: allow them to reach a database with `connections.allowTo(...)`. */
+  public readonly connections: ec2.Connections;
   private readonly warmup: Duration;
 
   constructor(scope: Construct, id: string, props: Ec2AgentFleetProps) {
     super(scope, id);
-    const stopTimeout = props.stopTimeout ?? Duration.seconds(120);
+    const stopTimeout = props.stopTimeout ?? EC2_DEFAULTS.stopTimeout;
     const hookTimeout = props.lifecycleHookTimeout ?? Duration.seconds((knownSeconds(stopTimeout) ?? 120) + 60);
     const { settings, violations } = resolveWorkerSettings(this, { ...props, stopTimeout }, {
       lifecycleHeartbeatSeconds: knownSeconds(hookTimeout),
     });
-    throwIfInvalid(this, violations);
+    throwIfInvalid(this, [
+      ...violations,
+      ...checkWholeSeconds({ lifecycleHookTimeout: props.lifecycleHookTimeout, instanceWarmup: props.instanceWarmup }),
+      ...refuseTokens({ command: props.command, entryPoint: props.entryPoint }, 'they are written into the instance\'s systemd unit'),
+      ...(props.spotInstanceTypes && !props.spot ? check(false, 'spotInstanceTypes', 'unset unless `spot` is true', props.spotInstanceTypes.length + ' types') : []),
+      ...validateEnvFile(props.environment ?? {}),
+      ...validateArgs({ command: props.command, entryPoint: props.entryPoint }),
+    ]);
     this.minWorkers = settings.minWorkers;
     this.maxWorkers = settings.maxWorkers;
     this.concurrency = settings.concurrency;
     this.fleetName = settings.fleetName;
     this.timings = settings.timings;
     this.metricsNamespace = settings.metricsNamespace;
-    this.warmup = props.instanceWarmup ?? Duration.seconds(180);
+    this.warmup = props.instanceWarmup ?? EC2_DEFAULTS.instanceWarmup;
 
-    const vpc = props.vpc ?? createFleetVpc(this);
+    const vpc = props.vpc ?? createFleetVpc(this, props.logRetention ?? FLEET_DEFAULTS.logRetention);
     const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
     throwIfInvalid(this, checkSubnetCapacity(vpc, vpcSubnets, settings.maxWorkers));
-    const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.MEDIUM);
+    const instanceType = props.instanceType ?? new ec2.InstanceType(EC2_DEFAULTS.instanceType);
     this.role = new iam.Role(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: `Agent workers of ${this.node.path}`,
@@ -139,6 +156,7 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
       description: 'Agent workers: no inbound traffic, outbound to AWS APIs and the image registry',
       allowAllOutbound: true,
     });
+    this.connections = new ec2.Connections({ securityGroups: [this.securityGroup, ...props.securityGroups ?? []] });
     this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       instanceType,
       machineImage: props.machineImage ?? ec2.MachineImage.latestAmazonLinux2023({ cpuType: cpuTypeOf(instanceType) }),
@@ -152,8 +170,9 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
         deviceName: '/dev/xvda',
         volume: ec2.BlockDeviceVolume.ebs(30, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }),
       }],
-      userData: agentUserData(image, env, this.logGroup.logGroupName, settings.timings.stopTimeoutSeconds),
+      userData: agentUserData(image, env, this.logGroup.logGroupName, settings.timings.stopTimeoutSeconds, props),
     });
+    for (const group of props.securityGroups ?? []) this.launchTemplate.addSecurityGroup(group);
 
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Resource', {
       vpc,
@@ -205,6 +224,11 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
       acknowledgeRule(this.autoScalingGroup, 'AS3',
         'Scaling events are in the group\'s activity history and group metrics; set notificationsTopic (in ElasticAgentFleet: AgentCompute.ec2({ notificationsTopic })) to be notified.');
     }
+  }
+
+  /** The fleet's log group goes with `policy` (the group and its instances hold no data). */
+  public applyRemovalPolicy(policy: RemovalPolicy): void {
+    this.logGroup.applyRemovalPolicy(policy);
   }
 
   /** AWS/AutoScaling GroupInServiceInstances (the group's metrics are enabled). */
@@ -274,7 +298,10 @@ function cpuTypeOf(instanceType: ec2.InstanceType): ec2.AmazonLinuxCpuType {
  * hiccup at boot heals itself, and the 12-hour ECR token is renewed on each start), and stops it
  * with the stop timeout.
  */
-function agentUserData(image: AgentImageConfig, env: Record<string, string>, logGroupName: string, stopTimeoutSeconds: number): ec2.UserData {
+function agentUserData(
+  image: AgentImageConfig, env: Record<string, string>, logGroupName: string, stopTimeoutSeconds: number,
+  args: { readonly command?: string[]; readonly entryPoint?: string[] },
+): ec2.UserData {
   const userData = ec2.UserData.forLinux();
   const envFile = Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n');
   userData.addCommands(
@@ -299,7 +326,8 @@ function agentUserData(image: AgentImageConfig, env: Record<string, string>, log
       : []),
     `ExecStartPre=/usr/bin/docker pull ${image.imageUri}`,
     `ExecStart=/usr/bin/docker run --rm --name ${UNIT} --env-file /etc/agent-fleet/agent.env `
-      + `--log-driver awslogs --log-opt awslogs-region=${Aws.REGION} --log-opt awslogs-group=${logGroupName} ${image.imageUri}`,
+      + `--log-driver awslogs --log-opt awslogs-region=${Aws.REGION} --log-opt awslogs-group=${logGroupName} `
+      + dockerRunImageArgs(image.imageUri, args),
     `ExecStop=/usr/bin/docker stop --time ${stopTimeoutSeconds} ${UNIT}`,
     `TimeoutStopSec=${stopTimeoutSeconds + 30}`,
     '[Install]',
@@ -309,4 +337,41 @@ function agentUserData(image: AgentImageConfig, env: Record<string, string>, log
     `systemctl enable --now ${UNIT}.service`,
   );
   return userData;
+}
+
+// docker's --env-file takes NAME=VALUE lines literally (no quoting), so a name must be a shell
+// variable name and a value one line.
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const LINE_BREAK = /[\r\n\0]/;
+
+/** The rules that keep the user's environment intact in the instance's env file. */
+function validateEnvFile(environment: Record<string, string>): Violation[] {
+  return Object.entries(environment).flatMap(([name, value]) => [
+    ...check(ENV_NAME.test(name), `environment.${name}`, 'a name of letters, digits and _ that does not start with a digit', JSON.stringify(name)),
+    ...check(Token.isUnresolved(value) || !LINE_BREAK.test(value), `environment.${name}`, 'a value without line breaks (docker --env-file reads one line)',
+      JSON.stringify(value)),
+    // The fleet sets AWS_REGION for the worker's SDK; a second value would silently lose.
+    ...check(name !== 'AWS_REGION', 'environment.AWS_REGION', 'unset: the EC2 fleet sets it to the stack\'s region', value),
+  ]);
+}
+
+/** Command and entry point arguments go into a systemd unit line: one line each. */
+function validateArgs(args: Record<string, string[] | undefined>): Violation[] {
+  return Object.entries(args).flatMap(([prop, list]) => (list ?? []).flatMap((arg, i) =>
+    check(!LINE_BREAK.test(arg), `${prop}[${i}]`, 'an argument without line breaks', JSON.stringify(arg))));
+}
+
+/**
+ * The image and its arguments for `docker run` in a systemd `ExecStart`: `--entrypoint` takes the
+ * entry point's first word, the rest and the command follow the image. Each argument is quoted
+ * for systemd (which expands `%` specifiers and `$` variables, so those are doubled).
+ */
+function dockerRunImageArgs(imageUri: string, args: { readonly command?: string[]; readonly entryPoint?: string[] }): string {
+  const quote = (arg: string) => `"${arg.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%').replace(/\$/g, '$$$$')}"`;
+  const [entry, ...entryArgs] = args.entryPoint ?? [];
+  return [
+    ...(entry === undefined ? [] : [`--entrypoint ${quote(entry)}`]),
+    imageUri,
+    ...[...entryArgs, ...args.command ?? []].map(quote),
+  ].join(' ');
 }

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Tokenization } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -58,7 +58,8 @@ export class AgentFleetMonitoring extends Construct {
     const { queue, fleet, scaling } = props;
     this.latencyGoal = props.latencyGoal ?? scaling.target.acceptableLatency ?? Duration.minutes(15);
     const goalSeconds = knownSeconds(this.latencyGoal);
-    throwIfInvalid(this, check(goalSeconds === undefined || goalSeconds >= 60, 'latencyGoal', '>= 60 seconds (SQS ages are per minute)', `${goalSeconds} seconds`));
+    // A goal under a minute is fine: SQS reports the age in seconds, once a minute.
+    throwIfInvalid(this, check(goalSeconds === undefined || goalSeconds > 0, 'latencyGoal', '> 0 seconds', `${goalSeconds} seconds`));
     const target = scaling.model.targetBacklogPerWorker;
     const input = (id: 'visible' | 'inFlight' | 'delayed' | 'running') => scaling.metrics.input(id);
     const action = props.alarmTopic ? new cwActions.SnsAction(props.alarmTopic) : undefined;
@@ -87,9 +88,10 @@ export class AgentFleetMonitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     }));
     this.fleetSaturatedAlarm = withAction(new cloudwatch.Alarm(this, 'FleetSaturatedAlarm', {
-      alarmDescription: `${fleet.node.path} runs its maximum of ${fleet.maxWorkers} workers and the backlog still grows: raise maxWorkers`,
+      alarmDescription: `${fleet.node.path} runs its maximum of ${Tokenization.stringifyNumber(fleet.maxWorkers)} workers and the backlog still grows: raise maxWorkers`,
       metric: new cloudwatch.MathExpression({
-        expression: `IF(FILL(running, 0) >= ${fleet.maxWorkers} AND DIFF(visible) > 0, 1, 0)`,
+        // stringifyNumber: a maxWorkers from a CfnParameter is resolved into the expression at deploy.
+        expression: `IF(FILL(running, 0) >= ${Tokenization.stringifyNumber(fleet.maxWorkers)} AND DIFF(visible) > 0, 1, 0)`,
         usingMetrics: { running: input('running'), visible: input('visible') },
         label: 'At max workers with a growing backlog',
         period: scaling.metrics.period,
@@ -134,7 +136,7 @@ export class AgentFleetMonitoring extends Construct {
           (input('running') as cloudwatch.Metric).with({ label: 'Running' }),
           fleet.metricDesiredWorkers({ label: 'Desired' }),
         ],
-        leftAnnotations: [{ value: fleet.maxWorkers, label: `maxWorkers ${fleet.maxWorkers}`, color: cloudwatch.Color.RED }],
+        leftAnnotations: [{ value: fleet.maxWorkers, label: `maxWorkers ${Tokenization.stringifyNumber(fleet.maxWorkers)}`, color: cloudwatch.Color.RED }],
       }),
     );
     this.dashboard.addWidgets(

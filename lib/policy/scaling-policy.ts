@@ -217,6 +217,12 @@ export function validateScalingModel(model: BacklogScalingModel): Violation[] {
   // CloudWatch evaluates at most one day of datapoints.
   out.push(...checkIntegerRange('scaleInEvaluationPeriods', model.scaleIn.evaluationPeriods, 1, Math.floor(86_400 / model.metricPeriodSeconds)));
   out.push(...validateSteps('burstSteps', model.burst.steps));
+  // The alarm fires just above its threshold: a first step that starts higher leaves a gap where
+  // it fires and nothing scales (a small backlog would never take the fleet from 0).
+  for (const [prop, steps] of [['burstSteps', model.burst.steps], ['scaleInSteps', model.scaleIn.steps]] as const) {
+    const lower = steps[0]?.lower;
+    out.push(...check(lower === undefined || lower <= 0, `${prop}[0].lower`, '0 or unset (the first step starts where the alarm fires)', lower));
+  }
   model.burst.steps.forEach((s, i) => out.push(...check(s.change > 0, `burstSteps[${i}].change`, '> 0 (burst steps add workers)', s.change)));
   out.push(...validateSteps('scaleInSteps', model.scaleIn.steps));
   model.scaleIn.steps.forEach((s, i) => {

@@ -1,4 +1,4 @@
-import { Duration, Resource } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Resource } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
@@ -6,7 +6,7 @@ import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct, IConstruct } from 'constructs';
 import { checkIntegerRange, checkRange } from '../policy/violation';
 import { AWS_LIMITS, WORKER_DEFAULTS } from '../worker/contract';
-import { knownNumber, knownSeconds, throwIfInvalid } from '../validation';
+import { checkWholeSeconds, knownNumber, knownSeconds, throwIfInvalid } from '../validation';
 
 /** A queue of agent tasks with its dead-letter queue. */
 export interface IAgentQueue extends IConstruct {
@@ -165,15 +165,20 @@ export class AgentQueue extends AgentQueueBase {
     const retention = props.retentionPeriod ?? Duration.days(4);
     const dlqRetention = props.deadLetterRetentionPeriod ?? Duration.days(14);
 
-    throwIfInvalid(this, [
+    const violations = [
       ...checkIntegerRange('maxReceiveCount', knownNumber(this.maxReceiveCount), 1, 1000),
       ...checkRange('visibilityTimeout', knownSeconds(this.visibilityTimeout), 0, AWS_LIMITS.maxVisibilityTimeoutSeconds, ' seconds'),
       ...checkRange('retentionPeriod', knownSeconds(retention), SQS_RETENTION.min, SQS_RETENTION.max, ' seconds'),
       ...checkRange('deadLetterRetentionPeriod', knownSeconds(dlqRetention), SQS_RETENTION.min, SQS_RETENTION.max, ' seconds'),
+      ...checkWholeSeconds({ visibilityTimeout: this.visibilityTimeout, retentionPeriod: retention, deadLetterRetentionPeriod: dlqRetention }),
       ...(props.encryption === AgentQueueEncryption.SQS_MANAGED && props.encryptionKey
         ? [{ prop: 'encryptionKey', allowed: 'unset with encryption SQS_MANAGED (or set encryption to KMS)', value: 'a KMS key' }]
         : []),
-    ]);
+    ];
+    throwIfInvalid(this, violations);
+    // Reached with problems only under a scope that collects them (ElasticAgentFleet): the queues
+    // are then made with SQS's defaults, so that scope's other parts can still be checked.
+    const valid = violations.length === 0;
 
     const useKms = props.encryption === AgentQueueEncryption.KMS || (props.encryption === undefined && props.encryptionKey !== undefined);
     this.encryptionKey = useKms
@@ -186,16 +191,23 @@ export class AgentQueue extends AgentQueueBase {
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       ...encryption,
       enforceSSL: true,
-      retentionPeriod: dlqRetention,
+      retentionPeriod: valid ? dlqRetention : undefined,
     });
     this.queue = new sqs.Queue(this, 'Resource', {
       ...encryption,
       enforceSSL: true,
-      visibilityTimeout: this.visibilityTimeout,
-      retentionPeriod: retention,
+      visibilityTimeout: valid ? this.visibilityTimeout : undefined,
+      retentionPeriod: valid ? retention : undefined,
       // Long polling by default: fewer empty receives, what SQS bills.
       receiveMessageWaitTime: Duration.seconds(20),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: valid ? this.maxReceiveCount : 5 },
     });
+  }
+
+  /** Both queues, and the key this construct created, go with `policy`. */
+  public applyRemovalPolicy(policy: RemovalPolicy): void {
+    this.queue.applyRemovalPolicy(policy);
+    this.deadLetterQueue.applyRemovalPolicy(policy);
+    if (this.encryptionKey && this.encryptionKey.node.scope === this) this.encryptionKey.applyRemovalPolicy(policy);
   }
 }

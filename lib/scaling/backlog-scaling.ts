@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Annotations, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import type { IAgentFleet } from '../fleet/agent-fleet';
@@ -9,7 +9,8 @@ import {
 } from '../policy/scaling-policy';
 import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, type ScalingSignal } from '../policy/signals';
 import { AdjustmentType, type ScalingStep } from '../policy/steps';
-import { knownNumber, knownSeconds, throwIfInvalid } from '../validation';
+import { checkWholeSeconds, knownNumber, knownSeconds, throwIfInvalid } from '../validation';
+import { check } from '../policy/violation';
 import { BacklogMetrics } from './backlog-metrics';
 import type { BacklogPublisher } from './backlog-publisher';
 import type { BacklogTarget } from './backlog-target';
@@ -99,11 +100,21 @@ export class BacklogScaling extends Construct {
     this.fleet = props.fleet;
     this.target = props.target;
     const period = props.publisher?.period ?? Duration.minutes(1);
+    const fleetConcurrency = props.fleet.concurrency;
+    if (props.target.concurrency !== undefined && props.target.concurrency !== fleetConcurrency) {
+      Annotations.of(this).addWarningV2('cdk-agent-fleet:targetConcurrency',
+        `The target's concurrency (${props.target.concurrency}) differs from the fleet's (${fleetConcurrency}): `
+        + 'leave it unset in BacklogTarget.fromLatency to take the fleet\'s.');
+    }
+    // Bounds that are tokens (a CfnParameter) go to the scalable target as they are; the model
+    // holds a stand-in that passes its checks (the idle rule is kept: ExactCapacity 0 stops at minWorkers).
+    const minWorkers = knownNumber(props.fleet.minWorkers) ?? 0;
+    const maxWorkers = knownNumber(props.fleet.maxWorkers) ?? Math.max(minWorkers, 1);
     this.model = buildScalingModel({
-      minWorkers: props.fleet.minWorkers,
-      maxWorkers: props.fleet.maxWorkers,
-      targetBacklogPerWorker: props.target.messagesPerWorker,
-      concurrency: props.fleet.concurrency,
+      minWorkers,
+      maxWorkers,
+      targetBacklogPerWorker: props.target.messagesPerWorkerFor(fleetConcurrency),
+      concurrency: knownNumber(fleetConcurrency) ?? 1,
       metricPeriodSeconds: knownSeconds(period),
       scaleOutCooldownSeconds: knownSeconds(props.scaleOutCooldown),
       scaleInCooldownSeconds: knownSeconds(props.scaleInCooldown),
@@ -113,7 +124,13 @@ export class BacklogScaling extends Construct {
       scaleInEvaluationPeriods: knownNumber(props.scaleInEvaluationPeriods),
       scaleToZeroAfterSeconds: knownSeconds(props.scaleToZeroAfter),
     });
-    throwIfInvalid(this, validateScalingModel(this.model));
+    throwIfInvalid(this, [
+      ...validateScalingModel(this.model),
+      ...(props.scaleToZeroAfter !== undefined && knownNumber(props.fleet.minWorkers) !== undefined && props.fleet.minWorkers > 0
+        ? check(false, 'scaleToZeroAfter', `unset when minWorkers is above 0 (${props.fleet.minWorkers}): the fleet never goes to 0`, `${knownSeconds(props.scaleToZeroAfter)} seconds`)
+        : []),
+      ...checkWholeSeconds({ scaleOutCooldown: props.scaleOutCooldown, scaleInCooldown: props.scaleInCooldown, scaleToZeroAfter: props.scaleToZeroAfter }),
+    ]);
 
     const model = this.model;
     const target = model.targetBacklogPerWorker;

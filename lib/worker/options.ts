@@ -41,7 +41,9 @@ export interface AgentWorkerOptions {
    */
   readonly queueUrl?: string;
   /**
-   * Messages processed at once (1-1000).
+   * Messages processed at once (1-1000), for a worker outside a fleet. In a fleet,
+   * `$AGENT_CONCURRENCY` (the fleet's `concurrency`, which its scaling computes with) wins, and a
+   * different value here is logged as a warning.
    * @default - `$AGENT_CONCURRENCY`, else 1
    */
   readonly concurrency?: number;
@@ -267,7 +269,10 @@ export function resolveOptions(o: AgentWorkerOptions): ResolvedOptions {
   const queueUrl = o.queueUrl ?? nonEmpty(env[AGENT_ENV.queueUrl]) ?? '';
   problems.push(...check(queueUrl !== '', 'queueUrl', `set (or $${AGENT_ENV.queueUrl})`, '(unset)'));
 
-  const concurrency = num('concurrency', o.concurrency, AGENT_ENV.concurrency, WORKER_DEFAULTS.concurrency);
+  // The fleet's AGENT_CONCURRENCY is one source of truth with its scaling (busy workers = in flight / concurrency).
+  const fleetConcurrency = num('concurrency', undefined, AGENT_ENV.concurrency, NaN);
+  const concurrency = Number.isNaN(fleetConcurrency) ? o.concurrency ?? WORKER_DEFAULTS.concurrency : fleetConcurrency;
+  const ignoredConcurrency = o.concurrency !== undefined && o.concurrency !== concurrency ? o.concurrency : undefined;
   problems.push(...checkIntegerRange('concurrency', concurrency, 1, 1000));
   const prefetch = o.prefetch ?? Math.min(concurrency, 10);
   problems.push(...checkIntegerRange('prefetch', prefetch, 0, 100));
@@ -319,6 +324,11 @@ export function resolveOptions(o: AgentWorkerOptions): ResolvedOptions {
   problems.push(...check(o.logLevel === undefined || LOG_LEVELS.includes(o.logLevel), 'logLevel', LOG_LEVELS.join(' | '), o.logLevel));
 
   if (problems.length > 0) throw new AgentWorkerConfigError(formatViolations('AgentWorker', problems));
+  const logger = o.logger ?? jsonLogger({ level: o.logLevel ?? 'info', base: { component: 'agent-worker' } });
+  if (ignoredConcurrency !== undefined) {
+    logger.warn(`the concurrency option (${ignoredConcurrency}) is ignored: the fleet sets $${AGENT_ENV.concurrency} (${concurrency}), `
+      + 'which its scaling counts busy workers with; set concurrency on the fleet', { option: ignoredConcurrency, [AGENT_ENV.concurrency]: concurrency });
+  }
 
   return {
     handler: o.handler,
@@ -349,7 +359,7 @@ export function resolveOptions(o: AgentWorkerOptions): ResolvedOptions {
     fleetName: o.fleetName ?? nonEmpty(env[AGENT_ENV.fleetName]),
     metricsIntervalMs: metricsIntervalSeconds * 1000,
     metricsWriter: o.metricsWriter ?? ((line) => process.stdout.write(`${line}\n`)),
-    logger: o.logger ?? jsonLogger({ level: o.logLevel ?? 'info', base: { component: 'agent-worker' } }),
+    logger,
     handleSignals: o.handleSignals ?? true,
     exitAfterSignalDrain: o.exitAfterSignalDrain ?? false,
   };

@@ -3,7 +3,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { Stack } from 'aws-cdk-lib';
-import { AgentQueue, FargateAgentFleet, type FargateAgentFleetProps } from '../../lib';
+import { AgentQueue, BacklogPublisher, BacklogScaling, BacklogTarget, FargateAgentFleet, type FargateAgentFleetProps } from '../../lib';
 import { resourcesOf, TEST_IMAGE, testStack, synthTemplate } from '../support/cdk';
 
 function fleet(props: Partial<FargateAgentFleetProps> = {}, stack: Stack = testStack()) {
@@ -86,13 +86,24 @@ describe('FargateAgentFleet', () => {
     });
   });
 
-  test('a given cluster is used as is, with a warning about Container Insights', () => {
-    const stack = testStack();
-    const vpc = new ec2.Vpc(stack, 'Net');
-    const cluster = new ecs.Cluster(stack, 'Shared', { vpc });
-    const { fleet: made } = fleet({ cluster }, stack);
-    synthTemplate(stack).resourceCountIs('AWS::ECS::Cluster', 1);
-    Annotations.fromStack(stack).hasWarning(`/${made.node.path}`, Match.stringLikeRegexp('Container Insights'));
+  test('a given cluster is used as is; scaling on it warns about Container Insights only where they are not known to be on', () => {
+    const warned = (clusterProps: Partial<ecs.ClusterProps>, publisher: boolean) => {
+      const stack = testStack();
+      const cluster = new ecs.Cluster(stack, 'Shared', { vpc: new ec2.Vpc(stack, 'Net'), ...clusterProps });
+      const { fleet: made, queue } = fleet({ cluster }, stack);
+      new BacklogScaling(stack, 'Scaling', {
+        fleet: made, queue, target: BacklogTarget.perWorker(10),
+        publisher: publisher ? new BacklogPublisher(stack, 'Publisher', { fleet: made, queue }) : undefined,
+      });
+      synthTemplate(stack).resourceCountIs('AWS::ECS::Cluster', 1);
+      return Annotations.fromStack(stack).findWarning(`/${made.node.path}`, Match.stringLikeRegexp('Container Insights')).length > 0;
+    };
+    expect(warned({}, false)).toBe(true);
+    expect(warned({ containerInsightsV2: ecs.ContainerInsights.ENABLED }, false)).toBe(false);
+    expect(warned({ containerInsightsV2: ecs.ContainerInsights.ENHANCED }, false)).toBe(false);
+    expect(warned({ containerInsights: true }, false)).toBe(false);
+    // The publisher counts running workers itself.
+    expect(warned({}, true)).toBe(false);
   });
 
   test('metricRunningWorkers is Container Insights RunningTaskCount of the service', () => {

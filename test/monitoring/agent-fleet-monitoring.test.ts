@@ -75,8 +75,9 @@ describe('AgentFleetMonitoring', () => {
     expect(widgets[6].properties.alarms).toHaveLength(6);
   });
 
-  test('a latency goal under a minute is an error naming the path, prop, range and value', () => {
-    expect(() => monitored({ latencyGoal: Duration.seconds(20) }))
-      .toThrow(/^TestStack\/Monitoring: invalid configuration[\s\S]*latencyGoal: must be >= 60 seconds \(SQS ages are per minute\), got 20 seconds/);
+  test('a latency goal under a minute works (SQS reports ages in seconds); zero is an error naming the path, prop, range and value', () => {
+    expect(monitored({ latencyGoal: Duration.seconds(20) }).monitoring.oldestMessageAlarm).toBeDefined();
+    expect(() => monitored({ latencyGoal: Duration.seconds(0) }))
+      .toThrow(/^TestStack\/Monitoring: invalid configuration[\s\S]*latencyGoal: must be > 0 seconds, got 0 seconds/);
   });
 });

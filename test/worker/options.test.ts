@@ -48,6 +48,26 @@ describe('options', () => {
       .toThrow(/drainDeadline: must be > 0 and < stopTimeout \(120 seconds\)/);
   });
 
+  test('in a fleet, AGENT_CONCURRENCY is the one source of truth: a different concurrency option is ignored with a warning', async () => {
+    // GIVEN the README's worker, concurrency 8, in a fleet whose scaling counts 4 messages per busy worker
+    const warnings: string[] = [];
+    const logger = { debug: () => undefined, info: () => undefined, error: () => undefined, warn: (msg: string) => warnings.push(msg) };
+    const env = { [AGENT_ENV.queueUrl]: 'http://127.0.0.1:1/000000000000/q', [AGENT_ENV.concurrency]: '4' };
+    // WHEN
+    const worker = new AgentWorker({ handler, concurrency: 8, handleSignals: false, env, logger });
+    // THEN
+    expect((worker as unknown as { o: Record<string, unknown> }).o).toMatchObject({ concurrency: 4 });
+    expect(warnings).toEqual([expect.stringMatching(/concurrency option \(8\) is ignored: the fleet sets \$AGENT_CONCURRENCY \(4\)/)]);
+    await worker.stop();
+    // Outside a fleet the option is what counts, and equal values are no news.
+    const alone = new AgentWorker({ handler, concurrency: 8, handleSignals: false, env: { [AGENT_ENV.queueUrl]: env[AGENT_ENV.queueUrl] }, logger });
+    const same = new AgentWorker({ handler, concurrency: 4, handleSignals: false, env, logger });
+    expect((alone as unknown as { o: Record<string, unknown> }).o).toMatchObject({ concurrency: 8 });
+    expect(warnings).toHaveLength(1);
+    await alone.stop();
+    await same.stop();
+  });
+
   test('built-in defaults follow the contract', async () => {
     const worker = new AgentWorker({ handler, queueUrl: 'http://127.0.0.1:1/0/q', handleSignals: false, env: {} });
     const o = (worker as unknown as { o: Record<string, unknown> }).o;
