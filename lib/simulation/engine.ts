@@ -97,7 +97,7 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
   const n = messages.count;
   const rng = new Random(params.seed + 7_777_777);
   const log = new SampleLog(durationSeconds);
-  const datapoints = new Datapoints(log, params.cloudWatch);
+  const datapoints = new Datapoints(log, params.cloudWatch, params.seed);
   const controller = makeController(policy, datapoints, params);
 
   // Messages by the time they become visible (stable: ties keep send order).
@@ -232,7 +232,7 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
       if (tickEnd - wk.launchedAt < w.instanceWarmupSeconds) warming = true;
     }
     const cpu = running === 0 ? NaN : w.idleCpuPercent + ((w.busyCpuPercent - w.idleCpuPercent) * busySlots) / (running * conc);
-    const sample: RuleSample = { visible, inFlight, delayed, running, cpuUtilization: cpu };
+    const sample: RuleSample = { visible, inFlight, delayed, running, desired, cpuUtilization: cpu };
     const silent = tickEnd < sqsSilentUntil || tickEnd - lastActivity >= params.cloudWatch.sqsInactiveAfterSeconds;
     log.record(t, sample, !silent);
 

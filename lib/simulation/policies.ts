@@ -80,11 +80,11 @@ export function qpfsPolicy(maxWorkers: number, initialWorkers: number): Simulati
   const cooldown = AWS_SCALING_FACTS.defaultCooldownSeconds;
   const lower: StepRule = {
     kind: 'step', name: 'QPFS depth steps (lower)', metric: QPFS_DEPTH, comparison: Comparison.LESS_THAN_OR_EQUAL, threshold: 0,
-    evaluationPeriods: 1, adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps: [{ upper: 0, change: -1 }], cooldownSeconds: cooldown,
+    evaluationPeriods: 1, datapointsToAlarm: 1, adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps: [{ upper: 0, change: -1 }], cooldownSeconds: cooldown,
   };
   const upper: StepRule = {
     kind: 'step', name: 'QPFS depth steps (upper)', metric: QPFS_DEPTH, comparison: Comparison.GREATER_THAN_OR_EQUAL, threshold: 100,
-    evaluationPeriods: 1, adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY,
+    evaluationPeriods: 1, datapointsToAlarm: 1, adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY,
     steps: [{ lower: 0, upper: 400, change: 1 }, { lower: 400, change: 5 }], cooldownSeconds: cooldown,
   };
   return {
@@ -132,11 +132,11 @@ export function plainStepsPolicy(fleet: FleetConfig, initialWorkers: number): Si
       maxWorkers: fleet.maxWorkers,
       rules: [
         {
-          kind: 'step', name: 'depth steps (upper)', metric: depth, comparison: Comparison.GREATER_THAN, threshold: 0, evaluationPeriods: 1,
+          kind: 'step', name: 'depth steps (upper)', metric: depth, comparison: Comparison.GREATER_THAN, threshold: 0, evaluationPeriods: 1, datapointsToAlarm: 1,
           adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps: AWS_SQS_EXAMPLE_STEPS, cooldownSeconds: cooldown,
         },
         {
-          kind: 'step', name: 'depth steps (lower)', metric: depth, comparison: Comparison.LESS_THAN_OR_EQUAL, threshold: 0, evaluationPeriods: 15,
+          kind: 'step', name: 'depth steps (lower)', metric: depth, comparison: Comparison.LESS_THAN_OR_EQUAL, threshold: 0, evaluationPeriods: 15, datapointsToAlarm: 15,
           adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps: [{ upper: 0, change: -1 }], cooldownSeconds: cooldown,
         },
       ],

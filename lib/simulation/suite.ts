@@ -208,7 +208,7 @@ export function suiteConfig(shape: SuiteShapeName, scale: SuiteScaleName, source
   const src = SUITE_SOURCES[source];
   const file: ConfigFile = {
     seed,
-    fleet: { minWorkers: 0, maxWorkers: s.maxWorkers, metricPeriodSeconds: src.metricPeriodSeconds },
+    fleet: { minWorkers: 0, maxWorkers: s.maxWorkers, metricPeriodSeconds: src.metricPeriodSeconds, inputsArriveTogether: source === 'publisher' },
     worker: { compute, concurrency: s.concurrency, processingTime: processingTime(shape, s) },
     cloudWatch: { countSampleSeconds: src.countSampleSeconds, publicationDelaySeconds: src.publicationDelaySeconds },
   };

@@ -5,7 +5,7 @@ import { DEFAULT_CLOUDWATCH } from '../../lib/simulation/params';
 function logOf(visibleAt: (second: number) => number, seconds: number, publishing = () => true): SampleLog {
   const log = new SampleLog(seconds);
   for (let t = 0; t < seconds; t++) {
-    log.record(t, { visible: visibleAt(t), inFlight: 0, delayed: 0, running: 2, cpuUtilization: t % 2 === 0 ? 0 : 100 }, publishing());
+    log.record(t, { visible: visibleAt(t), inFlight: 0, delayed: 0, running: 2, desired: 2, cpuUtilization: t % 2 === 0 ? 0 : 100 }, publishing());
   }
   return log;
 }
