@@ -66,9 +66,13 @@ export function runningTasks(output: DescribeServicesShape, service: string): nu
   return count(describedService(output, service).runningCount, `ECS service ${service} runningCount`);
 }
 
-/** The service's `desiredCount`: the tasks scaling asked for, running or still starting. */
-export function desiredTasks(output: DescribeServicesShape, service: string): number {
-  return count(describedService(output, service).desiredCount, `ECS service ${service} desiredCount`);
+/**
+ * The service's `desiredCount`: the tasks scaling asked for, running or still starting; undefined
+ * when the response has none (then only the running count is put).
+ */
+export function desiredTasks(output: DescribeServicesShape, service: string): number | undefined {
+  const desired = describedService(output, service).desiredCount;
+  return desired === undefined ? undefined : count(desired, `ECS service ${service} desiredCount`);
 }
 
 /** The parts of DescribeAutoScalingGroups' output that are read. */
@@ -84,9 +88,10 @@ export function inServiceInstances(output: DescribeAutoScalingGroupsShape, group
   return (describedGroup(output, groupName).Instances ?? []).filter((i) => i.LifecycleState === 'InService').length;
 }
 
-/** The group's `DesiredCapacity`: the instances scaling asked for, in service or still launching. */
-export function groupDesiredCapacity(output: DescribeAutoScalingGroupsShape, groupName: string): number {
-  return count(describedGroup(output, groupName).DesiredCapacity, `Auto Scaling group ${groupName} DesiredCapacity`);
+/** The group's `DesiredCapacity`: the instances scaling asked for, in service or still launching (undefined when absent). */
+export function groupDesiredCapacity(output: DescribeAutoScalingGroupsShape, groupName: string): number | undefined {
+  const desired = describedGroup(output, groupName).DesiredCapacity;
+  return desired === undefined ? undefined : count(desired, `Auto Scaling group ${groupName} DesiredCapacity`);
 }
 
 function describedGroup(output: DescribeAutoScalingGroupsShape, groupName: string) {

@@ -76,7 +76,7 @@ async function readQueue(sqs: SQSClient, queueUrl: string, abortSignal: AbortSig
 }
 
 /** Running and desired workers, from one call. */
-async function readWorkers(source: WorkerSource, clients: PublisherClients, abortSignal: AbortSignal): Promise<{ running: number; desired: number }> {
+async function readWorkers(source: WorkerSource, clients: PublisherClients, abortSignal: AbortSignal): Promise<{ running: number; desired?: number }> {
   if (source.kind === 'ecs') {
     if (!clients.ecs) throw new Error('no ECS client');
     const out = await clients.ecs.send(new DescribeServicesCommand({ cluster: source.cluster, services: [source.service] }), { abortSignal });
