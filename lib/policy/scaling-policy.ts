@@ -233,7 +233,7 @@ export function buildScalingModel(input: BacklogScalingInput): BacklogScalingMod
       evaluationPeriods: 1,
       datapointsToAlarm: 1,
       adjustmentType: input.burstAdjustmentType ?? AdjustmentType.CHANGE_IN_CAPACITY,
-      steps: input.burstSteps ?? defaultBurstSteps(input.maxWorkers, held),
+      steps: input.burstSteps ?? defaultBurstSteps(input.maxWorkers, validTarget(held)),
       cooldownSeconds: scaleOutCooldown,
       minAdjustmentMagnitude: 1,
     },
@@ -263,6 +263,11 @@ function scaleToZeroModel(idleSeconds: number, periodSeconds: number, cooldownSe
     steps: [{ upper: 0, change: 0 }],
     cooldownSeconds,
   };
+}
+
+/** A target to derive default steps from; an invalid one is reported by validation, not by step errors it would cause. */
+function validTarget(target: number): number {
+  return Number.isFinite(target) && target > 0 ? target : 1;
 }
 
 /** The constants the model's signals are computed with: the backlog it holds, the workers' concurrency, how inputs arrive. */
