@@ -24,15 +24,15 @@ describe('reference app', () => {
     return Object.fromEntries(metrics.map((m) => [m.Id, m.Expression ?? m.MetricStat!.Metric.MetricName]));
   }
 
-  test('Fargate stack: two encrypted queues with redrive, an ECS service, target tracking on visible / running, steps, stop timeout', () => {
+  test('Fargate stack: two encrypted queues with redrive, an ECS service, target tracking on visible / desired, steps, stop timeout', () => {
     fargate.resourceCountIs('AWS::SQS::Queue', 2);
     expect(resourcesOf(fargate, 'AWS::SQS::Queue').every(([, q]) => q.Properties.SqsManagedSseEnabled)).toBe(true);
     fargate.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }) });
     fargate.resourceCountIs('AWS::ECS::Service', 1);
     expect(trackedMath(fargate, 'AWS::ApplicationAutoScaling::ScalingPolicy', 'TargetTrackingScalingPolicyConfiguration')).toEqual({
       visible: 'ApproximateNumberOfMessagesVisible',
-      running: 'RunningTaskCount',
-      e1: 'visible / IF(FILL(running, 0) > 1, FILL(running, 0), 1)',
+      desired: 'DesiredTaskCount',
+      e1: 'visible / IF(FILL(desired, REPEAT) > 1, FILL(desired, REPEAT), 1)',
     });
     fargate.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', { PolicyType: 'StepScaling' });
     fargate.hasResourceProperties('AWS::ECS::TaskDefinition', { ContainerDefinitions: [Match.objectLike({ StopTimeout: 120 })] });
@@ -47,8 +47,8 @@ describe('reference app', () => {
     // The EC2 stack scales on the backlog publisher's high-resolution metrics.
     expect(trackedMath(ec2, 'AWS::AutoScaling::ScalingPolicy', 'TargetTrackingConfiguration')).toEqual({
       visible: 'VisibleMessages',
-      running: 'RunningWorkers',
-      e1: 'visible / IF(FILL(running, 0) > 1, FILL(running, 0), 1)',
+      desired: 'DesiredWorkers',
+      e1: 'visible / IF(desired > 1, desired, 1)',
     });
     const [[, policy]] = resourcesOf(ec2, 'AWS::AutoScaling::ScalingPolicy').filter(([, p]) => p.Properties.PolicyType === 'TargetTrackingScaling');
     expect(policy.Properties.TargetTrackingConfiguration.CustomizedMetricSpecification.Metrics[0].MetricStat.Period).toBe(10);

@@ -48,6 +48,7 @@ const SIGNAL_INPUTS: Record<SignalInput, PublisherMetricName> = {
   inFlight: PUBLISHER_METRICS.inFlightMessages,
   delayed: PUBLISHER_METRICS.delayedMessages,
   running: PUBLISHER_METRICS.runningWorkers,
+  desired: PUBLISHER_METRICS.desiredWorkers,
 };
 
 /**

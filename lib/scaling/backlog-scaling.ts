@@ -116,6 +116,7 @@ export class BacklogScaling extends Construct {
       targetBacklogPerWorker: props.target.messagesPerWorkerFor(fleetConcurrency),
       concurrency: knownNumber(fleetConcurrency) ?? 1,
       metricPeriodSeconds: knownSeconds(period),
+      inputsArriveTogether: props.publisher !== undefined,
       scaleOutCooldownSeconds: knownSeconds(props.scaleOutCooldown),
       scaleInCooldownSeconds: knownSeconds(props.scaleInCooldown),
       burstSteps: props.burstSteps,
@@ -133,7 +134,8 @@ export class BacklogScaling extends Construct {
     ]);
 
     const model = this.model;
-    const target = model.targetBacklogPerWorker;
+    // The backlog per worker the policies hold (half the acceptable one, HELD_BACKLOG_RATIO).
+    const target = model.heldBacklogPerWorker;
     // { target, concurrency }: the constants every signal's metric math is written with.
     const params = signalParams(model);
     this.metrics = new BacklogMetrics(props.queue, props.fleet, Duration.seconds(model.metricPeriodSeconds), props.publisher);
@@ -167,6 +169,7 @@ export class BacklogScaling extends Construct {
       metric: this.metrics.signal(signal, signalParams(this.model)),
       threshold: policy.threshold,
       evaluationPeriods: policy.evaluationPeriods,
+      datapointsToAlarm: policy.datapointsToAlarm,
       comparisonOperator,
       // No data is no reason to scale: target tracking behaves the same way.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,

@@ -68,7 +68,7 @@ describe('AgentFleetMonitoring', () => {
     ]);
     const perWorker = widgets[1].properties;
     expect(perWorker.annotations.horizontal).toEqual([expect.objectContaining({ value: 30, label: 'Target 30' })]);
-    expect(JSON.stringify(perWorker.metrics)).toContain('visible / IF(FILL(running, 0) > 1, FILL(running, 0), 1)');
+    expect(JSON.stringify(perWorker.metrics)).toContain('visible / IF(FILL(desired, REPEAT) > 1, FILL(desired, REPEAT), 1)');
     expect(widgets[2].properties.annotations.horizontal).toEqual([expect.objectContaining({ value: 12 })]);
     expect(widgets[3].properties.annotations.horizontal).toEqual([expect.objectContaining({ value: 120, label: 'Latency goal' })]);
     expect(JSON.stringify(widgets[5].properties.metrics)).toMatch(/"AgentFleet","MessagesProcessed","Fleet","TestStackFleet/);
