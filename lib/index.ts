@@ -12,5 +12,5 @@ export * from './monitoring/agent-fleet-monitoring';
 export * from './elastic-agent-fleet';
 export { AdjustmentType, type ScalingStep } from './policy/steps';
 export type { BacklogScalingModel, StepPolicyModel, TargetTrackingModel } from './policy/scaling-policy';
-export { DEFAULTS as SCALING_DEFAULTS, DEFAULT_BURST_STEPS, DEFAULT_SCALE_IN_STEPS } from './policy/scaling-policy';
+export { DEFAULTS as SCALING_DEFAULTS, defaultBurstSteps, defaultScaleInSteps } from './policy/scaling-policy';
 export { WORKER_DEFAULTS } from './worker/contract';

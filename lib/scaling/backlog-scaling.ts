@@ -19,7 +19,7 @@ import type { BacklogTarget } from './backlog-target';
 export interface BacklogScalingOptions {
   /**
    * Wait after a scale-out before the next one (target tracking and burst steps).
-   * @default Duration.seconds(60)
+   * @default - two metric periods, at least 60 s: 120 s on metric math, 60 s with the publisher
    */
   readonly scaleOutCooldown?: Duration;
   /**
@@ -29,10 +29,10 @@ export interface BacklogScalingOptions {
    */
   readonly scaleInCooldown?: Duration;
   /**
-   * Burst steps, in visible messages beyond what the running workers should hold
-   * (visible - target x running); bounds relative to 0, increasing, without gaps.
-   * @default - +6 workers for 0-50 messages, +12 for 50-200, +18 beyond: AWS's SQS example
-   * (+1/+2/+3) times six, which the simulator showed fast enough for a viral burst (`DEFAULT_BURST_STEPS`)
+   * Burst steps, in visible messages beyond what the workers already requested should hold
+   * (visible - held backlog x desired); bounds relative to 0, starting at 0, increasing, without gaps.
+   * @default - derived from the fleet (`defaultBurstSteps`): bands of lacking workers in powers
+   * of two up to `maxWorkers`, each adding twice its upper bound
    */
   readonly burstSteps?: ScalingStep[];
   /**
@@ -44,12 +44,14 @@ export interface BacklogScalingOptions {
    * Scale-in steps, in spare workers above 1 (running - (visible / target + inFlight /
    * concurrency): workers beyond what the waiting messages and the busy workers need); each step
    * removes at most the spare workers at its lower bound.
-   * @default - -1 for 1-3 spare, -3 for 4-15, -15 beyond
+   * @default - derived from `maxWorkers` (`defaultScaleInSteps`): half the spare workers below 8,
+   * then the power-of-two band's lower bound (-8 for 8-15, -16 for 16-31, ...)
    */
   readonly scaleInSteps?: ScalingStep[];
   /**
-   * Consecutive periods with spare workers before scaling in.
-   * @default - 6 minutes' worth: 6 one-minute periods, or 36 with the publisher's 10 s period
+   * Periods with spare workers before scaling in (the alarm fires on all but one of them, so a
+   * newest datapoint read before all its inputs arrived does not restart the run).
+   * @default - 3 minutes' worth: 3 one-minute periods, or 18 with the publisher's 10 s period
    */
   readonly scaleInEvaluationPeriods?: number;
   /**
