@@ -1,0 +1,133 @@
+/**
+ * Recovery with the fleet's own defaults: a default `ElasticAgentFleet` is synthesized, and the
+ * queue's visibility timeout, redrive and the container's `AGENT_*` environment are read from the
+ * template (not restated here). Worker processes run with exactly that environment against a
+ * local SQS server:
+ * - killed with SIGKILL every 2 s: every message is processed within 60 s of the last kill;
+ * - stopped with SIGTERM every 2 s: no message is processed twice, every one within 15 s of the
+ *   last stop;
+ * - with 20 % of SQS calls failing (before or after the server acted): no message is processed twice.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import * as path from 'node:path';
+import { ElasticAgentFleet } from '../../lib';
+import { AGENT_ENV } from '../../lib/worker';
+import { Random } from '../../lib/simulation/random';
+import { resourcesOf, synthTemplate, testStack, TEST_IMAGE } from '../support/cdk';
+import { startLocalSqs, type LocalSqs } from '../support/local-sqs';
+import { readResults, spawnWorker, type WorkerProcess } from './fixtures/processes';
+import { delay, depth, sendAll, waitFor } from './helpers';
+
+const WORKERS = 3;
+
+/** What a default fleet tells its queue and its workers. */
+function fleetDefaults(): { queueAttributes: Record<string, string>; env: Record<string, string> } {
+  const stack = testStack();
+  new ElasticAgentFleet(stack, 'Agents', { image: TEST_IMAGE });
+  const template = synthTemplate(stack);
+  const queues = resourcesOf(template, 'AWS::SQS::Queue').filter(([, q]) => q.Properties.RedrivePolicy);
+  expect(queues).toHaveLength(1);
+  const [, queue] = queues[0];
+  const [[, taskDef]] = resourcesOf(template, 'AWS::ECS::TaskDefinition');
+  const environment = taskDef.Properties.ContainerDefinitions[0].Environment as Array<{ Name: string; Value: unknown }>;
+  const env: Record<string, string> = {};
+  // Literal values only: the queue URL (a token) is the local queue's.
+  for (const { Name, Value } of environment) if (Name.startsWith('AGENT_') && typeof Value === 'string') env[Name] = Value;
+  const queueAttributes: Record<string, string> = {
+    VisibilityTimeout: String(queue.Properties.VisibilityTimeout ?? 30),
+    ReceiveMessageWaitTimeSeconds: String(queue.Properties.ReceiveMessageWaitTimeSeconds ?? 0),
+  };
+  // Embedded metrics on stdout would only be noise here.
+  delete env[AGENT_ENV.metricsNamespace];
+  return { queueAttributes, env };
+}
+
+let local: LocalSqs;
+let defaults: ReturnType<typeof fleetDefaults>;
+let dir: string;
+beforeAll(async () => {
+  defaults = fleetDefaults();
+  local = await startLocalSqs();
+});
+afterAll(async () => { await local.stop(); });
+beforeEach(() => { dir = mkdtempSync(path.join(tmpdir(), 'recovery-')); });
+afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
+
+interface Run {
+  readonly ids: readonly string[];
+  /** Seconds from the last kill (or stop) until every message was processed. */
+  readonly recoverySeconds: number;
+  readonly ok: Map<string, number>;
+  readonly url: string;
+}
+
+async function run(name: string, opts: {
+  signal: NodeJS.Signals; kills: number; bodies: readonly string[]; bound: number; extraEnv?: Record<string, string>; seed: number;
+}): Promise<Run> {
+  const random = new Random(opts.seed);
+  const sqs = local.client();
+  const { url } = await local.createQueue(name, defaults.queueAttributes);
+  const ids = await sendAll(sqs, url, opts.bodies);
+  const env = { ...local.env(), ...defaults.env, ...opts.extraEnv, RESULTS_DIR: dir, [AGENT_ENV.queueUrl]: url };
+  const pool: WorkerProcess[] = [];
+  for (let i = 0; i < WORKERS; i++) pool.push(await spawnWorker(env));
+  let lastKill = Date.now();
+  let recoverySeconds = Infinity;
+  try {
+    for (let k = 0; k < opts.kills; k++) {
+      await delay(2000);
+      const i = Math.floor(random.next() * WORKERS);
+      const victim = pool[i];
+      victim.child.kill(opts.signal);
+      lastKill = Date.now();
+      if (opts.signal === 'SIGKILL') await victim.exited;
+      pool[i] = await spawnWorker(env);
+      // A stopped worker drains on its own while its replacement runs.
+      if (opts.signal === 'SIGTERM') expect(await victim.exited).toEqual({ code: 0, signal: null });
+    }
+    await waitFor(() => readResults(dir).ok.size === ids.length, opts.bound * 1000, `every message processed within ${opts.bound} s`);
+    recoverySeconds = (Date.now() - lastKill) / 1000;
+  } finally {
+    await Promise.all(pool.map(async (w) => { w.child.kill('SIGTERM'); await w.exited; }));
+    // The figure the docs report (before and after).
+    process.stdout.write(`${name}: last ${opts.signal} to all processed: ${recoverySeconds.toFixed(1)} s\n`);
+  }
+  return { ids, recoverySeconds, ok: readResults(dir).ok, url };
+}
+
+const bodies = (random: Random, n: number, min: number, max: number): string[] =>
+  Array.from({ length: n }, () => String(Math.round(random.uniform(min, max))));
+
+test('the defaults of a synthesized fleet: a short visibility timeout, the worker told no longer one', () => {
+  // The queue's visibility bounds how long a crashed worker's messages wait; heartbeats keep long handlers'.
+  expect(Number(defaults.queueAttributes.VisibilityTimeout)).toBeLessThanOrEqual(60);
+  expect(Number(defaults.env[AGENT_ENV.handlerTimeoutSeconds])).toBeGreaterThan(Number(defaults.queueAttributes.VisibilityTimeout));
+});
+
+test('SIGKILL every 2 s: every message processed within 60 s of the last kill', async () => {
+  // GIVEN 400 messages of 50-250 ms; WHEN a worker is killed every 2 s, 6 times, and replaced
+  const { ids, ok } = await run('recovery-kill', { signal: 'SIGKILL', kills: 6, bodies: bodies(new Random(1), 400, 50, 250), bound: 60, seed: 3 });
+  // THEN every message was processed (the waitFor above bounds the time)
+  expect(new Set(ok.keys())).toEqual(new Set(ids));
+}, 150_000);
+
+test('SIGTERM every 2 s: no message processed twice, every one within 15 s of the last stop', async () => {
+  const { ids, ok, url } = await run('recovery-term', { signal: 'SIGTERM', kills: 6, bodies: bodies(new Random(2), 400, 50, 250), bound: 15, seed: 5 });
+  expect(new Set(ok.keys())).toEqual(new Set(ids));
+  expect([...ok.entries()].filter(([, c]) => c > 1)).toEqual([]);
+  expect(await depth(local.client(), url)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
+}, 150_000);
+
+test('20 % of SQS calls fail: no message processed twice, long handlers keep theirs by heartbeat', async () => {
+  // Handlers of up to 1.5 visibility timeouts need heartbeats that survive the faults.
+  const visibilityMs = Number(defaults.queueAttributes.VisibilityTimeout) * 1000;
+  const random = new Random(9);
+  const messages = [...bodies(random, 150, 20, 200), ...bodies(random, 12, visibilityMs * 1.1, visibilityMs * 1.5)];
+  const { ids, ok } = await run('recovery-faults', {
+    signal: 'SIGTERM', kills: 0, bodies: messages, bound: 120, seed: 7,
+    extraEnv: { FAULT_RATE: '0.2', FAULT_SEED: '13', [AGENT_ENV.concurrency]: '8' },
+  });
+  expect(new Set(ok.keys())).toEqual(new Set(ids));
+  expect([...ok.entries()].filter(([, c]) => c > 1)).toEqual([]);
+}, 180_000);
