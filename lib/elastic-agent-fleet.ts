@@ -9,8 +9,7 @@ import { BacklogTarget } from './scaling/backlog-target';
 import { BacklogPublisher } from './scaling/backlog-publisher';
 import { AgentFleetMonitoring } from './monitoring/agent-fleet-monitoring';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import { WORKER_DEFAULTS } from './worker/contract';
-import { knownSeconds, throwIfInvalid } from './validation';
+import { throwIfInvalid } from './validation';
 
 /** Properties of an `ElasticAgentFleet`. */
 export interface ElasticAgentFleetProps extends AgentWorkerOptions {
@@ -33,7 +32,7 @@ export interface ElasticAgentFleetProps extends AgentWorkerOptions {
   readonly queue?: IAgentQueue;
   /**
    * Settings of the new queue (not with `queue`).
-   * @default - AgentQueue's defaults, with the visibility timeout a minute above the handler timeout
+   * @default - AgentQueue's defaults (a 30 s visibility timeout: heartbeats keep messages of longer handlers)
    */
   readonly queueProps?: AgentQueueProps;
   /**
@@ -98,11 +97,10 @@ export class ElasticAgentFleet extends Construct {
       ? [{ prop: 'queueProps', allowed: 'unset when `queue` is given (configure the existing queue where it is defined)', value: 'set' }]
       : []);
 
-    const handlerSeconds = knownSeconds(props.handlerTimeout) ?? WORKER_DEFAULTS.handlerTimeoutSeconds;
-    this.queue = props.queue ?? new AgentQueue(this, 'Queue', {
-      visibilityTimeout: Duration.seconds(handlerSeconds + 60),
-      ...props.queueProps,
-    });
+    // The queue's visibility timeout is independent of the handler timeout: heartbeats keep a
+    // message while its handler runs, so the short default bounds how long a crashed worker's
+    // messages wait (see WORKER_DEFAULTS.visibilityTimeoutSeconds).
+    this.queue = props.queue ?? new AgentQueue(this, 'Queue', props.queueProps);
     const {
       image, compute, target, scaling, metricSource, publisherPeriod, monitoring, alarmTopic,
       queue: _queue, queueProps: _queueProps, ...workerOptions
