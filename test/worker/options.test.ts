@@ -116,6 +116,9 @@ describe('options', () => {
     expect(regionOfQueueUrl('https://sqs.cn-north-1.amazonaws.com.cn/123456789012/q')).toBe('cn-north-1');
     expect(regionOfQueueUrl('https://ap-southeast-2.queue.amazonaws.com/123456789012/q')).toBe('ap-southeast-2');
     expect(regionOfQueueUrl('http://127.0.0.1:9324/000000000000/q')).toBeUndefined();
+    // The client the worker creates signs for the queue's region, whatever AWS_REGION says.
+    const worker = new AgentWorker({ handler, handleSignals: false, env: { [AGENT_ENV.queueUrl]: 'https://sqs.ap-south-1.amazonaws.com/123456789012/q' } });
+    return expect((worker as unknown as { sqs: { config: { region: () => Promise<string> } } }).sqs.config.region()).resolves.toBe('ap-south-1');
   });
 });
 
