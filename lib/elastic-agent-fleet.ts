@@ -11,9 +11,8 @@ import { BacklogTarget } from './scaling/backlog-target';
 import { BacklogPublisher } from './scaling/backlog-publisher';
 import { AgentFleetMonitoring } from './monitoring/agent-fleet-monitoring';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import { AWS_LIMITS, WORKER_DEFAULTS } from './worker/contract';
 import { check } from './policy/violation';
-import { isToken, knownSeconds, ViolationCollector } from './validation';
+import { knownSeconds, ViolationCollector } from './validation';
 
 /** Properties of an `ElasticAgentFleet`. */
 export interface ElasticAgentFleetProps extends AgentWorkerOptions {
@@ -36,7 +35,7 @@ export interface ElasticAgentFleetProps extends AgentWorkerOptions {
   readonly queue?: IAgentQueue;
   /**
    * Settings of the new queue (not with `queue`).
-   * @default - AgentQueue's defaults, with the visibility timeout a minute above the handler timeout
+   * @default - AgentQueue's defaults (a 30 s visibility timeout: heartbeats keep messages of longer handlers)
    */
   readonly queueProps?: AgentQueueProps;
   /**
@@ -127,15 +126,12 @@ export class ElasticAgentFleet extends Construct {
         ? check(false, 'publisherPeriod', 'unset unless metricSource is BacklogMetricSource.PUBLISHER', `${knownSeconds(props.publisherPeriod)} seconds`)
         : []),
       ...(props.alarmTopic && !monitoring ? check(false, 'alarmTopic', 'unset when monitoring is false (there are no alarms)', props.alarmTopic.node.path) : []),
-      ...(isToken(props.handlerTimeout) && !props.queue && !props.queueProps?.visibilityTimeout
-        ? check(false, 'handlerTimeout', 'a value known at synth, or given with queueProps.visibilityTimeout (the visibility is computed from it)', 'a token')
-        : []),
     ]);
 
-    this.queue = props.queue ?? collector.build(() => new AgentQueue(this, 'Queue', {
-      visibilityTimeout: Duration.seconds(defaultVisibilitySeconds(knownSeconds(props.handlerTimeout))),
-      ...props.queueProps,
-    }));
+    // The queue's visibility timeout is independent of the handler timeout: heartbeats keep a
+    // message while its handler runs, so the short default bounds how long a crashed worker's
+    // messages wait (see WORKER_DEFAULTS.visibilityTimeoutSeconds).
+    this.queue = props.queue ?? collector.build(() => new AgentQueue(this, 'Queue', props.queueProps));
     const {
       image, compute, target, scaling, metricSource, publisherPeriod, monitoring: _monitoring, alarmTopic, outputs,
       queue: _queue, queueProps: _queueProps, ...workerOptions
@@ -201,13 +197,4 @@ export class ElasticAgentFleet extends Construct {
       default: return prop;
     }
   }
-}
-
-/**
- * The visibility timeout of a queue made for a handler timeout: a minute more, so a message being
- * worked on never reappears (whole seconds, as SQS takes them), and at most SQS's 12 hours (a longer handler timeout is reported on
- * `handlerTimeout` itself).
- */
-function defaultVisibilitySeconds(handlerSeconds: number | undefined): number {
-  return Math.min(Math.ceil(handlerSeconds ?? WORKER_DEFAULTS.handlerTimeoutSeconds) + 60, AWS_LIMITS.maxVisibilityTimeoutSeconds);
 }

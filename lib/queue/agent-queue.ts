@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct, IConstruct } from 'constructs';
 import { checkIntegerRange, checkRange } from '../policy/violation';
-import { AWS_LIMITS, WORKER_DEFAULTS } from '../worker/contract';
+import { AWS_LIMITS, MIN_VISIBILITY_TIMEOUT_SECONDS, WORKER_DEFAULTS } from '../worker/contract';
 import { checkWholeSeconds, knownNumber, knownSeconds, throwIfInvalid } from '../validation';
 
 /** A queue of agent tasks with its dead-letter queue. */
@@ -14,7 +14,7 @@ export interface IAgentQueue extends IConstruct {
   readonly queue: sqs.IQueue;
   /** Where a task goes after `maxReceiveCount` failed receives. Undefined for an adopted queue without one. */
   readonly deadLetterQueue?: sqs.IQueue;
-  /** The queue's visibility timeout, when known at synth: fleets check their handler timeout against it. */
+  /** The queue's visibility timeout, when known at synth: fleets pass it to their workers and check their heartbeat against it. */
   readonly visibilityTimeout?: Duration;
 
   /**
@@ -51,9 +51,10 @@ export enum AgentQueueEncryption {
 /** Properties of an `AgentQueue`. */
 export interface AgentQueueProps {
   /**
-   * How long a received task stays hidden from other workers. Must be at least the fleet's
-   * handler timeout; the worker extends it while the handler runs.
-   * @default Duration.seconds(360) - a minute more than the default handler timeout
+   * How long a received task stays hidden from other workers (2 s-12 h). Independent of the
+   * fleet's handler timeout: the worker extends it by heartbeats while the handler runs, so it
+   * only bounds how long a crashed worker's tasks wait before another worker takes them.
+   * @default Duration.seconds(30) - a crash stalls tasks for at most 30 s; heartbeats tolerate a 20 s outage
    */
   readonly visibilityTimeout?: Duration;
   /**
@@ -89,8 +90,8 @@ export interface AgentQueueAttributes {
   /** @default - none: failed tasks are not dead-lettered by us, and `metricDeadLetters` throws */
   readonly deadLetterQueue?: sqs.IQueue;
   /**
-   * The queue's visibility timeout, if you know it: fleets then check it against their handler timeout.
-   * @default - unknown: not checked
+   * The queue's visibility timeout, if you know it: fleets then pass it to their workers and check it.
+   * @default - unknown: each worker reads it from the queue at start (GetQueueAttributes)
    */
   readonly visibilityTimeout?: Duration;
 }
@@ -167,7 +168,7 @@ export class AgentQueue extends AgentQueueBase {
 
     const violations = [
       ...checkIntegerRange('maxReceiveCount', knownNumber(this.maxReceiveCount), 1, 1000),
-      ...checkRange('visibilityTimeout', knownSeconds(this.visibilityTimeout), 0, AWS_LIMITS.maxVisibilityTimeoutSeconds, ' seconds'),
+      ...checkRange('visibilityTimeout', knownSeconds(this.visibilityTimeout), MIN_VISIBILITY_TIMEOUT_SECONDS, AWS_LIMITS.maxVisibilityTimeoutSeconds, ' seconds'),
       ...checkRange('retentionPeriod', knownSeconds(retention), SQS_RETENTION.min, SQS_RETENTION.max, ' seconds'),
       ...checkRange('deadLetterRetentionPeriod', knownSeconds(dlqRetention), SQS_RETENTION.min, SQS_RETENTION.max, ' seconds'),
       ...checkWholeSeconds({ visibilityTimeout: this.visibilityTimeout, retentionPeriod: retention, deadLetterRetentionPeriod: dlqRetention }),
