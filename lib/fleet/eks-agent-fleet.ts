@@ -10,7 +10,7 @@ import type { BacklogScalingModel } from '../policy/scaling-policy';
 import { check } from '../policy/violation';
 import { knownSeconds, throwIfInvalid } from '../validation';
 import { WORKER_DEFAULTS, type WorkerTimings } from '../worker/contract';
-import { acknowledgeRule } from '../nag-acknowledgements';
+import { acknowledgeManagedPolicies, acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
 import {
   resolveWorkerSettings, workerCountMetric, workerEnvironment,
   type AgentFleetProps, type FleetStepScalingOptions, type MathTargetTrackingOptions,
@@ -314,6 +314,15 @@ export class EksAgentFleet extends Resource implements IModelScaledFleet {
       ],
       kubectlProviderOptions: { kubectlLayer: props.kubectlLayer ?? defaultKubectlLayer(this) },
     });
+    // What CDK's EKS constructs (the cluster, its Auto Mode node role, the kubectl provider) need.
+    acknowledgeManagedPolicies(cluster,
+      'Managed policies CDK\'s EKS constructs attach as EKS requires them: the Auto Mode cluster role (AmazonEKSClusterPolicy, Compute, BlockStorage, '
+      + 'LoadBalancing, Networking), the node role (AmazonEKSWorkerNodePolicy, AmazonEC2ContainerRegistryReadOnly), the kubectl provider\'s Lambda execution roles.');
+    acknowledgeRule(cluster, 'L1',
+      'The kubectl provider handler runs the Python runtime CDK pins for the AWS CLI and kubectl layers it ships.');
+    const kubectlHandler = cluster.node.findChild('KubectlProvider').node.findChild('Handler') as lambda.IFunction;
+    acknowledgeWildcardResource(cluster, `${kubectlHandler.functionArn}:*`,
+      'CDK\'s provider framework invokes the versions of its own kubectl handler function, and nothing else.');
     return cluster;
   }
 

@@ -2,7 +2,7 @@ import { App, Stack, Validations } from 'aws-cdk-lib';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AgentCompute, AgentQueueEncryption, BacklogMetricSource, ElasticAgentFleet } from '../../lib';
-import { AgentFleetEc2Stack, AgentFleetFargateStack } from '../../bin/reference-stacks';
+import { AgentFleetEc2Stack, AgentFleetEksStack, AgentFleetFargateStack } from '../../bin/reference-stacks';
 import { CDK_CONTEXT, TEST_IMAGE, validationViolations } from '../support/cdk';
 
 /** An app with cdk-nag's AwsSolutions pack, as a user would run it. */
@@ -23,6 +23,12 @@ describe('cdk-nag AwsSolutions', () => {
     const fargate = new AgentFleetFargateStack(app, 'AgentFleetFargateStack');
     new AgentFleetEc2Stack(app, 'AgentFleetEc2Stack');
     expect(findings(fargate)).toEqual([]);
+  });
+
+  test('the EKS reference stack has no unacknowledged finding', () => {
+    const app = nagApp();
+    const eks = new AgentFleetEksStack(app, 'AgentFleetEksStack');
+    expect(findings(eks)).toEqual([]);
   });
 
   test.each([
