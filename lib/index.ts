@@ -14,4 +14,4 @@ export * from './monitoring/agent-fleet-monitoring';
 export * from './elastic-agent-fleet';
 export { AdjustmentType, type ScalingStep } from './policy/steps';
 export type { BacklogScalingModel, StepPolicyModel, TargetTrackingModel } from './policy/scaling-policy';
-export type { KedaScaling, KedaSqsTrigger, HpaScalingRules, HpaScalingPolicy } from './policy/keda';
+export { HpaPolicyType, HpaSelectPolicy, type KedaScaling, type KedaSqsTrigger, type HpaScalingRules, type HpaScalingPolicy } from './policy/keda';

@@ -41,9 +41,23 @@ export const KEDA_FACTS = {
   hpaScaleDownStabilizationSeconds: 300,
 } as const;
 
+/** The kind of an HPA scaling policy (`behavior.*.policies[].type`). */
+export enum HpaPolicyType {
+  PODS = 'Pods',
+  PERCENT = 'Percent',
+}
+
+/** How the HPA picks among policies (`behavior.*.selectPolicy`). */
+export enum HpaSelectPolicy {
+  /** The policy that allows the largest change. */
+  MAX = 'Max',
+  MIN = 'Min',
+  DISABLED = 'Disabled',
+}
+
 /** One HPA scaling policy: at most `value` pods (or percent of the current replicas) per `periodSeconds`. */
 export interface HpaScalingPolicy {
-  readonly type: 'Pods' | 'Percent';
+  readonly type: HpaPolicyType;
   readonly value: number;
   readonly periodSeconds: number;
 }
@@ -51,8 +65,8 @@ export interface HpaScalingPolicy {
 /** `behavior.scaleUp` or `behavior.scaleDown` of a HorizontalPodAutoscaler (autoscaling/v2). */
 export interface HpaScalingRules {
   readonly stabilizationWindowSeconds: number;
-  /** Which policy applies when several do: `Max` allows the largest change. */
-  readonly selectPolicy: 'Max' | 'Min' | 'Disabled';
+  /** Which policy applies when several do. */
+  readonly selectPolicy: HpaSelectPolicy;
   readonly policies: readonly HpaScalingPolicy[];
 }
 
@@ -122,11 +136,11 @@ export function kedaQueueLength(targetBacklogPerWorker: number): number {
  */
 export function kedaScalingFromModel(model: BacklogScalingModel): KedaScaling {
   const burstPolicy: HpaScalingPolicy = {
-    type: model.burst.adjustmentType === AdjustmentType.PERCENT_CHANGE_IN_CAPACITY ? 'Percent' : 'Pods',
+    type: model.burst.adjustmentType === AdjustmentType.PERCENT_CHANGE_IN_CAPACITY ? HpaPolicyType.PERCENT : HpaPolicyType.PODS,
     value: largestChange(model.burst.steps),
     periodSeconds: model.burst.cooldownSeconds,
   };
-  const proportional: HpaScalingPolicy = { type: 'Percent', value: 100, periodSeconds: model.targetTracking.scaleOutCooldownSeconds };
+  const proportional: HpaScalingPolicy = { type: HpaPolicyType.PERCENT, value: 100, periodSeconds: model.targetTracking.scaleOutCooldownSeconds };
   return {
     minReplicaCount: model.minWorkers,
     maxReplicaCount: model.maxWorkers,
@@ -141,13 +155,13 @@ export function kedaScalingFromModel(model: BacklogScalingModel): KedaScaling {
     behavior: {
       scaleUp: {
         stabilizationWindowSeconds: 0,
-        selectPolicy: 'Max',
-        policies: burstPolicy.type === 'Percent' ? [{ ...burstPolicy, value: Math.max(burstPolicy.value, 100) }] : [burstPolicy, proportional],
+        selectPolicy: HpaSelectPolicy.MAX,
+        policies: burstPolicy.type === HpaPolicyType.PERCENT ? [{ ...burstPolicy, value: Math.max(burstPolicy.value, 100) }] : [burstPolicy, proportional],
       },
       scaleDown: {
         stabilizationWindowSeconds: model.scaleIn.evaluationPeriods * model.metricPeriodSeconds,
-        selectPolicy: 'Max',
-        policies: [{ type: 'Pods', value: largestChange(model.scaleIn.steps), periodSeconds: model.scaleIn.cooldownSeconds }],
+        selectPolicy: HpaSelectPolicy.MAX,
+        policies: [{ type: HpaPolicyType.PODS, value: largestChange(model.scaleIn.steps), periodSeconds: model.scaleIn.cooldownSeconds }],
       },
     },
   };
