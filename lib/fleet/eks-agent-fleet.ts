@@ -15,7 +15,7 @@ import {
   resolveWorkerSettings, workerCountMetric, workerEnvironment,
   type AgentFleetProps, type FleetStepScalingOptions, type MathTargetTrackingOptions,
 } from './agent-fleet';
-import { createFleetVpc } from './fleet-vpc';
+import { checkSubnetCapacity, createFleetVpc } from './fleet-vpc';
 import type { IModelScaledFleet } from './model-scaled-fleet';
 
 /** Versions the EKS fleet installs, each chosen to match the others (docs/eks.md). */
@@ -303,10 +303,14 @@ export class EksAgentFleet extends Resource implements IModelScaledFleet {
 
   /** A new EKS Auto Mode cluster: nodes come and go with the pods KEDA asks for. */
   private createCluster(props: EksAgentFleetProps): eks.Cluster {
+    const vpc = props.vpc ?? createFleetVpc(this);
+    const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
+    // Each pod takes an IP address of the subnets (Amazon VPC CNI), as a Fargate task does.
+    throwIfInvalid(this, checkSubnetCapacity(vpc, vpcSubnets, this.maxWorkers));
     const cluster = new eks.Cluster(this, 'Cluster', {
       version: EKS_VERSIONS.kubernetes,
-      vpc: props.vpc ?? createFleetVpc(this),
-      vpcSubnets: [props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS }],
+      vpc,
+      vpcSubnets: [vpcSubnets],
       endpointAccess: eks.EndpointAccess.PRIVATE,
       clusterLogging: [
         eks.ClusterLoggingTypes.API, eks.ClusterLoggingTypes.AUDIT, eks.ClusterLoggingTypes.AUTHENTICATOR,

@@ -1,5 +1,6 @@
 import { Duration, type Stack } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
+import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import {
@@ -133,6 +134,16 @@ describe('EksAgentFleet validation and what does not apply', () => {
     const stack = testStack();
     expect(() => new EksAgentFleet(stack, 'Fleet', { queue: new AgentQueue(stack, 'Tasks'), image: TEST_IMAGE, installKeda: false }))
       .toThrow(/installKeda: must be true for a new cluster/);
+  });
+
+  test('a new cluster: maxWorkers must fit the IP addresses of the pods\' subnets', () => {
+    const stack = testStack();
+    const vpc = new ec2.Vpc(stack, 'Small', {
+      ipAddresses: ec2.IpAddresses.cidr('10.0.0.0/24'), maxAzs: 2, natGateways: 1,
+      subnetConfiguration: [{ name: 'Public', subnetType: ec2.SubnetType.PUBLIC, cidrMask: 28 }, { name: 'Pods', subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS, cidrMask: 28 }],
+    });
+    expect(() => new EksAgentFleet(stack, 'Fleet', { queue: new AgentQueue(stack, 'Tasks'), image: TEST_IMAGE, vpc, maxWorkers: 30 }))
+      .toThrow(/maxWorkers: must be <= 22, the IP addresses left in the workers' subnets, got 30/);
   });
 
   test('Auto Scaling policies and the publisher do not apply on EKS, and say why', () => {
