@@ -5,7 +5,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct, IConstruct } from 'constructs';
 import type { AdjustmentType, ScalingStep } from '../policy/steps';
-import { checkIntegerRange, type Violation } from '../policy/violation';
+import { check, checkIntegerRange, type Violation } from '../policy/violation';
 import type { IAgentQueue } from '../queue/agent-queue';
 import { AGENT_ENV, defaultDrainDeadline, validateWorkerTimings, WORKER_DEFAULTS, type WorkerTimings } from '../worker/contract';
 import { knownNumber, knownSeconds } from '../validation';
@@ -175,6 +175,8 @@ export function resolveWorkerSettings(
       : []),
     ...checkIntegerRange('concurrency', knownNumber(concurrency), 1, 1000),
     ...validateWorkerTimings(timings),
+    // CloudWatch reserves namespaces beginning with AWS/ for AWS services: PutMetricData refuses them.
+    ...check(!(props.metricsNamespace ?? '').startsWith('AWS/'), 'metricsNamespace', 'a namespace not starting with AWS/', props.metricsNamespace),
     // The contract's variables come from the fleet's own props; a second source would contradict them.
     ...Object.keys(props.environment ?? {}).filter((name) => RESERVED_ENV.has(name)).map((name) => ({
       prop: `environment.${name}`, allowed: 'unset: the fleet sets it from its props', value: String(props.environment![name]),

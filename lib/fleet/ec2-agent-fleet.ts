@@ -199,11 +199,11 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['autoscaling:CompleteLifecycleAction'], resources: [groupArn] }));
-    acknowledgeWildcardResource(this, groupArn,
+    acknowledgeWildcardResource(this.role, groupArn,
       'The group\'s ARN holds an ID that exists only after creation; the wildcard stands for that ID alone, and the name pins the one group.');
     if (!props.notificationsTopic) {
-      acknowledgeRule(this, 'AS3',
-        'Scaling events are in the group\'s activity history and group metrics; set notificationsTopic (ElasticAgentFleet: alarmTopic) to be notified.');
+      acknowledgeRule(this.autoScalingGroup, 'AS3',
+        'Scaling events are in the group\'s activity history and group metrics; set notificationsTopic (in ElasticAgentFleet: AgentCompute.ec2({ notificationsTopic })) to be notified.');
     }
   }
 

@@ -241,8 +241,6 @@ export class EksAgentFleet extends Resource implements IModelScaledFleet {
       }
     }
     if (this.kedaOperatorRole) props.queue.queue.grant(this.kedaOperatorRole, 'sqs:GetQueueAttributes');
-    acknowledgeRule(this, 'EKS1',
-      'A new cluster has a private endpoint; with a given cluster, its endpoint access is the cluster owner\'s choice.');
   }
 
   /** Translates the model into a KEDA ScaledObject (aws-sqs-queue trigger, HPA behavior) and applies it. */
@@ -322,9 +320,9 @@ export class EksAgentFleet extends Resource implements IModelScaledFleet {
     acknowledgeManagedPolicies(cluster,
       'Managed policies CDK\'s EKS constructs attach as EKS requires them: the Auto Mode cluster role (AmazonEKSClusterPolicy, Compute, BlockStorage, '
       + 'LoadBalancing, Networking), the node role (AmazonEKSWorkerNodePolicy, AmazonEC2ContainerRegistryReadOnly), the kubectl provider\'s Lambda execution roles.');
-    acknowledgeRule(cluster, 'L1',
-      'The kubectl provider handler runs the Python runtime CDK pins for the AWS CLI and kubectl layers it ships.');
     const kubectlHandler = cluster.node.findChild('KubectlProvider').node.findChild('Handler') as lambda.IFunction;
+    acknowledgeRule(kubectlHandler, 'L1',
+      'The kubectl provider handler runs the Python runtime CDK pins for the AWS CLI and kubectl layers it ships.');
     acknowledgeWildcardResource(cluster, `${kubectlHandler.functionArn}:*`,
       'CDK\'s provider framework invokes the versions of its own kubectl handler function, and nothing else.');
     return cluster;

@@ -11,7 +11,7 @@ import { PUBLISHER_ENV, PUBLISHER_IAM_ACTIONS } from '../../lambda/backlog-publi
 import { metricDataQueries } from '../scaling/metric-queries';
 import { check, type Violation } from '../policy/violation';
 import { AGENT_ENV, WORKER_DEFAULTS, type WorkerTimings } from '../worker/contract';
-import { acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
+import { acknowledgeGranteeWildcard, acknowledgeRule } from '../nag-acknowledgements';
 import { knownNumber, knownSeconds, throwIfInvalid } from '../validation';
 import {
   addSteps, FLEET_DEFAULTS, resolveWorkerSettings, workerCountMetric, workerEnvironment,
@@ -196,10 +196,10 @@ export class FargateAgentFleet extends Resource implements IAgentFleet {
         actions: ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection'],
         resources: [clusterTasks],
       }));
-      acknowledgeWildcardResource(this, clusterTasks,
+      acknowledgeGranteeWildcard(this, clusterTasks,
         'Task IDs are assigned at run time, so task protection is granted on the tasks of this cluster only; a task can only protect itself through its ECS agent endpoint.');
     }
-    acknowledgeRule(this, 'ECS2',
+    acknowledgeRule(this.taskDefinition, 'ECS2',
       'The environment holds only non-secret settings (queue URL, timings, fleet name); secrets go through the `secrets` prop (Secrets Manager or SSM).');
 
     this.scalableTarget = new appscaling.ScalableTarget(this, 'ScalableTarget', {
