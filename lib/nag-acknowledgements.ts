@@ -1,5 +1,5 @@
 import { CfnResource, Stack, Token, Validations } from 'aws-cdk-lib';
-import type { IGrantable } from 'aws-cdk-lib/aws-iam';
+import { CfnRole, type IGrantable } from 'aws-cdk-lib/aws-iam';
 import { Construct, type IConstruct } from 'constructs';
 
 // Acknowledgements of AwsSolutions findings that the construct's defaults cannot satisfy, in the
@@ -80,4 +80,19 @@ function render(value: unknown): string {
   if ('Ref' in v) return `<${v.Ref as string}>`;
   if ('Fn::GetAtt' in v) return `<${(v['Fn::GetAtt'] as string[]).join('.')}>`;
   return JSON.stringify(value);
+}
+
+/**
+ * Acknowledges AwsSolutions-IAM4 for each AWS managed policy of the roles under `scope`, named as
+ * cdk-nag names them, for constructs of CDK's own that require them (EKS clusters, their providers).
+ */
+export function acknowledgeManagedPolicies(scope: IConstruct, reason: string): void {
+  const stack = Stack.of(scope);
+  for (const role of scope.node.findAll().filter((c): c is CfnRole => c instanceof CfnRole)) {
+    for (const arn of (stack.resolve(role.managedPolicyArns) ?? []) as unknown[]) {
+      const finding = `Policy::${render(arn)}`;
+      Validations.of(role).acknowledge({ id: `AwsSolutions::AwsSolutions-IAM4[${finding}]`, reason });
+      suppressInMetadata([role], { id: 'AwsSolutions-IAM4', reason, applies_to: [finding] });
+    }
+  }
 }

@@ -3,3 +3,4 @@ export * from './scaling-policy';
 export * from './signals';
 export * from './steps';
 export * from './violation';
+export * from './keda';

@@ -2,6 +2,7 @@ import { Annotations, Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import type { IAgentFleet } from '../fleet/agent-fleet';
+import { isModelScaledFleet } from '../fleet/model-scaled-fleet';
 import type { IAgentQueue } from '../queue/agent-queue';
 import {
   buildScalingModel, signalParams, validateScalingModel,
@@ -142,14 +143,20 @@ export class BacklogScaling extends Construct {
     const params = signalParams(model);
     this.metrics = new BacklogMetrics(props.queue, props.fleet, Duration.seconds(model.metricPeriodSeconds), props.publisher);
 
-    // Target tracking, scale-out only (EC2 Auto Scaling / Application Auto Scaling "target
-    // tracking using metric math"): backlog per instance = visible / running, held at the target.
-    props.fleet.addMathTargetTracking(this, 'BacklogPerWorkerTracking', {
-      metric: this.metrics.signal(BACKLOG_PER_WORKER, params),
-      targetValue: target,
-      scaleOutCooldown: Duration.seconds(model.targetTracking.scaleOutCooldownSeconds),
-      disableScaleIn: model.targetTracking.disableScaleIn,
-    });
+    if (isModelScaledFleet(props.fleet)) {
+      // The fleet's orchestrator executes the model (EKS: a KEDA ScaledObject); the alarms below
+      // still watch the same signals, for the dashboard, without actions.
+      props.fleet.scaleFromModel(model);
+    } else {
+      // Target tracking, scale-out only (EC2 Auto Scaling / Application Auto Scaling "target
+      // tracking using metric math"): backlog per instance = visible / running, held at the target.
+      props.fleet.addMathTargetTracking(this, 'BacklogPerWorkerTracking', {
+        metric: this.metrics.signal(BACKLOG_PER_WORKER, params),
+        targetValue: target,
+        scaleOutCooldown: Duration.seconds(model.targetTracking.scaleOutCooldownSeconds),
+        disableScaleIn: model.targetTracking.disableScaleIn,
+      });
+    }
 
     this.burstAlarm = this.stepPolicy('Burst', EXCESS_BACKLOG, model.burst, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD);
     this.scaleInAlarm = this.stepPolicy('ScaleIn', SPARE_WORKERS, model.scaleIn, cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD);
@@ -161,7 +168,8 @@ export class BacklogScaling extends Construct {
 
   /** An alarm on a signal that triggers a step scaling action of the fleet. */
   private stepPolicy(id: string, signal: ScalingSignal, policy: StepPolicyModel, comparisonOperator: cloudwatch.ComparisonOperator): cloudwatch.Alarm {
-    const action = this.fleet.addStepScaling(this, `${id}Policy`, {
+    // A fleet that executes the model itself has no step scaling action: its alarm only watches.
+    const action = isModelScaledFleet(this.fleet) ? undefined : this.fleet.addStepScaling(this, `${id}Policy`, {
       adjustmentType: policy.adjustmentType,
       steps: policy.steps,
       cooldown: Duration.seconds(policy.cooldownSeconds),
@@ -177,7 +185,7 @@ export class BacklogScaling extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: `${signal.label}: ${id} scaling of ${this.fleet.node.path}`,
     });
-    alarm.addAlarmAction(action);
+    if (action) alarm.addAlarmAction(action);
     return alarm;
   }
 }
