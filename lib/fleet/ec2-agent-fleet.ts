@@ -3,6 +3,7 @@ import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -124,7 +125,9 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? FLEET_DEFAULTS.logRetention });
     this.logGroup.grantWrite(this.role);
     props.queue.grantConsume(this.role);
-    const image = props.image.bind(this, this.role);
+    const image = props.image.bind(this, this.role, {
+      platform: platformOfInstanceType(instanceType), platformSource: `instanceType ${instanceType}`,
+    });
 
     // An explicit group name breaks the cycle group -> launch template -> user data -> group name.
     const groupName = Names.uniqueResourceName(this, { maxLength: 255 });
@@ -262,6 +265,11 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
   private groupMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return workerCountMetric('AWS/AutoScaling', metricName, { AutoScalingGroupName: this.autoScalingGroup.autoScalingGroupName }, props);
   }
+}
+
+/** The image platform of an instance type. */
+function platformOfInstanceType(instanceType: ec2.InstanceType): ecrAssets.Platform {
+  return instanceType.architecture === ec2.InstanceArchitecture.ARM_64 ? ecrAssets.Platform.LINUX_ARM64 : ecrAssets.Platform.LINUX_AMD64;
 }
 
 function cpuTypeOf(instanceType: ec2.InstanceType): ec2.AmazonLinuxCpuType {

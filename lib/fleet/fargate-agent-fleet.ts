@@ -3,6 +3,7 @@ import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -38,7 +39,7 @@ export interface FargateComputeOptions {
    */
   readonly memoryLimitMiB?: number;
   /**
-   * The CPU architecture of the image.
+   * The CPU architecture of the tasks; an image from `AgentImage.fromAsset` is built for it.
    * @default ecs.CpuArchitecture.X86_64
    */
   readonly cpuArchitecture?: ecs.CpuArchitecture;
@@ -91,6 +92,12 @@ const FARGATE_MEMORY: Record<number, (memory: number) => boolean> = {
 
 const FARGATE_SIZES = '256 (512, 1024, 2048), 512 (1024-4096 by 1024), 1024 (2048-8192 by 1024), '
   + '2048 (4096-16384 by 1024), 4096 (8192-30720 by 1024), 8192 (16384-61440 by 4096), 16384 (32768-122880 by 8192)';
+
+/** The image platform of a task's CPU architecture; undefined for one Fargate doesn't run. */
+function platformOfCpuArchitecture(cpuArchitecture: ecs.CpuArchitecture): ecrAssets.Platform | undefined {
+  const platforms: Record<string, ecrAssets.Platform> = { X86_64: ecrAssets.Platform.LINUX_AMD64, ARM64: ecrAssets.Platform.LINUX_ARM64 };
+  return platforms[cpuArchitecture._cpuArchitecture];
+}
 
 function validateTaskSize(cpu: number | undefined, memory: number | undefined): Violation[] {
   if (cpu === undefined) return [];
@@ -153,14 +160,18 @@ export class FargateAgentFleet extends Resource implements IAgentFleet {
         'Backlog per worker divides by ECS/ContainerInsights RunningTaskCount: make sure Container Insights is enabled on this cluster, or use the backlog publisher.');
     }
 
+    const cpuArchitecture = props.cpuArchitecture ?? ecs.CpuArchitecture.X86_64;
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
       cpu,
       memoryLimitMiB,
-      runtimePlatform: { cpuArchitecture: props.cpuArchitecture ?? ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      runtimePlatform: { cpuArchitecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
     });
     this.grantPrincipal = this.taskDefinition.taskRole;
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? FLEET_DEFAULTS.logRetention });
-    const image = props.image.bind(this, this.taskDefinition.obtainExecutionRole());
+    const image = props.image.bind(this, this.taskDefinition.obtainExecutionRole(), {
+      platform: platformOfCpuArchitecture(cpuArchitecture),
+      platformSource: `cpuArchitecture ${cpuArchitecture._cpuArchitecture}`,
+    });
 
     const protectionEnv: Record<string, string> = taskProtection
       ? { [AGENT_ENV.taskProtection]: 'true', [AGENT_ENV.taskProtectionMinutes]: String(settings.timings.taskProtectionMinutes) }
