@@ -124,6 +124,12 @@ export class BacklogPublisher extends Construct {
         ...fleetEnv,
       },
     });
+    // EventBridge invokes the function asynchronously, and Lambda then retries a failed run twice
+    // and keeps an event up to 6 hours on its own, whatever the rule's target retry policy says
+    // (AWS Lambda Developer Guide, "Configuring error handling for asynchronous invocation"): turn
+    // both off, so a late or retried run never repeats a minute the next run covers. 60 s is the
+    // least maximum event age Lambda accepts.
+    this.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.seconds(SCHEDULE_SECONDS) });
     new events.Rule(this, 'Schedule', {
       description: `Runs the backlog publisher of ${props.fleet.node.path} once a minute`,
       schedule: events.Schedule.rate(Duration.seconds(SCHEDULE_SECONDS)),

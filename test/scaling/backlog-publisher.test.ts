@@ -43,6 +43,16 @@ describe('BacklogPublisher', () => {
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
   });
 
+  test('Lambda\'s own async retries are off too, and a run older than a minute is dropped', () => {
+    const { template } = published('fargate');
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: Match.stringLikeRegexp('^PublisherFunction') },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+    });
+  });
+
   test('reserves no concurrency unless asked: Lambda keeps 100 units unreserved, so a low-quota account would reject the function', () => {
     const { template } = published('fargate');
     const [[, fn]] = resourcesOf(template, 'AWS::Lambda::Function').filter(([id]) => id.startsWith('PublisherFunction'));
