@@ -5,7 +5,7 @@ import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct, IConstruct } from 'constructs';
 import type { AdjustmentType, ScalingStep } from '../policy/steps';
-import { checkIntegerRange, type Violation } from '../policy/violation';
+import { check, checkIntegerRange, type Violation } from '../policy/violation';
 import type { IAgentQueue } from '../queue/agent-queue';
 import { AGENT_ENV, defaultDrainDeadline, validateWorkerTimings, WORKER_DEFAULTS, type WorkerTimings } from '../worker/contract';
 import { knownNumber, knownSeconds } from '../validation';
@@ -191,6 +191,16 @@ export function resolveWorkerSettings(
     },
     violations,
   };
+}
+
+/**
+ * Checks the on-demand base of a Spot fleet: it needs `spot`, and fits in `maxWorkers`.
+ */
+export function checkOnDemandBase(spot: boolean, onDemandBaseWorkers: number | undefined, maxWorkers: number): Violation[] {
+  const base = knownNumber(onDemandBaseWorkers);
+  if (base === undefined || base === 0) return [];
+  if (!spot) return check(false, 'onDemandBaseWorkers', '0 unless spot is true', base);
+  return check(Number.isInteger(base) && base >= 0 && base <= maxWorkers, 'onDemandBaseWorkers', `an integer 0-${maxWorkers} (maxWorkers)`, base);
 }
 
 /** The environment every agent container gets: the contract with the worker runtime, then the user's. */

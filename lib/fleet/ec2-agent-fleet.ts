@@ -10,11 +10,12 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { PUBLISHER_ENV, PUBLISHER_IAM_ACTIONS } from '../../lambda/backlog-publisher/contract';
 import { metricDataQueries } from '../scaling/metric-queries';
+import { check, type Violation } from '../policy/violation';
 import { AGENT_ENV, type WorkerTimings } from '../worker/contract';
 import { acknowledgeGranteeWildcard, acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
 import { knownSeconds, throwIfInvalid } from '../validation';
 import {
-  addSteps, FLEET_DEFAULTS, resolveWorkerSettings, workerCountMetric, workerEnvironment,
+  addSteps, checkOnDemandBase, FLEET_DEFAULTS, resolveWorkerSettings, workerCountMetric, workerEnvironment,
   type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions,
 } from './agent-fleet';
 import type { AgentImageConfig } from './agent-image';
@@ -54,10 +55,17 @@ export interface Ec2ComputeOptions {
    */
   readonly spot?: boolean;
   /**
-   * Instance types Spot may choose from.
+   * Instance types Spot may choose from (with `spot`): they must include `instanceType` and share
+   * its architecture, the AMI's.
    * @default - `instanceType` only
    */
   readonly spotInstanceTypes?: ec2.InstanceType[];
+  /**
+   * With `spot`: how many instances are on-demand before any is Spot, so an interruption never
+   * takes the whole fleet.
+   * @default 0
+   */
+  readonly onDemandBaseWorkers?: number;
   /**
    * Where the group sends launch, terminate and error notifications.
    * @default - no notifications
@@ -117,6 +125,10 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
     const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
     throwIfInvalid(this, checkSubnetCapacity(vpc, vpcSubnets, settings.maxWorkers));
     const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.MEDIUM);
+    throwIfInvalid(this, [
+      ...validateSpotTypes(props.spot ?? false, instanceType, props.spotInstanceTypes),
+      ...checkOnDemandBase(props.spot ?? false, props.onDemandBaseWorkers, settings.maxWorkers),
+    ]);
     this.role = new iam.Role(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: `Agent workers of ${this.node.path}`,
@@ -175,6 +187,7 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
             launchTemplate: this.launchTemplate,
             launchTemplateOverrides: (props.spotInstanceTypes ?? [instanceType]).map((t) => ({ instanceType: t })),
             instancesDistribution: {
+              onDemandBaseCapacity: props.onDemandBaseWorkers,
               onDemandPercentageAboveBaseCapacity: 0,
               spotAllocationStrategy: autoscaling.SpotAllocationStrategy.PRICE_CAPACITY_OPTIMIZED,
             },
@@ -265,6 +278,23 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
   private groupMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return workerCountMetric('AWS/AutoScaling', metricName, { AutoScalingGroupName: this.autoScalingGroup.autoScalingGroupName }, props);
   }
+}
+
+/**
+ * Spot types: only with `spot`; the launch template's own type among them; all of its
+ * architecture, since every override launches the template's AMI ("Instance type requirements
+ * for mixed instances groups": the AMI must suit every type, EC2 Auto Scaling User Guide).
+ */
+function validateSpotTypes(spot: boolean, instanceType: ec2.InstanceType, spotTypes: ec2.InstanceType[] | undefined): Violation[] {
+  if (spotTypes === undefined) return [];
+  const names = spotTypes.map(String).join(', ');
+  if (!spot) return check(false, 'spotInstanceTypes', 'unset unless spot is true', names);
+  const otherArchitecture = spotTypes.filter((t) => t.architecture !== instanceType.architecture);
+  return [
+    ...check(spotTypes.some((t) => String(t) === String(instanceType)), 'spotInstanceTypes', `a list that includes instanceType (${instanceType})`, names),
+    ...check(otherArchitecture.length === 0, 'spotInstanceTypes', `instance types of instanceType's architecture (${instanceType.architecture}), the AMI's`,
+      otherArchitecture.map((t) => `${t} (${t.architecture})`).join(', ')),
+  ];
 }
 
 /** The image platform of an instance type. */

@@ -10,12 +10,12 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { PUBLISHER_ENV, PUBLISHER_IAM_ACTIONS } from '../../lambda/backlog-publisher/contract';
 import { metricDataQueries } from '../scaling/metric-queries';
-import { check, type Violation } from '../policy/violation';
+import { check, formatViolations, type Violation } from '../policy/violation';
 import { AGENT_ENV, WORKER_DEFAULTS, type WorkerTimings } from '../worker/contract';
 import { acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
 import { knownNumber, knownSeconds, throwIfInvalid } from '../validation';
 import {
-  addSteps, FLEET_DEFAULTS, resolveWorkerSettings, workerCountMetric, workerEnvironment,
+  addSteps, checkOnDemandBase, FLEET_DEFAULTS, resolveWorkerSettings, workerCountMetric, workerEnvironment,
   type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions,
 } from './agent-fleet';
 import { checkSubnetCapacity, createFleetVpc } from './fleet-vpc';
@@ -65,10 +65,17 @@ export interface FargateComputeOptions {
    */
   readonly taskProtectionExpiry?: Duration;
   /**
-   * Run on Fargate Spot (needs the cluster's Fargate capacity providers; a new cluster has them).
+   * Run on Fargate Spot (needs the cluster's FARGATE_SPOT capacity provider; a new cluster has it,
+   * a given `ecs.Cluster` without it is a synth error).
    * @default false
    */
   readonly spot?: boolean;
+  /**
+   * With `spot`: how many workers run on regular Fargate before any runs on Fargate Spot, so an
+   * interruption never takes the whole fleet.
+   * @default 0
+   */
+  readonly onDemandBaseWorkers?: number;
   /**
    * Give tasks a public IP (only for public subnets without NAT).
    * @default false
@@ -97,6 +104,18 @@ const FARGATE_SIZES = '256 (512, 1024, 2048), 512 (1024-4096 by 1024), 1024 (204
 function platformOfCpuArchitecture(cpuArchitecture: ecs.CpuArchitecture): ecrAssets.Platform | undefined {
   const platforms: Record<string, ecrAssets.Platform> = { X86_64: ecrAssets.Platform.LINUX_AMD64, ARM64: ecrAssets.Platform.LINUX_ARM64 };
   return platforms[cpuArchitecture._cpuArchitecture];
+}
+
+/**
+ * Fargate Spot above an optional on-demand base: `base` tasks go to FARGATE first, and its weight
+ * 0 sends every task above the base to FARGATE_SPOT (Amazon ECS Developer Guide, "Amazon ECS
+ * clusters for Fargate": base and weight of a capacity provider strategy).
+ */
+function spotStrategy(onDemandBase: number): ecs.CapacityProviderStrategy[] {
+  return [
+    ...(onDemandBase > 0 ? [{ capacityProvider: 'FARGATE', base: onDemandBase, weight: 0 }] : []),
+    { capacityProvider: 'FARGATE_SPOT', weight: 1 },
+  ];
 }
 
 function validateTaskSize(cpu: number | undefined, memory: number | undefined): Violation[] {
@@ -140,7 +159,12 @@ export class FargateAgentFleet extends Resource implements IAgentFleet {
       fargate: true,
       taskProtectionMinutes: protectionMinutes === undefined ? undefined : protectionMinutes / 60,
     });
-    throwIfInvalid(this, [...violations, ...validateTaskSize(knownNumber(cpu), knownNumber(memoryLimitMiB))]);
+    const spot = props.spot ?? false;
+    throwIfInvalid(this, [
+      ...violations,
+      ...validateTaskSize(knownNumber(cpu), knownNumber(memoryLimitMiB)),
+      ...checkOnDemandBase(spot, props.onDemandBaseWorkers, settings.maxWorkers),
+    ]);
     this.minWorkers = settings.minWorkers;
     this.maxWorkers = settings.maxWorkers;
     this.concurrency = settings.concurrency;
@@ -194,10 +218,9 @@ export class FargateAgentFleet extends Resource implements IAgentFleet {
       circuitBreaker: { rollback: true },
       minHealthyPercent: 100,
       maxHealthyPercent: 200,
-      capacityProviderStrategies: props.spot
-        ? [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }]
-        : undefined,
+      capacityProviderStrategies: spot ? spotStrategy(props.onDemandBaseWorkers ?? 0) : undefined,
     });
+    if (spot) this.requireSpotCapacityProvider(props.cluster);
 
     props.queue.grantConsume(this.grantPrincipal);
     if (taskProtection) {
@@ -220,6 +243,29 @@ export class FargateAgentFleet extends Resource implements IAgentFleet {
       minCapacity: settings.minWorkers,
       maxCapacity: settings.maxWorkers,
     });
+  }
+
+  /**
+   * A service's strategy may name only capacity providers already associated with its cluster
+   * (Amazon ECS API Reference, CapacityProviderStrategyItem): the service is created after the
+   * cluster's associations, and a given cluster must have FARGATE_SPOT. An `ecs.Cluster` says so
+   * (checked at synth, as its providers can be enabled after this fleet is made); an imported one
+   * cannot, so it gets a warning.
+   */
+  private requireSpotCapacityProvider(givenCluster: ecs.ICluster | undefined): void {
+    if (givenCluster && !(givenCluster instanceof ecs.Cluster)) {
+      Annotations.of(this).addWarningV2('cdk-agent-fleet:spotCapacityProvider',
+        'spot: this imported cluster\'s capacity providers are unknown at synth; the deployment fails unless FARGATE and FARGATE_SPOT are associated with it.');
+      return;
+    }
+    this.service.node.addDependency(this.cluster);
+    if (givenCluster) {
+      const cluster = givenCluster as ecs.Cluster;
+      this.node.addValidation({
+        validate: () => (cluster.capacityProviderNames.includes('FARGATE_SPOT') ? [] : [formatViolations(this.node.path,
+          check(false, 'spot', 'false on a cluster without the FARGATE_SPOT capacity provider (enableFargateCapacityProviders)', true))]),
+      });
+    }
   }
 
   /** ECS/ContainerInsights RunningTaskCount of the service (needs Container Insights). */

@@ -100,6 +100,14 @@ describe('Ec2AgentFleet', () => {
     });
   });
 
+  test('spot with an on-demand base: the first instances on demand, every one above them Spot', () => {
+    fleet({ spot: true, onDemandBaseWorkers: 2 }).template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      MixedInstancesPolicy: Match.objectLike({
+        InstancesDistribution: { OnDemandBaseCapacity: 2, OnDemandPercentageAboveBaseCapacity: 0, SpotAllocationStrategy: 'price-capacity-optimized' },
+      }),
+    });
+  });
+
   test('scale-in protection and notifications are options', () => {
     const stack = testStack();
     const topic = new sns.Topic(stack, 'Ops');
@@ -129,6 +137,12 @@ describe('Ec2AgentFleet', () => {
       ['hook timeout above 2 h', { lifecycleHookTimeout: Duration.hours(3) }, /lifecycleHookTimeout: must be an integer 30-7200, got 10800/],
       ['hook timeout below 30 s', { stopTimeout: Duration.seconds(10), drainDeadline: Duration.seconds(5), lifecycleHookTimeout: Duration.seconds(20) }, /lifecycleHookTimeout: must be an integer 30-7200, got 20/],
       ['drain deadline at the stop timeout', { stopTimeout: Duration.seconds(60), drainDeadline: Duration.seconds(60) }, /drainDeadline: must be > 0 and < stopTimeout \(60 seconds\)/],
+      ['Spot types without spot', { spotInstanceTypes: [new ec2.InstanceType('t3.medium')] }, /spotInstanceTypes: must be unset unless spot is true, got t3.medium/],
+      ['Spot types without the instance type', { spot: true, spotInstanceTypes: [new ec2.InstanceType('t3a.medium')] },
+        /spotInstanceTypes: must be a list that includes instanceType \(t3.medium\), got t3a.medium/],
+      ['Spot types of another architecture than the AMI', { spot: true, spotInstanceTypes: [new ec2.InstanceType('t3.medium'), new ec2.InstanceType('t4g.medium')] },
+        /spotInstanceTypes: must be instance types of instanceType's architecture \(x86_64\), the AMI's, got t4g.medium \(arm64\)/],
+      ['an on-demand base without spot', { onDemandBaseWorkers: 1 }, /onDemandBaseWorkers: must be 0 unless spot is true, got 1/],
     ])('%s is an error naming the path, prop, range and value', (_name, props, message) => {
       expect(() => fleet(props)).toThrow(message);
     });
