@@ -179,6 +179,7 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
       groupMetrics: [autoscaling.GroupMetrics.all()],
       newInstancesProtectedFromScaleIn: props.newInstancesProtectedFromScaleIn ?? false,
       defaultInstanceWarmup: this.warmup,
+      updatePolicy: rollingUpdate(settings.minWorkers, settings.maxWorkers),
       notifications: props.notificationsTopic ? [{ topic: props.notificationsTopic }] : undefined,
       ...(props.spot
         ? {
@@ -278,6 +279,27 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
   private groupMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return workerCountMetric('AWS/AutoScaling', metricName, { AutoScalingGroupName: this.autoScalingGroup.autoScalingGroupName }, props);
   }
+}
+
+/**
+ * A launch template change (a new image URI, user data or AMI) replaces the instances: without an
+ * update policy they would run the old code until scaled in. CloudFormation replaces them a
+ * quarter of `maxWorkers` at a time (4 batches, whatever the size), keeping `minWorkers` in
+ * service (it must stay below MaxSize); the termination hook drains each replaced instance. The
+ * suspended processes are the ones AWS recommends suspending during a rolling update, so scaling
+ * policies, health replacement and rebalancing do not fight the roll (AWS CloudFormation User
+ * Guide, "UpdatePolicy attribute", AutoScalingRollingUpdate: SuspendProcesses).
+ */
+function rollingUpdate(minWorkers: number, maxWorkers: number): autoscaling.UpdatePolicy {
+  return autoscaling.UpdatePolicy.rollingUpdate({
+    maxBatchSize: Math.max(1, Math.ceil(maxWorkers / 4)),
+    minInstancesInService: Math.min(minWorkers, maxWorkers - 1),
+    suspendProcesses: [
+      autoscaling.ScalingProcess.HEALTH_CHECK, autoscaling.ScalingProcess.REPLACE_UNHEALTHY, autoscaling.ScalingProcess.AZ_REBALANCE,
+      autoscaling.ScalingProcess.ALARM_NOTIFICATION, autoscaling.ScalingProcess.SCHEDULED_ACTIONS,
+    ],
+    waitOnResourceSignals: false,
+  });
 }
 
 /**

@@ -89,6 +89,19 @@ describe('Ec2AgentFleet', () => {
     expect(statements.some((s) => Array.isArray(s.Action) && s.Action.includes('sqs:ReceiveMessage'))).toBe(true);
   });
 
+  test('a launch template change rolls the group in quarters, scaling and health replacement suspended, the floor kept in service', () => {
+    const { template } = fleet({ minWorkers: 2, maxWorkers: 10 });
+    const [[, group]] = Object.entries(template.findResources('AWS::AutoScaling::AutoScalingGroup')) as [string, { UpdatePolicy: Record<string, unknown> }][];
+    expect(group.UpdatePolicy.AutoScalingRollingUpdate).toEqual({
+      MaxBatchSize: 3,
+      MinInstancesInService: 2,
+      SuspendProcesses: ['HealthCheck', 'ReplaceUnhealthy', 'AZRebalance', 'AlarmNotification', 'ScheduledActions'],
+    });
+    const fixed = fleet({ minWorkers: 4, maxWorkers: 4 }).template.findResources('AWS::AutoScaling::AutoScalingGroup');
+    // CloudFormation requires MinInstancesInService below MaxSize.
+    expect(Object.values(fixed)[0].UpdatePolicy.AutoScalingRollingUpdate).toMatchObject({ MaxBatchSize: 1, MinInstancesInService: 3 });
+  });
+
   test('spot uses a mixed instances policy, all Spot, with capacity rebalancing', () => {
     const { template } = fleet({ spot: true, spotInstanceTypes: [new ec2.InstanceType('t3.medium'), new ec2.InstanceType('t3a.medium')] });
     template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
