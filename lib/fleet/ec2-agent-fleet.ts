@@ -10,7 +10,7 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { PUBLISHER_ENV, PUBLISHER_IAM_ACTIONS } from '../../lambda/backlog-publisher/contract';
 import { metricDataQueries } from '../scaling/metric-queries';
-import { check, type Violation } from '../policy/violation';
+import { check, checkIntegerRange, type Violation } from '../policy/violation';
 import { AGENT_ENV, type WorkerTimings } from '../worker/contract';
 import { acknowledgeGranteeWildcard, acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
 import { knownSeconds, throwIfInvalid } from '../validation';
@@ -44,6 +44,13 @@ export interface Ec2ComputeOptions {
    * @default - the stop timeout plus 60 seconds
    */
   readonly lifecycleHookTimeout?: Duration;
+  /**
+   * How long a new instance may take to run its worker (Docker installed, image pulled, the
+   * container up for 30 s) before the group gives up on it and launches another (30 s to 2 h).
+   * Until then it is not InService: it counts in no running-workers metric.
+   * @default Duration.minutes(10)
+   */
+  readonly workerStartTimeout?: Duration;
   /**
    * Protect new instances from scale-in: only workers (or you) remove them.
    * @default false
@@ -83,6 +90,13 @@ export interface Ec2AgentFleetProps extends AgentFleetProps, Ec2ComputeOptions {
 
 /** Name of the termination lifecycle hook (hook names are per group, so a fixed name is safe). */
 export const DRAIN_HOOK_NAME = 'agent-drain';
+/** Name of the launch lifecycle hook that the instance completes once its worker runs. */
+export const LAUNCH_HOOK_NAME = 'agent-launch';
+/**
+ * Default time for a new instance's worker to start: over 3 times the slowest start we know of
+ * (InService after 60-180 s, plus Docker's install and the image pull).
+ */
+const DEFAULT_WORKER_START_SECONDS = 600;
 const UNIT = 'agent-worker';
 
 /**
@@ -125,7 +139,9 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
     const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
     throwIfInvalid(this, checkSubnetCapacity(vpc, vpcSubnets, settings.maxWorkers));
     const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.MEDIUM);
+    const workerStartSeconds = knownSeconds(props.workerStartTimeout) ?? DEFAULT_WORKER_START_SECONDS;
     throwIfInvalid(this, [
+      ...checkIntegerRange('workerStartTimeout', knownSeconds(props.workerStartTimeout), 30, 7200),
       ...validateSpotTypes(props.spot ?? false, instanceType, props.spotInstanceTypes),
       ...checkOnDemandBase(props.spot ?? false, props.onDemandBaseWorkers, settings.maxWorkers),
     ]);
@@ -167,7 +183,7 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
         deviceName: '/dev/xvda',
         volume: ec2.BlockDeviceVolume.ebs(30, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }),
       }],
-      userData: agentUserData(image, env, this.logGroup.logGroupName, settings.timings.stopTimeoutSeconds),
+      userData: agentUserData(image, env, this.logGroup.logGroupName, settings.timings.stopTimeoutSeconds, groupName),
     });
 
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Resource', {
@@ -202,6 +218,19 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
         'cdk-nag cannot follow a launch template referenced from a mixed instances policy; that launch template encrypts the root volume.');
     }
 
+    // An instance counts (InService, in GroupInServiceInstances and the publisher's count) only
+    // once its worker runs: the launch hook holds it in Pending:Wait until user data completes the
+    // hook, after the container has run for 30 s; an instance whose worker never starts is
+    // abandoned at the timeout and replaced (EC2 Auto Scaling User Guide, "Amazon EC2 Auto
+    // Scaling lifecycle hooks"). On the group itself, not a separate resource, so it also holds
+    // the instances launched with the group ("LifecycleHookSpecificationList", AWS CloudFormation).
+    (this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup).lifecycleHookSpecificationList = [{
+      lifecycleHookName: LAUNCH_HOOK_NAME,
+      lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_LAUNCHING,
+      heartbeatTimeout: workerStartSeconds,
+      defaultResult: autoscaling.DefaultResult.ABANDON,
+    }];
+
     this.autoScalingGroup.addLifecycleHook('DrainHook', {
       lifecycleHookName: DRAIN_HOOK_NAME,
       lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_TERMINATING,
@@ -215,7 +244,11 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
       resourceName: `*:autoScalingGroupName/${groupName}`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['autoscaling:CompleteLifecycleAction'], resources: [groupArn] }));
+    // And a worker that keeps failing marks its own instance unhealthy, so the group replaces it.
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: ['autoscaling:CompleteLifecycleAction', 'autoscaling:SetInstanceHealth'],
+      resources: [groupArn],
+    }));
     acknowledgeWildcardResource(this, groupArn,
       'The group\'s ARN holds an ID that exists only after creation; the wildcard stands for that ID alone, and the name pins the one group.');
     if (!props.notificationsTopic) {
@@ -334,22 +367,40 @@ function cpuTypeOf(instanceType: ec2.InstanceType): ec2.AmazonLinuxCpuType {
  * hiccup at boot heals itself, and the 12-hour ECR token is renewed on each start), and stops it
  * with the stop timeout.
  */
-function agentUserData(image: AgentImageConfig, env: Record<string, string>, logGroupName: string, stopTimeoutSeconds: number): ec2.UserData {
+function agentUserData(
+  image: AgentImageConfig, env: Record<string, string>, logGroupName: string, stopTimeoutSeconds: number, groupName: string,
+): ec2.UserData {
   const userData = ec2.UserData.forLinux();
   const envFile = Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n');
+  const awsCli = `/usr/bin/aws autoscaling`;
   userData.addCommands(
     'set -euo pipefail',
+    'IMDS_TOKEN=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 300")',
+    'INSTANCE_ID=$(curl -sf -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/meta-data/instance-id)',
     'dnf install -y docker',
     'systemctl enable --now docker',
     'install -d -m 0700 /etc/agent-fleet',
     `cat > /etc/agent-fleet/agent.env <<'AGENT_ENV'\n${envFile}\nAGENT_ENV`,
     'chmod 0600 /etc/agent-fleet/agent.env',
+    'echo "INSTANCE_ID=$INSTANCE_ID" > /etc/agent-fleet/instance.env',
+    // A worker that fails 20 times in 10 minutes (a crash at start, an image that cannot be
+    // pulled) marks the instance unhealthy: the group's EC2 health check alone would keep it.
+    `cat > /etc/systemd/system/${UNIT}-unhealthy.service <<'UNIT'`,
+    '[Unit]',
+    'Description=Marks the instance unhealthy when the agent worker cannot run',
+    '[Service]',
+    'Type=oneshot',
+    'EnvironmentFile=/etc/agent-fleet/instance.env',
+    `ExecStart=${awsCli} set-instance-health --region ${Aws.REGION} --instance-id \${INSTANCE_ID} --health-status Unhealthy`,
+    'UNIT',
     `cat > /etc/systemd/system/${UNIT}.service <<'UNIT'`,
     '[Unit]',
     'Description=Agent fleet worker',
     'After=docker.service network-online.target',
     'Requires=docker.service',
-    'StartLimitIntervalSec=0',
+    'StartLimitIntervalSec=600',
+    'StartLimitBurst=20',
+    `OnFailure=${UNIT}-unhealthy.service`,
     '[Service]',
     'Restart=always',
     'RestartSec=5',
@@ -367,6 +418,17 @@ function agentUserData(image: AgentImageConfig, env: Record<string, string>, log
     'UNIT',
     'systemctl daemon-reload',
     `systemctl enable --now ${UNIT}.service`,
+    // The worker runs once its container has stayed up, the same start, for 30 s: then the
+    // instance may go InService. If it never does, the launch hook times out and abandons it.
+    'prev=""; stable=0',
+    'until [ "$stable" -ge 6 ]; do',
+    '  sleep 5',
+    `  now=$(docker inspect -f '{{.State.Running}} {{.State.StartedAt}}' ${UNIT} 2>/dev/null || echo down)`,
+    '  if [ "${now%% *}" = true ] && [ "$now" = "$prev" ]; then stable=$((stable + 1)); else stable=0; fi',
+    '  prev=$now',
+    'done',
+    `${awsCli} complete-lifecycle-action --region ${Aws.REGION} --lifecycle-hook-name ${LAUNCH_HOOK_NAME} `
+      + `--auto-scaling-group-name ${groupName} --instance-id "$INSTANCE_ID" --lifecycle-action-result CONTINUE`,
   );
   return userData;
 }

@@ -20,6 +20,11 @@ function userData(template: Template): string {
   return parts.map((p) => (typeof p === 'string' ? p : '${token}')).join('');
 }
 
+function instanceStatements(template: Template): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
+  const [[, policy]] = resourcesOf(template, 'AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties.Roles).includes('FleetInstanceRole'));
+  return policy.Properties.PolicyDocument.Statement;
+}
+
 describe('Ec2AgentFleet', () => {
   test('launch template: Amazon Linux 2023, IMDSv2 required, no public IP, encrypted root volume', () => {
     const { template } = fleet();
@@ -49,6 +54,40 @@ describe('Ec2AgentFleet', () => {
     expect(script).toContain('AGENT_LIFECYCLE_HOOK_NAME=agent-drain');
     expect(script).toMatch(/AGENT_AUTO_SCALING_GROUP_NAME=TestStackFleet/);
     expect(script).not.toContain('docker login');
+  });
+
+  test('an instance counts only once its worker runs: a launch hook that user data completes after 30 s of a running container', () => {
+    const { template } = fleet({ minWorkers: 1 });
+    // On the group itself, so it holds the instances launched with the group too.
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      LifecycleHookSpecificationList: [{
+        LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+        LifecycleHookName: 'agent-launch',
+        HeartbeatTimeout: 600,
+        DefaultResult: 'ABANDON',
+      }],
+    });
+    const script = userData(template);
+    expect(script).toMatch(/docker inspect -f '\{\{\.State\.Running\}\} \{\{\.State\.StartedAt\}\}' agent-worker/);
+    expect(script).toMatch(/aws autoscaling complete-lifecycle-action --region \$\{token\} --lifecycle-hook-name agent-launch --auto-scaling-group-name TestStackFleet\S* --instance-id "\$INSTANCE_ID" --lifecycle-action-result CONTINUE/);
+  });
+
+  test('a worker that keeps failing marks its instance unhealthy, so the group replaces it', () => {
+    const script = userData(fleet().template);
+    expect(script).toContain('StartLimitIntervalSec=600');
+    expect(script).toContain('StartLimitBurst=20');
+    expect(script).toContain('OnFailure=agent-worker-unhealthy.service');
+    expect(script).toMatch(/ExecStart=\/usr\/bin\/aws autoscaling set-instance-health --region \$\{token\} --instance-id \$\{INSTANCE_ID\} --health-status Unhealthy/);
+    const statements = instanceStatements(fleet().template);
+    const health = statements.find((st) => [st.Action].flat().includes('autoscaling:SetInstanceHealth'))!;
+    expect(JSON.stringify(health.Resource)).toMatch(/:autoScalingGroup:\*:autoScalingGroupName\/TestStackFleet/);
+  });
+
+  test('workerStartTimeout sets the launch hook; outside 30 s-2 h it is an error', () => {
+    fleet({ workerStartTimeout: Duration.minutes(20) }).template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      LifecycleHookSpecificationList: [Match.objectLike({ LifecycleHookName: 'agent-launch', HeartbeatTimeout: 1200 })],
+    });
+    expect(() => fleet({ workerStartTimeout: Duration.seconds(10) })).toThrow(/workerStartTimeout: must be an integer 30-7200, got 10/);
   });
 
   test('an image in ECR is pulled after a login on every start of the unit', () => {
@@ -83,7 +122,7 @@ describe('Ec2AgentFleet', () => {
     const [[, policy]] = resourcesOf(template, 'AWS::IAM::Policy')
       .filter(([, p]) => JSON.stringify(p.Properties.Roles).includes('FleetInstanceRole'));
     const statements = policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[];
-    const complete = statements.find((s) => s.Action === 'autoscaling:CompleteLifecycleAction')!;
+    const complete = statements.find((s) => [s.Action].flat().includes('autoscaling:CompleteLifecycleAction'))!;
     expect(JSON.stringify(complete.Resource)).toMatch(/:autoScalingGroup:\*:autoScalingGroupName\/TestStackFleet/);
     expect(statements.some((s) => Array.isArray(s.Action) && s.Action.includes('logs:PutLogEvents'))).toBe(true);
     expect(statements.some((s) => Array.isArray(s.Action) && s.Action.includes('sqs:ReceiveMessage'))).toBe(true);
