@@ -52,7 +52,16 @@ export interface Ec2ComputeOptions {
    */
   readonly workerStartTimeout?: Duration;
   /**
-   * Protect new instances from scale-in: only workers (or you) remove them.
+   * Let each worker protect its own instance from scale-in while it holds messages
+   * (`autoscaling:SetInstanceProtection` on this group), as ECS task protection does on Fargate,
+   * so scale-in never picks a busy instance.
+   * @default true
+   */
+  readonly instanceProtection?: boolean;
+  /**
+   * Launch instances protected from scale-in; an idle worker drops the protection within 5
+   * minutes of its instance going InService (and whenever it goes idle). Needs
+   * `instanceProtection`, or nothing would ever drop it and the group could never scale in.
    * @default false
    */
   readonly newInstancesProtectedFromScaleIn?: boolean;
@@ -79,7 +88,10 @@ export interface Ec2ComputeOptions {
    */
   readonly notificationsTopic?: sns.ITopic;
   /**
-   * Time from launch until an instance's worker counts in the group's metrics.
+   * The group's instance warm-up (DefaultInstanceWarmup): after an instance goes InService, how
+   * long its metrics stay out of the scaling policies' view while further scale-out counts it
+   * as capacity already added. EC2 Auto Scaling step policies take no cooldown, so on this fleet
+   * it is also what paces repeated step scale-outs; BacklogScaling's cooldowns do not apply here.
    * @default Duration.seconds(180)
    */
   readonly instanceWarmup?: Duration;
@@ -139,9 +151,12 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
     const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
     throwIfInvalid(this, checkSubnetCapacity(vpc, vpcSubnets, settings.maxWorkers));
     const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.MEDIUM);
+    const instanceProtection = props.instanceProtection ?? true;
     const workerStartSeconds = knownSeconds(props.workerStartTimeout) ?? DEFAULT_WORKER_START_SECONDS;
     throwIfInvalid(this, [
       ...checkIntegerRange('workerStartTimeout', knownSeconds(props.workerStartTimeout), 30, 7200),
+      ...check(instanceProtection || !props.newInstancesProtectedFromScaleIn, 'newInstancesProtectedFromScaleIn',
+        'false when instanceProtection is false (nothing would ever drop the protection)', props.newInstancesProtectedFromScaleIn),
       ...validateSpotTypes(props.spot ?? false, instanceType, props.spotInstanceTypes),
       ...checkOnDemandBase(props.spot ?? false, props.onDemandBaseWorkers, settings.maxWorkers),
     ]);
@@ -162,6 +177,7 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
     const env = workerEnvironment(props, settings, {
       [AGENT_ENV.lifecycleHookName]: DRAIN_HOOK_NAME,
       [AGENT_ENV.autoScalingGroupName]: groupName,
+      ...(instanceProtection ? { [AGENT_ENV.instanceProtection]: 'true' } : {}),
       AWS_REGION: Aws.REGION,
     });
 
@@ -244,9 +260,13 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
       resourceName: `*:autoScalingGroupName/${groupName}`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    // And a worker that keeps failing marks its own instance unhealthy, so the group replaces it.
+    // And a worker that keeps failing marks its own instance unhealthy, so the group replaces it;
+    // a busy one protects its instance from scale-in. The group's ARN pins all three to this group.
     this.role.addToPrincipalPolicy(new iam.PolicyStatement({
-      actions: ['autoscaling:CompleteLifecycleAction', 'autoscaling:SetInstanceHealth'],
+      actions: [
+        'autoscaling:CompleteLifecycleAction', 'autoscaling:SetInstanceHealth',
+        ...(instanceProtection ? ['autoscaling:SetInstanceProtection'] : []),
+      ],
       resources: [groupArn],
     }));
     acknowledgeWildcardResource(this, groupArn,
@@ -297,12 +317,16 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
     });
   }
 
+  /**
+   * EC2 Auto Scaling step policies support no cooldown, only an instance warm-up ("Step and
+   * simple scaling policies for Amazon EC2 Auto Scaling": cooldowns apply to simple scaling), so
+   * `options.cooldown` does not apply: the policy takes the group's instance warm-up.
+   */
   public addStepScaling(scope: Construct, id: string, options: FleetStepScalingOptions): cloudwatch.IAlarmAction {
-    // EC2 Auto Scaling step policies take a warm-up, not a cooldown.
     const action = new autoscaling.StepScalingAction(scope, id, {
       autoScalingGroup: this.autoScalingGroup,
       adjustmentType: options.adjustmentType as string as autoscaling.AdjustmentType,
-      estimatedInstanceWarmup: options.cooldown,
+      estimatedInstanceWarmup: this.warmup,
       minAdjustmentMagnitude: options.minAdjustmentMagnitude,
     });
     addSteps(action, options.steps);

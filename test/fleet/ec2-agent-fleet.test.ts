@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AgentImage, AgentQueue, Ec2AgentFleet, type Ec2AgentFleetProps } from '../../lib';
+import { AdjustmentType } from '../../lib/policy/steps';
 import { resourcesOf, TEST_IMAGE, testStack, synthTemplate } from '../support/cdk';
 
 function fleet(props: Partial<Ec2AgentFleetProps> = {}, stack: Stack = testStack()) {
@@ -158,6 +159,27 @@ describe('Ec2AgentFleet', () => {
         InstancesDistribution: { OnDemandBaseCapacity: 2, OnDemandPercentageAboveBaseCapacity: 0, SpotAllocationStrategy: 'price-capacity-optimized' },
       }),
     });
+  });
+
+  test('busy workers protect their own instance from scale-in: the contract variable and SetInstanceProtection on the one group', () => {
+    const { template } = fleet();
+    expect(userData(template)).toContain('AGENT_INSTANCE_PROTECTION=true');
+    const protect = instanceStatements(template).find((st) => [st.Action].flat().includes('autoscaling:SetInstanceProtection'))!;
+    expect(JSON.stringify(protect.Resource)).toMatch(/:autoScalingGroup:\*:autoScalingGroupName\/TestStackFleet/);
+    const off = fleet({ instanceProtection: false }).template;
+    expect(userData(off)).not.toContain('AGENT_INSTANCE_PROTECTION');
+    expect(JSON.stringify(instanceStatements(off))).not.toContain('SetInstanceProtection');
+    // Protected new instances with nobody to drop the protection would never scale in.
+    expect(() => fleet({ instanceProtection: false, newInstancesProtectedFromScaleIn: true }))
+      .toThrow(/newInstancesProtectedFromScaleIn: must be false when instanceProtection is false \(nothing would ever drop the protection\), got true/);
+  });
+
+  test('step policies take the fleet\'s instance warm-up: EC2 Auto Scaling step policies have no cooldown', () => {
+    const stack = testStack();
+    const queue = new AgentQueue(stack, 'Tasks');
+    const made = new Ec2AgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE, instanceWarmup: Duration.seconds(240) });
+    made.addStepScaling(stack, 'Steps', { adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps: [{ lower: 0, change: 1 }], cooldown: Duration.seconds(60) });
+    Template.fromStack(stack).hasResourceProperties('AWS::AutoScaling::ScalingPolicy', { PolicyType: 'StepScaling', EstimatedInstanceWarmup: 240 });
   });
 
   test('scale-in protection and notifications are options', () => {

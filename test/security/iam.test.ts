@@ -15,6 +15,7 @@ const FEATURE_OF_ACTION: Record<string, string> = {
   'ecs:GetTaskProtection': 'Fargate workers hold scale-in protection while busy',
   'autoscaling:CompleteLifecycleAction': 'EC2 workers end the termination hook after draining, and the launch hook once they run',
   'autoscaling:SetInstanceHealth': 'an EC2 worker that keeps failing marks its own instance unhealthy',
+  'autoscaling:SetInstanceProtection': 'a busy EC2 worker protects its own instance from scale-in',
   'ecs:DescribeServices': 'the publisher counts running Fargate workers',
   'autoscaling:DescribeAutoScalingGroups': 'the publisher counts running EC2 workers',
   'cloudwatch:PutMetricData': 'the publisher puts backlog per worker',
