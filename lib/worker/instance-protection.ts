@@ -11,6 +11,7 @@
  * Calls are serialized; only the latest wanted state is sent; a failed call is retried.
  */
 import { SetInstanceProtectionCommand, type AutoScalingClient } from '@aws-sdk/client-auto-scaling';
+import { BusyIdle } from './busy-idle';
 import type { WorkerLogger } from './logger';
 
 /** The instance and a client to reach its group with. */
@@ -35,16 +36,17 @@ const RETRY_MS = 5_000;
 export const IDLE_REFRESH_MS = 5 * 60_000;
 
 export class InstanceProtection {
-  private wanted = false;
+  private readonly busy: BusyIdle;
   /** What the group holds, as far as we know; unknown until the first call succeeds. */
   private held: boolean | undefined;
-  private idleTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private refreshTimer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
 
-  constructor(private readonly options: InstanceProtectionOptions) {}
+  constructor(private readonly options: InstanceProtectionOptions) {
+    this.busy = new BusyIdle(options.idleMs, () => this.enqueue());
+  }
 
   /** Drops any protection a previous worker on this instance left behind. */
   start(): void {
@@ -53,37 +55,18 @@ export class InstanceProtection {
 
   /** Tells the protection how many messages are in flight. */
   update(inFlight: number): void {
-    if (this.closed) return;
-    if (inFlight > 0) {
-      if (this.idleTimer) {
-        clearTimeout(this.idleTimer);
-        this.idleTimer = undefined;
-      }
-      if (!this.wanted) this.want(true);
-    } else if (this.wanted && !this.idleTimer) {
-      this.idleTimer = setTimeout(() => {
-        this.idleTimer = undefined;
-        this.want(false);
-      }, this.options.idleMs);
-      this.idleTimer.unref();
-    }
+    if (!this.closed) this.busy.update(inFlight);
   }
 
   /** Drops the protection (if held) and stops every timer. */
   async close(): Promise<void> {
     this.closed = true;
-    if (this.idleTimer) clearTimeout(this.idleTimer);
+    this.busy.stop();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.refreshTimer) clearTimeout(this.refreshTimer);
-    this.idleTimer = this.retryTimer = this.refreshTimer = undefined;
-    this.wanted = false;
+    this.retryTimer = this.refreshTimer = undefined;
     this.enqueue();
     await this.chain;
-  }
-
-  private want(on: boolean): void {
-    this.wanted = on;
-    this.enqueue();
   }
 
   private enqueue(): void {
@@ -91,7 +74,7 @@ export class InstanceProtection {
   }
 
   private async sync(): Promise<void> {
-    const on = this.wanted;
+    const on = this.busy.isWanted;
     if (on === this.held) return;
     let target: InstanceTarget | undefined;
     try {
@@ -118,7 +101,7 @@ export class InstanceProtection {
     if (this.refreshTimer || this.closed) return;
     this.refreshTimer = setTimeout(() => {
       this.refreshTimer = undefined;
-      if (this.wanted || this.closed) return;
+      if (this.busy.isWanted || this.closed) return;
       this.held = undefined;
       this.enqueue();
     }, IDLE_REFRESH_MS);
