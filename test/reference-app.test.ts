@@ -100,7 +100,7 @@ describe('reference app', () => {
   test('all three stacks have the dashboard and the alarms', () => {
     for (const template of [fargate, ec2, eks]) {
       template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
     }
   });
 

@@ -228,6 +228,16 @@ export function resolveWorkerSettings(
   };
 }
 
+/**
+ * Checks the on-demand base of a Spot fleet: it needs `spot`, and fits in `maxWorkers`.
+ */
+export function checkOnDemandBase(spot: boolean, onDemandBaseWorkers: number | undefined, maxWorkers: number): Violation[] {
+  const base = knownNumber(onDemandBaseWorkers);
+  if (base === undefined || base === 0) return [];
+  if (!spot) return check(false, 'onDemandBaseWorkers', '0 unless spot is true', base);
+  return check(Number.isInteger(base) && base >= 0 && base <= maxWorkers, 'onDemandBaseWorkers', `an integer 0-${maxWorkers} (maxWorkers)`, base);
+}
+
 /** The environment every agent container gets: the contract with the worker runtime, then the user's. */
 export function workerEnvironment(
   props: AgentFleetProps,

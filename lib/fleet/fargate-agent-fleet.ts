@@ -3,18 +3,19 @@ import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { PUBLISHER_ENV, PUBLISHER_IAM_ACTIONS } from '../../lambda/backlog-publisher/contract';
 import { metricDataQueries } from '../scaling/metric-queries';
-import { check, checkIntegerRange, type Violation } from '../policy/violation';
+import { check, checkIntegerRange, formatViolations, type Violation } from '../policy/violation';
 import { AGENT_ENV, WORKER_DEFAULTS, type WorkerTimings } from '../worker/contract';
 import { acknowledgeGranteeWildcard, acknowledgeRule } from '../nag-acknowledgements';
 import { checkWholeSeconds, knownNumber, knownSeconds, refuseTokens, throwIfInvalid } from '../validation';
 import {
-  addSteps, FLEET_DEFAULTS, resolveWorkerSettings, workerCountMetric, workerEnvironment,
+  addSteps, checkOnDemandBase, FLEET_DEFAULTS, resolveWorkerSettings, workerCountMetric, workerEnvironment,
   type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions,
 } from './agent-fleet';
 import { checkSubnetCapacity, createFleetVpc } from './fleet-vpc';
@@ -38,7 +39,7 @@ export interface FargateComputeOptions {
    */
   readonly memoryLimitMiB?: number;
   /**
-   * The CPU architecture of the image.
+   * The CPU architecture of the tasks; an image from `AgentImage.fromAsset` is built for it.
    * @default ecs.CpuArchitecture.X86_64
    */
   readonly cpuArchitecture?: ecs.CpuArchitecture;
@@ -64,10 +65,17 @@ export interface FargateComputeOptions {
    */
   readonly taskProtectionExpiry?: Duration;
   /**
-   * Run on Fargate Spot (needs the cluster's Fargate capacity providers; a new cluster has them).
+   * Run on Fargate Spot (needs the cluster's FARGATE_SPOT capacity provider; a new cluster has it,
+   * a given `ecs.Cluster` without it is a synth error).
    * @default false
    */
   readonly spot?: boolean;
+  /**
+   * With `spot`: how many workers run on regular Fargate before any runs on Fargate Spot, so an
+   * interruption never takes the whole fleet.
+   * @default 0
+   */
+  readonly onDemandBaseWorkers?: number;
   /**
    * Give tasks a public IP (only for public subnets without NAT).
    * @default false
@@ -167,6 +175,24 @@ class AgentFargateService extends ecs.FargateService {
   }
 }
 
+/** The image platform of a task's CPU architecture; undefined for one Fargate doesn't run. */
+function platformOfCpuArchitecture(cpuArchitecture: ecs.CpuArchitecture): ecrAssets.Platform | undefined {
+  const platforms: Record<string, ecrAssets.Platform> = { X86_64: ecrAssets.Platform.LINUX_AMD64, ARM64: ecrAssets.Platform.LINUX_ARM64 };
+  return platforms[cpuArchitecture._cpuArchitecture];
+}
+
+/**
+ * Fargate Spot above an optional on-demand base: `base` tasks go to FARGATE first, and its weight
+ * 0 sends every task above the base to FARGATE_SPOT (Amazon ECS Developer Guide, "Amazon ECS
+ * clusters for Fargate": base and weight of a capacity provider strategy).
+ */
+function spotStrategy(onDemandBase: number): ecs.CapacityProviderStrategy[] {
+  return [
+    ...(onDemandBase > 0 ? [{ capacityProvider: 'FARGATE', base: onDemandBase, weight: 0 }] : []),
+    { capacityProvider: 'FARGATE_SPOT', weight: 1 },
+  ];
+}
+
 /**
  * A fleet of agent workers as an ECS service on Fargate: no public IP, logs with retention,
  * deployment circuit breaker with rollback, a stop timeout for draining, and task scale-in
@@ -206,6 +232,7 @@ export class FargateAgentFleet extends Resource implements IAgentFleet, ec2.ICon
       fargate: true,
       taskProtectionMinutes: protectionMinutes === undefined ? undefined : protectionMinutes / 60,
     });
+    const spot = props.spot ?? false;
     throwIfInvalid(this, [
       ...violations,
       ...sizeViolations,
@@ -215,6 +242,7 @@ export class FargateAgentFleet extends Resource implements IAgentFleet, ec2.ICon
         ? check(false, 'vpc', 'unset when `cluster` is given (the cluster\'s VPC is used)', props.vpc.node.path) : []),
       ...(props.ephemeralStorageGiB === undefined ? [] : checkIntegerRange('ephemeralStorageGiB', knownNumber(props.ephemeralStorageGiB), 21, 200)),
       ...checkIntegerRange('minHealthyPercent', knownNumber(props.minHealthyPercent), 0, 100),
+      ...checkOnDemandBase(spot, props.onDemandBaseWorkers, settings.maxWorkers),
     ]);
     this.minWorkers = settings.minWorkers;
     this.maxWorkers = settings.maxWorkers;
@@ -232,15 +260,19 @@ export class FargateAgentFleet extends Resource implements IAgentFleet, ec2.ICon
     throwIfInvalid(this, checkSubnetCapacity(this.cluster.vpc, vpcSubnets, settings.maxWorkers));
     this.clusterGiven = props.cluster !== undefined;
 
+    const cpuArchitecture = props.cpuArchitecture ?? ecs.CpuArchitecture.X86_64;
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
       cpu,
       memoryLimitMiB,
-      runtimePlatform: { cpuArchitecture: props.cpuArchitecture ?? ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      runtimePlatform: { cpuArchitecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
       ephemeralStorageGiB: props.ephemeralStorageGiB,
     });
     this.grantPrincipal = this.taskDefinition.taskRole;
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? FLEET_DEFAULTS.logRetention });
-    const image = props.image.bind(this, this.taskDefinition.obtainExecutionRole());
+    const image = props.image.bind(this, this.taskDefinition.obtainExecutionRole(), {
+      platform: platformOfCpuArchitecture(cpuArchitecture),
+      platformSource: `cpuArchitecture ${cpuArchitecture._cpuArchitecture}`,
+    });
 
     const protectionEnv: Record<string, string> = taskProtection
       ? { [AGENT_ENV.taskProtection]: 'true', [AGENT_ENV.taskProtectionMinutes]: String(settings.timings.taskProtectionMinutes) }
@@ -270,10 +302,9 @@ export class FargateAgentFleet extends Resource implements IAgentFleet, ec2.ICon
       enableExecuteCommand: props.enableExecuteCommand,
       propagateTags: props.propagateTags ?? ecs.PropagatedTagSource.SERVICE,
       platformVersion: props.platformVersion,
-      capacityProviderStrategies: props.spot
-        ? [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }]
-        : undefined,
+      capacityProviderStrategies: spot ? spotStrategy(props.onDemandBaseWorkers ?? 0) : undefined,
     });
+    if (spot) this.requireSpotCapacityProvider(props.cluster);
 
     this.connections = this.service.connections;
     props.queue.grantConsume(this.grantPrincipal);
@@ -302,6 +333,29 @@ export class FargateAgentFleet extends Resource implements IAgentFleet, ec2.ICon
   /** The fleet's log group goes with `policy` (the service, its tasks and the cluster hold no data). */
   public applyRemovalPolicy(policy: RemovalPolicy): void {
     this.logGroup.applyRemovalPolicy(policy);
+  }
+
+  /**
+   * A service's strategy may name only capacity providers already associated with its cluster
+   * (Amazon ECS API Reference, CapacityProviderStrategyItem): the service is created after the
+   * cluster's associations, and a given cluster must have FARGATE_SPOT. An `ecs.Cluster` says so
+   * (checked at synth, as its providers can be enabled after this fleet is made); an imported one
+   * cannot, so it gets a warning.
+   */
+  private requireSpotCapacityProvider(givenCluster: ecs.ICluster | undefined): void {
+    if (givenCluster && !(givenCluster instanceof ecs.Cluster)) {
+      Annotations.of(this).addWarningV2('cdk-agent-fleet:spotCapacityProvider',
+        'spot: this imported cluster\'s capacity providers are unknown at synth; the deployment fails unless FARGATE and FARGATE_SPOT are associated with it.');
+      return;
+    }
+    this.service.node.addDependency(this.cluster);
+    if (givenCluster) {
+      const cluster = givenCluster as ecs.Cluster;
+      this.node.addValidation({
+        validate: () => (cluster.capacityProviderNames.includes('FARGATE_SPOT') ? [] : [formatViolations(this.node.path,
+          check(false, 'spot', 'false on a cluster without the FARGATE_SPOT capacity provider (enableFargateCapacityProviders)', true))]),
+      });
+    }
   }
 
   /**

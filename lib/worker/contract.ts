@@ -30,6 +30,8 @@ export const AGENT_ENV = {
   lifecycleHookName: 'AGENT_LIFECYCLE_HOOK_NAME',
   /** On EC2: the Auto Scaling group of the instance. */
   autoScalingGroupName: 'AGENT_AUTO_SCALING_GROUP_NAME',
+  /** On EC2: `true` to hold instance scale-in protection while messages are in flight. */
+  instanceProtection: 'AGENT_INSTANCE_PROTECTION',
   /** CloudWatch namespace of the worker's embedded metrics. */
   metricsNamespace: 'AGENT_METRICS_NAMESPACE',
   /** Value of the `Fleet` dimension on the worker's metrics. */

@@ -160,6 +160,12 @@ export interface AgentWorkerOptions {
    */
   readonly autoScalingGroupName?: string;
   /**
+   * EC2: hold the instance's scale-in protection while any message is in flight (with
+   * `autoScalingGroupName`; idle time as `taskProtectionIdleMs`).
+   * @default - `$AGENT_INSTANCE_PROTECTION === 'true'`
+   */
+  readonly instanceProtection?: boolean;
+  /**
    * Base URL of the instance metadata service (IMDSv2).
    * @default - `$AWS_EC2_METADATA_SERVICE_ENDPOINT`, else http://169.254.169.254
    */
@@ -250,6 +256,7 @@ export interface ResolvedOptions {
   readonly ecsAgentUri?: string;
   readonly lifecycleHookName?: string;
   readonly autoScalingGroupName?: string;
+  readonly instanceProtection: boolean;
   readonly imdsEndpoint: string;
   readonly lifecyclePollMs: number;
   readonly autoScalingClient?: AutoScalingClient;
@@ -418,6 +425,7 @@ export function resolveOptions(o: AgentWorkerOptions): ResolvedOptions {
     ecsAgentUri: o.ecsAgentUri ?? nonEmpty(env[EXTRA_ENV.ecsAgentUri]),
     lifecycleHookName,
     autoScalingGroupName,
+    instanceProtection: o.instanceProtection ?? env[AGENT_ENV.instanceProtection]?.toLowerCase() === 'true',
     imdsEndpoint: o.imdsEndpoint ?? nonEmpty(env[EXTRA_ENV.imdsEndpoint]) ?? DEFAULT_IMDS_ENDPOINT,
     lifecyclePollMs,
     autoScalingClient: o.autoScalingClient,

@@ -12,6 +12,7 @@ import { Batcher, type EntryOutcome } from './batcher';
 import { TypedEmitter } from './emitter';
 import { AGENT_ENV, MIN_VISIBILITY_TIMEOUT_SECONDS, WORKER_DEFAULTS } from './contract';
 import { AgentWorkerConfigError, DrainDeadlineError, HandlerTimeoutError, backoffMs, classifySqsError, type SqsErrorKind } from './errors';
+import { InstanceProtection } from './instance-protection';
 import { LifecycleWatcher } from './lifecycle';
 import { WorkerMetrics } from './metrics';
 import { resolveOptions, resolveVisibility, retryDelaySeconds, type AgentWorkerOptions, type ResolvedOptions } from './options';
@@ -51,7 +52,7 @@ export interface AgentWorkerEvents {
   sqs_error: (e: { readonly operation: string; readonly error: unknown; readonly kind: SqsErrorKind }) => void;
   /** The worker stopped receiving and is draining. */
   draining: (e: { readonly reason: StopReason }) => void;
-  /** ECS task scale-in protection was set or dropped. */
+  /** Scale-in protection (ECS task, or EC2 instance) was set or dropped. */
   protection_changed: (e: { readonly protected: boolean }) => void;
   /** The drain is over: nothing is in flight, deletes are flushed, everything is closed. */
   stopped: (e: { readonly reason: StopReason; readonly released: number }) => void;
@@ -105,6 +106,7 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
   private readonly visibility: Batcher<VisibilityEntry>;
   private readonly protection: TaskProtection | undefined;
   private readonly lifecycle: LifecycleWatcher | undefined;
+  private readonly instanceProtection: InstanceProtection | undefined;
   private readonly metrics: WorkerMetrics | undefined;
   private readonly signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
 
@@ -154,6 +156,16 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
         logger: o.logger,
         autoScalingClient: o.autoScalingClient,
         env: options.env ?? process.env,
+      });
+    }
+    if (o.instanceProtection && this.lifecycle) {
+      const lifecycle = this.lifecycle;
+      this.instanceProtection = new InstanceProtection({
+        autoScalingGroupName: o.autoScalingGroupName!,
+        target: () => lifecycle.target(),
+        idleMs: o.taskProtectionIdleMs,
+        logger: o.logger,
+        onChange: (isProtected) => this.emit('protection_changed', { protected: isProtected }),
       });
     }
     if (o.metricsNamespace) {
@@ -268,6 +280,7 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
     clearInterval(this.heartbeatTimer);
     await Promise.all([this.deletes.drain(), this.visibility.drain()]);
     await this.protection?.close();
+    await this.instanceProtection?.close();
     if (reason === 'lifecycle' && this.lifecycle) await this.lifecycle.complete();
     await this.metrics?.close();
     for (const [sig, handler] of this.signalHandlers.splice(0)) process.off(sig, handler);
@@ -289,6 +302,7 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
       this.lifecycle.watch(() => void this.drain('lifecycle'));
     }
     if (!(await this.startHeartbeats())) return;
+    this.instanceProtection?.start();
     let failures = 0;
     while (this._state === 'running') {
       if (this.protection && this.protection.heldForMs() >= this.o.taskProtectionMinutes * 60_000) {
@@ -427,6 +441,7 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
       this.buffer.push(held);
     }
     this.protection?.update(this.held.size);
+    this.instanceProtection?.update(this.held.size);
     this.pump();
   }
 
@@ -499,6 +514,7 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
     held.done = true;
     this.held.delete(held);
     this.protection?.update(this.held.size);
+    this.instanceProtection?.update(this.held.size);
   }
 
   private release(held: Held, visibilityTimeout: number, reason: ReleaseReason): void {

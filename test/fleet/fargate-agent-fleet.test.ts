@@ -86,6 +86,37 @@ describe('FargateAgentFleet', () => {
     });
   });
 
+  test('spot: the service waits for the cluster\'s capacity providers, which it names in its strategy', () => {
+    const t = fleet({ spot: true }).template();
+    const [[associations]] = resourcesOf(t, 'AWS::ECS::ClusterCapacityProviderAssociations');
+    const [[, service]] = Object.entries(t.findResources('AWS::ECS::Service'));
+    expect((service as { DependsOn?: string[] }).DependsOn).toContain(associations);
+  });
+
+  test('spot with an on-demand base: the first workers on FARGATE, every one above them on FARGATE_SPOT', () => {
+    fleet({ spot: true, onDemandBaseWorkers: 2 }).template().hasResourceProperties('AWS::ECS::Service', {
+      CapacityProviderStrategy: [{ CapacityProvider: 'FARGATE', Base: 2, Weight: 0 }, { CapacityProvider: 'FARGATE_SPOT', Weight: 1 }],
+    });
+  });
+
+  test('spot on a given cluster without FARGATE_SPOT fails at synth; with it, the service waits for it', () => {
+    const bare = testStack();
+    fleet({ spot: true, cluster: new ecs.Cluster(bare, 'Shared', { vpc: new ec2.Vpc(bare, 'Net') }) }, bare);
+    expect(() => synthTemplate(bare))
+      .toThrow(/TestStack\/Fleet: invalid configuration[\s\S]*spot: must be false on a cluster without the FARGATE_SPOT capacity provider \(enableFargateCapacityProviders\), got true/);
+    const ready = testStack();
+    const cluster = new ecs.Cluster(ready, 'Shared', { vpc: new ec2.Vpc(ready, 'Net'), enableFargateCapacityProviders: true });
+    const [[associations]] = resourcesOf(fleet({ spot: true, cluster }, ready).template(), 'AWS::ECS::ClusterCapacityProviderAssociations');
+    expect(JSON.stringify(synthTemplate(ready).findResources('AWS::ECS::Service'))).toContain(associations);
+  });
+
+  test('spot on an imported cluster, whose capacity providers are unknown, is a warning', () => {
+    const stack = testStack();
+    const cluster = ecs.Cluster.fromClusterAttributes(stack, 'Imported', { clusterName: 'shared', vpc: new ec2.Vpc(stack, 'Net') });
+    const { fleet: made } = fleet({ spot: true, cluster }, stack);
+    Annotations.fromStack(stack).hasWarning(`/${made.node.path}`, Match.stringLikeRegexp('FARGATE_SPOT'));
+  });
+
   test('a given cluster is used as is; scaling on it warns about Container Insights only where they are not known to be on', () => {
     const warned = (clusterProps: Partial<ecs.ClusterProps>, publisher: boolean) => {
       const stack = testStack();
@@ -131,6 +162,8 @@ describe('FargateAgentFleet', () => {
       [{ environment: { QUEUE_URL: 'https://elsewhere' } }, /environment.QUEUE_URL: must be unset: the fleet sets it from its props, got https:\/\/elsewhere/],
       [{ taskProtectionExpiry: Duration.days(3) }, /taskProtectionExpiry \(minutes\): must be an integer 1-2880, got 4320/],
       [{ taskProtectionExpiry: Duration.minutes(2) }, /taskProtectionExpiry: must be >= handlerTimeout \(300 seconds\).*got 120 seconds/],
+      [{ onDemandBaseWorkers: 1 }, /onDemandBaseWorkers: must be 0 unless spot is true, got 1/],
+      [{ spot: true, onDemandBaseWorkers: 11 }, /onDemandBaseWorkers: must be an integer 0-10 \(maxWorkers\), got 11/],
     ])('%o is an error naming the path, prop, range and value', (props, message) => {
       expect(() => fleet(props as Partial<FargateAgentFleetProps>)).toThrow(message);
       expect(() => fleet(props as Partial<FargateAgentFleetProps>)).toThrow(/^TestStack\/Fleet: invalid configuration/);
