@@ -12,7 +12,7 @@ import { knownSeconds, throwIfInvalid } from '../validation';
 import { WORKER_DEFAULTS, type WorkerTimings } from '../worker/contract';
 import { acknowledgeManagedPolicies, acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
 import {
-  resolveWorkerSettings, workerCountMetric, workerEnvironment,
+  FLEET_DEFAULTS, resolveWorkerSettings, workerCountMetric, workerEnvironment,
   type AgentFleetProps, type FleetStepScalingOptions, type MathTargetTrackingOptions,
 } from './agent-fleet';
 import { checkSubnetCapacity, createFleetVpc } from './fleet-vpc';
@@ -301,7 +301,7 @@ export class EksAgentFleet extends Resource implements IModelScaledFleet {
 
   /** A new EKS Auto Mode cluster: nodes come and go with the pods KEDA asks for. */
   private createCluster(props: EksAgentFleetProps): eks.Cluster {
-    const vpc = props.vpc ?? createFleetVpc(this);
+    const vpc = props.vpc ?? createFleetVpc(this, props.logRetention ?? FLEET_DEFAULTS.logRetention);
     const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
     // Each pod takes an IP address of the subnets (Amazon VPC CNI), as a Fargate task does.
     throwIfInvalid(this, checkSubnetCapacity(vpc, vpcSubnets, this.maxWorkers));

@@ -64,7 +64,7 @@ describe('kedaScalingFromModel: the model as a ScaledObject and HPA behavior', (
 });
 
 describe('kedaQueueMetric: what the aws-sqs-queue scaler counts', () => {
-  const sample = { visible: 10, inFlight: 4, delayed: 2, running: 1 };
+  const sample = { visible: 10, inFlight: 4, delayed: 2, running: 1, desired: 1 };
   test('visible, plus in flight and delayed when asked', () => {
     const trigger = { queueLength: 5, activationQueueLength: 0, scaleOnInFlight: true, scaleOnDelayed: true };
     expect(kedaQueueMetric(sample, trigger)).toBe(16);
