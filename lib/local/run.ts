@@ -82,6 +82,11 @@ export interface LocalRunResult {
   readonly policy: SimulationPolicy;
   readonly live: RunResult;
   readonly predicted: RunResult;
+  /**
+   * The simulator again, on the same messages with the processing times the live handlers took
+   * (simulated seconds): what the policy would do with this machine's actual service times.
+   */
+  readonly predictedMeasured: RunResult;
   readonly accounting: Accounting;
   readonly speed: number;
   /** Wall-clock seconds: the whole run, and the replay of the trace and its tail. */
@@ -91,6 +96,8 @@ export interface LocalRunResult {
   readonly warmUpWallSeconds: number;
   /** Mean processing time of the processed messages, simulated seconds (the prediction assumes the config's mean). */
   readonly meanProcessingSeconds: number;
+  /** Mean processing time of the prediction's messages, simulated seconds. */
+  readonly predictedMeanProcessingSeconds: number;
   /** Largest lag of the autoscaler's tick behind the clock, simulated seconds. */
   readonly maxTickLagSeconds: number;
 }
@@ -144,15 +151,16 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
   let fleet: WorkerFleet | undefined;
   const aborted = (): boolean => o.signal?.aborted === true;
   try {
-    // SQS takes whole seconds: the compressed visibility timeout is rounded up (it stays >= the handler timeout).
-    const visibility = Math.max(1, Math.ceil(WORKER_DEFAULTS.visibilityTimeoutSeconds / speed));
+    // The visibility timeout as AgentQueue sets it, not compressed: it only matters when a worker
+    // dies holding a message (here, never before SIGKILL), and a compressed one (6 s at 60x) would
+    // let a CPU-starved worker's heartbeat come too late and the message be processed twice.
+    const visibility = WORKER_DEFAULTS.visibilityTimeoutSeconds;
     const queues = await createFleetQueues(sqs, `local-${trace.name}`, visibility);
     const processed = new Map<string, Extract<WorkerReport, { type: 'processed' }>[]>();
     const f = (fleet = new WorkerFleet({
       workerModule: o.workerModule ?? DEFAULT_WORKER_MODULE,
       env: { ...sqs.env(), ...workerEnvironment(config, speed, queues.queueUrl, visibility) },
       startOptions: {
-        heartbeatSeconds: visibility / 3,
         retryDelaySeconds: 2 / speed,
         maxRetryDelaySeconds: 300 / speed,
         batchWindowMs: 50 / speed,
@@ -176,24 +184,28 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     const sentWall = new Float64Array(messages.count).fill(NaN);
     const indexById = new Map<string, number>();
     let sent = 0;
+    const sendBatch = async (batch: number[]): Promise<void> => {
+      const wall = Date.now();
+      const out = await sqs.client.send(new SendMessageBatchCommand({
+        QueueUrl: queues.queueUrl,
+        Entries: batch.map((m) => ({ Id: String(m), MessageBody: JSON.stringify({ taskId: `task-${m}`, prompt: `${trace.name} #${m}`, steps: DEFAULT_STEPS }) })),
+      }));
+      if ((out.Failed ?? []).length > 0) throw new Error(`SendMessageBatch failed: ${JSON.stringify(out.Failed)}`);
+      for (const ok of out.Successful ?? []) {
+        indexById.set(ok.MessageId!, Number(ok.Id));
+        sentWall[Number(ok.Id)] = wall;
+      }
+    };
     const produce = async (): Promise<void> => {
       while (sent < messages.count && !aborted()) {
         await clock.until(messages.sentAt[sent]);
-        const batch: number[] = [];
-        // The first is due (a timer may fire a hair early); the rest if due too.
+        // Everything due (the first is: a timer may fire a hair early), in batches of 10 sent at once.
         const now = Math.max(clock.now(), messages.sentAt[sent]);
-        while (sent + batch.length < messages.count && batch.length < 10 && messages.sentAt[sent + batch.length] <= now) batch.push(sent + batch.length);
-        const wall = Date.now();
-        const out = await sqs.client.send(new SendMessageBatchCommand({
-          QueueUrl: queues.queueUrl,
-          Entries: batch.map((m) => ({ Id: String(m), MessageBody: JSON.stringify({ taskId: `task-${m}`, prompt: `${trace.name} #${m}`, steps: DEFAULT_STEPS }) })),
-        }));
-        if ((out.Failed ?? []).length > 0) throw new Error(`SendMessageBatch failed: ${JSON.stringify(out.Failed)}`);
-        for (const ok of out.Successful ?? []) {
-          indexById.set(ok.MessageId!, Number(ok.Id));
-          sentWall[Number(ok.Id)] = wall;
-        }
-        sent += batch.length;
+        const due: number[] = [];
+        while (sent + due.length < messages.count && messages.sentAt[sent + due.length] <= now) due.push(sent + due.length);
+        const batches = Array.from({ length: Math.ceil(due.length / 10) }, (_, k) => due.slice(k * 10, k * 10 + 10));
+        await Promise.all(batches.map(sendBatch));
+        sent += due.length;
       }
     };
 
@@ -318,6 +330,13 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     }
     const uniqueProcessed = done.reduce((n, d) => n + (d === 1 ? 1 : 0), 0);
 
+    const measured = Float64Array.from(messages.processingSeconds);
+    for (const [id, list] of processed) {
+      const m = indexById.get(id);
+      if (m !== undefined) measured[m] = clock.simSeconds(list[0].doneAt - list[0].startedAt);
+    }
+    const predictedMeasured = { ...simulate({ ...messages, processingSeconds: measured }, policy, params, duration), policy: 'predicted, measured service' };
+
     const live: RunResult = {
       policy: 'live',
       durationSeconds: duration,
@@ -334,7 +353,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       timeline: liveTimeline(timeline, messages, waits),
     };
     return {
-      trace, policy, live, predicted, speed,
+      trace, policy, live, predicted, predictedMeasured, speed,
       accounting: {
         sent,
         processed: uniqueProcessed,
@@ -348,6 +367,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       replayWallSeconds,
       meanProcessingSeconds: uniqueProcessed === 0 ? NaN : serviceSum / uniqueProcessed,
       maxTickLagSeconds: maxLag,
+      predictedMeanProcessingSeconds: messages.processingSeconds.reduce((a, b) => a + b, 0) / Math.max(1, messages.count),
     };
   } finally {
     if (fleet) await fleet.close(2000);

@@ -15,7 +15,7 @@ export const WORKER_MODULE_ENV = 'LOCAL_WORKER_MODULE';
 export interface StartMessage {
   readonly type: 'start';
   /** Options beyond the fleet contract's environment (time-compressed timings). */
-  readonly options: Pick<AgentWorkerOptions, 'heartbeatSeconds' | 'retryDelaySeconds' | 'maxRetryDelaySeconds' | 'batchWindowMs'>;
+  readonly options: Pick<AgentWorkerOptions, 'retryDelaySeconds' | 'maxRetryDelaySeconds' | 'batchWindowMs'>;
 }
 
 /** What a worker process reports. */
@@ -67,9 +67,9 @@ function main(): void {
           report({ type: 'processed', messageId: message.MessageId ?? '', startedAt, doneAt: Date.now(), inFlight: worker.inFlight - 1 });
         },
       });
+      // The parent ranks workers by how busy they are when it scales in.
       const inFlight = (): void => report({ type: 'inFlight', inFlight: worker.inFlight });
       worker.on('message_received', inFlight);
-      worker.on('processing_error', inFlight);
       worker.on('message_released', inFlight);
       worker.on('stopped', ({ released }) => report({ type: 'stopped', released }, () => process.disconnect()));
       worker.start();
