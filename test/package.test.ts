@@ -84,4 +84,15 @@ describe('the packed package', () => {
     const loaded = execFileSync(process.execPath, ['-e', script], { cwd: dir, env: { ...process.env, NODE_PATH: NODE_MODULES }, encoding: 'utf8' });
     expect(JSON.parse(loaded)).toEqual([]);
   });
+
+  test('the local run ships compiled, with the reference agent\'s task, and its bin answers --help', () => {
+    const installed = path.join(dir, 'node_modules', 'cdk-agent-fleet');
+    const pkg = JSON.parse(fs.readFileSync(path.join(installed, 'package.json'), 'utf8'));
+    expect(pkg.dependencies).toHaveProperty('fauxqs');
+    for (const file of [pkg.bin['cdk-agent-fleet-local'], 'dist/lib/local/worker-process.js', 'dist/agent/simulated-task.js']) {
+      expect(fs.existsSync(path.join(installed, file))).toBe(true);
+    }
+    const help = execFileSync(process.execPath, [path.join(installed, pkg.bin['cdk-agent-fleet-local']), '--help'], { cwd: dir, env: { ...process.env, NODE_PATH: NODE_MODULES }, encoding: 'utf8' });
+    expect(help).toMatch(/^Usage: cdk-agent-fleet-local/);
+  });
 });

@@ -61,6 +61,8 @@ export interface LiveStatus {
   readonly events: readonly ScalingEvent[];
   /** Phase after the trace: waiting for the queue to empty. */
   readonly finishing: boolean;
+  /** How far the autoscaler's tick is behind the clock, simulated seconds. */
+  readonly lagSeconds: number;
 }
 
 /** Every message, accounted for. */
@@ -249,7 +251,8 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
 
     for (let s = 1; s <= duration + FINISH_GRACE_SECONDS && !aborted(); s++) {
       await clock.until(s);
-      maxLag = Math.max(maxLag, clock.now() - s);
+      const lag = clock.now() - s;
+      maxLag = Math.max(maxLag, lag);
       if (f.error) throw new Error(`a worker process failed: ${f.error}`);
       if (producerError) throw producerError;
       // Queue counts are read when a datapoint takes its snapshot (SQS's Approximate* once a
@@ -289,7 +292,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       o.onTick?.({
         now: s, durationSeconds: duration, sent, total: messages.count, queue: q, desired,
         running: after.running, starting: after.starting, draining: after.draining,
-        processed: processed.size, waitP95, events, finishing,
+        processed: processed.size, waitP95, events, finishing, lagSeconds: lag,
       });
       if (finishing && sent === messages.count && q.visible + q.inFlight + q.delayed === 0) break;
     }

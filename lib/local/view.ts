@@ -28,7 +28,7 @@ export function statusLines(s: LiveStatus): string[] {
   return [
     `${s.finishing ? 'finishing' : 'trace'} ${bar}  ${clock(s.now)} / ${clock(s.durationSeconds)} simulated  sent ${s.sent}/${s.total}  processed ${s.processed}`,
     `backlog ${s.queue.visible} visible, ${s.queue.inFlight} in flight   workers desired ${s.desired}, running ${s.running} (+${s.starting} starting, ${s.draining} draining)   p95 wait so far ${wait(s.waitP95)}`,
-    `scale events: ${s.events.slice(-3).map(formatEvent).join('; ') || '-'}`,
+    `scale events: ${s.events.slice(-3).map(formatEvent).join('; ') || '-'}${s.lagSeconds > 60 ? `   (behind the clock by ${s.lagSeconds.toFixed(0)} s: the machine is busy)` : ''}`,
   ];
 }
 

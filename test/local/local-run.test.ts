@@ -46,7 +46,7 @@ describe('local run command line', () => {
   test('the plain view line shows progress, backlog, workers and the last scale events', () => {
     const [a, b, c] = statusLines({
       now: 1800, durationSeconds: 3600, sent: 10, total: 20, processed: 8, desired: 4, running: 3, starting: 1, draining: 0,
-      queue: { visible: 2, inFlight: 3, delayed: 0 }, waitP95: 12.3, finishing: false,
+      queue: { visible: 2, inFlight: 3, delayed: 0 }, waitP95: 12.3, finishing: false, lagSeconds: 0,
       events: [{ time: 600, rule: 'burst steps on excess backlog', from: 1, to: 4 }],
     });
     expect(a).toContain(' 50 %');
