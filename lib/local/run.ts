@@ -109,6 +109,8 @@ const VIEW_REFRESH_MS = 250;
 
 /** How long (simulated) the run may go on after the trace and its tail for the queue to empty. */
 const FINISH_GRACE_SECONDS = 600;
+/** ...and then, if the queue still holds messages, how long in real time. */
+const FINISH_GRACE_REAL_MS = 30_000;
 
 /** The config the run and its prediction share: with the default worker, the task's processing-time spread. */
 export function withDefaultWorker(config: SimulationConfig): SimulationConfig {
@@ -295,6 +297,13 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
         processed: processed.size, waitP95, events, finishing, lagSeconds: lag,
       });
       if (finishing && sent === messages.count && q.visible + q.inFlight + q.delayed === 0) break;
+    }
+    // A machine too busy to keep up with the clock may still hold work: give the workers some real time.
+    const finishBy = Date.now() + FINISH_GRACE_REAL_MS;
+    while (!aborted() && Date.now() < finishBy && f.counts(duration).running > 0) {
+      const left = await queueCounts(sqs.client, queues.queueUrl);
+      if (sent === messages.count && left.visible + left.inFlight + left.delayed === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, VIEW_REFRESH_MS));
     }
     if (aborted()) throw new Error('interrupted');
     await producer;
