@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -55,18 +55,30 @@ describe('local run command line', () => {
   });
 });
 
+/** Runs the command from the sources (as `npm run local` does) and collects its output. */
+function runCli(args: readonly string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(TSX, [path.join(ROOT, 'lib', 'local', 'cli.ts'), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += String(d); });
+    child.stderr.on('data', (d) => { stderr += String(d); });
+    child.on('close', (status) => resolve({ status, stdout, stderr }));
+  });
+}
+
 describe('a short local run with real worker processes', () => {
-  test('accounts for every message: processed once, or dead-lettered after maxReceiveCount receives', () => {
-    // GIVEN a 3-minute trace of 60 tasks, every tenth of which always fails
+  test('accounts for every message: processed once, or dead-lettered after maxReceiveCount receives', async () => {
+    // GIVEN a 3-minute trace of 60 tasks, every tenth of which always fails, and a 2-minute tail
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-run-'));
     fs.writeFileSync(path.join(dir, 'trace.csv'), 'time,arrivals\n0,10\n60,30\n120,20\n');
-    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ tailSeconds: 300 }));
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ tailSeconds: 120 }));
     const report = path.join(dir, 'report.json');
 
     // WHEN it runs at 100x with at most 3 worker processes
-    const run = spawnSync(TSX, [path.join(ROOT, 'lib', 'local', 'cli.ts'), '--trace', path.join(dir, 'trace.csv'), '--config', path.join(dir, 'config.json'),
+    const run = await runCli(['--trace', path.join(dir, 'trace.csv'), '--config', path.join(dir, 'config.json'),
       '--speed', '100', '--max-workers', '3', '--worker', path.join(__dirname, 'fixtures', 'flaky-handler.ts'),
-      '--out', dir, '--report', report, '--no-charts'], { encoding: 'utf8', timeout: 120_000 });
+      '--out', dir, '--report', report, '--no-charts']);
 
     // THEN every message is accounted for, the poison ones in the DLQ, none lost or twice
     expect(run.stderr).not.toMatch(/cdk-agent-fleet-local:/);
@@ -77,5 +89,5 @@ describe('a short local run with real worker processes', () => {
     expect(r.peakWorkers).toBeLessThanOrEqual(3);
     expect(run.stdout).toContain('accounting: 60 sent = 54 processed + 6 dead-lettered + 0 lost');
     fs.rmSync(dir, { recursive: true, force: true });
-  }, 150_000);
+  }, 120_000);
 });
