@@ -101,6 +101,7 @@ export async function createFleetQueues(sqs: EmbeddedSqs, name: string, visibili
   return { queueUrl: queue.QueueUrl!, deadLetterQueueUrl: dlq.QueueUrl! };
 }
 
+/** Queue depth as the server counts it. */
 export async function queueCounts(client: SQSClient, queueUrl: string): Promise<QueueCounts> {
   const out = await client.send(new GetQueueAttributesCommand({
     QueueUrl: queueUrl,
