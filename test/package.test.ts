@@ -153,4 +153,17 @@ describe('the packed package', () => {
       expect(Object.values<{ Type: string }>(template.Resources).filter((r) => r.Type === 'AWS::SQS::Queue')).toHaveLength(2);
     }
   });
+
+  test('the local run ships compiled, with the reference agent\'s task, and its bin answers --help', () => {
+    const project = path.join(dir, 'local-project');
+    const installed = installInto(project, tarball);
+    expect(manifest.dependencies).toHaveProperty('fauxqs');
+    for (const file of [manifest.bin!['cdk-agent-fleet-local'], 'dist/lib/local/worker-process.js', 'dist/agent/simulated-task.js']) {
+      expect(fs.existsSync(path.join(installed, file))).toBe(true);
+    }
+    const help = spawnSync(process.execPath, [path.join(installed, manifest.bin!['cdk-agent-fleet-local']), '--help'],
+      { cwd: project, env: { ...process.env, NODE_PATH: '' }, encoding: 'utf8' });
+    expect(help.status).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: cdk-agent-fleet-local/);
+  });
 });

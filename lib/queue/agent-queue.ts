@@ -5,7 +5,7 @@ import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct, IConstruct } from 'constructs';
 import { checkIntegerRange, checkRange } from '../policy/violation';
-import { AWS_LIMITS, MIN_VISIBILITY_TIMEOUT_SECONDS, WORKER_DEFAULTS } from '../worker/contract';
+import { AWS_LIMITS, MIN_VISIBILITY_TIMEOUT_SECONDS, QUEUE_DEFAULTS, WORKER_DEFAULTS } from '../worker/contract';
 import { checkWholeSeconds, knownNumber, knownSeconds, throwIfInvalid } from '../validation';
 
 /** A queue of agent tasks with its dead-letter queue. */
@@ -162,9 +162,9 @@ export class AgentQueue extends AgentQueueBase {
   constructor(scope: Construct, id: string, props: AgentQueueProps = {}) {
     super(scope, id);
     this.visibilityTimeout = props.visibilityTimeout ?? Duration.seconds(WORKER_DEFAULTS.visibilityTimeoutSeconds);
-    this.maxReceiveCount = props.maxReceiveCount ?? 5;
-    const retention = props.retentionPeriod ?? Duration.days(4);
-    const dlqRetention = props.deadLetterRetentionPeriod ?? Duration.days(14);
+    this.maxReceiveCount = props.maxReceiveCount ?? QUEUE_DEFAULTS.maxReceiveCount;
+    const retention = props.retentionPeriod ?? Duration.seconds(QUEUE_DEFAULTS.retentionSeconds);
+    const dlqRetention = props.deadLetterRetentionPeriod ?? Duration.seconds(QUEUE_DEFAULTS.deadLetterRetentionSeconds);
 
     const violations = [
       ...checkIntegerRange('maxReceiveCount', knownNumber(this.maxReceiveCount), 1, 1000),
@@ -199,9 +199,8 @@ export class AgentQueue extends AgentQueueBase {
       enforceSSL: true,
       visibilityTimeout: valid ? this.visibilityTimeout : undefined,
       retentionPeriod: valid ? retention : undefined,
-      // Long polling by default: fewer empty receives, what SQS bills.
-      receiveMessageWaitTime: Duration.seconds(20),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: valid ? this.maxReceiveCount : 5 },
+      receiveMessageWaitTime: Duration.seconds(QUEUE_DEFAULTS.receiveWaitTimeSeconds),
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: valid ? this.maxReceiveCount : QUEUE_DEFAULTS.maxReceiveCount },
     });
   }
 

@@ -108,6 +108,20 @@ export const WORKER_DEFAULTS = {
 
 /** The shortest visibility timeout a heartbeat fits under (whole seconds, heartbeat < visibility). */
 export const MIN_VISIBILITY_TIMEOUT_SECONDS = 2;
+/**
+ * `AgentQueue`'s defaults besides the visibility timeout (`WORKER_DEFAULTS.visibilityTimeoutSeconds`),
+ * shared with the local run, which creates the same queues on a local server.
+ */
+export const QUEUE_DEFAULTS = {
+  /** Receives before a task goes to the dead-letter queue: five tries with growing backoff. */
+  maxReceiveCount: 5,
+  /** SQS's default retention: 4 days. */
+  retentionSeconds: 4 * 24 * 3600,
+  /** Dead-lettered tasks are kept the most SQS allows, 14 days, for inspection and redrive. */
+  deadLetterRetentionSeconds: 14 * 24 * 3600,
+  /** Long polling by default: fewer empty receives, what SQS bills. */
+  receiveWaitTimeSeconds: 20,
+} as const;
 
 /** A worker's timing, all in seconds. */
 export interface WorkerTimings {

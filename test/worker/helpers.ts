@@ -1,5 +1,6 @@
 /** Shared helpers of the worker tests. */
-import { ReceiveMessageCommand, SendMessageBatchCommand, GetQueueAttributesCommand, type SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { ReceiveMessageCommand, SendMessageBatchCommand, type SQSClient, type Message } from '@aws-sdk/client-sqs';
+import { queueCounts } from '../../lib/local/embedded-sqs';
 import { AgentWorker, silentLogger, type AgentWorkerOptions } from '../../lib/worker';
 
 /** Sends `bodies` in batches of 10; returns the message ids in order. */
@@ -19,18 +20,7 @@ export async function sendAll(sqs: SQSClient, queueUrl: string, bodies: readonly
 }
 
 /** Queue depth as the server counts it. */
-export async function depth(sqs: SQSClient, queueUrl: string): Promise<{ visible: number; inFlight: number; delayed: number }> {
-  const out = await sqs.send(new GetQueueAttributesCommand({
-    QueueUrl: queueUrl,
-    AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'],
-  }));
-  const a = out.Attributes ?? {};
-  return {
-    visible: Number(a.ApproximateNumberOfMessages ?? 0),
-    inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
-    delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
-  };
-}
+export const depth = queueCounts;
 
 /** Receives everything visible now (short polls until empty); does not delete. */
 export async function receiveAll(sqs: SQSClient, queueUrl: string, visibilityTimeout = 60): Promise<Message[]> {
