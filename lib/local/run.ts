@@ -272,7 +272,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       const busy = c.running === 0 ? NaN : Math.min(c.inFlight, c.running * conc) / (c.running * conc);
       const w = params.worker;
       const silent = s < sqsSilentUntil || s - lastActivity >= params.cloudWatch.sqsInactiveAfterSeconds;
-      log.record(s - 1, { ...q, running: c.running, cpuUtilization: w.idleCpuPercent + (w.busyCpuPercent - w.idleCpuPercent) * busy }, !silent);
+      log.record(s - 1, { ...q, running: c.running, desired, cpuUtilization: w.idleCpuPercent + (w.busyCpuPercent - w.idleCpuPercent) * busy }, !silent);
 
       const warming = w.compute === 'ec2' && s - c.warmingSince < w.instanceWarmupSeconds;
       const decision = scaler.evaluate(s, desired, warming);
