@@ -52,17 +52,15 @@ describe('3. values from a CfnParameter', () => {
     expect(JSON.stringify(ec2Template.toJSON())).not.toMatch(/e\+289/);
   });
 
-  test('handlerTimeout passes through to the container with an explicit visibility', () => {
+  test('handlerTimeout passes through to the container (the queue\'s visibility does not depend on it)', () => {
     const stack = testStack();
-    const { template } = agents({ handlerTimeout: Duration.seconds(number(stack, 'Handler')), queueProps: { visibilityTimeout: Duration.hours(1) } }, stack);
+    const { template } = agents({ handlerTimeout: Duration.seconds(number(stack, 'Handler')) }, stack);
     expect(containerEnv(template())).toMatchObject({ AGENT_HANDLER_TIMEOUT_SECONDS: { Ref: 'Handler' } });
   });
 
   test.each([
     ['concurrency', (s: Stack) => ({ concurrency: number(s, 'P') }), /- concurrency: must be a value known at synth \(scaling divides in-flight messages by it/],
     ['cpu', (s: Stack) => ({ compute: AgentCompute.fargate({ cpu: number(s, 'P') }) }), /- compute\.cpu: must be a value known at synth/],
-    ['handlerTimeout', (s: Stack) => ({ handlerTimeout: Duration.seconds(number(s, 'P')) }),
-      /- handlerTimeout: must be a value known at synth, or given with queueProps\.visibilityTimeout/],
     ['stopTimeout', (s: Stack) => ({ compute: AgentCompute.ec2({ stopTimeout: Duration.seconds(number(s, 'P')) }) }), /- compute\.stopTimeout: must be a value known at synth/],
   ])('%s as a token is refused by name where it is computed with', (_prop, props, message) => {
     const stack = testStack();
@@ -99,7 +97,7 @@ describe('6. props without effect', () => {
     ['scaleToZeroAfter with minWorkers 1', () => agents({ minWorkers: 1, scaling: { scaleToZeroAfter: Duration.minutes(5) } }),
       /- scaling\.scaleToZeroAfter: must be unset when minWorkers is above 0 \(1\)/],
     ['spotInstanceTypes without spot', () => agents({ compute: AgentCompute.ec2({ spotInstanceTypes: [new ec2.InstanceType('m7g.large')] }) }),
-      /- compute\.spotInstanceTypes: must be unset unless `spot` is true/],
+      /- compute\.spotInstanceTypes: must be unset unless spot is true/],
     ['vpc together with cluster', () => {
       const stack = testStack();
       const vpc = new ec2.Vpc(stack, 'Net');

@@ -102,8 +102,10 @@ describe('the packed package', () => {
   test('installing it runs no script (npm warns about install scripts) and does not require aws-cdk-lib', () => {
     const installTime = ['preinstall', 'install', 'postinstall', 'prepare'];
     expect(Object.keys(manifest.scripts ?? {}).filter((s) => installTime.includes(s))).toEqual([]);
-    expect(Object.keys(manifest.peerDependencies ?? {}).sort()).toEqual(['aws-cdk-lib', 'constructs']);
-    expect(manifest.peerDependenciesMeta).toEqual({ 'aws-cdk-lib': { optional: true }, 'constructs': { optional: true } });
+    // Every peer is optional: a worker-only install needs none of them (the kubectl layer only for a new EKS cluster).
+    expect(Object.keys(manifest.peerDependencies ?? {}).sort()).toEqual(['@aws-cdk/lambda-layer-kubectl-v34', 'aws-cdk-lib', 'constructs']);
+    expect(Object.values(manifest.peerDependenciesMeta ?? {}).every((meta) => meta.optional === true)).toBe(true);
+    expect(Object.keys(manifest.peerDependenciesMeta ?? {}).sort()).toEqual(Object.keys(manifest.peerDependencies ?? {}).sort());
   });
 
   test('cdk-agent-fleet/worker loads in a project without aws-cdk-lib or constructs', () => {

@@ -151,7 +151,6 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet, ec2.IConnect
       ...violations,
       ...checkWholeSeconds({ lifecycleHookTimeout: props.lifecycleHookTimeout, instanceWarmup: props.instanceWarmup }),
       ...refuseTokens({ command: props.command, entryPoint: props.entryPoint }, 'they are written into the instance\'s systemd unit'),
-      ...(props.spotInstanceTypes && !props.spot ? check(false, 'spotInstanceTypes', 'unset unless `spot` is true', props.spotInstanceTypes.length + ' types') : []),
       ...validateEnvFile(props.environment ?? {}),
       ...validateArgs({ command: props.command, entryPoint: props.entryPoint }),
     ]);

@@ -246,9 +246,9 @@ export class EksAgentFleet extends Resource implements IModelScaledFleet {
   /** Translates the model into a KEDA ScaledObject (aws-sqs-queue trigger, HPA behavior) and applies it. */
   public scaleFromModel(model: BacklogScalingModel): void {
     this.kedaScaling = kedaScalingFromModel(model);
-    if (this.kedaScaling.trigger.queueLength !== model.targetBacklogPerWorker) {
+    if (this.kedaScaling.trigger.queueLength !== model.heldBacklogPerWorker) {
       Annotations.of(this).addWarningV2('cdk-agent-fleet:kedaQueueLength',
-        `KEDA's queueLength is an integer: the backlog target ${model.targetBacklogPerWorker} becomes ${this.kedaScaling.trigger.queueLength} (more replicas, never fewer).`);
+        `KEDA's queueLength is an integer: the held backlog per worker ${model.heldBacklogPerWorker} becomes ${this.kedaScaling.trigger.queueLength} (more replicas, never fewer).`);
     }
     const scaledObject = new eks.KubernetesManifest(this, 'ScaledObject', {
       cluster: this.cluster,

@@ -108,8 +108,9 @@ export function kedaQueueLength(targetBacklogPerWorker: number): number {
 /**
  * Translates the policy model into KEDA's and the HPA's settings. Each mapping:
  *
- * - `queueLength` = the backlog target: the HPA's AverageValue target is messages per replica,
- *   which is backlog per worker (AWS's formula) with the messages KEDA counts.
+ * - `queueLength` = the backlog per worker the model holds (`heldBacklogPerWorker`, half the
+ *   acceptable backlog): the HPA's AverageValue target is messages per replica, which is backlog
+ *   per worker (AWS's formula) with the messages KEDA counts.
  * - `scaleOnInFlight` = true, because the model's scale-in counts in-flight messages as work
  *   (`SPARE_WORKERS` reads `inFlight`): a busy fleet must not look idle. KEDA weighs an in-flight
  *   message like a visible one (1 / queueLength replica) where the model weighs it 1 / concurrency;
@@ -147,7 +148,7 @@ export function kedaScalingFromModel(model: BacklogScalingModel): KedaScaling {
     pollingIntervalSeconds: model.metricPeriodSeconds,
     cooldownPeriodSeconds: model.scaleToZero?.idleSeconds ?? KEDA_FACTS.cooldownPeriodSeconds,
     trigger: {
-      queueLength: kedaQueueLength(model.targetBacklogPerWorker),
+      queueLength: kedaQueueLength(model.heldBacklogPerWorker),
       activationQueueLength: model.burst.threshold,
       scaleOnInFlight: SPARE_WORKERS.inputs.includes('inFlight'),
       scaleOnDelayed: QUEUED_MESSAGES.inputs.includes('delayed'),

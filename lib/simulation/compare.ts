@@ -1,7 +1,7 @@
 /** Runs every policy of a comparison on the same messages. */
 import type { SimulationConfig } from './config';
 import { simulate, type RunResult } from './engine';
-import { fixedPolicy, foresightPolicy, kedaPolicy, oursPolicy, plainStepsPolicy, qpfsPolicy, type SimulationPolicy } from './policies';
+import { fixedPolicy, foresightPolicy, kedaPolicy, oursOnKedaPolicy, oursPolicy, plainStepsPolicy, qpfsPolicy, type SimulationPolicy } from './policies';
 import { summarize, type RunSummary } from './stats';
 import { materialize, type Messages, type Trace } from './trace';
 
@@ -38,6 +38,7 @@ export function defaultPolicies(messages: Messages, config: SimulationConfig, tr
     qpfsPolicy(max, start),
     plainStepsPolicy(config.fleet, start),
     kedaPolicy(config.fleet, config.params, start),
+    oursOnKedaPolicy(config.fleet, config.params, start),
     ...fixed.map(fixedPolicy),
     foresightPolicy(max, start),
   ];

@@ -1,7 +1,8 @@
 /**
- * KEDA's `aws-sqs-queue` scaler driving the Kubernetes Horizontal Pod Autoscaler, executed from a
- * ScaledObject-like description given as plain data, so that the same executor runs KEDA's
- * defaults and any ScaledObject derived from another policy model.
+ * KEDA's `aws-sqs-queue` scaler driving the Kubernetes Horizontal Pod Autoscaler, executed from
+ * the ScaledObject settings of `lib/policy/keda.ts` (plain data), so that the same executor runs
+ * KEDA's defaults (`kedaDefaults`, the `keda` baseline) and the ScaledObject that `EksAgentFleet`
+ * deploys from our policy model (`scaledObjectFromModel`, the `ours-keda` policy).
  *
  * Sources (docs/simulation.md lists them):
  * - KEDA `aws-sqs-queue` scaler: metric = ApproximateNumberOfMessages (+ NotVisible with
@@ -15,79 +16,87 @@
  *   AverageValue target ceil(total / target); no change while |metric / target - 1| <= 0.1
  *   (tolerance); default behavior: scale-up without stabilization, at most
  *   max(100 %, 4 pods) per 15 s; scale-down stabilized over 300 s (the highest recommendation
- *   of the window), at most 100 % per 15 s.
+ *   of the window), at most 100 % per 15 s; `selectPolicy` Max by default.
  */
+import {
+  HpaPolicyType, HpaSelectPolicy, KEDA_FACTS, kedaQueueMetric, kedaScalingFromModel,
+  type HpaScalingRules, type KedaScaling,
+} from '../policy/keda';
 import type { RuleSample } from '../policy/rules';
+import type { BacklogScalingModel } from '../policy/scaling-policy';
 import type { ScalingEvent } from './autoscaler';
 
-/** One HPA scaling policy: at most `value` pods or `value` percent per `periodSeconds`. */
-export interface HpaScalingPolicy {
-  readonly type: 'Pods' | 'Percent';
-  readonly value: number;
-  readonly periodSeconds: number;
-}
-
-/** One direction of the HPA `behavior`. */
-export interface HpaScalingRules {
-  readonly stabilizationWindowSeconds: number;
-  /** `Max`: the policy allowing the largest change wins (Kubernetes' default). */
-  readonly policies: readonly HpaScalingPolicy[];
-}
-
-/** The SQS trigger of a ScaledObject (`aws-sqs-queue` metadata). */
-export interface SqsTrigger {
-  /** Target messages per replica (`queueLength`). */
-  readonly queueLength: number;
-  /** Above this the workload is active (leaves 0); `activationQueueLength`. */
-  readonly activationQueueLength: number;
-  readonly scaleOnInFlight: boolean;
-  readonly scaleOnDelayed: boolean;
-}
-
-/** A ScaledObject with the HPA settings it produces, as plain data. */
-export interface ScaledObjectSpec {
-  readonly minReplicaCount: number;
-  readonly maxReplicaCount: number;
-  readonly pollingIntervalSeconds: number;
-  readonly cooldownPeriodSeconds: number;
-  readonly trigger: SqsTrigger;
+/** A ScaledObject's settings with the HPA controller's own (sync period, tolerance). */
+export interface ScaledObjectSpec extends KedaScaling {
   /** HPA controller sync period (`--horizontal-pod-autoscaler-sync-period`). */
   readonly hpaSyncSeconds: number;
   /** HPA tolerance (`--horizontal-pod-autoscaler-tolerance`). */
   readonly tolerance: number;
-  readonly scaleUp: HpaScalingRules;
-  readonly scaleDown: HpaScalingRules;
+}
+
+/** The HPA controller's defaults around a ScaledObject. */
+function withHpaDefaults(scaling: KedaScaling): ScaledObjectSpec {
+  return { ...scaling, hpaSyncSeconds: KEDA_FACTS.hpaSyncPeriodSeconds, tolerance: KEDA_FACTS.hpaTolerance };
 }
 
 /** KEDA's and the HPA's documented defaults, with the target queue length given. */
 export function kedaDefaults(queueLength: number, maxReplicaCount: number): ScaledObjectSpec {
-  return {
+  return withHpaDefaults({
     minReplicaCount: 0,
     maxReplicaCount,
-    pollingIntervalSeconds: 30,
-    cooldownPeriodSeconds: 300,
-    trigger: { queueLength, activationQueueLength: 0, scaleOnInFlight: true, scaleOnDelayed: false },
-    hpaSyncSeconds: 15,
-    tolerance: 0.1,
-    scaleUp: { stabilizationWindowSeconds: 0, policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }, { type: 'Pods', value: 4, periodSeconds: 15 }] },
-    scaleDown: { stabilizationWindowSeconds: 300, policies: [{ type: 'Percent', value: 100, periodSeconds: 15 }] },
-  };
+    pollingIntervalSeconds: KEDA_FACTS.pollingIntervalSeconds,
+    cooldownPeriodSeconds: KEDA_FACTS.cooldownPeriodSeconds,
+    trigger: { queueLength, activationQueueLength: KEDA_FACTS.activationQueueLength, scaleOnInFlight: true, scaleOnDelayed: false },
+    behavior: {
+      scaleUp: {
+        stabilizationWindowSeconds: 0,
+        selectPolicy: HpaSelectPolicy.MAX,
+        policies: [{ type: HpaPolicyType.PERCENT, value: 100, periodSeconds: 15 }, { type: HpaPolicyType.PODS, value: 4, periodSeconds: 15 }],
+      },
+      scaleDown: {
+        stabilizationWindowSeconds: KEDA_FACTS.hpaScaleDownStabilizationSeconds,
+        selectPolicy: HpaSelectPolicy.MAX,
+        policies: [{ type: HpaPolicyType.PERCENT, value: 100, periodSeconds: 15 }],
+      },
+    },
+  });
 }
 
-/** The queue length KEDA's scaler reports for a sample. */
-export function kedaQueueLength(trigger: SqsTrigger, s: RuleSample): number {
-  return s.visible + (trigger.scaleOnInFlight ? s.inFlight : 0) + (trigger.scaleOnDelayed ? s.delayed : 0);
+/** The ScaledObject `EksAgentFleet` deploys for a model, with the HPA's defaults. */
+export function scaledObjectFromModel(model: BacklogScalingModel): ScaledObjectSpec {
+  return withHpaDefaults(kedaScalingFromModel(model));
 }
 
-/** The largest change the behavior's policies allow from `current` (Max of the policies). */
-function allowedChange(rules: HpaScalingRules, current: number): number {
-  return Math.max(0, ...rules.policies.map((p) => (p.type === 'Pods' ? p.value : Math.ceil((current * p.value) / 100))));
+/** A replica change the HPA made, for its policies' periods. */
+interface ScaleEvent {
+  readonly time: number;
+  readonly replicas: number;
+}
+
+/**
+ * The bound the behavior's policies put on the next replica count, as the HPA computes it: each
+ * policy limits the change over its period, counted from the replicas at the period's start
+ * (current minus what was added, or plus what was removed, within the period); `Max` takes the
+ * policy allowing the largest change, `Min` the smallest, `Disabled` allows none.
+ */
+function policyBound(rules: HpaScalingRules, current: number, events: readonly ScaleEvent[], now: number, up: boolean): number {
+  if (rules.selectPolicy === HpaSelectPolicy.DISABLED) return current;
+  const bounds = rules.policies.map((p) => {
+    const changed = events.filter((e) => e.time > now - p.periodSeconds).reduce((a, e) => a + e.replicas, 0);
+    const start = up ? current - changed : current + changed;
+    const change = p.type === HpaPolicyType.PODS ? p.value : Math.ceil((start * p.value) / 100);
+    return up ? start + change : start - change;
+  });
+  const pickLargest = (rules.selectPolicy === HpaSelectPolicy.MAX) === up;
+  return pickLargest ? Math.max(...bounds) : Math.min(...bounds);
 }
 
 /** Executes a ScaledObject: KEDA's activation loop and the HPA's sync loop. */
 export class HpaAutoscaler {
   /** (time, recommendation) of the scale-down stabilization window. */
   private readonly recommendations: { time: number; replicas: number }[] = [];
+  private readonly scaledUp: ScaleEvent[] = [];
+  private readonly scaledDown: ScaleEvent[] = [];
   private lastActive = -Infinity;
 
   constructor(readonly spec: ScaledObjectSpec) {}
@@ -95,7 +104,7 @@ export class HpaAutoscaler {
   /** Called once a second with the queue's counts now (GetQueueAttributes) and the replicas desired. */
   evaluate(now: number, desired: number, sample: RuleSample): { desired: number; events: ScalingEvent[] } {
     const s = this.spec;
-    const length = kedaQueueLength(s.trigger, sample);
+    const length = kedaQueueMetric(sample, s.trigger);
     let next = desired;
     let rule = '';
     if (now % s.pollingIntervalSeconds === 0) {
@@ -124,11 +133,20 @@ export class HpaAutoscaler {
     recommended = Math.min(s.maxReplicaCount, Math.max(Math.max(1, s.minReplicaCount), recommended));
     // Scale-down stabilization: act on the highest recommendation of the window.
     this.recommendations.push({ time: now, replicas: recommended });
-    while (this.recommendations.length > 0 && this.recommendations[0].time <= now - s.scaleDown.stabilizationWindowSeconds) this.recommendations.shift();
+    while (this.recommendations.length > 0 && this.recommendations[0].time <= now - s.behavior.scaleDown.stabilizationWindowSeconds) this.recommendations.shift();
+    const longest = Math.max(...[s.behavior.scaleUp, s.behavior.scaleDown].flatMap((r) => r.policies.map((p) => p.periodSeconds)), 0);
+    for (const events of [this.scaledUp, this.scaledDown]) {
+      while (events.length > 0 && events[0].time <= now - longest) events.shift();
+    }
     let next = recommended;
     if (next < current) next = Math.min(current, Math.max(next, ...this.recommendations.map((r) => r.replicas)));
-    if (next > current) next = Math.min(next, current + allowedChange(s.scaleUp, current));
-    else if (next < current) next = Math.max(next, current - allowedChange(s.scaleDown, current));
+    if (next > current) {
+      next = Math.max(current, Math.min(next, policyBound(s.behavior.scaleUp, current, this.scaledUp, now, true)));
+      if (next > current) this.scaledUp.push({ time: now, replicas: next - current });
+    } else if (next < current) {
+      next = Math.min(current, Math.max(next, policyBound(s.behavior.scaleDown, current, this.scaledDown, now, false)));
+      if (next < current) this.scaledDown.push({ time: now, replicas: current - next });
+    }
     return next;
   }
 }

@@ -1,15 +1,16 @@
 /**
  * The policies a comparison runs, each built from the policy model's types and functions:
  * ours (exactly `buildScalingModel` + `rulesFromModel`, what `BacklogScaling` deploys),
- * QueueProcessingFargateService's defaults, plain step scaling on queue depth, fixed fleets,
- * and the perfect-foresight bound.
+ * the same model as the KEDA ScaledObject `EksAgentFleet` deploys, QueueProcessingFargateService's
+ * defaults, plain step scaling on queue depth, KEDA's defaults, fixed fleets, and the
+ * perfect-foresight bound.
  */
 import { targetFromLatency } from '../policy/backlog';
 import { Comparison, CPU_UTILIZATION, NO_SIGNAL_PARAMS, rulesFromModel, Statistic, VISIBLE_MESSAGES, type ScalingRuleSet, type StepRule } from '../policy/rules';
-import { AWS_SCALING_FACTS, buildScalingModel, validateScalingModel, type BacklogScalingInput } from '../policy/scaling-policy';
+import { AWS_SCALING_FACTS, buildScalingModel, validateScalingModel, type BacklogScalingInput, type BacklogScalingModel } from '../policy/scaling-policy';
 import { AdjustmentType } from '../policy/steps';
 import { formatViolations } from '../policy/violation';
-import { kedaDefaults, type ScaledObjectSpec } from './keda';
+import { kedaDefaults, scaledObjectFromModel, type ScaledObjectSpec } from './keda';
 import type { SimulationParams } from './params';
 
 interface PolicyBase {
@@ -50,18 +51,42 @@ export function fleetTarget(fleet: FleetConfig, params: SimulationParams): numbe
   );
 }
 
-/** Ours: the model `BacklogScaling` deploys for these choices, validated as the construct validates it. */
-export function oursPolicy(fleet: FleetConfig, params: SimulationParams, initialWorkers: number): SimulationPolicy {
+/** The model `BacklogScaling` deploys for these choices, validated as the construct validates it. */
+function oursModel(fleet: FleetConfig, params: SimulationParams): BacklogScalingModel {
   const { acceptableLatencySeconds: _latency, ...input } = fleet;
   const model = buildScalingModel({ ...input, targetBacklogPerWorker: fleetTarget(fleet, params), concurrency: params.worker.concurrency });
   const violations = validateScalingModel(model);
   if (violations.length > 0) throw new Error(formatViolations('fleet', violations));
+  return model;
+}
+
+/** Ours: the model's rules, as `BacklogScaling` deploys them on ECS and EC2 Auto Scaling. */
+export function oursPolicy(fleet: FleetConfig, params: SimulationParams, initialWorkers: number): SimulationPolicy {
+  const model = oursModel(fleet, params);
   return {
     kind: 'rules',
     name: 'ours',
     description: `backlog per worker, target ${round(model.targetBacklogPerWorker)}: target tracking + burst steps + spare-worker scale-in${model.scaleToZero ? ' + scale to zero' : ''}`,
     initialWorkers: clampTo(initialWorkers, model.minWorkers, model.maxWorkers),
     rules: rulesFromModel(model),
+  };
+}
+
+/**
+ * Ours on EKS: the same model as the KEDA ScaledObject and HPA behavior `EksAgentFleet` deploys
+ * (`kedaScalingFromModel`), executed the way KEDA and the HPA execute it. KEDA reads the queue
+ * itself, so the metric source of the cell does not apply.
+ */
+export function oursOnKedaPolicy(fleet: FleetConfig, params: SimulationParams, initialWorkers: number): SimulationPolicy {
+  const model = oursModel(fleet, params);
+  const scaledObject = scaledObjectFromModel(model);
+  return {
+    kind: 'scaled-object',
+    name: 'ours-keda',
+    description: `our model as a KEDA ScaledObject: queueLength ${scaledObject.trigger.queueLength} (visible + in flight + delayed), `
+      + `${scaledObject.pollingIntervalSeconds} s polling, down after ${scaledObject.behavior.scaleDown.stabilizationWindowSeconds} s stabilization, to 0 after ${scaledObject.cooldownPeriodSeconds} s`,
+    initialWorkers: clampTo(initialWorkers, model.minWorkers, model.maxWorkers),
+    scaledObject,
   };
 }
 

@@ -66,8 +66,9 @@ describe('EksAgentFleet on an existing cluster', () => {
     const { template, agents } = elastic();
     const scaledObject = kubernetesManifests(template).find((o) => o.kind === 'ScaledObject');
     expect(scaledObject.spec).toMatchObject({ minReplicaCount: 0, maxReplicaCount: 12, pollingInterval: 60, cooldownPeriod: 900 });
-    expect(scaledObject.spec.triggers[0].metadata).toMatchObject({ queueLength: '10', scaleOnInFlight: 'true' });
-    expect((agents.fleet as EksAgentFleet).kedaScaling?.trigger.queueLength).toBe(agents.scaling.model.targetBacklogPerWorker);
+    // The backlog per worker the model holds: half the target of 10.
+    expect(scaledObject.spec.triggers[0].metadata).toMatchObject({ queueLength: '5', scaleOnInFlight: 'true' });
+    expect((agents.fleet as EksAgentFleet).kedaScaling?.trigger.queueLength).toBe(agents.scaling.model.heldBacklogPerWorker);
     template.resourceCountIs('AWS::ApplicationAutoScaling::ScalingPolicy', 0);
     for (const [, alarm] of resourcesOf(template, 'AWS::CloudWatch::Alarm')) {
       if (/scaling of/.test(alarm.Properties.AlarmDescription)) expect(alarm.Properties.AlarmActions).toBeUndefined();

@@ -6,9 +6,10 @@ describe('kedaScalingFromModel: the model as a ScaledObject and HPA behavior', (
   const model = buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 40, concurrency: 4 });
   const keda = kedaScalingFromModel(model);
 
-  test('bounds, queueLength = the backlog target, in-flight and delayed counted, activation at any message', () => {
+  test('bounds, queueLength = the backlog per worker the model holds, in-flight and delayed counted, activation at any message', () => {
     expect(keda).toMatchObject({ minReplicaCount: 0, maxReplicaCount: 20 });
-    expect(keda.trigger).toEqual({ queueLength: 40, activationQueueLength: 0, scaleOnInFlight: true, scaleOnDelayed: true });
+    expect(model.heldBacklogPerWorker).toBe(20);
+    expect(keda.trigger).toEqual({ queueLength: 20, activationQueueLength: 0, scaleOnInFlight: true, scaleOnDelayed: true });
   });
 
   test('scale to zero after the idle rule\'s time; polling at the model\'s period', () => {
@@ -28,8 +29,10 @@ describe('kedaScalingFromModel: the model as a ScaledObject and HPA behavior', (
     expect(keda.behavior.scaleUp).toEqual({
       stabilizationWindowSeconds: 0,
       selectPolicy: 'Max',
-      policies: [{ type: 'Pods', value: 18, periodSeconds: 60 }, { type: 'Percent', value: 100, periodSeconds: 60 }],
+      // The fleet-derived burst steps' largest (+64 for 20 workers), per the 120 s scale-out cooldown of one-minute metrics.
+      policies: [{ type: 'Pods', value: 64, periodSeconds: 120 }, { type: 'Percent', value: 100, periodSeconds: 120 }],
     });
+    expect(Math.max(...model.burst.steps.map((st) => st.change))).toBe(64);
     const custom = kedaScalingFromModel(buildScalingModel({
       minWorkers: 0, maxWorkers: 50, targetBacklogPerWorker: 10, scaleOutCooldownSeconds: 30,
       burstSteps: [{ lower: 0, upper: 10, change: 2 }, { lower: 10, change: 7 }],
@@ -42,18 +45,19 @@ describe('kedaScalingFromModel: the model as a ScaledObject and HPA behavior', (
       minWorkers: 0, maxWorkers: 50, targetBacklogPerWorker: 10, burstAdjustmentType: AdjustmentType.PERCENT_CHANGE_IN_CAPACITY,
       burstSteps: [{ lower: 0, change: 300 }],
     }));
-    expect(pct.behavior.scaleUp.policies).toEqual([{ type: 'Percent', value: 300, periodSeconds: 60 }]);
+    expect(pct.behavior.scaleUp.policies).toEqual([{ type: 'Percent', value: 300, periodSeconds: 120 }]);
   });
 
   test('scale-down: stabilized over the scale-in alarm\'s evaluation time, the largest scale-in step per scale-in cooldown', () => {
     expect(keda.behavior.scaleDown).toEqual({
       stabilizationWindowSeconds: model.scaleIn.evaluationPeriods * 60,
       selectPolicy: 'Max',
-      policies: [{ type: 'Pods', value: 15, periodSeconds: 120 }],
+      // The fleet-derived scale-in steps' largest (-16 for 20 workers), per the 120 s scale-in cooldown.
+      policies: [{ type: 'Pods', value: 16, periodSeconds: 120 }],
     });
-    expect(keda.behavior.scaleDown.stabilizationWindowSeconds).toBe(360);
+    expect(keda.behavior.scaleDown.stabilizationWindowSeconds).toBe(180);
     const tenSeconds = kedaScalingFromModel(buildScalingModel({ minWorkers: 0, maxWorkers: 5, targetBacklogPerWorker: 10, metricPeriodSeconds: 10 }));
-    expect(tenSeconds.behavior.scaleDown.stabilizationWindowSeconds).toBe(360);
+    expect(tenSeconds.behavior.scaleDown.stabilizationWindowSeconds).toBe(180);
   });
 
   test('a fractional target rounds down (more replicas, never fewer), to at least 1', () => {
@@ -93,7 +97,7 @@ describe('scaledObjectManifest', () => {
         triggers: [{
           type: 'aws-sqs-queue',
           authenticationRef: { name: 'sqs' },
-          metadata: { queueURL: 'https://q', awsRegion: 'eu-west-1', queueLength: '40', activationQueueLength: '0', scaleOnInFlight: 'true', scaleOnDelayed: 'true' },
+          metadata: { queueURL: 'https://q', awsRegion: 'eu-west-1', queueLength: '20', activationQueueLength: '0', scaleOnInFlight: 'true', scaleOnDelayed: 'true' },
         }],
       },
     });

@@ -10,8 +10,8 @@ const viral = scenarioTrace('viral-burst', { baseRatePerSecond: DEFAULT_BASE_RAT
 describe('a comparison on the viral burst', () => {
   const result = compare(viral, config);
 
-  test('runs every policy: ours, QueueProcessingFargateService defaults, plain steps, fixed fleets, perfect foresight', () => {
-    expect(result.summaries.map((s) => s.policy)).toEqual(['ours', 'qpfs-defaults', 'plain-steps', 'keda', 'fixed-4', 'fixed-20', 'perfect-foresight']);
+  test('runs every policy: ours, QueueProcessingFargateService defaults, plain steps, KEDA, our model on KEDA, fixed fleets, perfect foresight', () => {
+    expect(result.summaries.map((s) => s.policy)).toEqual(['ours', 'qpfs-defaults', 'plain-steps', 'keda', 'ours-keda', 'fixed-4', 'fixed-20', 'perfect-foresight']);
   });
 
   test('no message is lost or created: sent = processed + still queued (visible, in flight, delayed)', () => {

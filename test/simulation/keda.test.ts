@@ -1,4 +1,6 @@
-import { HpaAutoscaler, kedaDefaults, kedaQueueLength } from '../../lib/simulation/keda';
+import { kedaQueueMetric } from '../../lib/policy/keda';
+import { buildScalingModel } from '../../lib/policy/scaling-policy';
+import { HpaAutoscaler, kedaDefaults, scaledObjectFromModel } from '../../lib/simulation/keda';
 
 const sample = (visible: number, inFlight = 0) => ({ visible, inFlight, delayed: 3, running: 0, desired: 0, cpuUtilization: NaN });
 
@@ -8,12 +10,12 @@ describe('KEDA aws-sqs-queue + HPA defaults', () => {
   test('documented defaults: 30 s polling, 300 s cooldown, min 0, 15 s sync, 10 % tolerance, up max(100 %, 4 pods), down after 300 s', () => {
     expect(spec).toMatchObject({ minReplicaCount: 0, pollingIntervalSeconds: 30, cooldownPeriodSeconds: 300, hpaSyncSeconds: 15, tolerance: 0.1 });
     expect(spec.trigger).toEqual({ queueLength: 5, activationQueueLength: 0, scaleOnInFlight: true, scaleOnDelayed: false });
-    expect(spec.scaleDown.stabilizationWindowSeconds).toBe(300);
+    expect(spec.behavior.scaleDown.stabilizationWindowSeconds).toBe(300);
   });
 
   test('queue length = visible + in flight (delayed only with scaleOnDelayed)', () => {
-    expect(kedaQueueLength(spec.trigger, sample(10, 4))).toBe(14);
-    expect(kedaQueueLength({ ...spec.trigger, scaleOnDelayed: true }, sample(10, 4))).toBe(17);
+    expect(kedaQueueMetric(sample(10, 4), spec.trigger)).toBe(14);
+    expect(kedaQueueMetric(sample(10, 4), { ...spec.trigger, scaleOnDelayed: true })).toBe(17);
   });
 
   test('from 0: activation at the next polling interval, then the HPA at most doubles (or +4) every 15 s toward ceil(length / target)', () => {
@@ -41,5 +43,36 @@ describe('KEDA aws-sqs-queue + HPA defaults', () => {
     expect(hpa.evaluate(315, 20, sample(10)).desired).toBe(2);
     for (let t = 330; t < 615; t += 15) hpa.evaluate(t, 2, sample(0));
     expect(hpa.evaluate(630, 1, sample(0))).toMatchObject({ desired: 0, events: [{ rule: 'KEDA cooldown to zero' }] });
+  });
+});
+
+describe('our model as KEDA executes it (the ScaledObject EksAgentFleet deploys)', () => {
+  const model = buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 40, concurrency: 4 });
+  const spec = scaledObjectFromModel(model);
+
+  test('the model\'s translation with the HPA controller\'s defaults around it', () => {
+    expect(spec).toMatchObject({ hpaSyncSeconds: 15, tolerance: 0.1, pollingIntervalSeconds: 60, cooldownPeriodSeconds: 900 });
+    expect(spec.trigger.queueLength).toBe(model.heldBacklogPerWorker);
+  });
+
+  test('scale-up is bounded per period: the largest burst step (+64) or doubling within one 120 s scale-out cooldown', () => {
+    const hpa = new HpaAutoscaler({ ...spec, maxReplicaCount: 500, behavior: { ...spec.behavior,
+      scaleUp: { ...spec.behavior.scaleUp, policies: [{ ...spec.behavior.scaleUp.policies[0], value: 8 }, spec.behavior.scaleUp.policies[1]] } } });
+    // 4,000 messages at queueLength 20 ask for 200 replicas; from 2: at most max(+8, +100 %) = 10 in the period.
+    expect(hpa.evaluate(15, 2, sample(4000)).desired).toBe(10);
+    // Within the same 120 s, nothing more (the period starts from 2 replicas).
+    expect(hpa.evaluate(30, 10, sample(4000)).desired).toBe(10);
+    expect(hpa.evaluate(120, 10, sample(4000)).desired).toBe(10);
+    // Once the first change leaves the period: from 10, max(+8, +100 %) = 20.
+    expect(hpa.evaluate(135, 10, sample(4000)).desired).toBe(20);
+  });
+
+  test('scale-down waits for the stabilization window, then at most the largest scale-in step (16) per 120 s', () => {
+    const hpa = new HpaAutoscaler({ ...spec, maxReplicaCount: 100 });
+    expect(hpa.evaluate(15, 40, sample(800)).desired).toBe(40);
+    for (let t = 30; t < 15 + spec.behavior.scaleDown.stabilizationWindowSeconds; t += 15) expect(hpa.evaluate(t, 40, sample(0, 40)).desired).toBe(40);
+    const after = 15 + spec.behavior.scaleDown.stabilizationWindowSeconds;
+    expect(hpa.evaluate(after, 40, sample(0, 40)).desired).toBe(24);
+    expect(hpa.evaluate(after + 15, 24, sample(0, 40)).desired).toBe(24);
   });
 });
