@@ -1,5 +1,6 @@
 import type { SignalParams } from './signals';
 import { AdjustmentType, validateSteps, type ScalingStep } from './steps';
+import { UTILIZATION_DEFAULTS, validateUtilization, type UtilizationSignal } from './utilization';
 import { check, checkIntegerRange, checkRange, type Violation } from './violation';
 
 /**
@@ -74,6 +75,12 @@ export interface BacklogScalingModel {
    * that fires below its threshold). Absent when minWorkers > 0.
    */
   readonly scaleToZero?: ScaleToZeroModel;
+  /**
+   * Extra signals (CPU, memory, per-worker metrics), each with a scale-out-only target tracking
+   * policy; the spare-workers rule counts the workers they need (`lib/policy/utilization.ts`).
+   * @default - none: backlog only
+   */
+  readonly utilization?: readonly UtilizationSignal[];
 }
 
 /** What a user may choose; everything else has a default. Times in seconds. */
@@ -91,6 +98,8 @@ export interface BacklogScalingInput {
   readonly scaleInSteps?: readonly ScalingStep[];
   readonly scaleInEvaluationPeriods?: number;
   readonly scaleToZeroAfterSeconds?: number;
+  /** Extra signals held below their targets (`utilizationSignals`). @default - none */
+  readonly utilization?: readonly UtilizationSignal[];
 }
 
 /**
@@ -145,7 +154,8 @@ export const DEFAULTS = {
 /** Builds the policy model from the user's choices and the defaults. */
 export function buildScalingModel(input: BacklogScalingInput): BacklogScalingModel {
   const period = input.metricPeriodSeconds ?? DEFAULTS.metricPeriodSeconds;
-  const scaleInCooldown = input.scaleInCooldownSeconds ?? DEFAULTS.scaleInCooldownSeconds;
+  const scaleInCooldown = input.scaleInCooldownSeconds
+    ?? (input.utilization && input.utilization.length > 0 ? UTILIZATION_DEFAULTS.scaleInCooldownSeconds : DEFAULTS.scaleInCooldownSeconds);
   return {
     minWorkers: input.minWorkers,
     maxWorkers: input.maxWorkers,
@@ -174,6 +184,7 @@ export function buildScalingModel(input: BacklogScalingInput): BacklogScalingMod
     scaleToZero: input.minWorkers === 0
       ? scaleToZeroModel(input.scaleToZeroAfterSeconds ?? DEFAULTS.scaleToZeroAfterSeconds, period, scaleInCooldown)
       : undefined,
+    ...(input.utilization && input.utilization.length > 0 ? { utilization: input.utilization } : {}),
   };
 }
 
@@ -228,5 +239,6 @@ export function validateScalingModel(model: BacklogScalingModel): Violation[] {
     // One evaluation period of CloudWatch alarms is at most one day (1,440 one-minute datapoints).
     out.push(...checkRange('scaleToZeroAfter', model.scaleToZero.idleSeconds, model.metricPeriodSeconds, 86_400, ' seconds'));
   }
+  out.push(...validateUtilization(model.utilization ?? []));
   return out;
 }

@@ -15,6 +15,8 @@ export class SampleLog {
   readonly running: Float64Array;
   /** Average CPU of the running workers, NaN when none runs (ECS publishes no CPU then). */
   readonly cpu: Float64Array;
+  /** Average memory of the running workers, NaN when none runs. */
+  readonly memory: Float64Array;
   /** 0 where SQS publishes no datapoint (an inactive queue, and the wake-up lag after it). */
   readonly sqsPublishing: Uint8Array;
   private length = 0;
@@ -25,6 +27,7 @@ export class SampleLog {
     this.delayed = new Float64Array(capacitySeconds);
     this.running = new Float64Array(capacitySeconds);
     this.cpu = new Float64Array(capacitySeconds);
+    this.memory = new Float64Array(capacitySeconds).fill(NaN);
     this.sqsPublishing = new Uint8Array(capacitySeconds);
   }
 
@@ -38,6 +41,7 @@ export class SampleLog {
     this.delayed[second] = s.delayed;
     this.running[second] = s.running;
     this.cpu[second] = s.cpuUtilization;
+    this.memory[second] = s.memoryUtilization ?? NaN;
     this.sqsPublishing[second] = sqsPublishing ? 1 : 0;
     this.length = Math.max(this.length, second + 1);
   }
@@ -80,14 +84,17 @@ export class Datapoints {
     const from = k * periodSeconds;
     const l = this.log;
     // Counts are snapshots: SQS's Approximate* and the running-task count once a minute, or every
-    // period when it is shorter (the publisher's high-resolution metric). CPU is averaged over the period.
+    // period when it is shorter (the publisher's high-resolution metric). CPU and memory are averaged over the period.
     const every = Math.min(periodSeconds, this.params.countSampleSeconds);
     const value: RuleSample | null = l.sqsPublishing[end - 1] === 0 ? null : {
       visible: aggregate(l.visible, from, end, every, statistic),
       inFlight: aggregate(l.inFlight, from, end, every, statistic),
       delayed: aggregate(l.delayed, from, end, every, statistic),
       running: aggregate(l.running, from, end, every, statistic),
-      cpuUtilization: aggregate(l.cpu, from, end, 1, statistic),
+      // Utilization is the period's Average whatever the counts' statistic: ECS and the CloudWatch
+      // agent publish averages, and BacklogScaling reads them with Average in every alarm.
+      cpuUtilization: aggregate(l.cpu, from, end, 1, Statistic.AVERAGE),
+      memoryUtilization: aggregate(l.memory, from, end, 1, Statistic.AVERAGE),
     };
     list[k] = value;
     return value;
