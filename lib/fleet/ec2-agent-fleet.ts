@@ -14,8 +14,9 @@ import { acknowledgeGranteeWildcard, acknowledgeRule, acknowledgeWildcardResourc
 import { knownSeconds, throwIfInvalid } from '../validation';
 import {
   addSteps, FLEET_DEFAULTS, resolveWorkerSettings, workerCountMetric, workerEnvironment,
-  type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions,
+  type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions, type MetricTargetTrackingOptions,
 } from './agent-fleet';
+import { enableInstanceUtilizationMetrics, instanceUtilizationMetric } from './instance-utilization';
 import type { AgentImageConfig } from './agent-image';
 import { checkSubnetCapacity, createFleetVpc } from './fleet-vpc';
 
@@ -95,6 +96,7 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
   public readonly securityGroup: ec2.SecurityGroup;
   public readonly logGroup: logs.LogGroup;
   private readonly warmup: Duration;
+  private utilizationMetricsEnabled = false;
 
   constructor(scope: Construct, id: string, props: Ec2AgentFleetProps) {
     super(scope, id);
@@ -257,6 +259,37 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
     });
     addSteps(action, options.steps);
     return new cwActions.AutoScalingAction(action);
+  }
+
+  /** AWS/EC2 CPUUtilization of the group's instances (one-minute datapoints with `enableUtilizationMetrics`). */
+  public metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return instanceUtilizationMetric('cpu', this.autoScalingGroup.autoScalingGroupName, props);
+  }
+
+  /** CWAgent mem_used_percent of the group's instances, from the CloudWatch agent that `enableUtilizationMetrics` installs. */
+  public metricMemoryUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return instanceUtilizationMetric('memory', this.autoScalingGroup.autoScalingGroupName, props);
+  }
+
+  /**
+   * Detailed monitoring (CPU each minute rather than each 5) and the CloudWatch agent, which puts
+   * the instances' memory use by group name (EC2 publishes no memory metric).
+   */
+  public enableUtilizationMetrics(): void {
+    if (this.utilizationMetricsEnabled) return;
+    this.utilizationMetricsEnabled = true;
+    enableInstanceUtilizationMetrics(this.launchTemplate, this.role);
+  }
+
+  public addMetricTargetTracking(scope: Construct, id: string, options: MetricTargetTrackingOptions): void {
+    // EC2 Auto Scaling target tracking has no cooldowns: the instance warm-up holds further scale-out.
+    new autoscaling.TargetTrackingScalingPolicy(scope, id, {
+      autoScalingGroup: this.autoScalingGroup,
+      customMetric: options.metric,
+      targetValue: options.targetValue,
+      disableScaleIn: options.disableScaleIn,
+      estimatedInstanceWarmup: this.warmup,
+    });
   }
 
   private groupMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {

@@ -15,7 +15,7 @@ import { acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledge
 import { knownNumber, knownSeconds, throwIfInvalid } from '../validation';
 import {
   addSteps, FLEET_DEFAULTS, resolveWorkerSettings, workerCountMetric, workerEnvironment,
-  type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions,
+  type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions, type MetricTargetTrackingOptions,
 } from './agent-fleet';
 import { checkSubnetCapacity, createFleetVpc } from './fleet-vpc';
 
@@ -251,6 +251,33 @@ export class FargateAgentFleet extends Resource implements IAgentFleet {
     });
     addSteps(action, options.steps);
     return new cwActions.ApplicationScalingAction(action);
+  }
+
+  /** AWS/ECS CPUUtilization of the service: the average over its tasks (Maximum: the busiest task). */
+  public metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.serviceMetric('CPUUtilization', props);
+  }
+
+  /** AWS/ECS MemoryUtilization of the service: the average over its tasks (Maximum: the fullest task). */
+  public metricMemoryUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.serviceMetric('MemoryUtilization', props);
+  }
+
+  /** ECS publishes CPU and memory utilization of every service each minute: nothing to enable. */
+  public enableUtilizationMetrics(): void {}
+
+  public addMetricTargetTracking(scope: Construct, id: string, options: MetricTargetTrackingOptions): void {
+    new appscaling.TargetTrackingScalingPolicy(scope, id, {
+      scalingTarget: this.scalableTarget,
+      customMetric: options.metric,
+      targetValue: options.targetValue,
+      scaleOutCooldown: options.scaleOutCooldown,
+      disableScaleIn: options.disableScaleIn,
+    });
+  }
+
+  private serviceMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return workerCountMetric('AWS/ECS', metricName, { ClusterName: this.cluster.clusterName, ServiceName: this.service.serviceName }, props);
   }
 
   private containerInsightsMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {

@@ -182,3 +182,15 @@ export function validateUtilization(signals: readonly UtilizationSignal[]): Viol
 function round(n: number): string {
   return String(Math.round(n * 1e6) / 1e6);
 }
+
+/** A custom signal of `BacklogScaling.scaleOnMetric(name, ...)`. */
+export function metricSignal(name: string, target: number, scaleOutCooldownSeconds: number): UtilizationSignal {
+  return {
+    source: UtilizationSource.METRIC,
+    id: metricSignalId(name),
+    label: name,
+    prop: `scaleOnMetric(${name}).targetValue`,
+    target,
+    scaleOutCooldownSeconds,
+  };
+}

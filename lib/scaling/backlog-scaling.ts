@@ -1,18 +1,20 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Lazy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import type { IAgentFleet } from '../fleet/agent-fleet';
 import type { IAgentQueue } from '../queue/agent-queue';
 import {
   buildScalingModel, signalParams, validateScalingModel,
-  type BacklogScalingModel, type StepPolicyModel,
+  type BacklogScalingInput, type BacklogScalingModel, type StepPolicyModel,
 } from '../policy/scaling-policy';
+import { metricSignal, UTILIZATION_DEFAULTS, utilizationSignals, type UtilizationSignal } from '../policy/utilization';
 import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, type ScalingSignal } from '../policy/signals';
 import { AdjustmentType, type ScalingStep } from '../policy/steps';
 import { knownNumber, knownSeconds, throwIfInvalid } from '../validation';
 import { BacklogMetrics } from './backlog-metrics';
 import type { BacklogPublisher } from './backlog-publisher';
 import type { BacklogTarget } from './backlog-target';
+import { bindUtilizationToScaleIn, spareWorkersQueries } from './spare-workers-alarm';
 
 /** The tunable parts of backlog scaling; everything has a default. */
 export interface BacklogScalingOptions {
@@ -57,6 +59,40 @@ export interface BacklogScalingOptions {
    * @default Duration.minutes(15)
    */
   readonly scaleToZeroAfter?: Duration;
+  /**
+   * Hold the workers' average CPU utilization at or below this percentage (1-100): a target
+   * tracking policy that only scales out, and scale-in that keeps the workers this needs (a
+   * worker is spare only when the others would carry its CPU under 90 % of the target). For
+   * CPU-bound agents (a local model). Fargate: the service's AWS/ECS CPUUtilization; EC2: the
+   * group's AWS/EC2 CPUUtilization with detailed monitoring turned on.
+   * @default - no CPU scaling
+   */
+  readonly cpuTargetPercent?: number;
+  /**
+   * Hold the workers' average memory utilization at or below this percentage (1-100), as
+   * `cpuTargetPercent` does for CPU. For memory-bound agents (headless browsers). Fargate: the
+   * service's AWS/ECS MemoryUtilization; EC2: the CloudWatch agent's mem_used_percent by group,
+   * which the fleet then installs and configures.
+   * @default - no memory scaling
+   */
+  readonly memoryTargetPercent?: number;
+}
+
+/** A target tracking policy on any metric, for `BacklogScaling.scaleOnMetric`. */
+export interface ScaleOnMetricOptions {
+  /**
+   * A per-worker quantity that more workers bring down: a plain metric (an average over the
+   * workers), or metric math such as tokens per minute / running workers. Its statistic is kept;
+   * its period becomes the scaling's.
+   */
+  readonly metric: cloudwatch.IMetric;
+  /** The value per worker to hold it at or below (> 0). */
+  readonly targetValue: number;
+  /**
+   * Wait after a scale-out on this metric before the next one.
+   * @default - `scaleOutCooldown` when set, else Duration.seconds(180): the time until a new worker shows in a datapoint
+   */
+  readonly scaleOutCooldown?: Duration;
 }
 
 /** Properties of `BacklogScaling`. */
@@ -80,8 +116,11 @@ export interface BacklogScalingProps extends BacklogScalingOptions {
  * in-flight messages as work, and scale to zero after an idle period.
  */
 export class BacklogScaling extends Construct {
-  /** The policy as plain data: what the simulator replays and the dashboard draws. */
-  public readonly model: BacklogScalingModel;
+  /** The metrics of the extra signals (CPU, memory, `scaleOnMetric`), by metric math id. */
+  private readonly utilizationMetrics = new Map<string, cloudwatch.IMetric>();
+  private readonly utilization: UtilizationSignal[];
+  private readonly input: BacklogScalingInput;
+  private readonly scaleOutCooldown?: Duration;
   /** The metrics and signals the policies use. */
   public readonly metrics: BacklogMetrics;
   /** The backlog per worker held. */
@@ -99,7 +138,13 @@ export class BacklogScaling extends Construct {
     this.fleet = props.fleet;
     this.target = props.target;
     const period = props.publisher?.period ?? Duration.minutes(1);
-    this.model = buildScalingModel({
+    this.scaleOutCooldown = props.scaleOutCooldown;
+    this.utilization = utilizationSignals({
+      cpuTargetPercent: knownNumber(props.cpuTargetPercent),
+      memoryTargetPercent: knownNumber(props.memoryTargetPercent),
+      scaleOutCooldownSeconds: knownSeconds(props.scaleOutCooldown) ?? UTILIZATION_DEFAULTS.scaleOutCooldownSeconds,
+    });
+    this.input = {
       minWorkers: props.fleet.minWorkers,
       maxWorkers: props.fleet.maxWorkers,
       targetBacklogPerWorker: props.target.messagesPerWorker,
@@ -112,7 +157,7 @@ export class BacklogScaling extends Construct {
       scaleInSteps: props.scaleInSteps,
       scaleInEvaluationPeriods: knownNumber(props.scaleInEvaluationPeriods),
       scaleToZeroAfterSeconds: knownSeconds(props.scaleToZeroAfter),
-    });
+    };
     throwIfInvalid(this, validateScalingModel(this.model));
 
     const model = this.model;
@@ -131,11 +176,58 @@ export class BacklogScaling extends Construct {
     });
 
     this.burstAlarm = this.stepPolicy('Burst', EXCESS_BACKLOG, model.burst, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD);
-    this.scaleInAlarm = this.stepPolicy('ScaleIn', SPARE_WORKERS, model.scaleIn, cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD);
+    // The scale-in cooldown and the spare-workers alarm depend on the extra signals, which
+    // scaleOnMetric may add later: both are read at synth.
+    const scaleIn = { ...model.scaleIn, cooldownSeconds: Lazy.number({ produce: () => this.model.scaleIn.cooldownSeconds }) };
+    this.scaleInAlarm = this.stepPolicy('ScaleIn', SPARE_WORKERS, scaleIn, cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD);
+    bindUtilizationToScaleIn(this.scaleInAlarm, this.metrics, () => this.model, this.utilizationMetrics);
+    for (const signal of this.utilization) {
+      props.fleet.enableUtilizationMetrics();
+      const metric = signal.id === 'cpu' ? props.fleet.metricCpuUtilization() : props.fleet.metricMemoryUtilization();
+      this.utilizationMetrics.set(signal.id, metric);
+      this.addUtilizationTracking(signal.id === 'cpu' ? 'CpuTracking' : 'MemoryTracking', signal, metric);
+    }
     if (model.scaleToZero) {
-      this.idleAlarm = this.stepPolicy('ScaleToZero', QUEUED_MESSAGES, model.scaleToZero,
+      const scaleToZero = { ...model.scaleToZero, cooldownSeconds: Lazy.number({ produce: () => this.model.scaleToZero!.cooldownSeconds }) };
+      this.idleAlarm = this.stepPolicy('ScaleToZero', QUEUED_MESSAGES, scaleToZero,
         cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD);
     }
+  }
+
+  /**
+   * The policy as plain data: what the simulator replays and the dashboard draws. It includes the
+   * signals added by `scaleOnMetric`.
+   */
+  public get model(): BacklogScalingModel {
+    return buildScalingModel({ ...this.input, utilization: this.utilization });
+  }
+
+  /**
+   * Target tracking on any metric of a per-worker quantity (a business metric the agents publish,
+   * such as tokens per minute per worker), scale-out only; scale-in keeps the workers it needs,
+   * as for `cpuTargetPercent`. `id` names the policy and the metric in the scale-in alarm.
+   */
+  public scaleOnMetric(id: string, options: ScaleOnMetricOptions): void {
+    const signal = metricSignal(id, knownNumber(options.targetValue) ?? options.targetValue,
+      knownSeconds(options.scaleOutCooldown ?? this.scaleOutCooldown) ?? UTILIZATION_DEFAULTS.scaleOutCooldownSeconds);
+    throwIfInvalid(this, validateScalingModel(buildScalingModel({ ...this.input, utilization: [...this.utilization, signal] })));
+    const metrics = new Map(this.utilizationMetrics).set(signal.id, options.metric);
+    // Throws now, not at synth, when the alarm would read too many metrics or clashing ids.
+    spareWorkersQueries(this.metrics, buildScalingModel({ ...this.input, utilization: [...this.utilization, signal] }), metrics);
+    this.utilization.push(signal);
+    this.utilizationMetrics.set(signal.id, options.metric);
+    this.addUtilizationTracking(`${id}Tracking`, signal, options.metric);
+  }
+
+  private addUtilizationTracking(id: string, signal: UtilizationSignal, metric: cloudwatch.IMetric): void {
+    const options = {
+      targetValue: signal.target,
+      scaleOutCooldown: Duration.seconds(signal.scaleOutCooldownSeconds),
+      // A utilization average can't tell an idle worker from a busy one: never scale in on it.
+      disableScaleIn: true,
+    };
+    if (metric instanceof cloudwatch.MathExpression) this.fleet.addMathTargetTracking(this, id, { ...options, metric });
+    else this.fleet.addMetricTargetTracking(this, id, { ...options, metric });
   }
 
   /** An alarm on a signal that triggers a step scaling action of the fleet. */
