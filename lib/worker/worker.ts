@@ -12,7 +12,7 @@ import { Batcher, type EntryOutcome } from './batcher';
 import { TypedEmitter } from './emitter';
 import { DrainDeadlineError, HandlerTimeoutError, backoffMs, classifySqsError, type SqsErrorKind } from './errors';
 import { LifecycleWatcher } from './lifecycle';
-import { WorkerMetrics } from './metrics';
+import { NO_HANDLER_METRICS, WorkerMetrics } from './metrics';
 import { resolveOptions, retryDelaySeconds, type AgentWorkerOptions, type ResolvedOptions } from './options';
 import { TaskProtection } from './task-protection';
 
@@ -341,7 +341,7 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
     type Outcome = { ok: true } | { ok: false; error: unknown; timedOut: boolean } | { abandoned: true };
     let outcome: Outcome;
     try {
-      const work = (async () => this.o.handler(held.message, { signal: controller.signal }))();
+      const work = (async () => this.o.handler(held.message, { signal: controller.signal, metrics: this.metrics ?? NO_HANDLER_METRICS }))();
       work.catch(() => undefined); // a handler that settles after its deadline must not raise an unhandled rejection
       const timeout = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), this.o.handlerTimeoutMs);
