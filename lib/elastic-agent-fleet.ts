@@ -61,6 +61,11 @@ export interface ElasticAgentFleetProps extends AgentWorkerOptions {
    * @default - no notification
    */
   readonly alarmTopic?: sns.ITopic;
+  /**
+   * Business metrics the agents publish with `context.metrics.put`, graphed on the dashboard.
+   * @default - none
+   */
+  readonly businessMetrics?: string[];
 }
 
 /** Where backlog scaling reads its inputs. */
@@ -104,7 +109,7 @@ export class ElasticAgentFleet extends Construct {
       ...props.queueProps,
     });
     const {
-      image, compute, target, scaling, metricSource, publisherPeriod, monitoring, alarmTopic,
+      image, compute, target, scaling, metricSource, publisherPeriod, monitoring, alarmTopic, businessMetrics,
       queue: _queue, queueProps: _queueProps, ...workerOptions
     } = props;
     this.fleet = (compute ?? AgentCompute.fargate()).createFleet(this, 'Fleet', { ...workerOptions, queue: this.queue, image });
@@ -121,7 +126,9 @@ export class ElasticAgentFleet extends Construct {
       publisher: this.publisher,
     });
     if (monitoring ?? true) {
-      this.monitoring = new AgentFleetMonitoring(this, 'Monitoring', { queue: this.queue, fleet: this.fleet, scaling: this.scaling, alarmTopic });
+      this.monitoring = new AgentFleetMonitoring(this, 'Monitoring', {
+        queue: this.queue, fleet: this.fleet, scaling: this.scaling, alarmTopic, businessMetrics,
+      });
     }
   }
 }

@@ -51,7 +51,7 @@ describe('AgentFleetMonitoring', () => {
   test('with a topic, every alarm notifies on ALARM and OK', () => {
     const { template } = monitored({ topic: true });
     const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm').filter(([id]) => id.startsWith('Monitoring'));
-    expect(alarms).toHaveLength(3);
+    expect(alarms).toHaveLength(4);
     for (const [, alarm] of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^Ops/) }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: expect.stringMatching(/^Ops/) }]);
@@ -64,6 +64,7 @@ describe('AgentFleetMonitoring', () => {
     expect(widgets.map((w) => w.properties.title)).toEqual([
       'Backlog (messages)', 'Backlog per worker', 'Workers',
       'Age of the oldest task (seconds)', 'Dead-letter queue (messages)', 'Throughput (tasks per minute)',
+      'CPU utilization (%)', 'Memory utilization (%)', 'Business metrics (per minute)',
       'Alarms',
     ]);
     const perWorker = widgets[1].properties;

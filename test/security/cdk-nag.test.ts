@@ -45,6 +45,18 @@ describe('cdk-nag AwsSolutions', () => {
     expect(findings(stack)).toEqual([]);
   });
 
+  test.each([
+    ['Fargate', AgentCompute.fargate()],
+    ['EC2', AgentCompute.ec2()],
+  ])('CPU, memory and a business metric as scaling signals on %s add no unacknowledged finding', (_name, compute) => {
+    const stack = new Stack(nagApp(), 'Signals');
+    const agents = new ElasticAgentFleet(stack, 'Agents', {
+      image: TEST_IMAGE, compute, metricSource: BacklogMetricSource.PUBLISHER, scaling: { cpuTargetPercent: 60, memoryTargetPercent: 70 },
+    });
+    agents.scaling.scaleOnMetric('ToolCalls', { metric: agents.fleet.metricCpuUtilization({ metricName: 'ToolCalls', namespace: agents.fleet.metricsNamespace }), targetValue: 5 });
+    expect(findings(stack)).toEqual([]);
+  });
+
   test('it does run: a queue without TLS enforcement next to the fleet is reported', () => {
     const stack = new Stack(nagApp(), 'Broken');
     new ElasticAgentFleet(stack, 'Agents', { image: TEST_IMAGE });

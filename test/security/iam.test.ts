@@ -16,7 +16,8 @@ const FEATURE_OF_ACTION: Record<string, string> = {
   'autoscaling:CompleteLifecycleAction': 'EC2 workers end the termination hook after draining',
   'ecs:DescribeServices': 'the publisher counts running Fargate workers',
   'autoscaling:DescribeAutoScalingGroups': 'the publisher counts running EC2 workers',
-  'cloudwatch:PutMetricData': 'the publisher puts backlog per worker',
+  'cloudwatch:PutMetricData': 'the publisher puts backlog per worker; the CloudWatch agent on EC2 workers puts memory use',
+  'ec2:DescribeTags': 'the CloudWatch agent on EC2 workers names its memory metric by Auto Scaling group',
   'logs:CreateLogStream': 'workers, the publisher and VPC flow logs write their logs',
   'logs:PutLogEvents': 'workers, the publisher and VPC flow logs write their logs',
   'logs:DescribeLogStreams': 'VPC flow logs write their logs',
@@ -37,6 +38,7 @@ const FEATURE_OF_ACTION: Record<string, string> = {
 const WILDCARD_RESOURCE_ACTIONS: Record<string, string | undefined> = {
   'cloudwatch:PutMetricData': 'cloudwatch:namespace',
   'autoscaling:DescribeAutoScalingGroups': 'aws:RequestedRegion',
+  'ec2:DescribeTags': 'aws:RequestedRegion',
   // A registry login token; no condition key narrows it. The pull itself is scoped to the repository.
   'ecr:GetAuthorizationToken': undefined,
 };
