@@ -59,7 +59,8 @@ describe('reference app', () => {
   test('both stacks have the dashboard and the alarms', () => {
     for (const template of [fargate, ec2]) {
       template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 6);
+      // Dead letters, oldest task, saturated fleet, memory near the limit; burst, scale-in, scale to zero.
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
     }
   });
 

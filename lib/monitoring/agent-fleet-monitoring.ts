@@ -207,11 +207,9 @@ export class AgentFleetMonitoring extends Construct {
     this.dashboard.addWidgets(
       utilization('CPU utilization (%)', (p) => fleet.metricCpuUtilization(p), targetOf(UtilizationSource.CPU)),
       utilization('Memory utilization (%)', (p) => fleet.metricMemoryUtilization(p), targetOf(UtilizationSource.MEMORY), memoryAlarmPercent),
-      new cloudwatch.GraphWidget({
-        ...WIDGET,
-        title: 'Business metrics (per minute)',
-        left: (props.businessMetrics ?? []).map((name) => workerMetric(name, name)),
-      }),
+      ...(props.businessMetrics && props.businessMetrics.length > 0
+        ? [new cloudwatch.GraphWidget({ ...WIDGET, title: 'Business metrics (per minute)', left: props.businessMetrics.map((name) => workerMetric(name, name)) })]
+        : []),
     );
     this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({
       title: 'Alarms',

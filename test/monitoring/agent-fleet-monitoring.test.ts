@@ -64,7 +64,7 @@ describe('AgentFleetMonitoring', () => {
     expect(widgets.map((w) => w.properties.title)).toEqual([
       'Backlog (messages)', 'Backlog per worker', 'Workers',
       'Age of the oldest task (seconds)', 'Dead-letter queue (messages)', 'Throughput (tasks per minute)',
-      'CPU utilization (%)', 'Memory utilization (%)', 'Business metrics (per minute)',
+      'CPU utilization (%)', 'Memory utilization (%)',
       'Alarms',
     ]);
     const perWorker = widgets[1].properties;

@@ -1,4 +1,5 @@
 import { App, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AgentCompute, AgentQueueEncryption, BacklogMetricSource, ElasticAgentFleet } from '../../lib';
@@ -53,7 +54,8 @@ describe('cdk-nag AwsSolutions', () => {
     const agents = new ElasticAgentFleet(stack, 'Agents', {
       image: TEST_IMAGE, compute, metricSource: BacklogMetricSource.PUBLISHER, scaling: { cpuTargetPercent: 60, memoryTargetPercent: 70 },
     });
-    agents.scaling.scaleOnMetric('ToolCalls', { metric: agents.fleet.metricCpuUtilization({ metricName: 'ToolCalls', namespace: agents.fleet.metricsNamespace }), targetValue: 5 });
+    const toolCalls = new cloudwatch.Metric({ namespace: agents.fleet.metricsNamespace, metricName: 'ToolCalls', dimensionsMap: { Fleet: agents.fleet.fleetName } });
+    agents.scaling.scaleOnMetric('ToolCalls', { metric: toolCalls, targetValue: 5 });
     expect(findings(stack)).toEqual([]);
   });
 
