@@ -73,7 +73,7 @@ describe('AgentFleetMonitoring', () => {
     expect(widgets[2].properties.annotations.horizontal).toEqual([expect.objectContaining({ value: 12 })]);
     expect(widgets[3].properties.annotations.horizontal).toEqual([expect.objectContaining({ value: 120, label: 'Latency goal' })]);
     expect(JSON.stringify(widgets[5].properties.metrics)).toMatch(/"AgentFleet","MessagesProcessed","Fleet","TestStackFleet/);
-    expect(widgets[6].properties.alarms).toHaveLength(6);
+    expect(widgets[8].properties.alarms).toHaveLength(7);
   });
 
   test('a latency goal under a minute is an error naming the path, prop, range and value', () => {
