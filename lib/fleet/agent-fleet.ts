@@ -31,6 +31,11 @@ export interface MetricTargetTrackingOptions {
   readonly disableScaleIn: boolean;
 }
 
+/** The props of a target tracking policy on a plain metric that both Auto Scaling L2s share. */
+export function metricTrackingProps(options: MetricTargetTrackingOptions) {
+  return { customMetric: options.metric, targetValue: options.targetValue, disableScaleIn: options.disableScaleIn };
+}
+
 /** A step scaling action that an alarm triggers. */
 export interface FleetStepScalingOptions {
   readonly adjustmentType: AdjustmentType;

@@ -13,7 +13,7 @@ import { AGENT_ENV, type WorkerTimings } from '../worker/contract';
 import { acknowledgeGranteeWildcard, acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
 import { knownSeconds, throwIfInvalid } from '../validation';
 import {
-  addSteps, FLEET_DEFAULTS, resolveWorkerSettings, workerCountMetric, workerEnvironment,
+  addSteps, FLEET_DEFAULTS, metricTrackingProps, resolveWorkerSettings, workerCountMetric, workerEnvironment,
   type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions, type MetricTargetTrackingOptions,
 } from './agent-fleet';
 import { enableInstanceUtilizationMetrics, instanceUtilizationMetric } from './instance-utilization';
@@ -284,10 +284,8 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
   public addMetricTargetTracking(scope: Construct, id: string, options: MetricTargetTrackingOptions): void {
     // EC2 Auto Scaling target tracking has no cooldowns: the instance warm-up holds further scale-out.
     new autoscaling.TargetTrackingScalingPolicy(scope, id, {
+      ...metricTrackingProps(options),
       autoScalingGroup: this.autoScalingGroup,
-      customMetric: options.metric,
-      targetValue: options.targetValue,
-      disableScaleIn: options.disableScaleIn,
       estimatedInstanceWarmup: this.warmup,
     });
   }

@@ -14,7 +14,7 @@ import { AGENT_ENV, WORKER_DEFAULTS, type WorkerTimings } from '../worker/contra
 import { acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
 import { knownNumber, knownSeconds, throwIfInvalid } from '../validation';
 import {
-  addSteps, FLEET_DEFAULTS, resolveWorkerSettings, workerCountMetric, workerEnvironment,
+  addSteps, FLEET_DEFAULTS, metricTrackingProps, resolveWorkerSettings, workerCountMetric, workerEnvironment,
   type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions, type MetricTargetTrackingOptions,
 } from './agent-fleet';
 import { checkSubnetCapacity, createFleetVpc } from './fleet-vpc';
@@ -268,11 +268,9 @@ export class FargateAgentFleet extends Resource implements IAgentFleet {
 
   public addMetricTargetTracking(scope: Construct, id: string, options: MetricTargetTrackingOptions): void {
     new appscaling.TargetTrackingScalingPolicy(scope, id, {
+      ...metricTrackingProps(options),
       scalingTarget: this.scalableTarget,
-      customMetric: options.metric,
-      targetValue: options.targetValue,
       scaleOutCooldown: options.scaleOutCooldown,
-      disableScaleIn: options.disableScaleIn,
     });
   }
 
