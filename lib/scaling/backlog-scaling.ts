@@ -7,7 +7,7 @@ import {
   buildScalingModel, signalParams, validateScalingModel,
   type BacklogScalingInput, type BacklogScalingModel, type StepPolicyModel,
 } from '../policy/scaling-policy';
-import { metricSignal, UTILIZATION_DEFAULTS, utilizationSignals, type UtilizationSignal } from '../policy/utilization';
+import { metricSignal, UTILIZATION_DEFAULTS, utilizationSignals, UtilizationSource, type UtilizationSignal } from '../policy/utilization';
 import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, type ScalingSignal } from '../policy/signals';
 import { AdjustmentType, type ScalingStep } from '../policy/steps';
 import { knownNumber, knownSeconds, throwIfInvalid } from '../validation';
@@ -183,9 +183,10 @@ export class BacklogScaling extends Construct {
     bindUtilizationToScaleIn(this.scaleInAlarm, this.metrics, () => this.model, this.utilizationMetrics);
     for (const signal of this.utilization) {
       props.fleet.enableUtilizationMetrics();
-      const metric = signal.id === 'cpu' ? props.fleet.metricCpuUtilization() : props.fleet.metricMemoryUtilization();
+      const cpu = signal.source === UtilizationSource.CPU;
+      const metric = cpu ? props.fleet.metricCpuUtilization() : props.fleet.metricMemoryUtilization();
       this.utilizationMetrics.set(signal.id, metric);
-      this.addUtilizationTracking(signal.id === 'cpu' ? 'CpuTracking' : 'MemoryTracking', signal, metric);
+      this.addUtilizationTracking(cpu ? 'CpuTracking' : 'MemoryTracking', signal, metric);
     }
     if (model.scaleToZero) {
       const scaleToZero = { ...model.scaleToZero, cooldownSeconds: Lazy.number({ produce: () => this.model.scaleToZero!.cooldownSeconds }) };
@@ -210,10 +211,10 @@ export class BacklogScaling extends Construct {
   public scaleOnMetric(id: string, options: ScaleOnMetricOptions): void {
     const signal = metricSignal(id, knownNumber(options.targetValue) ?? options.targetValue,
       knownSeconds(options.scaleOutCooldown ?? this.scaleOutCooldown) ?? UTILIZATION_DEFAULTS.scaleOutCooldownSeconds);
-    throwIfInvalid(this, validateScalingModel(buildScalingModel({ ...this.input, utilization: [...this.utilization, signal] })));
-    const metrics = new Map(this.utilizationMetrics).set(signal.id, options.metric);
+    const next = buildScalingModel({ ...this.input, utilization: [...this.utilization, signal] });
+    throwIfInvalid(this, validateScalingModel(next));
     // Throws now, not at synth, when the alarm would read too many metrics or clashing ids.
-    spareWorkersQueries(this.metrics, buildScalingModel({ ...this.input, utilization: [...this.utilization, signal] }), metrics);
+    spareWorkersQueries(this.metrics, next, new Map(this.utilizationMetrics).set(signal.id, options.metric));
     this.utilization.push(signal);
     this.utilizationMetrics.set(signal.id, options.metric);
     this.addUtilizationTracking(`${id}Tracking`, signal, options.metric);
