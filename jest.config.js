@@ -6,5 +6,6 @@ module.exports = {
   transform: { '^.+\\.ts$': ['@swc/jest', { jsc: { target: 'es2022' } }] },
   snapshotSerializers: ['<rootDir>/test/support/asset-hash-serializer.js'],
   setupFiles: ['<rootDir>/test/support/env.js'],
+  globalSetup: '<rootDir>/test/support/global-setup.js',
   testTimeout: 60000,
 };

@@ -6,7 +6,10 @@
  *
  * Message body: JSON `{ "taskId": string, "prompt": string, "steps"?: number }`. A body that is
  * not such JSON is rejected (thrown), so after maxReceiveCount receives it lands in the DLQ.
+ * With AGENT_RESULT_BUCKET set, each task's result is written to `results/<taskId>.json` in that
+ * S3 bucket (the integration tests count them).
  */
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { AgentWorker, type LogLevel } from '../lib/worker';
 
 interface AgentTask {
@@ -40,6 +43,8 @@ function modelLatency(medianMs: number): number {
 }
 
 const medianStepMs = Number(process.env.AGENT_SIM_STEP_MS ?? 500);
+const resultBucket = process.env.AGENT_RESULT_BUCKET;
+const s3 = resultBucket ? new S3Client({}) : undefined;
 
 const worker = new AgentWorker({
   logLevel: (process.env.LOG_LEVEL as LogLevel | undefined) ?? 'info',
@@ -50,7 +55,11 @@ const worker = new AgentWorker({
       await step(modelLatency(medianStepMs), signal); // think
       await step(modelLatency(medianStepMs / 5), signal); // act (a tool call)
     }
-    // A real agent writes its result to a store keyed by taskId (idempotently: SQS delivers at least once).
+    // A result keyed by taskId, so a second delivery (SQS delivers at least once) overwrites it.
+    const result = { taskId: task.taskId, steps };
+    await s3?.send(new PutObjectCommand({
+      Bucket: resultBucket, Key: `results/${encodeURIComponent(task.taskId)}.json`, Body: JSON.stringify(result), ContentType: 'application/json',
+    }), { abortSignal: signal });
     process.stdout.write(`${JSON.stringify({ msg: 'task done', taskId: task.taskId, steps, receiveCount: message.Attributes?.ApproximateReceiveCount })}\n`);
   },
 });

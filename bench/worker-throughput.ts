@@ -11,16 +11,23 @@
  * "÷ measured bound" divides by concurrency ÷ the mean time the handlers really took (a timer of
  * 10 ms fires a little late), which isolates the runtime's own overhead.
  *
- * Contenders: AgentWorker (concurrency 10); sqs-consumer with batchSize 10; sqs-consumer as 10
+ * Contenders: AgentWorker (concurrency 10) with the fleet's defaults (the queue's own 30 s
+ * visibility timeout, heartbeats every 10 s); sqs-consumer with batchSize 10; sqs-consumer as 10
  * consumers of batchSize 1. Then, with a no-op handler: AgentWorker ÷ a bare SDK loop that
  * receives 10 and deletes them with DeleteMessageBatch.
  *
- * Options: BENCH_MESSAGES (default 4000), BENCH_NOOP_MESSAGES (default 20000), BENCH_SEED (default 42),
- * BENCH_ONLY=agent (AgentWorker alone, for tuning).
+ * Long tasks: AgentWorker at concurrency 64 with tasks of 5-60 s (uniform), where heartbeats
+ * dominate the calls. Time is compressed by BENCH_TIME_SCALE (default 10): task durations and the
+ * queue's visibility timeout (30 s → 3 s, so heartbeats every 1 s instead of 10 s) shrink by the
+ * same factor, which keeps heartbeats per task, and so calls per task, those of real time.
+ *
+ * Options: BENCH_MESSAGES (default 12000), BENCH_NOOP_MESSAGES (default 20000), BENCH_LONG_MESSAGES
+ * (default 1200), BENCH_SEED (default 42), BENCH_ONLY=agent (AgentWorker alone, for tuning),
+ * BENCH_ONLY=long (the long-task profile alone).
  */
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
 import { Consumer } from 'sqs-consumer';
-import { AgentWorker, silentLogger } from '../lib/worker';
+import { AgentWorker, WORKER_DEFAULTS, silentLogger } from '../lib/worker';
 import { startLocalSqs, type LocalSqs } from '../test/support/local-sqs';
 import { sendAll } from '../test/worker/helpers';
 import { Random } from '../lib/simulation/random';
@@ -29,6 +36,9 @@ const CONCURRENCY = 10;
 // Long enough that the end of the run (the last slow messages finishing alone) weighs little.
 const MESSAGES = Number(process.env.BENCH_MESSAGES ?? 12000);
 const NOOP_MESSAGES = Number(process.env.BENCH_NOOP_MESSAGES ?? 20000);
+const LONG_MESSAGES = Number(process.env.BENCH_LONG_MESSAGES ?? 1200);
+const LONG_CONCURRENCY = 64;
+const TIME_SCALE = Number(process.env.BENCH_TIME_SCALE ?? 10);
 const SEED = Number(process.env.BENCH_SEED ?? 42);
 const MEDIAN_MS = 10;
 /** σ such that p99 = median × e^(2.326σ) ≈ 200 ms. */
@@ -54,9 +64,10 @@ interface Outcome {
 type Contender = (sqs: SQSClient, queueUrl: string, handle: (m: Message) => Promise<void>) => Promise<() => Promise<void>>;
 
 async function run(local: LocalSqs, name: string, bodies: readonly string[], contender: Contender,
-  handle: (m: Message) => Promise<void>): Promise<Outcome> {
+  handle: (m: Message) => Promise<void>, visibilityTimeoutSeconds: number = WORKER_DEFAULTS.visibilityTimeoutSeconds): Promise<Outcome> {
   const sqs = local.client();
-  const { url } = await local.createQueue(`bench-${name.replace(/[^a-z0-9]+/gi, '-')}-${Date.now()}`);
+  const { url } = await local.createQueue(`bench-${name.replace(/[^a-z0-9]+/gi, '-')}-${Date.now()}`,
+    { VisibilityTimeout: String(visibilityTimeoutSeconds) });
   await sendAll(sqs, url, bodies);
   await local.resetCalls();
   let processed = 0;
@@ -79,15 +90,16 @@ async function run(local: LocalSqs, name: string, bodies: readonly string[], con
   return { name, perSecond: bodies.length / seconds, callsPerMessage: total / bodies.length, calls, measuredMeanMs: busyMs / bodies.length };
 }
 
-const agentWorker: Contender = async (sqs, queueUrl, handle) => {
+/** AgentWorker as a fleet configures it, but for the visibility timeout: the queue's own, read at start. */
+const agentWorkerOf = (concurrency: number): Contender => async (sqs, queueUrl, handle) => {
   const worker = new AgentWorker({
-    queueUrl, sqsClient: sqs, concurrency: CONCURRENCY, logger: silentLogger, handleSignals: false, env: {},
-    visibilityTimeoutSeconds: 60, handlerTimeoutSeconds: 30, drainDeadlineSeconds: 30,
+    queueUrl, sqsClient: sqs, concurrency, logger: silentLogger, handleSignals: false, env: {},
     handler: (m) => handle(m),
   });
   worker.start();
   return () => worker.stop();
 };
+const agentWorker = agentWorkerOf(CONCURRENCY);
 
 const sqsConsumers = (consumers: number, batchSize: number): Contender => async (sqs, queueUrl, handle) => {
   const all = Array.from({ length: consumers }, () => Consumer.create({
@@ -148,6 +160,10 @@ async function main(): Promise<void> {
 
   const local = await startLocalSqs();
   try {
+    if (process.env.BENCH_ONLY === 'long') {
+      await longTasks(local);
+      return;
+    }
     const results: Outcome[] = [];
     for (const [name, contender] of [
       ['AgentWorker (concurrency 10)', agentWorker],
@@ -175,9 +191,30 @@ async function main(): Promise<void> {
       [worker.name, (worker.perSecond / bare.perSecond).toFixed(3), worker.callsPerMessage.toFixed(3)],
       [`${bare.name} (receive 10, DeleteMessageBatch)`, '1.000', bare.callsPerMessage.toFixed(3)],
     ]));
+    if (process.env.BENCH_ONLY !== 'agent') await longTasks(local);
   } finally {
     await local.stop();
   }
+}
+
+/** The long-task profile: where heartbeats dominate the calls. */
+async function longTasks(local: LocalSqs): Promise<void> {
+  const random = new Random(SEED + 1);
+  const seconds = Array.from({ length: LONG_MESSAGES }, () => random.uniform(5, 60));
+  const meanMs = (seconds.reduce((a, b) => a + b, 0) / seconds.length) * 1000 / TIME_SCALE;
+  const bound = (LONG_CONCURRENCY * 1000) / meanMs;
+  const visibility = WORKER_DEFAULTS.visibilityTimeoutSeconds / TIME_SCALE;
+  if (!Number.isInteger(visibility)) throw new Error(`BENCH_TIME_SCALE must divide ${WORKER_DEFAULTS.visibilityTimeoutSeconds}`);
+  process.stderr.write('running the long-task profile…\n');
+  const r = await run(local, 'AgentWorker long tasks', seconds.map((s) => ((s * 1000) / TIME_SCALE).toFixed(1)),
+    agentWorkerOf(LONG_CONCURRENCY), (m) => sleep(Number(m.Body)), visibility);
+  console.log(`\nlong tasks: ${LONG_MESSAGES} tasks of 5-60 s (uniform), concurrency ${LONG_CONCURRENCY}, time ÷ ${TIME_SCALE}`
+    + ` (visibility ${WORKER_DEFAULTS.visibilityTimeoutSeconds} s → ${visibility} s):`);
+  const per = (k: string): string => ((r.calls[k] ?? 0) / LONG_MESSAGES).toFixed(3);
+  console.log(table([
+    ['contender', 'throughput ÷ bound', 'SQS calls per message', 'heartbeats (ChangeMessageVisibilityBatch)', 'ReceiveMessage', 'DeleteMessageBatch'],
+    [r.name, (r.perSecond / bound).toFixed(3), r.callsPerMessage.toFixed(3), per('ChangeMessageVisibilityBatch'), per('ReceiveMessage'), per('DeleteMessageBatch')],
+  ]));
 }
 
 main().catch((error: unknown) => {

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
-// The reference app: the same agent fleet on Fargate and on EC2, each an ElasticAgentFleet built
+// The reference app: the same agent fleet on Fargate, on EC2 and on EKS, each an ElasticAgentFleet built
 // from the reference agent in agent/. `npx cdk synth` works offline with no AWS account.
 import { App } from 'aws-cdk-lib';
-import { AgentFleetEc2Stack, AgentFleetFargateStack } from './reference-stacks';
+import { AgentFleetEc2Stack, AgentFleetEksStack, AgentFleetFargateStack } from './reference-stacks';
 
 const app = new App();
 new AgentFleetFargateStack(app, 'AgentFleetFargateStack', {
@@ -10,4 +10,7 @@ new AgentFleetFargateStack(app, 'AgentFleetFargateStack', {
 });
 new AgentFleetEc2Stack(app, 'AgentFleetEc2Stack', {
   description: 'cdk-agent-fleet reference: SQS task queue and an elastic fleet of agent workers on EC2 Auto Scaling',
+});
+new AgentFleetEksStack(app, 'AgentFleetEksStack', {
+  description: 'cdk-agent-fleet reference: SQS task queue and an elastic fleet of agent workers on EKS, scaled by KEDA',
 });

@@ -52,3 +52,16 @@ export class AgentFleetEc2Stack extends Stack {
     });
   }
 }
+
+/**
+ * The same agent fleet on Kubernetes: a new EKS Auto Mode cluster, the agent as a Deployment, and
+ * KEDA (installed by its Helm chart) scaling it with a ScaledObject derived from the same policy.
+ */
+export class AgentFleetEksStack extends Stack {
+  public readonly agents: ElasticAgentFleet;
+
+  constructor(scope: Construct, id: string, props?: StackProps) {
+    super(scope, id, props);
+    this.agents = new ElasticAgentFleet(this, 'Agents', referenceFleet(AgentCompute.eks({ cpu: '500m', memory: '1Gi' })));
+  }
+}

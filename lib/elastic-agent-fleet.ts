@@ -1,6 +1,8 @@
-import { Duration } from 'aws-cdk-lib';
-import { Construct } from 'constructs';
+import { CfnOutput, Duration, type RemovalPolicy } from 'aws-cdk-lib';
+import { Construct, type IConstruct } from 'constructs';
 import { AgentCompute } from './fleet/agent-compute';
+import { Ec2AgentFleet } from './fleet/ec2-agent-fleet';
+import { FargateAgentFleet } from './fleet/fargate-agent-fleet';
 import type { AgentWorkerOptions, IAgentFleet } from './fleet/agent-fleet';
 import type { AgentImage } from './fleet/agent-image';
 import { AgentQueue, type AgentQueueProps, type IAgentQueue } from './queue/agent-queue';
@@ -9,8 +11,8 @@ import { BacklogTarget } from './scaling/backlog-target';
 import { BacklogPublisher } from './scaling/backlog-publisher';
 import { AgentFleetMonitoring } from './monitoring/agent-fleet-monitoring';
 import type * as sns from 'aws-cdk-lib/aws-sns';
-import { WORKER_DEFAULTS } from './worker/contract';
-import { knownSeconds, throwIfInvalid } from './validation';
+import { check } from './policy/violation';
+import { knownSeconds, ViolationCollector } from './validation';
 
 /** Properties of an `ElasticAgentFleet`. */
 export interface ElasticAgentFleetProps extends AgentWorkerOptions {
@@ -33,7 +35,7 @@ export interface ElasticAgentFleetProps extends AgentWorkerOptions {
   readonly queue?: IAgentQueue;
   /**
    * Settings of the new queue (not with `queue`).
-   * @default - AgentQueue's defaults, with the visibility timeout a minute above the handler timeout
+   * @default - AgentQueue's defaults (a 30 s visibility timeout: heartbeats keep messages of longer handlers)
    */
   readonly queueProps?: AgentQueueProps;
   /**
@@ -57,7 +59,7 @@ export interface ElasticAgentFleetProps extends AgentWorkerOptions {
    */
   readonly monitoring?: boolean;
   /**
-   * Where the alarms notify.
+   * Where the alarms notify (with `monitoring`).
    * @default - no notification
    */
   readonly alarmTopic?: sns.ITopic;
@@ -66,7 +68,22 @@ export interface ElasticAgentFleetProps extends AgentWorkerOptions {
    * @default - none
    */
   readonly businessMetrics?: string[];
+  /**
+   * Add stack outputs a user needs after deploy: the queue's URL and ARN, the dead-letter
+   * queue's URL, the dashboard's name.
+   * @default false
+   */
+  readonly outputs?: boolean;
 }
+
+/**
+ * The worker options, which `ElasticAgentFleet` takes at its top level (every other prop of its
+ * fleet comes from `compute`). A `Record` over all keys, so a new option cannot be forgotten here.
+ */
+const WORKER_OPTION_NAMES: Record<keyof AgentWorkerOptions, true> = {
+  minWorkers: true, maxWorkers: true, concurrency: true, handlerTimeout: true, drainDeadline: true, environment: true,
+  vpc: true, vpcSubnets: true, logRetention: true, metricsNamespace: true, command: true, entryPoint: true, securityGroups: true,
+};
 
 /** Where backlog scaling reads its inputs. */
 export enum BacklogMetricSource {
@@ -91,6 +108,10 @@ export enum BacklogMetricSource {
 export class ElasticAgentFleet extends Construct {
   public readonly queue: IAgentQueue;
   public readonly fleet: IAgentFleet;
+  /** The fleet, when the compute is Fargate. */
+  public readonly fargateFleet?: FargateAgentFleet;
+  /** The fleet, when the compute is EC2. */
+  public readonly ec2Fleet?: Ec2AgentFleet;
   public readonly scaling: BacklogScaling;
   /** The backlog publisher, with `BacklogMetricSource.PUBLISHER`. */
   public readonly publisher?: BacklogPublisher;
@@ -99,36 +120,89 @@ export class ElasticAgentFleet extends Construct {
 
   constructor(scope: Construct, id: string, props: ElasticAgentFleetProps) {
     super(scope, id);
-    throwIfInvalid(this, props.queue && props.queueProps
-      ? [{ prop: 'queueProps', allowed: 'unset when `queue` is given (configure the existing queue where it is defined)', value: 'set' }]
-      : []);
+    // Every part reports its problems here, under the names of these props: one error for all.
+    const collector = new ViolationCollector(this, (child, prop) => this.placeOf(child, prop, props));
+    const monitoring = props.monitoring ?? true;
+    collector.add(this, [
+      ...(props.queue && props.queueProps
+        ? [{ prop: 'queueProps', allowed: 'unset when `queue` is given (configure the existing queue where it is defined)', value: 'set' }]
+        : []),
+      ...(props.publisherPeriod && props.metricSource !== BacklogMetricSource.PUBLISHER
+        ? check(false, 'publisherPeriod', 'unset unless metricSource is BacklogMetricSource.PUBLISHER', `${knownSeconds(props.publisherPeriod)} seconds`)
+        : []),
+      ...(props.alarmTopic && !monitoring ? check(false, 'alarmTopic', 'unset when monitoring is false (there are no alarms)', props.alarmTopic.node.path) : []),
+      ...(props.businessMetrics && !monitoring
+        ? check(false, 'businessMetrics', 'unset when monitoring is false (there is no dashboard)', props.businessMetrics.join(', '))
+        : []),
+    ]);
 
-    const handlerSeconds = knownSeconds(props.handlerTimeout) ?? WORKER_DEFAULTS.handlerTimeoutSeconds;
-    this.queue = props.queue ?? new AgentQueue(this, 'Queue', {
-      visibilityTimeout: Duration.seconds(handlerSeconds + 60),
-      ...props.queueProps,
-    });
+    // The queue's visibility timeout is independent of the handler timeout: heartbeats keep a
+    // message while its handler runs, so the short default bounds how long a crashed worker's
+    // messages wait (see WORKER_DEFAULTS.visibilityTimeoutSeconds).
+    this.queue = props.queue ?? collector.build(() => new AgentQueue(this, 'Queue', props.queueProps));
     const {
-      image, compute, target, scaling, metricSource, publisherPeriod, monitoring, alarmTopic, businessMetrics,
+      image, compute, target, scaling, metricSource, publisherPeriod, monitoring: _monitoring, alarmTopic, businessMetrics, outputs,
       queue: _queue, queueProps: _queueProps, ...workerOptions
     } = props;
-    this.fleet = (compute ?? AgentCompute.fargate()).createFleet(this, 'Fleet', { ...workerOptions, queue: this.queue, image });
+    this.fleet = collector.build(() => (compute ?? AgentCompute.fargate()).createFleet(this, 'Fleet', { ...workerOptions, queue: this.queue, image }));
+    this.fargateFleet = this.fleet instanceof FargateAgentFleet ? this.fleet : undefined;
+    this.ec2Fleet = this.fleet instanceof Ec2AgentFleet ? this.fleet : undefined;
     if (metricSource === BacklogMetricSource.PUBLISHER) {
-      this.publisher = new BacklogPublisher(this, 'Publisher', {
-        queue: this.queue, fleet: this.fleet, period: publisherPeriod, namespace: this.fleet.metricsNamespace,
-      });
+      this.publisher = collector.build(() => new BacklogPublisher(this, 'Publisher', {
+        queue: this.queue, fleet: this.fleet, period: publisherPeriod, namespace: this.fleet.metricsNamespace, logRetention: props.logRetention,
+      }));
     }
-    this.scaling = new BacklogScaling(this, 'Scaling', {
+    this.scaling = collector.build(() => new BacklogScaling(this, 'Scaling', {
       ...scaling,
       fleet: this.fleet,
       queue: this.queue,
       target: target ?? BacklogTarget.perWorker(10),
       publisher: this.publisher,
-    });
-    if (monitoring ?? true) {
-      this.monitoring = new AgentFleetMonitoring(this, 'Monitoring', {
+    }));
+    if (monitoring) {
+      this.monitoring = collector.build(() => new AgentFleetMonitoring(this, 'Monitoring', {
         queue: this.queue, fleet: this.fleet, scaling: this.scaling, alarmTopic, businessMetrics,
-      });
+      }));
+    }
+    collector.throwIfAny();
+    if (outputs) this.addOutputs();
+  }
+
+  /** The queues (when this construct created them) and the fleet's logs go with `policy`. */
+  public applyRemovalPolicy(policy: RemovalPolicy): void {
+    if (this.queue instanceof AgentQueue && this.queue.node.scope === this) this.queue.applyRemovalPolicy(policy);
+    if (this.fleet instanceof FargateAgentFleet || this.fleet instanceof Ec2AgentFleet) this.fleet.applyRemovalPolicy(policy);
+  }
+
+  private addOutputs(): void {
+    new CfnOutput(this, 'QueueUrl', { value: this.queue.queue.queueUrl, description: `Task queue of ${this.node.path}` });
+    new CfnOutput(this, 'QueueArn', { value: this.queue.queue.queueArn, description: `Task queue of ${this.node.path}` });
+    if (this.queue.deadLetterQueue) {
+      new CfnOutput(this, 'DeadLetterQueueUrl', { value: this.queue.deadLetterQueue.queueUrl, description: `Dead-letter queue of ${this.node.path}` });
+    }
+    if (this.monitoring) {
+      new CfnOutput(this, 'DashboardName', { value: this.monitoring.dashboard.dashboardName, description: `Dashboard of ${this.node.path}` });
+    }
+  }
+
+  /** The name, as a user of this construct wrote it, of a part's prop: `stopTimeout` of the fleet is `compute.stopTimeout`. */
+  private placeOf(child: IConstruct, prop: string, props: ElasticAgentFleetProps): string | undefined {
+    const part = child === this ? undefined : child.node.scopes[this.node.scopes.length]?.node.id;
+    const base = prop.split(/[.[ ]/)[0];
+    const queueVisibility = props.queue ? 'queue (its visibilityTimeout)' : 'queueProps.visibilityTimeout';
+    // A visibility this construct derived from handlerTimeout fails only where handlerTimeout does (reported on it).
+    const derivedVisibility = !props.queue && props.queueProps?.visibilityTimeout === undefined;
+    switch (part) {
+      case 'Queue': return `queueProps.${prop}`;
+      case 'Fleet':
+        if (base === 'visibilityTimeout') return derivedVisibility ? undefined : queueVisibility;
+        return base in WORKER_OPTION_NAMES ? prop : `compute.${prop}`;
+      case 'Publisher': return ({ period: 'publisherPeriod', namespace: 'metricsNamespace' } as Record<string, string>)[base] ?? prop;
+      case 'Scaling':
+        if (base === 'metricPeriod') return 'publisherPeriod';
+        return ['minWorkers', 'maxWorkers', 'concurrency', 'target'].includes(base) ? prop : `scaling.${prop}`;
+      case 'Monitoring': return base === 'latencyGoal' ? 'target (its acceptableLatency)' : prop;
+      default: return prop;
     }
   }
 }

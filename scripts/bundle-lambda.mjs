@@ -1,6 +1,7 @@
 // Bundles each Lambda handler in lambda/<name>/index.ts into dist/lambda/<name>/index.js with
 // esbuild, leaving out @aws-sdk/* (the Node.js Lambda runtime provides SDK v3). Runs on
-// `npm ci` (prepare) and `npm run build`, so synth only stages the bundle and needs no Docker.
+// `npx cdk synth` (cdk.json), before the tests (jest globalSetup) and in `npm run build` (so before
+// `npm pack`), so synth only stages the bundle and needs no Docker.
 import { build } from 'esbuild';
 import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';

@@ -29,8 +29,8 @@ describe('ElasticAgentFleet', () => {
     expect(agents.scaling.model.targetBacklogPerWorker).toBe(10);
     const template = synthTemplate(stack);
     template.resourceCountIs('AWS::SQS::Queue', 2);
-    // 3 scaling alarms (burst, scale-in, idle) and 4 monitoring alarms (dead letters, oldest task, saturated, memory)
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+    // 3 scaling alarms (burst, scale-in, idle) and 5 monitoring alarms (dead letters, oldest task, saturated, workers not starting, memory)
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     template.resourceCountIs('AWS::Lambda::Function', 1); // the VPC's default security group restriction, no publisher
   });
@@ -59,19 +59,23 @@ describe('ElasticAgentFleet', () => {
     expect(agents.scaling.model.targetBacklogPerWorker).toBe(10);
   });
 
-  test('the new queue\'s visibility timeout follows the handler timeout', () => {
+  test('the new queue\'s visibility timeout is short and independent of the handler timeout (heartbeats keep long handlers\' messages)', () => {
     const stack = testStack();
     new ElasticAgentFleet(stack, 'Agents', { image: TEST_IMAGE, handlerTimeout: Duration.minutes(20) });
-    synthTemplate(stack).hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 20 * 60 + 60 });
+    const template = synthTemplate(stack);
+    template.hasResourceProperties('AWS::SQS::Queue', { VisibilityTimeout: 30, RedrivePolicy: Match.anyValue() });
+    template.hasResourceProperties('AWS::ECS::TaskDefinition', { ContainerDefinitions: [Match.objectLike({
+      Environment: Match.arrayWith([{ Name: 'AGENT_HANDLER_TIMEOUT_SECONDS', Value: '1200' }, { Name: 'AGENT_VISIBILITY_TIMEOUT_SECONDS', Value: '30' }]),
+    })] });
   });
 
-  test('queue settings pass through; an explicit visibility timeout below the handler timeout is an error', () => {
+  test('queue settings pass through; a visibility timeout too short for a heartbeat is an error', () => {
     const stack = testStack();
     new ElasticAgentFleet(stack, 'Agents', { image: TEST_IMAGE, queueProps: { maxReceiveCount: 2 } });
     synthTemplate(stack).hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 2 }) });
     expect(() => new ElasticAgentFleet(testStack(), 'Agents', {
-      image: TEST_IMAGE, handlerTimeout: Duration.minutes(10), queueProps: { visibilityTimeout: Duration.minutes(5) },
-    })).toThrow(/TestStack\/Agents\/Fleet: invalid configuration[\s\S]*visibilityTimeout: must be >= handlerTimeout \(600 seconds\)/);
+      image: TEST_IMAGE, handlerTimeout: Duration.minutes(10), queueProps: { visibilityTimeout: Duration.seconds(1) },
+    })).toThrow(/TestStack\/Agents: invalid configuration[\s\S]*queueProps\.visibilityTimeout: must be 2-43200 seconds, got 1 seconds/);
   });
 
   test('an existing queue is consumed instead of a new one', () => {

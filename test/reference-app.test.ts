@@ -4,8 +4,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { App } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { AgentFleetEc2Stack, AgentFleetFargateStack } from '../bin/reference-stacks';
-import { CDK_CONTEXT, resourcesOf } from './support/cdk';
+import { AgentFleetEc2Stack, AgentFleetEksStack, AgentFleetFargateStack } from '../bin/reference-stacks';
+import { CDK_CONTEXT, kubernetesManifests, resourcesOf } from './support/cdk';
 
 const ROOT = path.join(__dirname, '..');
 
@@ -13,9 +13,11 @@ describe('reference app', () => {
   const app = new App({ context: CDK_CONTEXT });
   const fargateStack = new AgentFleetFargateStack(app, 'AgentFleetFargateStack');
   const ec2Stack = new AgentFleetEc2Stack(app, 'AgentFleetEc2Stack');
+  const eksStack = new AgentFleetEksStack(app, 'AgentFleetEksStack');
   const assembly = app.synth();
   const fargate = Template.fromJSON(assembly.getStackArtifact(fargateStack.artifactId).template);
   const ec2 = Template.fromJSON(assembly.getStackArtifact(ec2Stack.artifactId).template);
+  const eks = Template.fromJSON(assembly.getStackArtifact(eksStack.artifactId).template);
 
   /** The target tracking policy's metric math: the visible metric, the divisor, the expression. */
   function trackedMath(template: Template, type: string, config: string) {
@@ -24,15 +26,15 @@ describe('reference app', () => {
     return Object.fromEntries(metrics.map((m) => [m.Id, m.Expression ?? m.MetricStat!.Metric.MetricName]));
   }
 
-  test('Fargate stack: two encrypted queues with redrive, an ECS service, target tracking on visible / running, steps, stop timeout', () => {
+  test('Fargate stack: two encrypted queues with redrive, an ECS service, target tracking on visible / desired, steps, stop timeout', () => {
     fargate.resourceCountIs('AWS::SQS::Queue', 2);
     expect(resourcesOf(fargate, 'AWS::SQS::Queue').every(([, q]) => q.Properties.SqsManagedSseEnabled)).toBe(true);
     fargate.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }) });
     fargate.resourceCountIs('AWS::ECS::Service', 1);
     expect(trackedMath(fargate, 'AWS::ApplicationAutoScaling::ScalingPolicy', 'TargetTrackingScalingPolicyConfiguration')).toEqual({
       visible: 'ApproximateNumberOfMessagesVisible',
-      running: 'RunningTaskCount',
-      e1: 'visible / IF(FILL(running, 0) > 1, FILL(running, 0), 1)',
+      desired: 'DesiredTaskCount',
+      e1: 'visible / IF(FILL(desired, REPEAT) > 1, FILL(desired, REPEAT), 1)',
     });
     fargate.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', { PolicyType: 'StepScaling' });
     fargate.hasResourceProperties('AWS::ECS::TaskDefinition', { ContainerDefinitions: [Match.objectLike({ StopTimeout: 120 })] });
@@ -47,8 +49,8 @@ describe('reference app', () => {
     // The EC2 stack scales on the backlog publisher's high-resolution metrics.
     expect(trackedMath(ec2, 'AWS::AutoScaling::ScalingPolicy', 'TargetTrackingConfiguration')).toEqual({
       visible: 'VisibleMessages',
-      running: 'RunningWorkers',
-      e1: 'visible / IF(FILL(running, 0) > 1, FILL(running, 0), 1)',
+      desired: 'DesiredWorkers',
+      e1: 'visible / IF(desired > 1, desired, 1)',
     });
     const [[, policy]] = resourcesOf(ec2, 'AWS::AutoScaling::ScalingPolicy').filter(([, p]) => p.Properties.PolicyType === 'TargetTrackingScaling');
     expect(policy.Properties.TargetTrackingConfiguration.CustomizedMetricSpecification.Metrics[0].MetricStat.Period).toBe(10);
@@ -56,11 +58,50 @@ describe('reference app', () => {
     ec2.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.handler', Environment: { Variables: Match.objectLike({ PERIOD_SECONDS: '10' }) } });
   });
 
-  test('both stacks have the dashboard and the alarms', () => {
-    for (const template of [fargate, ec2]) {
+  test('EKS stack: a Deployment, a ScaledObject on aws-sqs-queue with queueLength = the backlog target, a grace period >= the drain deadline, KEDA', () => {
+    const objects = kubernetesManifests(eks);
+    const deployment = objects.find((o) => o.kind === 'Deployment')!;
+    const pod = deployment.spec.template.spec;
+    const env = Object.fromEntries((pod.containers[0].env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+    expect(pod.terminationGracePeriodSeconds).toBeGreaterThanOrEqual(Number(env.AGENT_DRAIN_DEADLINE_SECONDS));
+    expect(Number(env.AGENT_STOP_TIMEOUT_SECONDS)).toBe(pod.terminationGracePeriodSeconds);
+    // No 120 s cap on Kubernetes: the reference handler (120 s) can finish inside the drain.
+    expect(Number(env.AGENT_DRAIN_DEADLINE_SECONDS)).toBeGreaterThanOrEqual(Number(env.AGENT_HANDLER_TIMEOUT_SECONDS));
+    expect(deployment.spec.replicas).toBeUndefined();
+
+    const scaledObject = objects.find((o) => o.kind === 'ScaledObject')!;
+    const target = eksStack.agents.scaling.model.targetBacklogPerWorker;
+    expect(target).toBe(40);
+    expect(scaledObject.spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: deployment.metadata.name });
+    expect(scaledObject.spec).toMatchObject({ minReplicaCount: 0, maxReplicaCount: 20, cooldownPeriod: 900 });
+    expect(scaledObject.spec.triggers).toEqual([expect.objectContaining({
+      type: 'aws-sqs-queue',
+      metadata: expect.objectContaining({ queueLength: String(target), scaleOnInFlight: 'true', scaleOnDelayed: 'true', activationQueueLength: '0' }),
+    })]);
+    expect(objects.find((o) => o.kind === 'TriggerAuthentication')!.spec).toEqual({ podIdentity: { provider: 'aws' } });
+
+    eks.hasResourceProperties('Custom::AWSCDK-EKS-HelmChart', { Chart: 'keda', Repository: 'https://kedacore.github.io/charts', Version: '2.19.0', Namespace: 'keda' });
+    eks.hasResourceProperties('AWS::EKS::PodIdentityAssociation', { Namespace: 'keda', ServiceAccount: 'keda-operator' });
+    eks.hasResourceProperties('AWS::EKS::Cluster', { Version: '1.34', ResourcesVpcConfig: Match.objectLike({ EndpointPublicAccess: false }) });
+    // Scaling is KEDA's: no Auto Scaling policy at all.
+    eks.resourceCountIs('AWS::ApplicationAutoScaling::ScalingPolicy', 0);
+    eks.resourceCountIs('AWS::AutoScaling::ScalingPolicy', 0);
+  });
+
+  test('EKS stack: the kubectl and AWS CLI layers are file assets staged at synth, nothing built', () => {
+    const assets = JSON.parse(fs.readFileSync(path.join(assembly.directory, 'AgentFleetEksStack.assets.json'), 'utf8'));
+    const files = Object.values(assets.files) as { displayName: string; source: { path: string; packaging: string } }[];
+    const layers = files.filter((f) => /Layer/.test(f.displayName));
+    expect(layers.map((f) => f.source.packaging)).toEqual(['file', 'file']);
+    for (const layer of layers) expect(fs.existsSync(path.join(assembly.directory, layer.source.path))).toBe(true);
+    expect(Object.values(assets.dockerImages)).toHaveLength(1);
+  });
+
+  test('all three stacks have the dashboard and the alarms', () => {
+    for (const template of [fargate, ec2, eks]) {
       template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-      // Dead letters, oldest task, saturated fleet, memory near the limit; burst, scale-in, scale to zero.
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+      // Dead letters, oldest task, saturated fleet, workers not starting, memory near the limit; burst, scale-in, scale to zero.
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
     }
   });
 
@@ -81,9 +122,13 @@ describe('reference app', () => {
   test('the EC2 stack template matches its snapshot (asset hashes masked)', () => {
     expect(ec2.toJSON()).toMatchSnapshot();
   });
+
+  test('the EKS stack template matches its snapshot (asset hashes masked)', () => {
+    expect(eks.toJSON()).toMatchSnapshot();
+  });
 });
 
-test('`npx cdk synth` writes both stacks offline, with no AWS credentials', () => {
+test('`npx cdk synth` writes the three stacks offline, with no AWS credentials', () => {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'cdk-synth-'));
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('AWS_')));
   const result = spawnSync('npx', ['cdk', 'synth', '--quiet', '--output', out], {
@@ -94,5 +139,5 @@ test('`npx cdk synth` writes both stacks offline, with no AWS credentials', () =
   });
   expect(result.stderr).not.toMatch(/error/i);
   expect(result.status).toBe(0);
-  expect(fs.readdirSync(out)).toEqual(expect.arrayContaining(['AgentFleetFargateStack.template.json', 'AgentFleetEc2Stack.template.json']));
+  expect(fs.readdirSync(out)).toEqual(expect.arrayContaining(['AgentFleetFargateStack.template.json', 'AgentFleetEc2Stack.template.json', 'AgentFleetEksStack.template.json']));
 });

@@ -35,6 +35,8 @@ export const PUBLISHER_METRICS = {
   delayedMessages: 'DelayedMessages',
   /** ECS service `runningCount`, or the group's instances in `InService`. Unit `Count`. */
   runningWorkers: 'RunningWorkers',
+  /** ECS service `desiredCount`, or the group's `DesiredCapacity`: running plus still starting. Unit `Count`. */
+  desiredWorkers: 'DesiredWorkers',
 } as const;
 
 export type PublisherMetricName = (typeof PUBLISHER_METRICS)[keyof typeof PUBLISHER_METRICS];
@@ -46,6 +48,7 @@ export const PUBLISHER_METRIC_UNITS: Readonly<Record<PublisherMetricName, 'Count
   InFlightMessages: 'Count',
   DelayedMessages: 'Count',
   RunningWorkers: 'Count',
+  DesiredWorkers: 'Count',
 };
 
 /** The one dimension on every metric; its value is `FLEET_NAME`. */

@@ -47,24 +47,37 @@ export function parseQueueAttributes(attributes: Readonly<Record<string, string>
 
 /** The parts of ECS DescribeServices' output that are read. */
 export interface DescribeServicesShape {
-  readonly services?: readonly { readonly serviceName?: string; readonly status?: string; readonly runningCount?: number }[];
+  readonly services?: readonly { readonly serviceName?: string; readonly status?: string; readonly runningCount?: number; readonly desiredCount?: number }[];
   readonly failures?: readonly { readonly arn?: string; readonly reason?: string; readonly detail?: string }[];
 }
 
-/** The service's `runningCount`: tasks in RUNNING. A missing service is an error, not 0. */
-export function runningTasks(output: DescribeServicesShape, service: string): number {
+function describedService(output: DescribeServicesShape, service: string) {
   const found = output.services?.[0];
   if (!found) {
     const failure = output.failures?.[0];
     const why = failure ? `${failure.reason ?? 'failure'}${failure.detail ? ` (${failure.detail})` : ''}` : 'not in the response';
     throw new UnreadableResponseError(`ECS service ${service}: ${why}`);
   }
-  return count(found.runningCount, `ECS service ${service} runningCount`);
+  return found;
+}
+
+/** The service's `runningCount`: tasks in RUNNING. A missing service is an error, not 0. */
+export function runningTasks(output: DescribeServicesShape, service: string): number {
+  return count(describedService(output, service).runningCount, `ECS service ${service} runningCount`);
+}
+
+/**
+ * The service's `desiredCount`: the tasks scaling asked for, running or still starting; undefined
+ * when the response has none (then only the running count is put).
+ */
+export function desiredTasks(output: DescribeServicesShape, service: string): number | undefined {
+  const desired = describedService(output, service).desiredCount;
+  return desired === undefined ? undefined : count(desired, `ECS service ${service} desiredCount`);
 }
 
 /** The parts of DescribeAutoScalingGroups' output that are read. */
 export interface DescribeAutoScalingGroupsShape {
-  readonly AutoScalingGroups?: readonly { readonly Instances?: readonly { readonly LifecycleState?: string }[] }[];
+  readonly AutoScalingGroups?: readonly { readonly DesiredCapacity?: number; readonly Instances?: readonly { readonly LifecycleState?: string }[] }[];
 }
 
 /**
@@ -72,9 +85,19 @@ export interface DescribeAutoScalingGroupsShape {
  * Pending (still booting), Standby, Terminating and Warmed:* instances are not workers yet or any more.
  */
 export function inServiceInstances(output: DescribeAutoScalingGroupsShape, groupName: string): number {
+  return (describedGroup(output, groupName).Instances ?? []).filter((i) => i.LifecycleState === 'InService').length;
+}
+
+/** The group's `DesiredCapacity`: the instances scaling asked for, in service or still launching (undefined when absent). */
+export function groupDesiredCapacity(output: DescribeAutoScalingGroupsShape, groupName: string): number | undefined {
+  const desired = describedGroup(output, groupName).DesiredCapacity;
+  return desired === undefined ? undefined : count(desired, `Auto Scaling group ${groupName} DesiredCapacity`);
+}
+
+function describedGroup(output: DescribeAutoScalingGroupsShape, groupName: string) {
   const group = output.AutoScalingGroups?.[0];
   if (!group) throw new UnreadableResponseError(`Auto Scaling group ${groupName}: not found`);
-  return (group.Instances ?? []).filter((i) => i.LifecycleState === 'InService').length;
+  return group;
 }
 
 /** One sample: what could be read at `timestamp`. A figure that could not be read is absent. */
@@ -82,6 +105,7 @@ export interface Sample {
   readonly timestamp: Date;
   readonly queue?: QueueFigures;
   readonly runningWorkers?: number;
+  readonly desiredWorkers?: number;
 }
 
 /** The fields of CloudWatch's `MetricDatum` that the handler sets. */
@@ -112,6 +136,7 @@ export function sampleFigures(sample: Sample): Partial<Record<PublisherMetricNam
     out[M.delayedMessages] = sample.queue.delayed;
   }
   if (sample.runningWorkers !== undefined) out[M.runningWorkers] = sample.runningWorkers;
+  if (sample.desiredWorkers !== undefined) out[M.desiredWorkers] = sample.desiredWorkers;
   return out;
 }
 

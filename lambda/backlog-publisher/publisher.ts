@@ -9,10 +9,10 @@ import { DescribeServicesCommand, type ECSClient } from '@aws-sdk/client-ecs';
 import { GetQueueAttributesCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { PublisherConfig, WorkerSource } from './config';
 import {
-  buildMetricData, inServiceInstances, parseQueueAttributes, QUEUE_ATTRIBUTE_NAMES, runningTasks,
+  buildMetricData, desiredTasks, groupDesiredCapacity, inServiceInstances, parseQueueAttributes, QUEUE_ATTRIBUTE_NAMES, runningTasks,
   sampleFigures, type Datum, type QueueFigures, type Sample,
 } from './metrics';
-import { cycleOffsetsMs, DEFAULT_TIMING, decideCycle, planCycles, type CycleTiming } from './timing';
+import { cycleOffsetsMs, DEFAULT_TIMING, decideCycle, gridTimestampMs, planCycles, type CycleTiming } from './timing';
 
 /** The SDK clients; the fleet's one (ECS or Auto Scaling) is required by the configuration. */
 export interface PublisherClients {
@@ -75,15 +75,16 @@ async function readQueue(sqs: SQSClient, queueUrl: string, abortSignal: AbortSig
   return parseQueueAttributes(out.Attributes);
 }
 
-async function readWorkers(source: WorkerSource, clients: PublisherClients, abortSignal: AbortSignal): Promise<number> {
+/** Running and desired workers, from one call. */
+async function readWorkers(source: WorkerSource, clients: PublisherClients, abortSignal: AbortSignal): Promise<{ running: number; desired?: number }> {
   if (source.kind === 'ecs') {
     if (!clients.ecs) throw new Error('no ECS client');
     const out = await clients.ecs.send(new DescribeServicesCommand({ cluster: source.cluster, services: [source.service] }), { abortSignal });
-    return runningTasks(out, source.service);
+    return { running: runningTasks(out, source.service), desired: desiredTasks(out, source.service) };
   }
   if (!clients.autoScaling) throw new Error('no Auto Scaling client');
   const out = await clients.autoScaling.send(new DescribeAutoScalingGroupsCommand({ AutoScalingGroupNames: [source.groupName] }), { abortSignal });
-  return inServiceInstances(out, source.groupName);
+  return { running: inServiceInstances(out, source.groupName), desired: groupDesiredCapacity(out, source.groupName) };
 }
 
 /** Runs the cycles of one invocation. Resolves with a summary; rejects only on a programming error. */
@@ -122,9 +123,10 @@ export async function runInvocation(config: PublisherConfig, deps: PublisherDeps
     if (queue.status === 'rejected') errors.push(toCallError('sqs', queue.reason));
     if (workers.status === 'rejected') errors.push(toCallError('workers', workers.reason));
     const sample: Sample = {
-      timestamp: new Date(cycleStart),
+      timestamp: new Date(gridTimestampMs(start, offset, config.periodSeconds)),
       queue: queue.status === 'fulfilled' ? queue.value : undefined,
-      runningWorkers: workers.status === 'fulfilled' ? workers.value : undefined,
+      runningWorkers: workers.status === 'fulfilled' ? workers.value.running : undefined,
+      desiredWorkers: workers.status === 'fulfilled' ? workers.value.desired : undefined,
     };
 
     pending.push(...buildMetricData(sample, config.fleetName, config.periodSeconds));

@@ -51,3 +51,18 @@ export function decideCycle(offsetMs: number, nowMs: number, periodSeconds: numb
   if (totalMs < timing.minCycleMs) return { run: false, reason: 'late' };
   return { run: true, readMs: Math.floor(totalMs - Math.min(timing.putReserveMs, totalMs / 2)), totalMs };
 }
+
+/**
+ * The timestamp of the cycle planned at `offsetMs`: its slot on a fixed grid, the scheduled
+ * minute (the invocation's start rounded down to the minute) plus the offset, not the wall clock
+ * when the cycle ran. CloudWatch aggregates a metric's datapoints into periods by timestamp
+ * ("Amazon CloudWatch concepts": periods, timestamps), so a cycle that runs a little late
+ * (a slow call, a cold start) stamped with the wall clock lands in the next 10 s bucket: one
+ * bucket holds two samples and the one before none, a gap that alarms read as missing data.
+ * An invocation starts within its scheduled minute, so every cycle of it gets its own bucket.
+ */
+export function gridTimestampMs(invocationStartMs: number, offsetMs: number, periodSeconds: number): number {
+  const minute = Math.floor(invocationStartMs / 60_000) * 60_000;
+  const periodMs = periodSeconds * 1000;
+  return minute + Math.floor(offsetMs / periodMs) * periodMs;
+}

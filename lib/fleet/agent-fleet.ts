@@ -1,14 +1,14 @@
-import { Duration, Names } from 'aws-cdk-lib';
+import { Duration, Names, Tokenization } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct, IConstruct } from 'constructs';
 import type { AdjustmentType, ScalingStep } from '../policy/steps';
-import { checkIntegerRange, type Violation } from '../policy/violation';
+import { check, checkIntegerRange, type Violation } from '../policy/violation';
 import type { IAgentQueue } from '../queue/agent-queue';
 import { AGENT_ENV, defaultDrainDeadline, validateWorkerTimings, WORKER_DEFAULTS, type WorkerTimings } from '../worker/contract';
-import { knownNumber, knownSeconds } from '../validation';
+import { checkWholeSeconds, isToken, knownNumber, knownSeconds, refuseTokens } from '../validation';
 import { DEFAULT_METRIC_NAMESPACE } from '../../lambda/backlog-publisher/contract';
 import type { AgentImage } from './agent-image';
 
@@ -105,7 +105,8 @@ export interface AgentWorkerOptions {
    */
   readonly maxWorkers?: number;
   /**
-   * Messages each worker processes at once (passed as AGENT_CONCURRENCY).
+   * Messages each worker processes at once: passed as AGENT_CONCURRENCY (which wins over the
+   * worker's own option), and what scaling counts busy workers and a latency target with.
    * @default 1
    */
   readonly concurrency?: number;
@@ -146,6 +147,23 @@ export interface AgentWorkerOptions {
    * @default 'AgentFleet'
    */
   readonly metricsNamespace?: string;
+  /**
+   * The command of the agent container (the image's CMD otherwise), e.g. `['node', 'agent.js']`
+   * to run a script on a stock image.
+   * @default - the image's CMD
+   */
+  readonly command?: string[];
+  /**
+   * The entry point of the agent container (the image's ENTRYPOINT otherwise).
+   * @default - the image's ENTRYPOINT
+   */
+  readonly entryPoint?: string[];
+  /**
+   * Security groups of the workers, e.g. one a database allows. The fleet's `connections` manage
+   * them too.
+   * @default - a new security group with no inbound rule and all outbound traffic allowed
+   */
+  readonly securityGroups?: ec2.ISecurityGroup[];
 }
 
 /** Properties both fleets take. */
@@ -174,6 +192,8 @@ export interface WorkerSettings {
   readonly timings: WorkerTimings;
   readonly fleetName: string;
   readonly metricsNamespace: string;
+  /** Contract variables whose values are tokens (a CfnParameter...), resolved by CloudFormation. */
+  readonly tokenEnv: Record<string, string>;
 }
 
 /** Resolves defaults, and lists what breaks the rules. */
@@ -186,6 +206,15 @@ export function resolveWorkerSettings(
   const maxWorkers = props.maxWorkers ?? FLEET_DEFAULTS.maxWorkers;
   const concurrency = props.concurrency ?? WORKER_DEFAULTS.concurrency;
   const stopTimeoutSeconds = knownSeconds(props.stopTimeout) ?? WORKER_DEFAULTS.stopTimeoutSeconds;
+  // Timings that are tokens pass through to the container's environment; their checks are skipped.
+  const tokenEnv: Record<string, string> = {};
+  for (const [name, duration] of [
+    [AGENT_ENV.visibilityTimeoutSeconds, props.queue.visibilityTimeout],
+    [AGENT_ENV.handlerTimeoutSeconds, props.handlerTimeout],
+    [AGENT_ENV.drainDeadlineSeconds, props.drainDeadline],
+  ] as const) {
+    if (duration !== undefined && isToken(duration)) tokenEnv[name] = Tokenization.stringifyNumber(duration.toSeconds());
+  }
   const timings: WorkerTimings = {
     visibilityTimeoutSeconds: knownSeconds(props.queue.visibilityTimeout)!,
     handlerTimeoutSeconds: knownSeconds(props.handlerTimeout ?? Duration.seconds(WORKER_DEFAULTS.handlerTimeoutSeconds))!,
@@ -201,6 +230,11 @@ export function resolveWorkerSettings(
       : []),
     ...checkIntegerRange('concurrency', knownNumber(concurrency), 1, 1000),
     ...validateWorkerTimings(timings),
+    ...checkWholeSeconds({ handlerTimeout: props.handlerTimeout, drainDeadline: props.drainDeadline, stopTimeout: props.stopTimeout }),
+    ...refuseTokens({ concurrency: props.concurrency }, 'scaling divides in-flight messages by it in metric math'),
+    ...refuseTokens({ stopTimeout: props.stopTimeout }, 'the drain deadline and the stop of the container are computed from it'),
+    // CloudWatch reserves namespaces beginning with AWS/ for AWS services: PutMetricData refuses them.
+    ...check(!(props.metricsNamespace ?? '').startsWith('AWS/'), 'metricsNamespace', 'a namespace not starting with AWS/', props.metricsNamespace),
     // The contract's variables come from the fleet's own props; a second source would contradict them.
     ...Object.keys(props.environment ?? {}).filter((name) => RESERVED_ENV.has(name)).map((name) => ({
       prop: `environment.${name}`, allowed: 'unset: the fleet sets it from its props', value: String(props.environment![name]),
@@ -214,9 +248,20 @@ export function resolveWorkerSettings(
       timings,
       fleetName: Names.uniqueResourceName(scope, { maxLength: 64 }),
       metricsNamespace: props.metricsNamespace ?? FLEET_DEFAULTS.metricsNamespace,
+      tokenEnv,
     },
     violations,
   };
+}
+
+/**
+ * Checks the on-demand base of a Spot fleet: it needs `spot`, and fits in `maxWorkers`.
+ */
+export function checkOnDemandBase(spot: boolean, onDemandBaseWorkers: number | undefined, maxWorkers: number): Violation[] {
+  const base = knownNumber(onDemandBaseWorkers);
+  if (base === undefined || base === 0) return [];
+  if (!spot) return check(false, 'onDemandBaseWorkers', '0 unless spot is true', base);
+  return check(Number.isInteger(base) && base >= 0 && base <= maxWorkers, 'onDemandBaseWorkers', `an integer 0-${maxWorkers} (maxWorkers)`, base);
 }
 
 /** The environment every agent container gets: the contract with the worker runtime, then the user's. */
@@ -239,7 +284,7 @@ export function workerEnvironment(
   if (t.visibilityTimeoutSeconds !== undefined) {
     env[AGENT_ENV.visibilityTimeoutSeconds] = String(t.visibilityTimeoutSeconds);
   }
-  return { ...props.environment, ...env };
+  return { ...props.environment, ...env, ...settings.tokenEnv };
 }
 
 /** A worker-count metric of a fleet (running or desired): Average over one minute. */

@@ -5,6 +5,8 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import type { Construct } from 'constructs';
 import { acknowledgeGranteeWildcard } from '../nag-acknowledgements';
+import { check } from '../policy/violation';
+import { throwIfInvalid } from '../validation';
 
 /** Options of `AgentImage.fromAsset`. */
 export interface AgentImageAssetOptions {
@@ -24,10 +26,25 @@ export interface AgentImageAssetOptions {
    */
   readonly buildArgs?: Record<string, string>;
   /**
-   * The platform to build for; match the fleet's CPU architecture.
-   * @default - the builder's platform
+   * The platform to build for. The fleet sets it from its CPU architecture; a platform given
+   * here must agree with it.
+   * @default - the fleet's architecture (Fargate `cpuArchitecture`, the EC2 instance type's)
    */
   readonly platform?: ecrAssets.Platform;
+}
+
+/** What a fleet tells the image it binds. */
+export interface AgentImageBindOptions {
+  /**
+   * The platform the fleet's workers run on, so an image built at deploy runs there.
+   * @default - unknown: an asset is built for the deploying machine's platform
+   */
+  readonly platform?: ecrAssets.Platform;
+  /**
+   * The prop and value that decided `platform`, as errors name them (e.g. `cpuArchitecture ARM64`).
+   * @default - 'architecture'
+   */
+  readonly platformSource?: string;
 }
 
 /** What a fleet needs to run an image. */
@@ -70,7 +87,7 @@ export abstract class AgentImage {
    * Makes the image usable by a fleet: creates what it needs under `scope` and grants `puller`
    * the right to pull it.
    */
-  public abstract bind(scope: Construct, puller: iam.IGrantable): AgentImageConfig;
+  public abstract bind(scope: Construct, puller: iam.IGrantable, options?: AgentImageBindOptions): AgentImageConfig;
 }
 
 class AssetAgentImage extends AgentImage {
@@ -78,8 +95,21 @@ class AssetAgentImage extends AgentImage {
     super();
   }
 
-  public bind(scope: Construct, puller: iam.IGrantable): AgentImageConfig {
-    const asset = new ecrAssets.DockerImageAsset(scope, 'AgentImage', { directory: this.directory, ...this.options });
+  public bind(scope: Construct, puller: iam.IGrantable, bindOptions: AgentImageBindOptions = {}): AgentImageConfig {
+    // `cdk deploy` builds the asset with `docker build --platform` when one is set, and otherwise
+    // for the machine it runs on: an arm64 laptop's image fails with `exec format error` on x86
+    // tasks and instances. Fargate runs the task definition's runtimePlatform.cpuArchitecture
+    // (Amazon ECS Developer Guide, "Amazon ECS task definitions for 64-bit ARM workloads"); an EC2
+    // instance, its instance type's architecture.
+    const fleetPlatform = bindOptions.platform?.platform;
+    const ownPlatform = this.options.platform?.platform;
+    throwIfInvalid(scope, check(fleetPlatform === undefined || ownPlatform === undefined || ownPlatform === fleetPlatform,
+      'image (AgentImage.fromAsset platform)', `${fleetPlatform} (the fleet's ${bindOptions.platformSource ?? 'architecture'})`, ownPlatform));
+    const asset = new ecrAssets.DockerImageAsset(scope, 'AgentImage', {
+      directory: this.directory,
+      ...this.options,
+      platform: this.options.platform ?? bindOptions.platform,
+    });
     grantPull(asset.repository, puller);
     return {
       containerImage: ecs.ContainerImage.fromDockerImageAsset(asset),

@@ -1,19 +1,21 @@
-import { ArnFormat, Aws, Duration, Names, Resource, Stack } from 'aws-cdk-lib';
+import { ArnFormat, Aws, Duration, Names, type RemovalPolicy, Resource, Stack, Token } from 'aws-cdk-lib';
 import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct } from 'constructs';
 import { PUBLISHER_ENV, PUBLISHER_IAM_ACTIONS } from '../../lambda/backlog-publisher/contract';
 import { metricDataQueries } from '../scaling/metric-queries';
+import { check, checkIntegerRange, type Violation } from '../policy/violation';
 import { AGENT_ENV, type WorkerTimings } from '../worker/contract';
 import { acknowledgeGranteeWildcard, acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
-import { knownSeconds, throwIfInvalid } from '../validation';
+import { checkWholeSeconds, knownSeconds, refuseTokens, throwIfInvalid } from '../validation';
 import {
-  addSteps, FLEET_DEFAULTS, metricTrackingProps, resolveWorkerSettings, workerCountMetric, workerEnvironment,
+  addSteps, checkOnDemandBase, FLEET_DEFAULTS, metricTrackingProps, resolveWorkerSettings, workerCountMetric, workerEnvironment,
   type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions, type MetricTargetTrackingOptions,
 } from './agent-fleet';
 import { enableInstanceUtilizationMetrics, instanceUtilizationMetric } from './instance-utilization';
@@ -44,7 +46,23 @@ export interface Ec2ComputeOptions {
    */
   readonly lifecycleHookTimeout?: Duration;
   /**
-   * Protect new instances from scale-in: only workers (or you) remove them.
+   * How long a new instance may take to run its worker (Docker installed, image pulled, the
+   * container up for 30 s) before the group gives up on it and launches another (30 s to 2 h).
+   * Until then it is not InService: it counts in no running-workers metric.
+   * @default Duration.minutes(10)
+   */
+  readonly workerStartTimeout?: Duration;
+  /**
+   * Let each worker protect its own instance from scale-in while it holds messages
+   * (`autoscaling:SetInstanceProtection` on this group), as ECS task protection does on Fargate,
+   * so scale-in never picks a busy instance.
+   * @default true
+   */
+  readonly instanceProtection?: boolean;
+  /**
+   * Launch instances protected from scale-in; an idle worker drops the protection within 5
+   * minutes of its instance going InService (and whenever it goes idle). Needs
+   * `instanceProtection`, or nothing would ever drop it and the group could never scale in.
    * @default false
    */
   readonly newInstancesProtectedFromScaleIn?: boolean;
@@ -54,17 +72,27 @@ export interface Ec2ComputeOptions {
    */
   readonly spot?: boolean;
   /**
-   * Instance types Spot may choose from.
+   * Instance types Spot may choose from (with `spot`): they must include `instanceType` and share
+   * its architecture, the AMI's.
    * @default - `instanceType` only
    */
   readonly spotInstanceTypes?: ec2.InstanceType[];
+  /**
+   * With `spot`: how many instances are on-demand before any is Spot, so an interruption never
+   * takes the whole fleet.
+   * @default 0
+   */
+  readonly onDemandBaseWorkers?: number;
   /**
    * Where the group sends launch, terminate and error notifications.
    * @default - no notifications
    */
   readonly notificationsTopic?: sns.ITopic;
   /**
-   * Time from launch until an instance's worker counts in the group's metrics.
+   * The group's instance warm-up (DefaultInstanceWarmup): after an instance goes InService, how
+   * long its metrics stay out of the scaling policies' view while further scale-out counts it
+   * as capacity already added. EC2 Auto Scaling step policies take no cooldown, so on this fleet
+   * it is also what paces repeated step scale-outs; BacklogScaling's cooldowns do not apply here.
    * @default Duration.seconds(180)
    */
   readonly instanceWarmup?: Duration;
@@ -73,8 +101,22 @@ export interface Ec2ComputeOptions {
 /** Properties of an `Ec2AgentFleet`. */
 export interface Ec2AgentFleetProps extends AgentFleetProps, Ec2ComputeOptions {}
 
+/** Defaults of `Ec2ComputeOptions`. */
+export const EC2_DEFAULTS = {
+  instanceType: 't3.medium',
+  stopTimeout: Duration.seconds(120),
+  instanceWarmup: Duration.seconds(180),
+} as const;
+
 /** Name of the termination lifecycle hook (hook names are per group, so a fixed name is safe). */
 export const DRAIN_HOOK_NAME = 'agent-drain';
+/** Name of the launch lifecycle hook that the instance completes once its worker runs. */
+export const LAUNCH_HOOK_NAME = 'agent-launch';
+/**
+ * Default time for a new instance's worker to start: over 3 times the slowest start we know of
+ * (InService after 60-180 s, plus Docker's install and the image pull).
+ */
+const DEFAULT_WORKER_START_SECONDS = 600;
 const UNIT = 'agent-worker';
 
 /**
@@ -82,7 +124,7 @@ const UNIT = 'agent-worker';
  * IMDSv2 only, encrypted root volume, no public IP) runs the agent container under systemd; group
  * metrics are on, and a termination lifecycle hook lets the worker drain before the instance goes.
  */
-export class Ec2AgentFleet extends Resource implements IAgentFleet {
+export class Ec2AgentFleet extends Resource implements IAgentFleet, ec2.IConnectable {
   public readonly minWorkers: number;
   public readonly maxWorkers: number;
   public readonly concurrency: number;
@@ -95,29 +137,47 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
   public readonly launchTemplate: ec2.LaunchTemplate;
   public readonly securityGroup: ec2.SecurityGroup;
   public readonly logGroup: logs.LogGroup;
+  /** The workers' network connections: allow them to reach a database with `connections.allowTo(...)`. */
+  public readonly connections: ec2.Connections;
   private readonly warmup: Duration;
   private utilizationMetricsEnabled = false;
 
   constructor(scope: Construct, id: string, props: Ec2AgentFleetProps) {
     super(scope, id);
-    const stopTimeout = props.stopTimeout ?? Duration.seconds(120);
+    const stopTimeout = props.stopTimeout ?? EC2_DEFAULTS.stopTimeout;
     const hookTimeout = props.lifecycleHookTimeout ?? Duration.seconds((knownSeconds(stopTimeout) ?? 120) + 60);
     const { settings, violations } = resolveWorkerSettings(this, { ...props, stopTimeout }, {
       lifecycleHeartbeatSeconds: knownSeconds(hookTimeout),
     });
-    throwIfInvalid(this, violations);
+    throwIfInvalid(this, [
+      ...violations,
+      ...checkWholeSeconds({ lifecycleHookTimeout: props.lifecycleHookTimeout, instanceWarmup: props.instanceWarmup }),
+      ...refuseTokens({ command: props.command, entryPoint: props.entryPoint }, 'they are written into the instance\'s systemd unit'),
+      ...(props.spotInstanceTypes && !props.spot ? check(false, 'spotInstanceTypes', 'unset unless `spot` is true', props.spotInstanceTypes.length + ' types') : []),
+      ...validateEnvFile(props.environment ?? {}),
+      ...validateArgs({ command: props.command, entryPoint: props.entryPoint }),
+    ]);
     this.minWorkers = settings.minWorkers;
     this.maxWorkers = settings.maxWorkers;
     this.concurrency = settings.concurrency;
     this.fleetName = settings.fleetName;
     this.timings = settings.timings;
     this.metricsNamespace = settings.metricsNamespace;
-    this.warmup = props.instanceWarmup ?? Duration.seconds(180);
+    this.warmup = props.instanceWarmup ?? EC2_DEFAULTS.instanceWarmup;
 
-    const vpc = props.vpc ?? createFleetVpc(this);
+    const vpc = props.vpc ?? createFleetVpc(this, props.logRetention ?? FLEET_DEFAULTS.logRetention);
     const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
     throwIfInvalid(this, checkSubnetCapacity(vpc, vpcSubnets, settings.maxWorkers));
-    const instanceType = props.instanceType ?? ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.MEDIUM);
+    const instanceType = props.instanceType ?? new ec2.InstanceType(EC2_DEFAULTS.instanceType);
+    const instanceProtection = props.instanceProtection ?? true;
+    const workerStartSeconds = knownSeconds(props.workerStartTimeout) ?? DEFAULT_WORKER_START_SECONDS;
+    throwIfInvalid(this, [
+      ...checkIntegerRange('workerStartTimeout', knownSeconds(props.workerStartTimeout), 30, 7200),
+      ...check(instanceProtection || !props.newInstancesProtectedFromScaleIn, 'newInstancesProtectedFromScaleIn',
+        'false when instanceProtection is false (nothing would ever drop the protection)', props.newInstancesProtectedFromScaleIn),
+      ...validateSpotTypes(props.spot ?? false, instanceType, props.spotInstanceTypes),
+      ...checkOnDemandBase(props.spot ?? false, props.onDemandBaseWorkers, settings.maxWorkers),
+    ]);
     this.role = new iam.Role(this, 'InstanceRole', {
       assumedBy: new iam.ServicePrincipal('ec2.amazonaws.com'),
       description: `Agent workers of ${this.node.path}`,
@@ -126,13 +186,16 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? FLEET_DEFAULTS.logRetention });
     this.logGroup.grantWrite(this.role);
     props.queue.grantConsume(this.role);
-    const image = props.image.bind(this, this.role);
+    const image = props.image.bind(this, this.role, {
+      platform: platformOfInstanceType(instanceType), platformSource: `instanceType ${instanceType}`,
+    });
 
     // An explicit group name breaks the cycle group -> launch template -> user data -> group name.
     const groupName = Names.uniqueResourceName(this, { maxLength: 255 });
     const env = workerEnvironment(props, settings, {
       [AGENT_ENV.lifecycleHookName]: DRAIN_HOOK_NAME,
       [AGENT_ENV.autoScalingGroupName]: groupName,
+      ...(instanceProtection ? { [AGENT_ENV.instanceProtection]: 'true' } : {}),
       AWS_REGION: Aws.REGION,
     });
 
@@ -141,6 +204,7 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
       description: 'Agent workers: no inbound traffic, outbound to AWS APIs and the image registry',
       allowAllOutbound: true,
     });
+    this.connections = new ec2.Connections({ securityGroups: [this.securityGroup, ...props.securityGroups ?? []] });
     this.launchTemplate = new ec2.LaunchTemplate(this, 'LaunchTemplate', {
       instanceType,
       machineImage: props.machineImage ?? ec2.MachineImage.latestAmazonLinux2023({ cpuType: cpuTypeOf(instanceType) }),
@@ -154,8 +218,9 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
         deviceName: '/dev/xvda',
         volume: ec2.BlockDeviceVolume.ebs(30, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }),
       }],
-      userData: agentUserData(image, env, this.logGroup.logGroupName, settings.timings.stopTimeoutSeconds),
+      userData: agentUserData(image, env, this.logGroup.logGroupName, settings.timings.stopTimeoutSeconds, groupName, props),
     });
+    for (const group of props.securityGroups ?? []) this.launchTemplate.addSecurityGroup(group);
 
     this.autoScalingGroup = new autoscaling.AutoScalingGroup(this, 'Resource', {
       vpc,
@@ -166,6 +231,7 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
       groupMetrics: [autoscaling.GroupMetrics.all()],
       newInstancesProtectedFromScaleIn: props.newInstancesProtectedFromScaleIn ?? false,
       defaultInstanceWarmup: this.warmup,
+      updatePolicy: rollingUpdate(settings.minWorkers, settings.maxWorkers),
       notifications: props.notificationsTopic ? [{ topic: props.notificationsTopic }] : undefined,
       ...(props.spot
         ? {
@@ -174,6 +240,7 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
             launchTemplate: this.launchTemplate,
             launchTemplateOverrides: (props.spotInstanceTypes ?? [instanceType]).map((t) => ({ instanceType: t })),
             instancesDistribution: {
+              onDemandBaseCapacity: props.onDemandBaseWorkers,
               onDemandPercentageAboveBaseCapacity: 0,
               spotAllocationStrategy: autoscaling.SpotAllocationStrategy.PRICE_CAPACITY_OPTIMIZED,
             },
@@ -186,6 +253,19 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
       acknowledgeRule(this.autoScalingGroup, 'EC26',
         'cdk-nag cannot follow a launch template referenced from a mixed instances policy; that launch template encrypts the root volume.');
     }
+
+    // An instance counts (InService, in GroupInServiceInstances and the publisher's count) only
+    // once its worker runs: the launch hook holds it in Pending:Wait until user data completes the
+    // hook, after the container has run for 30 s; an instance whose worker never starts is
+    // abandoned at the timeout and replaced (EC2 Auto Scaling User Guide, "Amazon EC2 Auto
+    // Scaling lifecycle hooks"). On the group itself, not a separate resource, so it also holds
+    // the instances launched with the group ("LifecycleHookSpecificationList", AWS CloudFormation).
+    (this.autoScalingGroup.node.defaultChild as autoscaling.CfnAutoScalingGroup).lifecycleHookSpecificationList = [{
+      lifecycleHookName: LAUNCH_HOOK_NAME,
+      lifecycleTransition: autoscaling.LifecycleTransition.INSTANCE_LAUNCHING,
+      heartbeatTimeout: workerStartSeconds,
+      defaultResult: autoscaling.DefaultResult.ABANDON,
+    }];
 
     this.autoScalingGroup.addLifecycleHook('DrainHook', {
       lifecycleHookName: DRAIN_HOOK_NAME,
@@ -200,13 +280,26 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
       resourceName: `*:autoScalingGroupName/${groupName}`,
       arnFormat: ArnFormat.COLON_RESOURCE_NAME,
     });
-    this.role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['autoscaling:CompleteLifecycleAction'], resources: [groupArn] }));
-    acknowledgeWildcardResource(this, groupArn,
+    // And a worker that keeps failing marks its own instance unhealthy, so the group replaces it;
+    // a busy one protects its instance from scale-in. The group's ARN pins all three to this group.
+    this.role.addToPrincipalPolicy(new iam.PolicyStatement({
+      actions: [
+        'autoscaling:CompleteLifecycleAction', 'autoscaling:SetInstanceHealth',
+        ...(instanceProtection ? ['autoscaling:SetInstanceProtection'] : []),
+      ],
+      resources: [groupArn],
+    }));
+    acknowledgeWildcardResource(this.role, groupArn,
       'The group\'s ARN holds an ID that exists only after creation; the wildcard stands for that ID alone, and the name pins the one group.');
     if (!props.notificationsTopic) {
-      acknowledgeRule(this, 'AS3',
-        'Scaling events are in the group\'s activity history and group metrics; set notificationsTopic (ElasticAgentFleet: alarmTopic) to be notified.');
+      acknowledgeRule(this.autoScalingGroup, 'AS3',
+        'Scaling events are in the group\'s activity history and group metrics; set notificationsTopic (in ElasticAgentFleet: AgentCompute.ec2({ notificationsTopic })) to be notified.');
     }
+  }
+
+  /** The fleet's log group goes with `policy` (the group and its instances hold no data). */
+  public applyRemovalPolicy(policy: RemovalPolicy): void {
+    this.logGroup.applyRemovalPolicy(policy);
   }
 
   /** AWS/AutoScaling GroupInServiceInstances (the group's metrics are enabled). */
@@ -249,12 +342,16 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
     });
   }
 
+  /**
+   * EC2 Auto Scaling step policies support no cooldown, only an instance warm-up ("Step and
+   * simple scaling policies for Amazon EC2 Auto Scaling": cooldowns apply to simple scaling), so
+   * `options.cooldown` does not apply: the policy takes the group's instance warm-up.
+   */
   public addStepScaling(scope: Construct, id: string, options: FleetStepScalingOptions): cloudwatch.IAlarmAction {
-    // EC2 Auto Scaling step policies take a warm-up, not a cooldown.
     const action = new autoscaling.StepScalingAction(scope, id, {
       autoScalingGroup: this.autoScalingGroup,
       adjustmentType: options.adjustmentType as string as autoscaling.AdjustmentType,
-      estimatedInstanceWarmup: options.cooldown,
+      estimatedInstanceWarmup: this.warmup,
       minAdjustmentMagnitude: options.minAdjustmentMagnitude,
     });
     addSteps(action, options.steps);
@@ -295,6 +392,49 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet {
   }
 }
 
+/**
+ * A launch template change (a new image URI, user data or AMI) replaces the instances: without an
+ * update policy they would run the old code until scaled in. CloudFormation replaces them a
+ * quarter of `maxWorkers` at a time (4 batches, whatever the size), keeping `minWorkers` in
+ * service (it must stay below MaxSize); the termination hook drains each replaced instance. The
+ * suspended processes are the ones AWS recommends suspending during a rolling update, so scaling
+ * policies, health replacement and rebalancing do not fight the roll (AWS CloudFormation User
+ * Guide, "UpdatePolicy attribute", AutoScalingRollingUpdate: SuspendProcesses).
+ */
+function rollingUpdate(minWorkers: number, maxWorkers: number): autoscaling.UpdatePolicy {
+  return autoscaling.UpdatePolicy.rollingUpdate({
+    maxBatchSize: Math.max(1, Math.ceil(maxWorkers / 4)),
+    minInstancesInService: Math.min(minWorkers, maxWorkers - 1),
+    suspendProcesses: [
+      autoscaling.ScalingProcess.HEALTH_CHECK, autoscaling.ScalingProcess.REPLACE_UNHEALTHY, autoscaling.ScalingProcess.AZ_REBALANCE,
+      autoscaling.ScalingProcess.ALARM_NOTIFICATION, autoscaling.ScalingProcess.SCHEDULED_ACTIONS,
+    ],
+    waitOnResourceSignals: false,
+  });
+}
+
+/**
+ * Spot types: only with `spot`; the launch template's own type among them; all of its
+ * architecture, since every override launches the template's AMI ("Instance type requirements
+ * for mixed instances groups": the AMI must suit every type, EC2 Auto Scaling User Guide).
+ */
+function validateSpotTypes(spot: boolean, instanceType: ec2.InstanceType, spotTypes: ec2.InstanceType[] | undefined): Violation[] {
+  if (spotTypes === undefined) return [];
+  const names = spotTypes.map(String).join(', ');
+  if (!spot) return check(false, 'spotInstanceTypes', 'unset unless spot is true', names);
+  const otherArchitecture = spotTypes.filter((t) => t.architecture !== instanceType.architecture);
+  return [
+    ...check(spotTypes.some((t) => String(t) === String(instanceType)), 'spotInstanceTypes', `a list that includes instanceType (${instanceType})`, names),
+    ...check(otherArchitecture.length === 0, 'spotInstanceTypes', `instance types of instanceType's architecture (${instanceType.architecture}), the AMI's`,
+      otherArchitecture.map((t) => `${t} (${t.architecture})`).join(', ')),
+  ];
+}
+
+/** The image platform of an instance type. */
+function platformOfInstanceType(instanceType: ec2.InstanceType): ecrAssets.Platform {
+  return instanceType.architecture === ec2.InstanceArchitecture.ARM_64 ? ecrAssets.Platform.LINUX_ARM64 : ecrAssets.Platform.LINUX_AMD64;
+}
+
 function cpuTypeOf(instanceType: ec2.InstanceType): ec2.AmazonLinuxCpuType {
   return instanceType.architecture === ec2.InstanceArchitecture.ARM_64 ? ec2.AmazonLinuxCpuType.ARM_64 : ec2.AmazonLinuxCpuType.X86_64;
 }
@@ -305,22 +445,41 @@ function cpuTypeOf(instanceType: ec2.InstanceType): ec2.AmazonLinuxCpuType {
  * hiccup at boot heals itself, and the 12-hour ECR token is renewed on each start), and stops it
  * with the stop timeout.
  */
-function agentUserData(image: AgentImageConfig, env: Record<string, string>, logGroupName: string, stopTimeoutSeconds: number): ec2.UserData {
+function agentUserData(
+  image: AgentImageConfig, env: Record<string, string>, logGroupName: string, stopTimeoutSeconds: number, groupName: string,
+  args: { readonly command?: string[]; readonly entryPoint?: string[] },
+): ec2.UserData {
   const userData = ec2.UserData.forLinux();
   const envFile = Object.entries(env).map(([k, v]) => `${k}=${v}`).join('\n');
+  const awsCli = `/usr/bin/aws autoscaling`;
   userData.addCommands(
     'set -euo pipefail',
+    'IMDS_TOKEN=$(curl -sf -X PUT http://169.254.169.254/latest/api/token -H "X-aws-ec2-metadata-token-ttl-seconds: 300")',
+    'INSTANCE_ID=$(curl -sf -H "X-aws-ec2-metadata-token: $IMDS_TOKEN" http://169.254.169.254/latest/meta-data/instance-id)',
     'dnf install -y docker',
     'systemctl enable --now docker',
     'install -d -m 0700 /etc/agent-fleet',
     `cat > /etc/agent-fleet/agent.env <<'AGENT_ENV'\n${envFile}\nAGENT_ENV`,
     'chmod 0600 /etc/agent-fleet/agent.env',
+    'echo "INSTANCE_ID=$INSTANCE_ID" > /etc/agent-fleet/instance.env',
+    // A worker that fails 20 times in 10 minutes (a crash at start, an image that cannot be
+    // pulled) marks the instance unhealthy: the group's EC2 health check alone would keep it.
+    `cat > /etc/systemd/system/${UNIT}-unhealthy.service <<'UNIT'`,
+    '[Unit]',
+    'Description=Marks the instance unhealthy when the agent worker cannot run',
+    '[Service]',
+    'Type=oneshot',
+    'EnvironmentFile=/etc/agent-fleet/instance.env',
+    `ExecStart=${awsCli} set-instance-health --region ${Aws.REGION} --instance-id \${INSTANCE_ID} --health-status Unhealthy`,
+    'UNIT',
     `cat > /etc/systemd/system/${UNIT}.service <<'UNIT'`,
     '[Unit]',
     'Description=Agent fleet worker',
     'After=docker.service network-online.target',
     'Requires=docker.service',
-    'StartLimitIntervalSec=0',
+    'StartLimitIntervalSec=600',
+    'StartLimitBurst=20',
+    `OnFailure=${UNIT}-unhealthy.service`,
     '[Service]',
     'Restart=always',
     'RestartSec=5',
@@ -330,7 +489,8 @@ function agentUserData(image: AgentImageConfig, env: Record<string, string>, log
       : []),
     `ExecStartPre=/usr/bin/docker pull ${image.imageUri}`,
     `ExecStart=/usr/bin/docker run --rm --name ${UNIT} --env-file /etc/agent-fleet/agent.env `
-      + `--log-driver awslogs --log-opt awslogs-region=${Aws.REGION} --log-opt awslogs-group=${logGroupName} ${image.imageUri}`,
+      + `--log-driver awslogs --log-opt awslogs-region=${Aws.REGION} --log-opt awslogs-group=${logGroupName} `
+      + dockerRunImageArgs(image.imageUri, args),
     `ExecStop=/usr/bin/docker stop --time ${stopTimeoutSeconds} ${UNIT}`,
     `TimeoutStopSec=${stopTimeoutSeconds + 30}`,
     '[Install]',
@@ -338,6 +498,54 @@ function agentUserData(image: AgentImageConfig, env: Record<string, string>, log
     'UNIT',
     'systemctl daemon-reload',
     `systemctl enable --now ${UNIT}.service`,
+    // The worker runs once its container has stayed up, the same start, for 30 s: then the
+    // instance may go InService. If it never does, the launch hook times out and abandons it.
+    'prev=""; stable=0',
+    'until [ "$stable" -ge 6 ]; do',
+    '  sleep 5',
+    `  now=$(docker inspect -f '{{.State.Running}} {{.State.StartedAt}}' ${UNIT} 2>/dev/null || echo down)`,
+    '  if [ "${now%% *}" = true ] && [ "$now" = "$prev" ]; then stable=$((stable + 1)); else stable=0; fi',
+    '  prev=$now',
+    'done',
+    `${awsCli} complete-lifecycle-action --region ${Aws.REGION} --lifecycle-hook-name ${LAUNCH_HOOK_NAME} `
+      + `--auto-scaling-group-name ${groupName} --instance-id "$INSTANCE_ID" --lifecycle-action-result CONTINUE`,
   );
   return userData;
+}
+
+// docker's --env-file takes NAME=VALUE lines literally (no quoting), so a name must be a shell
+// variable name and a value one line.
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const LINE_BREAK = /[\r\n\0]/;
+
+/** The rules that keep the user's environment intact in the instance's env file. */
+function validateEnvFile(environment: Record<string, string>): Violation[] {
+  return Object.entries(environment).flatMap(([name, value]) => [
+    ...check(ENV_NAME.test(name), `environment.${name}`, 'a name of letters, digits and _ that does not start with a digit', JSON.stringify(name)),
+    ...check(Token.isUnresolved(value) || !LINE_BREAK.test(value), `environment.${name}`, 'a value without line breaks (docker --env-file reads one line)',
+      JSON.stringify(value)),
+    // The fleet sets AWS_REGION for the worker's SDK; a second value would silently lose.
+    ...check(name !== 'AWS_REGION', 'environment.AWS_REGION', 'unset: the EC2 fleet sets it to the stack\'s region', value),
+  ]);
+}
+
+/** Command and entry point arguments go into a systemd unit line: one line each. */
+function validateArgs(args: Record<string, string[] | undefined>): Violation[] {
+  return Object.entries(args).flatMap(([prop, list]) => (list ?? []).flatMap((arg, i) =>
+    check(!LINE_BREAK.test(arg), `${prop}[${i}]`, 'an argument without line breaks', JSON.stringify(arg))));
+}
+
+/**
+ * The image and its arguments for `docker run` in a systemd `ExecStart`: `--entrypoint` takes the
+ * entry point's first word, the rest and the command follow the image. Each argument is quoted
+ * for systemd (which expands `%` specifiers and `$` variables, so those are doubled).
+ */
+function dockerRunImageArgs(imageUri: string, args: { readonly command?: string[]; readonly entryPoint?: string[] }): string {
+  const quote = (arg: string) => `"${arg.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/%/g, '%%').replace(/\$/g, '$$$$')}"`;
+  const [entry, ...entryArgs] = args.entryPoint ?? [];
+  return [
+    ...(entry === undefined ? [] : [`--entrypoint ${quote(entry)}`]),
+    imageUri,
+    ...[...entryArgs, ...args.command ?? []].map(quote),
+  ].join(' ');
 }

@@ -1,20 +1,21 @@
-import { Annotations, Duration, Names, Resource, Stack } from 'aws-cdk-lib';
+import { Annotations, Duration, Names, type RemovalPolicy, Resource, Stack } from 'aws-cdk-lib';
 import * as appscaling from 'aws-cdk-lib/aws-applicationautoscaling';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
+import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { PUBLISHER_ENV, PUBLISHER_IAM_ACTIONS } from '../../lambda/backlog-publisher/contract';
 import { metricDataQueries } from '../scaling/metric-queries';
-import { check, type Violation } from '../policy/violation';
+import { check, checkIntegerRange, formatViolations, type Violation } from '../policy/violation';
 import { AGENT_ENV, WORKER_DEFAULTS, type WorkerTimings } from '../worker/contract';
-import { acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
-import { knownNumber, knownSeconds, throwIfInvalid } from '../validation';
+import { acknowledgeGranteeWildcard, acknowledgeRule } from '../nag-acknowledgements';
+import { checkWholeSeconds, knownNumber, knownSeconds, refuseTokens, throwIfInvalid } from '../validation';
 import {
-  addSteps, FLEET_DEFAULTS, metricTrackingProps, resolveWorkerSettings, workerCountMetric, workerEnvironment,
+  addSteps, checkOnDemandBase, FLEET_DEFAULTS, metricTrackingProps, resolveWorkerSettings, workerCountMetric, workerEnvironment,
   type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions, type MetricTargetTrackingOptions,
 } from './agent-fleet';
 import { checkSubnetCapacity, createFleetVpc } from './fleet-vpc';
@@ -29,16 +30,16 @@ export interface FargateComputeOptions {
   readonly cluster?: ecs.ICluster;
   /**
    * vCPU units of each worker task (256, 512, 1024, 2048, 4096, 8192, 16384).
-   * @default 512
+   * @default - 512, or with `memoryLimitMiB` alone the smallest cpu Fargate offers for it
    */
   readonly cpu?: number;
   /**
    * Memory of each worker task, MiB; must be a size Fargate offers for `cpu`.
-   * @default 1024
+   * @default - 1024, or with `cpu` alone the smallest memory Fargate offers for it
    */
   readonly memoryLimitMiB?: number;
   /**
-   * The CPU architecture of the image.
+   * The CPU architecture of the tasks; an image from `AgentImage.fromAsset` is built for it.
    * @default ecs.CpuArchitecture.X86_64
    */
   readonly cpuArchitecture?: ecs.CpuArchitecture;
@@ -64,40 +65,132 @@ export interface FargateComputeOptions {
    */
   readonly taskProtectionExpiry?: Duration;
   /**
-   * Run on Fargate Spot (needs the cluster's Fargate capacity providers; a new cluster has them).
+   * Run on Fargate Spot (needs the cluster's FARGATE_SPOT capacity provider; a new cluster has it,
+   * a given `ecs.Cluster` without it is a synth error).
    * @default false
    */
   readonly spot?: boolean;
+  /**
+   * With `spot`: how many workers run on regular Fargate before any runs on Fargate Spot, so an
+   * interruption never takes the whole fleet.
+   * @default 0
+   */
+  readonly onDemandBaseWorkers?: number;
   /**
    * Give tasks a public IP (only for public subnets without NAT).
    * @default false
    */
   readonly assignPublicIp?: boolean;
+  /**
+   * Allow `aws ecs execute-command` into the workers (ECS Exec; grants the SSM messages actions).
+   * @default false
+   */
+  readonly enableExecuteCommand?: boolean;
+  /**
+   * A health check of the agent container; ECS replaces a task that fails it.
+   * @default - none: the worker process exiting is what stops a task
+   */
+  readonly healthCheck?: ecs.HealthCheck;
+  /**
+   * The least share of the desired workers kept running during a deployment.
+   * @default 100
+   */
+  readonly minHealthyPercent?: number;
+  /**
+   * Where the tasks' tags come from (for cost allocation).
+   * @default ecs.PropagatedTagSource.SERVICE
+   */
+  readonly propagateTags?: ecs.PropagatedTagSource;
+  /**
+   * Ephemeral storage of each task, GiB (21-200).
+   * @default - 20 GiB, Fargate's default
+   */
+  readonly ephemeralStorageGiB?: number;
+  /**
+   * The Fargate platform version.
+   * @default ecs.FargatePlatformVersion.LATEST
+   */
+  readonly platformVersion?: ecs.FargatePlatformVersion;
 }
 
 /** Properties of a `FargateAgentFleet`. */
 export interface FargateAgentFleetProps extends AgentFleetProps, FargateComputeOptions {}
 
+/** Defaults of `FargateComputeOptions`. */
+export const FARGATE_DEFAULTS = {
+  cpu: 512,
+  memoryLimitMiB: 1024,
+  minHealthyPercent: 100,
+} as const;
+
 // Fargate's task sizes: memory (MiB) allowed for each cpu value (ECS Developer Guide, "Task size").
-const FARGATE_MEMORY: Record<number, (memory: number) => boolean> = {
-  256: (m) => [512, 1024, 2048].includes(m),
-  512: (m) => m >= 1024 && m <= 4096 && m % 1024 === 0,
-  1024: (m) => m >= 2048 && m <= 8192 && m % 1024 === 0,
-  2048: (m) => m >= 4096 && m <= 16384 && m % 1024 === 0,
-  4096: (m) => m >= 8192 && m <= 30720 && m % 1024 === 0,
-  8192: (m) => m >= 16384 && m <= 61440 && m % 4096 === 0,
-  16384: (m) => m >= 32768 && m <= 122880 && m % 8192 === 0,
+const FARGATE_MEMORY: Record<number, { readonly min: number; readonly max: number; readonly step: number; readonly list?: number[] }> = {
+  256: { min: 512, max: 2048, step: 512, list: [512, 1024, 2048] },
+  512: { min: 1024, max: 4096, step: 1024 },
+  1024: { min: 2048, max: 8192, step: 1024 },
+  2048: { min: 4096, max: 16384, step: 1024 },
+  4096: { min: 8192, max: 30720, step: 1024 },
+  8192: { min: 16384, max: 61440, step: 4096 },
+  16384: { min: 32768, max: 122880, step: 8192 },
 };
+const FARGATE_CPUS = Object.keys(FARGATE_MEMORY).map(Number);
 
-const FARGATE_SIZES = '256 (512, 1024, 2048), 512 (1024-4096 by 1024), 1024 (2048-8192 by 1024), '
-  + '2048 (4096-16384 by 1024), 4096 (8192-30720 by 1024), 8192 (16384-61440 by 4096), 16384 (32768-122880 by 8192)';
+function memoryFits(cpu: number, memory: number): boolean {
+  const m = FARGATE_MEMORY[cpu];
+  return m.list ? m.list.includes(memory) : memory >= m.min && memory <= m.max && memory % m.step === 0;
+}
 
-function validateTaskSize(cpu: number | undefined, memory: number | undefined): Violation[] {
-  if (cpu === undefined) return [];
-  const fits = FARGATE_MEMORY[cpu];
-  if (!fits) return check(false, 'cpu', 'one of 256, 512, 1024, 2048, 4096, 8192, 16384', cpu);
-  if (memory === undefined) return [];
-  return check(fits(memory), 'memoryLimitMiB', `a size Fargate offers for cpu ${cpu}: ${FARGATE_SIZES}`, memory);
+function memorySizes(cpu: number): string {
+  const m = FARGATE_MEMORY[cpu];
+  return m.list ? m.list.join(', ') : `${m.min}-${m.max} by ${m.step}`;
+}
+
+/**
+ * The task size: what the user gave, completed with the smallest valid partner when only one is
+ * given (Fargate bills both, so the smallest is the cheapest that runs).
+ */
+function resolveTaskSize(cpu: number | undefined, memory: number | undefined): { cpu: number; memory: number; violations: Violation[] } {
+  const tokens = refuseTokens({ cpu, memoryLimitMiB: memory }, 'Fargate sizes are checked and completed as a pair');
+  if (tokens.length > 0) return { cpu: FARGATE_DEFAULTS.cpu, memory: FARGATE_DEFAULTS.memoryLimitMiB, violations: tokens };
+  if (cpu === undefined && memory === undefined) return { cpu: FARGATE_DEFAULTS.cpu, memory: FARGATE_DEFAULTS.memoryLimitMiB, violations: [] };
+  if (cpu !== undefined && !FARGATE_MEMORY[cpu]) {
+    return { cpu, memory: memory ?? 0, violations: check(false, 'cpu', `one of ${FARGATE_CPUS.join(', ')}`, cpu) };
+  }
+  if (cpu === undefined) {
+    const partner = FARGATE_CPUS.find((c) => memoryFits(c, memory!));
+    return partner === undefined
+      ? { cpu: 0, memory: memory!, violations: check(false, 'memoryLimitMiB', `a size Fargate offers: ${FARGATE_CPUS.map(memorySizes).join(', ')}`, memory) }
+      : { cpu: partner, memory: memory!, violations: [] };
+  }
+  if (memory === undefined) return { cpu, memory: FARGATE_MEMORY[cpu].min, violations: [] };
+  return { cpu, memory, violations: check(memoryFits(cpu, memory), 'memoryLimitMiB', `a size Fargate offers for cpu ${cpu}: ${memorySizes(cpu)}`, memory) };
+}
+
+/** The ECS service of a fleet, whose desired count the fleet's own scalable target owns. */
+class AgentFargateService extends ecs.FargateService {
+  /** A second scalable target on the same service conflicts at deploy: point to the fleet's. */
+  public autoScaleTaskCount(): never {
+    throw new Error(`${this.node.path}: the fleet already scales this service's task count; add your own policies to the fleet's `
+      + '`scalableTarget` (scaleOnSchedule, scaleOnMetric, scaleToTrackMetric) instead of service.autoScaleTaskCount()');
+  }
+}
+
+/** The image platform of a task's CPU architecture; undefined for one Fargate doesn't run. */
+function platformOfCpuArchitecture(cpuArchitecture: ecs.CpuArchitecture): ecrAssets.Platform | undefined {
+  const platforms: Record<string, ecrAssets.Platform> = { X86_64: ecrAssets.Platform.LINUX_AMD64, ARM64: ecrAssets.Platform.LINUX_ARM64 };
+  return platforms[cpuArchitecture._cpuArchitecture];
+}
+
+/**
+ * Fargate Spot above an optional on-demand base: `base` tasks go to FARGATE first, and its weight
+ * 0 sends every task above the base to FARGATE_SPOT (Amazon ECS Developer Guide, "Amazon ECS
+ * clusters for Fargate": base and weight of a capacity provider strategy).
+ */
+function spotStrategy(onDemandBase: number): ecs.CapacityProviderStrategy[] {
+  return [
+    ...(onDemandBase > 0 ? [{ capacityProvider: 'FARGATE', base: onDemandBase, weight: 0 }] : []),
+    { capacityProvider: 'FARGATE_SPOT', weight: 1 },
+  ];
 }
 
 /**
@@ -105,7 +198,7 @@ function validateTaskSize(cpu: number | undefined, memory: number | undefined): 
  * deployment circuit breaker with rollback, a stop timeout for draining, and task scale-in
  * protection that busy workers hold.
  */
-export class FargateAgentFleet extends Resource implements IAgentFleet {
+export class FargateAgentFleet extends Resource implements IAgentFleet, ec2.IConnectable {
   public readonly minWorkers: number;
   public readonly maxWorkers: number;
   public readonly concurrency: number;
@@ -118,13 +211,19 @@ export class FargateAgentFleet extends Resource implements IAgentFleet {
   public readonly taskDefinition: ecs.FargateTaskDefinition;
   public readonly container: ecs.ContainerDefinition;
   public readonly logGroup: logs.LogGroup;
-  /** The Application Auto Scaling target of the service's desired count. */
+  /**
+   * The Application Auto Scaling target of the service's desired count: add your own policies
+   * here (`scaleOnSchedule`, `scaleOnMetric`), not with `service.autoScaleTaskCount()`.
+   */
   public readonly scalableTarget: appscaling.ScalableTarget;
+  /** The workers' network connections: allow them to reach a database with `connections.allowTo(...)`. */
+  public readonly connections: ec2.Connections;
+  private readonly clusterGiven: boolean;
+  private insightsWarned = false;
 
   constructor(scope: Construct, id: string, props: FargateAgentFleetProps) {
     super(scope, id);
-    const cpu = props.cpu ?? 512;
-    const memoryLimitMiB = props.memoryLimitMiB ?? 1024;
+    const { cpu, memory: memoryLimitMiB, violations: sizeViolations } = resolveTaskSize(props.cpu, props.memoryLimitMiB);
     const taskProtection = props.taskProtection ?? true;
     const protectionMinutes = taskProtection
       ? knownSeconds(props.taskProtectionExpiry ?? Duration.minutes(WORKER_DEFAULTS.taskProtectionMinutes))
@@ -133,7 +232,18 @@ export class FargateAgentFleet extends Resource implements IAgentFleet {
       fargate: true,
       taskProtectionMinutes: protectionMinutes === undefined ? undefined : protectionMinutes / 60,
     });
-    throwIfInvalid(this, [...violations, ...validateTaskSize(knownNumber(cpu), knownNumber(memoryLimitMiB))]);
+    const spot = props.spot ?? false;
+    throwIfInvalid(this, [
+      ...violations,
+      ...sizeViolations,
+      ...checkWholeSeconds({ taskProtectionExpiry: props.taskProtectionExpiry }),
+      ...refuseTokens({ taskProtectionExpiry: props.taskProtectionExpiry }, 'the worker gets it in minutes'),
+      ...(props.cluster && props.vpc
+        ? check(false, 'vpc', 'unset when `cluster` is given (the cluster\'s VPC is used)', props.vpc.node.path) : []),
+      ...(props.ephemeralStorageGiB === undefined ? [] : checkIntegerRange('ephemeralStorageGiB', knownNumber(props.ephemeralStorageGiB), 21, 200)),
+      ...checkIntegerRange('minHealthyPercent', knownNumber(props.minHealthyPercent), 0, 100),
+      ...checkOnDemandBase(spot, props.onDemandBaseWorkers, settings.maxWorkers),
+    ]);
     this.minWorkers = settings.minWorkers;
     this.maxWorkers = settings.maxWorkers;
     this.concurrency = settings.concurrency;
@@ -142,25 +252,27 @@ export class FargateAgentFleet extends Resource implements IAgentFleet {
     this.metricsNamespace = settings.metricsNamespace;
 
     this.cluster = props.cluster ?? new ecs.Cluster(this, 'Cluster', {
-      vpc: props.vpc ?? createFleetVpc(this),
+      vpc: props.vpc ?? createFleetVpc(this, props.logRetention ?? FLEET_DEFAULTS.logRetention),
       containerInsightsV2: ecs.ContainerInsights.ENABLED,
       enableFargateCapacityProviders: true,
     });
     const vpcSubnets = props.vpcSubnets ?? { subnetType: ec2.SubnetType.PRIVATE_WITH_EGRESS };
     throwIfInvalid(this, checkSubnetCapacity(this.cluster.vpc, vpcSubnets, settings.maxWorkers));
-    if (props.cluster) {
-      Annotations.of(this).addWarningV2('cdk-agent-fleet:containerInsights',
-        'Backlog per worker divides by ECS/ContainerInsights RunningTaskCount: make sure Container Insights is enabled on this cluster, or use the backlog publisher.');
-    }
+    this.clusterGiven = props.cluster !== undefined;
 
+    const cpuArchitecture = props.cpuArchitecture ?? ecs.CpuArchitecture.X86_64;
     this.taskDefinition = new ecs.FargateTaskDefinition(this, 'TaskDefinition', {
       cpu,
       memoryLimitMiB,
-      runtimePlatform: { cpuArchitecture: props.cpuArchitecture ?? ecs.CpuArchitecture.X86_64, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      runtimePlatform: { cpuArchitecture, operatingSystemFamily: ecs.OperatingSystemFamily.LINUX },
+      ephemeralStorageGiB: props.ephemeralStorageGiB,
     });
     this.grantPrincipal = this.taskDefinition.taskRole;
     this.logGroup = new logs.LogGroup(this, 'Logs', { retention: props.logRetention ?? FLEET_DEFAULTS.logRetention });
-    const image = props.image.bind(this, this.taskDefinition.obtainExecutionRole());
+    const image = props.image.bind(this, this.taskDefinition.obtainExecutionRole(), {
+      platform: platformOfCpuArchitecture(cpuArchitecture),
+      platformSource: `cpuArchitecture ${cpuArchitecture._cpuArchitecture}`,
+    });
 
     const protectionEnv: Record<string, string> = taskProtection
       ? { [AGENT_ENV.taskProtection]: 'true', [AGENT_ENV.taskProtectionMinutes]: String(settings.timings.taskProtectionMinutes) }
@@ -173,21 +285,28 @@ export class FargateAgentFleet extends Resource implements IAgentFleet {
       stopTimeout: Duration.seconds(settings.timings.stopTimeoutSeconds),
       logging: ecs.LogDrivers.awsLogs({ logGroup: this.logGroup, streamPrefix: 'agent' }),
       readonlyRootFilesystem: false,
+      command: props.command,
+      entryPoint: props.entryPoint,
+      healthCheck: props.healthCheck,
     });
 
-    this.service = new ecs.FargateService(this, 'Service', {
+    this.service = new AgentFargateService(this, 'Service', {
       cluster: this.cluster,
       taskDefinition: this.taskDefinition,
       assignPublicIp: props.assignPublicIp ?? false,
       vpcSubnets,
       circuitBreaker: { rollback: true },
-      minHealthyPercent: 100,
+      minHealthyPercent: props.minHealthyPercent ?? FARGATE_DEFAULTS.minHealthyPercent,
       maxHealthyPercent: 200,
-      capacityProviderStrategies: props.spot
-        ? [{ capacityProvider: 'FARGATE_SPOT', weight: 1 }]
-        : undefined,
+      securityGroups: props.securityGroups,
+      enableExecuteCommand: props.enableExecuteCommand,
+      propagateTags: props.propagateTags ?? ecs.PropagatedTagSource.SERVICE,
+      platformVersion: props.platformVersion,
+      capacityProviderStrategies: spot ? spotStrategy(props.onDemandBaseWorkers ?? 0) : undefined,
     });
+    if (spot) this.requireSpotCapacityProvider(props.cluster);
 
+    this.connections = this.service.connections;
     props.queue.grantConsume(this.grantPrincipal);
     if (taskProtection) {
       // The ECS agent's task-protection endpoint acts with the task role, on this cluster's tasks only.
@@ -196,10 +315,10 @@ export class FargateAgentFleet extends Resource implements IAgentFleet {
         actions: ['ecs:UpdateTaskProtection', 'ecs:GetTaskProtection'],
         resources: [clusterTasks],
       }));
-      acknowledgeWildcardResource(this, clusterTasks,
+      acknowledgeGranteeWildcard(this, clusterTasks,
         'Task IDs are assigned at run time, so task protection is granted on the tasks of this cluster only; a task can only protect itself through its ECS agent endpoint.');
     }
-    acknowledgeRule(this, 'ECS2',
+    acknowledgeRule(this.taskDefinition, 'ECS2',
       'The environment holds only non-secret settings (queue URL, timings, fleet name); secrets go through the `secrets` prop (Secrets Manager or SSM).');
 
     this.scalableTarget = new appscaling.ScalableTarget(this, 'ScalableTarget', {
@@ -211,8 +330,45 @@ export class FargateAgentFleet extends Resource implements IAgentFleet {
     });
   }
 
-  /** ECS/ContainerInsights RunningTaskCount of the service (needs Container Insights). */
+  /** The fleet's log group goes with `policy` (the service, its tasks and the cluster hold no data). */
+  public applyRemovalPolicy(policy: RemovalPolicy): void {
+    this.logGroup.applyRemovalPolicy(policy);
+  }
+
+  /**
+   * A service's strategy may name only capacity providers already associated with its cluster
+   * (Amazon ECS API Reference, CapacityProviderStrategyItem): the service is created after the
+   * cluster's associations, and a given cluster must have FARGATE_SPOT. An `ecs.Cluster` says so
+   * (checked at synth, as its providers can be enabled after this fleet is made); an imported one
+   * cannot, so it gets a warning.
+   */
+  private requireSpotCapacityProvider(givenCluster: ecs.ICluster | undefined): void {
+    if (givenCluster && !(givenCluster instanceof ecs.Cluster)) {
+      Annotations.of(this).addWarningV2('cdk-agent-fleet:spotCapacityProvider',
+        'spot: this imported cluster\'s capacity providers are unknown at synth; the deployment fails unless FARGATE and FARGATE_SPOT are associated with it.');
+      return;
+    }
+    this.service.node.addDependency(this.cluster);
+    if (givenCluster) {
+      const cluster = givenCluster as ecs.Cluster;
+      this.node.addValidation({
+        validate: () => (cluster.capacityProviderNames.includes('FARGATE_SPOT') ? [] : [formatViolations(this.node.path,
+          check(false, 'spot', 'false on a cluster without the FARGATE_SPOT capacity provider (enableFargateCapacityProviders)', true))]),
+      });
+    }
+  }
+
+  /**
+   * ECS/ContainerInsights RunningTaskCount of the service (needs Container Insights). On a
+   * cluster you gave that is not known to have Container Insights, warns
+   * (`cdk-agent-fleet:containerInsights`): without them, scaling reads no running workers.
+   */
   public metricRunningWorkers(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    if (this.clusterGiven && !this.insightsWarned && !hasContainerInsights(this.cluster)) {
+      this.insightsWarned = true;
+      Annotations.of(this).addWarningV2('cdk-agent-fleet:containerInsights',
+        'Backlog per worker divides by ECS/ContainerInsights RunningTaskCount: make sure Container Insights is enabled on this cluster, or use the backlog publisher.');
+    }
     return this.containerInsightsMetric('RunningTaskCount', props);
   }
 
@@ -282,4 +438,12 @@ export class FargateAgentFleet extends Resource implements IAgentFleet {
     return workerCountMetric('ECS/ContainerInsights', metricName,
       { ClusterName: this.cluster.clusterName, ServiceName: this.service.serviceName }, props);
   }
+}
+
+/** Whether a cluster is known (defined in this app) to have Container Insights on (the v1 or the v2 setting). */
+function hasContainerInsights(cluster: ecs.ICluster): boolean {
+  const cfn = cluster.node.defaultChild;
+  if (!(cfn instanceof ecs.CfnCluster)) return false;
+  const settings = (Array.isArray(cfn.clusterSettings) ? cfn.clusterSettings : []) as ecs.CfnCluster.ClusterSettingsProperty[];
+  return settings.some((x) => x.name === 'containerInsights' && (x.value === 'enabled' || x.value === 'enhanced'));
 }

@@ -1,4 +1,4 @@
-import { Duration } from 'aws-cdk-lib';
+import { Duration, Tokenization } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -48,14 +48,21 @@ export interface AgentFleetMonitoringProps {
 }
 
 const WIDGET = { width: 8, height: 6 } as const;
+
+/**
+ * Minutes that workers may be wanted and not start before the workers-not-starting alarm fires:
+ * over 3 times the slowest start we know of (an EC2 instance InService after 60-180 s, plus the
+ * image pull; a Fargate task with a large image after 60-90 s), so a healthy start never fires it.
+ */
+const WORKER_START_ALARM_MINUTES = 10;
 const MINUTE = Duration.minutes(1);
 
 /**
  * The fleet's CloudWatch dashboard (backlog, backlog per worker against its target, workers,
  * age of the oldest task against the latency goal, dead letters, throughput) and its alarms
- * (dead letters, tasks older than the goal, a fleet at its maximum while the backlog grows, a
- * worker near its memory limit), CPU and memory of both computes (on EC2 it turns on the
- * CloudWatch agent for memory) and the agents' business metrics.
+ * (dead letters, tasks older than the goal, a fleet at its maximum while the backlog grows,
+ * workers wanted that do not start, a worker near its memory limit), CPU and memory of both
+ * computes (on EC2 it turns on the CloudWatch agent for memory) and the agents' business metrics.
  * Metrics come from the scaling's metric factory, so the graphs show what scaling sees.
  */
 export class AgentFleetMonitoring extends Construct {
@@ -66,6 +73,8 @@ export class AgentFleetMonitoring extends Construct {
   public readonly oldestMessageAlarm: cloudwatch.Alarm;
   /** The fleet has run at its maximum while the backlog grew, 3 minutes running. */
   public readonly fleetSaturatedAlarm: cloudwatch.Alarm;
+  /** Desired workers above running ones for 10 minutes without one more starting (a broken image, a crash at start). */
+  public readonly workersNotStartingAlarm: cloudwatch.Alarm;
   public readonly latencyGoal: Duration;
   /** The fullest worker has used more than `memoryAlarmPercent` of its memory for 2 minutes. */
   public readonly memoryAlarm: cloudwatch.Alarm;
@@ -77,7 +86,8 @@ export class AgentFleetMonitoring extends Construct {
     const goalSeconds = knownSeconds(this.latencyGoal);
     const memoryAlarmPercent = props.memoryAlarmPercent ?? 90;
     throwIfInvalid(this, [
-      ...check(goalSeconds === undefined || goalSeconds >= 60, 'latencyGoal', '>= 60 seconds (SQS ages are per minute)', `${goalSeconds} seconds`),
+      // A goal under a minute is fine: SQS reports the age in seconds, once a minute.
+      ...check(goalSeconds === undefined || goalSeconds > 0, 'latencyGoal', '> 0 seconds', `${goalSeconds} seconds`),
       ...checkRange('memoryAlarmPercent', knownNumber(memoryAlarmPercent), 1, 100, ' %'),
       ...(props.businessMetrics ?? []).flatMap((name, i) => check(name.length > 0 && name.length <= 255, `businessMetrics[${i}]`, 'a metric name of 1-255 characters', `"${name}"`)),
     ]);
@@ -111,9 +121,10 @@ export class AgentFleetMonitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     }));
     this.fleetSaturatedAlarm = withAction(new cloudwatch.Alarm(this, 'FleetSaturatedAlarm', {
-      alarmDescription: `${fleet.node.path} runs its maximum of ${fleet.maxWorkers} workers and the backlog still grows: raise maxWorkers`,
+      alarmDescription: `${fleet.node.path} runs its maximum of ${Tokenization.stringifyNumber(fleet.maxWorkers)} workers and the backlog still grows: raise maxWorkers`,
       metric: new cloudwatch.MathExpression({
-        expression: `IF(FILL(running, 0) >= ${fleet.maxWorkers} AND DIFF(visible) > 0, 1, 0)`,
+        // stringifyNumber: a maxWorkers from a CfnParameter is resolved into the expression at deploy.
+        expression: `IF(FILL(running, 0) >= ${Tokenization.stringifyNumber(fleet.maxWorkers)} AND DIFF(visible) > 0, 1, 0)`,
         usingMetrics: { running: input('running'), visible: input('visible') },
         label: 'At max workers with a growing backlog',
         period: scaling.metrics.period,
@@ -121,6 +132,29 @@ export class AgentFleetMonitoring extends Construct {
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
       evaluationPeriods: 3,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }));
+
+    // A fleet at zero deploys a broken image "successfully": ECS's deployment circuit breaker
+    // counts only tasks that fail to reach RUNNING during a deployment (Amazon ECS Developer
+    // Guide, "How the Amazon ECS deployment circuit breaker detects failures"), and with no task
+    // to start there is nothing to count; an EC2 group replaces instances that fail their health
+    // check without end. So alarm when workers are wanted and none starts: desired above running
+    // in every minute, and running not rising, for 10 minutes. Both counts come from the fleet's
+    // own source (Container Insights, or the group's metrics), so they arrive together.
+    this.workersNotStartingAlarm = withAction(new cloudwatch.Alarm(this, 'WorkersNotStartingAlarm', {
+      alarmDescription: `${fleet.node.path} wants more workers than run, and none has started for ${WORKER_START_ALARM_MINUTES} minutes: `
+        + 'look at stopped tasks or the instances\' agent logs (image, permissions, start-up errors)',
+      metric: new cloudwatch.MathExpression({
+        expression: 'IF(desired - running >= 1 AND DIFF(running) <= 0, 1, 0)',
+        usingMetrics: { desired: fleet.metricDesiredWorkers(), running: fleet.metricRunningWorkers() },
+        label: 'Workers wanted and not starting',
+        period: MINUTE,
+      }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+      evaluationPeriods: WORKER_START_ALARM_MINUTES,
+      datapointsToAlarm: WORKER_START_ALARM_MINUTES,
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     }));
 
@@ -168,7 +202,7 @@ export class AgentFleetMonitoring extends Construct {
           (input('running') as cloudwatch.Metric).with({ label: 'Running' }),
           fleet.metricDesiredWorkers({ label: 'Desired' }),
         ],
-        leftAnnotations: [{ value: fleet.maxWorkers, label: `maxWorkers ${fleet.maxWorkers}`, color: cloudwatch.Color.RED }],
+        leftAnnotations: [{ value: fleet.maxWorkers, label: `maxWorkers ${Tokenization.stringifyNumber(fleet.maxWorkers)}`, color: cloudwatch.Color.RED }],
       }),
     );
     this.dashboard.addWidgets(
@@ -215,7 +249,7 @@ export class AgentFleetMonitoring extends Construct {
       title: 'Alarms',
       width: 24,
       height: 3,
-      alarms: [this.deadLetterAlarm, this.oldestMessageAlarm, this.fleetSaturatedAlarm, this.memoryAlarm, scaling.burstAlarm, scaling.scaleInAlarm, scaling.idleAlarm]
+      alarms: [this.deadLetterAlarm, this.oldestMessageAlarm, this.fleetSaturatedAlarm, this.workersNotStartingAlarm, this.memoryAlarm, scaling.burstAlarm, scaling.scaleInAlarm, scaling.idleAlarm]
         .filter((a): a is cloudwatch.Alarm => a !== undefined),
     }));
   }

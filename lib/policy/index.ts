@@ -4,3 +4,4 @@ export * from './signals';
 export * from './steps';
 export * from './utilization';
 export * from './violation';
+export * from './keda';

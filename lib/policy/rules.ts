@@ -84,6 +84,12 @@ export interface StepRule extends StepPolicyModel {
   readonly name: string;
   readonly metric: RuleMetric;
   readonly comparison: Comparison;
+  /**
+   * false: a missing datapoint counts as not breaching (`TreatMissingData.NOT_BREACHING`, what
+   * `BacklogScaling`'s alarms set); undefined: missing data leaves the alarm without a state
+   * (CloudWatch's default `missing`), and no action runs.
+   */
+  readonly treatMissingAsBreaching?: false;
 }
 
 /** A target tracking policy: AWS's own pair of alarms, and ceil(capacity x metric / target). */
@@ -151,6 +157,8 @@ function stepRule(name: string, model: BacklogScalingModel, policy: StepPolicyMo
     comparison,
     threshold: policy.threshold,
     evaluationPeriods: policy.evaluationPeriods,
+    datapointsToAlarm: policy.datapointsToAlarm,
+    treatMissingAsBreaching: false,
     adjustmentType: policy.adjustmentType,
     steps: policy.steps,
     cooldownSeconds: policy.cooldownSeconds,
@@ -170,7 +178,7 @@ export function rulesFromModel(model: BacklogScalingModel): ScalingRuleSet {
       kind: 'target-tracking',
       name: 'backlog-per-worker target tracking',
       metric: backlogMetric(BACKLOG_PER_WORKER, model),
-      target: model.targetBacklogPerWorker,
+      target: model.heldBacklogPerWorker,
       scaleOutCooldownSeconds: model.targetTracking.scaleOutCooldownSeconds,
       scaleInCooldownSeconds: model.scaleIn.cooldownSeconds,
       disableScaleIn: model.targetTracking.disableScaleIn,

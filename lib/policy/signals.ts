@@ -2,7 +2,8 @@ import { backlogPerWorker } from './backlog';
 
 /**
  * The inputs every scaling signal is computed from: the queue's Approximate* counters and the
- * fleet's running workers, as CloudWatch reports them once a period.
+ * fleet's running and desired workers, as CloudWatch reports them once a period. A fleet input
+ * that has not arrived yet for the newest period is NaN (the simulator models that).
  */
 export interface FleetSample {
   /** ApproximateNumberOfMessagesVisible: waiting to be received. */
@@ -13,10 +14,15 @@ export interface FleetSample {
   readonly delayed: number;
   /** Running workers: ECS RunningTaskCount, ASG GroupInServiceInstances, or the publisher's count. */
   readonly running: number;
+  /**
+   * Workers requested: ECS DesiredTaskCount, ASG GroupDesiredCapacity, or the publisher's count.
+   * Running plus those still starting: what the fleet will have without another scaling action.
+   */
+  readonly desired: number;
 }
 
 /** The metric ids that the signals' expressions use; `BacklogScaling` binds them to CloudWatch metrics. */
-export type SignalInput = 'visible' | 'inFlight' | 'delayed' | 'running';
+export type SignalInput = 'visible' | 'inFlight' | 'delayed' | 'running' | 'desired';
 
 /**
  * The fleet's constants a signal's formula uses; substituted into the metric math as literals.
@@ -26,6 +32,25 @@ export interface SignalParams {
   readonly target: number;
   /** Messages each worker processes at once (`AgentWorker` `concurrency`): a busy worker holds this many in flight. */
   readonly concurrency: number;
+  /**
+   * Whether every input arrives in one put (the backlog publisher), so no input can lag the
+   * others. Otherwise the fleet's inputs (Container Insights or Auto Scaling group metrics) and
+   * SQS's arrive through different pipelines, and the newest period may hold the queue's counts
+   * before the fleet's: the expressions then fill a missing fleet input with its previous value.
+   * @default false
+   */
+  readonly inputsArriveTogether?: boolean;
+}
+
+/**
+ * A fleet input in an expression. Metric math treats a value missing from one input as 0 in
+ * arithmetic, so a Container Insights count that lags SQS's by a minute would read as "no
+ * workers" (`visible - 0`: a burst fires again and again; `0 - needed`: a scale-in run restarts).
+ * `FILL(m, REPEAT)` fills it with the most recent actual value instead ("Metric math syntax and
+ * functions", CloudWatch User Guide: FILL with REPEAT). Inputs that arrive together need no fill.
+ */
+export function fleetInput(id: string, params: SignalParams): string {
+  return params.inputsArriveTogether ? id : `FILL(${id}, REPEAT)`;
 }
 
 /**
@@ -42,31 +67,40 @@ export interface ScalingSignal {
   evaluate(sample: FleetSample, params: SignalParams): number;
 }
 
-// A fleet at 0 may publish no running-workers datapoint at all: count a missing one as 0.
-const RUNNING = 'FILL(running, 0)';
-// max(running, 1) in metric math: no workers counts as one.
-const RUNNING_OR_ONE = `IF(${RUNNING} > 1, ${RUNNING}, 1)`;
+/** max(x, 1) in metric math: no workers counts as one. */
+function atLeastOne(x: string): string {
+  return `IF(${x} > 1, ${x}, 1)`;
+}
 
-/** Backlog per worker (AWS's formula): visible / max(running, 1). Held to the target by target tracking. */
+/**
+ * Backlog per requested worker: visible / max(desired, 1). Held to the target by target tracking,
+ * whose new capacity ceil(desired x metric / target) is then ceil(visible / target), the workers
+ * the waiting messages need at the target. AWS's example divides by running capacity; with
+ * workers still starting (25-60 s on Fargate, 1-3 min on EC2) that inflates the metric and target
+ * tracking asks again for workers already requested (the simulator's batch load overshot to
+ * maxWorkers that way).
+ */
 export const BACKLOG_PER_WORKER: ScalingSignal = {
   id: 'backlogPerWorker',
-  label: 'Backlog per worker (visible messages / running workers)',
-  inputs: ['visible', 'running'],
-  expression: () => `visible / ${RUNNING_OR_ONE}`,
-  evaluate: (s) => backlogPerWorker(s.visible, s.running),
+  label: 'Backlog per worker (visible messages / requested workers)',
+  inputs: ['visible', 'desired'],
+  expression: (p) => `visible / ${atLeastOne(fleetInput('desired', p))}`,
+  evaluate: (s) => backlogPerWorker(s.visible, s.desired),
 };
 
 /**
- * Messages beyond what the running fleet should hold: visible - target x running. Above 0, the
- * burst step policy adds workers; with no workers any visible message is excess, which is how
- * the fleet leaves 0 (target tracking can't: 0 x anything is 0).
+ * Messages beyond what the requested fleet should hold: visible - target x desired. Above 0, the
+ * burst step policy adds workers. Counting desired rather than running workers means workers
+ * already requested and still starting are not asked for again while the burst datapoints keep
+ * breaching. With no workers any visible message is excess, which is how the fleet leaves 0
+ * (target tracking can't: 0 x anything is 0).
  */
 export const EXCESS_BACKLOG: ScalingSignal = {
   id: 'excessBacklog',
-  label: 'Messages beyond the fleet\'s target backlog',
-  inputs: ['visible', 'running'],
-  expression: ({ target }) => `visible - ${target} * ${RUNNING}`,
-  evaluate: (s, { target }) => s.visible - target * s.running,
+  label: 'Messages beyond the requested fleet\'s target backlog',
+  inputs: ['visible', 'desired'],
+  expression: (p) => `visible - ${p.target} * ${fleetInput('desired', p)}`,
+  evaluate: (s, { target }) => s.visible - target * s.desired,
 };
 
 /**
@@ -85,10 +119,7 @@ export const SPARE_WORKERS: ScalingSignal = {
   id: 'spareWorkers',
   label: 'Workers beyond what visible messages (at the target) and in-flight messages (busy workers) need',
   inputs: ['visible', 'inFlight', 'running'],
-  expression: ({ target, concurrency }) => {
-    const needed = `(visible / ${target} + inFlight / ${concurrency})`;
-    return `${RUNNING} - IF(${needed} > 1, ${needed}, 1)`;
-  },
+  expression: (p) => `${fleetInput('running', p)} - ${atLeastOne(`(visible / ${p.target} + inFlight / ${p.concurrency})`)}`,
   evaluate: (s, { target, concurrency }) => s.running - Math.max(s.visible / target + s.inFlight / concurrency, 1),
 };
 

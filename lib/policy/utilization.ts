@@ -1,5 +1,5 @@
 import type { RuleSample, RuleSignal } from './rules';
-import { SPARE_WORKERS, type SignalParams } from './signals';
+import { fleetInput, SPARE_WORKERS, type SignalParams } from './signals';
 import { check, type Violation } from './violation';
 
 /**
@@ -51,7 +51,7 @@ export const UTILIZATION_DEFAULTS = {
   /**
    * Scale-out cooldown of the signals' target tracking: 180 s, the time until a new worker shows
    * in a readable datapoint (start-up up to 60 s on Fargate, one 60 s period, 60 s publication).
-   * With the backlog's 60 s the CPU-bound scenario kept adding workers on datapoints taken before
+   * With 60 s (the backlog's default before issue 9) the CPU-bound scenario kept adding workers on datapoints taken before
    * the last ones started: 24 flaps over 20 seeds against 4 (docs/simulation.md).
    */
   scaleOutCooldownSeconds: 180,
@@ -62,6 +62,14 @@ export const UTILIZATION_DEFAULTS = {
    * scenario, 20 seeds: 23 flaps (a scale-out within 15 minutes of a scale-in) with 120 s, 4 with 240 s.
    */
   scaleInCooldownSeconds: 240,
+  /**
+   * Spare workers for this long before a scale-in with extra signals: 8 minutes rather than the
+   * backlog's 3. A CPU average moves with every task that starts or ends, so 2 of 3 minutes of
+   * spare workers happen by chance on a steady load. CPU-bound scenario, 20 seeds, with the
+   * 180 s and 240 s cooldowns above: 164 flaps and 25 busy workers removed with 3 minutes, 20 and
+   * 1 with 6, 8 and 0 with 8 (4 % more worker-minutes than 6) (docs/simulation.md).
+   */
+  scaleInAfterSeconds: 480,
 } as const;
 
 /** Period of the signals' datapoints: ECS, EC2 detailed monitoring and the CloudWatch agent publish each minute. */
@@ -111,17 +119,24 @@ export interface SpareWorkersExpression {
  * least of them. Metric math reads metrics of any namespace (AWS/SQS, AWS/ECS, CWAgent, the
  * agents' own) in one alarm, and an alarm on metric math can trigger a step scaling policy;
  * a composite alarm could AND "spare" with "CPU below target" but can't trigger Auto Scaling.
- * A missing datapoint of a signal counts as 0 (`FILL`): a business metric is not published
- * while the agents are idle. The last expression is the alarm's.
+ * Missing datapoints: the running count and CPU or memory are fleet inputs, filled with their
+ * previous value (`FILL(m, REPEAT)`, as the backlog rule fills its fleet inputs) so that a
+ * datapoint that arrives late does not read as an idle fleet; a business metric counts as 0
+ * (`FILL(m, 0)`): it is not published while the agents are idle. The last expression is the alarm's.
  */
 export function spareWorkersExpressions(params: SignalParams, signals: readonly UtilizationSignal[]): SpareWorkersExpression[] {
-  const running = 'FILL(running, 0)';
+  const running = fleetInput('running', params);
   const terms = signals.map((s) => ({
     id: `spare_${s.id}`,
-    expression: `${running} - ${running} * FILL(${s.id}, 0) / ${round(UTILIZATION_SPARE_RATIO * s.target)}`,
+    expression: `${running} - ${running} * ${signalInput(s)} / ${round(UTILIZATION_SPARE_RATIO * s.target)}`,
   }));
   const backlog = { id: 'spare_backlog', expression: SPARE_WORKERS.expression(params) };
   return [backlog, ...terms, { id: SPARE_WORKERS.id, expression: `MIN([${[backlog, ...terms].map((t) => t.id).join(', ')}])` }];
+}
+
+/** A signal's metric in the spare-workers expression: CPU and memory repeat their last value, a business metric is 0 when silent. */
+function signalInput(signal: UtilizationSignal): string {
+  return signal.source === UtilizationSource.METRIC ? `FILL(${signal.id}, 0)` : `FILL(${signal.id}, REPEAT)`;
 }
 
 /** The spare-workers signal with the extra signals, for the rule set the simulator runs. */

@@ -1,12 +1,12 @@
-import { Duration, Resource } from 'aws-cdk-lib';
+import { Duration, type RemovalPolicy, Resource } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import type { Construct, IConstruct } from 'constructs';
 import { checkIntegerRange, checkRange } from '../policy/violation';
-import { AWS_LIMITS, WORKER_DEFAULTS } from '../worker/contract';
-import { knownNumber, knownSeconds, throwIfInvalid } from '../validation';
+import { AWS_LIMITS, MIN_VISIBILITY_TIMEOUT_SECONDS, WORKER_DEFAULTS } from '../worker/contract';
+import { checkWholeSeconds, knownNumber, knownSeconds, throwIfInvalid } from '../validation';
 
 /** A queue of agent tasks with its dead-letter queue. */
 export interface IAgentQueue extends IConstruct {
@@ -14,7 +14,7 @@ export interface IAgentQueue extends IConstruct {
   readonly queue: sqs.IQueue;
   /** Where a task goes after `maxReceiveCount` failed receives. Undefined for an adopted queue without one. */
   readonly deadLetterQueue?: sqs.IQueue;
-  /** The queue's visibility timeout, when known at synth: fleets check their handler timeout against it. */
+  /** The queue's visibility timeout, when known at synth: fleets pass it to their workers and check their heartbeat against it. */
   readonly visibilityTimeout?: Duration;
 
   /**
@@ -51,9 +51,10 @@ export enum AgentQueueEncryption {
 /** Properties of an `AgentQueue`. */
 export interface AgentQueueProps {
   /**
-   * How long a received task stays hidden from other workers. Must be at least the fleet's
-   * handler timeout; the worker extends it while the handler runs.
-   * @default Duration.seconds(360) - a minute more than the default handler timeout
+   * How long a received task stays hidden from other workers (2 s-12 h). Independent of the
+   * fleet's handler timeout: the worker extends it by heartbeats while the handler runs, so it
+   * only bounds how long a crashed worker's tasks wait before another worker takes them.
+   * @default Duration.seconds(30) - a crash stalls tasks for at most 30 s; heartbeats tolerate a 20 s outage
    */
   readonly visibilityTimeout?: Duration;
   /**
@@ -89,8 +90,8 @@ export interface AgentQueueAttributes {
   /** @default - none: failed tasks are not dead-lettered by us, and `metricDeadLetters` throws */
   readonly deadLetterQueue?: sqs.IQueue;
   /**
-   * The queue's visibility timeout, if you know it: fleets then check it against their handler timeout.
-   * @default - unknown: not checked
+   * The queue's visibility timeout, if you know it: fleets then pass it to their workers and check it.
+   * @default - unknown: each worker reads it from the queue at start (GetQueueAttributes)
    */
   readonly visibilityTimeout?: Duration;
 }
@@ -165,15 +166,20 @@ export class AgentQueue extends AgentQueueBase {
     const retention = props.retentionPeriod ?? Duration.days(4);
     const dlqRetention = props.deadLetterRetentionPeriod ?? Duration.days(14);
 
-    throwIfInvalid(this, [
+    const violations = [
       ...checkIntegerRange('maxReceiveCount', knownNumber(this.maxReceiveCount), 1, 1000),
-      ...checkRange('visibilityTimeout', knownSeconds(this.visibilityTimeout), 0, AWS_LIMITS.maxVisibilityTimeoutSeconds, ' seconds'),
+      ...checkRange('visibilityTimeout', knownSeconds(this.visibilityTimeout), MIN_VISIBILITY_TIMEOUT_SECONDS, AWS_LIMITS.maxVisibilityTimeoutSeconds, ' seconds'),
       ...checkRange('retentionPeriod', knownSeconds(retention), SQS_RETENTION.min, SQS_RETENTION.max, ' seconds'),
       ...checkRange('deadLetterRetentionPeriod', knownSeconds(dlqRetention), SQS_RETENTION.min, SQS_RETENTION.max, ' seconds'),
+      ...checkWholeSeconds({ visibilityTimeout: this.visibilityTimeout, retentionPeriod: retention, deadLetterRetentionPeriod: dlqRetention }),
       ...(props.encryption === AgentQueueEncryption.SQS_MANAGED && props.encryptionKey
         ? [{ prop: 'encryptionKey', allowed: 'unset with encryption SQS_MANAGED (or set encryption to KMS)', value: 'a KMS key' }]
         : []),
-    ]);
+    ];
+    throwIfInvalid(this, violations);
+    // Reached with problems only under a scope that collects them (ElasticAgentFleet): the queues
+    // are then made with SQS's defaults, so that scope's other parts can still be checked.
+    const valid = violations.length === 0;
 
     const useKms = props.encryption === AgentQueueEncryption.KMS || (props.encryption === undefined && props.encryptionKey !== undefined);
     this.encryptionKey = useKms
@@ -186,16 +192,23 @@ export class AgentQueue extends AgentQueueBase {
     this.deadLetterQueue = new sqs.Queue(this, 'DeadLetterQueue', {
       ...encryption,
       enforceSSL: true,
-      retentionPeriod: dlqRetention,
+      retentionPeriod: valid ? dlqRetention : undefined,
     });
     this.queue = new sqs.Queue(this, 'Resource', {
       ...encryption,
       enforceSSL: true,
-      visibilityTimeout: this.visibilityTimeout,
-      retentionPeriod: retention,
+      visibilityTimeout: valid ? this.visibilityTimeout : undefined,
+      retentionPeriod: valid ? retention : undefined,
       // Long polling by default: fewer empty receives, what SQS bills.
       receiveMessageWaitTime: Duration.seconds(20),
-      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: this.maxReceiveCount },
+      deadLetterQueue: { queue: this.deadLetterQueue, maxReceiveCount: valid ? this.maxReceiveCount : 5 },
     });
+  }
+
+  /** Both queues, and the key this construct created, go with `policy`. */
+  public applyRemovalPolicy(policy: RemovalPolicy): void {
+    this.queue.applyRemovalPolicy(policy);
+    this.deadLetterQueue.applyRemovalPolicy(policy);
+    if (this.encryptionKey && this.encryptionKey.node.scope === this) this.encryptionKey.applyRemovalPolicy(policy);
   }
 }

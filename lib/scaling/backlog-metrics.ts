@@ -28,10 +28,11 @@ export class BacklogMetrics {
       case 'inFlight': return this.queue.metricInFlight(options);
       case 'delayed': return this.queue.metricDelayed(options);
       case 'running': return this.fleet.metricRunningWorkers({ period: this.period });
+      case 'desired': return this.fleet.metricDesiredWorkers({ period: this.period });
     }
   }
 
-  /** A signal of the policy model as metric math, with the `params` (target, concurrency) in place. */
+  /** A signal of the policy model as metric math, with the `params` (target, concurrency, fill) in place. */
   public signal(signal: ScalingSignal, params: SignalParams): cloudwatch.MathExpression {
     return new cloudwatch.MathExpression({
       expression: signal.expression(params),

@@ -18,7 +18,7 @@ import type { SignalInput } from '../policy/signals';
 import { check } from '../policy/violation';
 import type { IAgentQueue } from '../queue/agent-queue';
 import { acknowledgeWildcardResource } from '../nag-acknowledgements';
-import { knownSeconds, throwIfInvalid } from '../validation';
+import { knownNumber, knownSeconds, throwIfInvalid } from '../validation';
 import { FLEET_DEFAULTS } from '../fleet/agent-fleet';
 
 /** Properties of a `BacklogPublisher`. */
@@ -40,6 +40,14 @@ export interface BacklogPublisherProps {
    * @default logs.RetentionDays.ONE_MONTH
    */
   readonly logRetention?: logs.RetentionDays;
+  /**
+   * Concurrency reserved for the function. Unset by default: Lambda keeps at least 100 units of
+   * the account's concurrency unreserved, so on an account with a low quota (new accounts often
+   * have 10) a reservation makes the deployment fail; and overlapping runs are harmless, since
+   * every reader of the metrics takes their Maximum.
+   * @default - none (the function draws on the account's unreserved concurrency)
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /** The publisher's metric for each input of the scaling signals. */
@@ -48,6 +56,7 @@ const SIGNAL_INPUTS: Record<SignalInput, PublisherMetricName> = {
   inFlight: PUBLISHER_METRICS.inFlightMessages,
   delayed: PUBLISHER_METRICS.delayedMessages,
   running: PUBLISHER_METRICS.runningWorkers,
+  desired: PUBLISHER_METRICS.desiredWorkers,
 };
 
 /**
@@ -72,6 +81,8 @@ export class BacklogPublisher extends Construct {
       ...check(periodSeconds === undefined || (ALLOWED_PERIODS_SECONDS as readonly number[]).includes(periodSeconds),
         'period', 'one of 10, 30, 60 seconds', `${periodSeconds} seconds`),
       ...check(!this.namespace.startsWith('AWS/'), 'namespace', 'a namespace not starting with AWS/', this.namespace),
+      ...check(knownNumber(props.reservedConcurrency) === undefined || (Number.isInteger(props.reservedConcurrency) && props.reservedConcurrency! >= 1),
+        'reservedConcurrency', 'an integer >= 1', props.reservedConcurrency),
     ]);
 
     const role = new iam.Role(this, 'Role', {
@@ -101,8 +112,11 @@ export class BacklogPublisher extends Construct {
       logGroup,
       timeout: Duration.seconds(RECOMMENDED_TIMEOUT_SECONDS),
       memorySize: 256,
-      // One sampler per fleet: overlapping invocations would put every datapoint twice.
-      reservedConcurrentExecutions: 1,
+      // No reservation by default: "Lambda requires at least 100 units of unreserved concurrency"
+      // (AWS Lambda Developer Guide, "Configuring reserved concurrency for a function"), so a
+      // reservation fails the deployment on an account whose quota is low. An overlapping run
+      // puts a datapoint twice, which the readers' Maximum absorbs.
+      reservedConcurrentExecutions: props.reservedConcurrency,
       environment: {
         [PUBLISHER_ENV.queueUrl]: props.queue.queue.queueUrl,
         [PUBLISHER_ENV.fleetName]: this.fleetName,
@@ -111,6 +125,12 @@ export class BacklogPublisher extends Construct {
         ...fleetEnv,
       },
     });
+    // EventBridge invokes the function asynchronously, and Lambda then retries a failed run twice
+    // and keeps an event up to 6 hours on its own, whatever the rule's target retry policy says
+    // (AWS Lambda Developer Guide, "Configuring error handling for asynchronous invocation"): turn
+    // both off, so a late or retried run never repeats a minute the next run covers. 60 s is the
+    // least maximum event age Lambda accepts.
+    this.function.configureAsyncInvoke({ retryAttempts: 0, maxEventAge: Duration.seconds(SCHEDULE_SECONDS) });
     new events.Rule(this, 'Schedule', {
       description: `Runs the backlog publisher of ${props.fleet.node.path} once a minute`,
       schedule: events.Schedule.rate(Duration.seconds(SCHEDULE_SECONDS)),

@@ -1,7 +1,8 @@
-import { Duration, Lazy } from 'aws-cdk-lib';
+import { Annotations, Duration, Lazy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import type { IAgentFleet } from '../fleet/agent-fleet';
+import { isModelScaledFleet } from '../fleet/model-scaled-fleet';
 import type { IAgentQueue } from '../queue/agent-queue';
 import {
   buildScalingModel, signalParams, validateScalingModel,
@@ -10,7 +11,8 @@ import {
 import { metricSignal, UTILIZATION_DEFAULTS, utilizationSignals, UtilizationSource, type UtilizationSignal } from '../policy/utilization';
 import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, type ScalingSignal } from '../policy/signals';
 import { AdjustmentType, type ScalingStep } from '../policy/steps';
-import { knownNumber, knownSeconds, throwIfInvalid } from '../validation';
+import { checkWholeSeconds, knownNumber, knownSeconds, throwIfInvalid } from '../validation';
+import { check } from '../policy/violation';
 import { BacklogMetrics } from './backlog-metrics';
 import type { BacklogPublisher } from './backlog-publisher';
 import type { BacklogTarget } from './backlog-target';
@@ -20,20 +22,20 @@ import { bindUtilizationToScaleIn, spareWorkersQueries } from './spare-workers-a
 export interface BacklogScalingOptions {
   /**
    * Wait after a scale-out before the next one (target tracking and burst steps).
-   * @default Duration.seconds(60)
+   * @default - two metric periods, at least 60 s: 120 s on metric math, 60 s with the publisher
    */
   readonly scaleOutCooldown?: Duration;
   /**
    * Wait after a scale-in before the next one. Shorter than AWS's 300 s default: the
    * spare-workers signal never counts a busy worker as spare (see `DEFAULTS` in `lib/policy`).
-   * @default Duration.seconds(120)
+   * @default Duration.seconds(120); 240 s with `cpuTargetPercent`, `memoryTargetPercent` or `scaleOnMetric`
    */
   readonly scaleInCooldown?: Duration;
   /**
-   * Burst steps, in visible messages beyond what the running workers should hold
-   * (visible - target x running); bounds relative to 0, increasing, without gaps.
-   * @default - +6 workers for 0-50 messages, +12 for 50-200, +18 beyond: AWS's SQS example
-   * (+1/+2/+3) times six, which the simulator showed fast enough for a viral burst (`DEFAULT_BURST_STEPS`)
+   * Burst steps, in visible messages beyond what the workers already requested should hold
+   * (visible - held backlog x desired); bounds relative to 0, starting at 0, increasing, without gaps.
+   * @default - derived from the fleet (`defaultBurstSteps`): bands of lacking workers in powers
+   * of two up to `maxWorkers`, each adding twice its upper bound
    */
   readonly burstSteps?: ScalingStep[];
   /**
@@ -45,12 +47,15 @@ export interface BacklogScalingOptions {
    * Scale-in steps, in spare workers above 1 (running - (visible / target + inFlight /
    * concurrency): workers beyond what the waiting messages and the busy workers need); each step
    * removes at most the spare workers at its lower bound.
-   * @default - -1 for 1-3 spare, -3 for 4-15, -15 beyond
+   * @default - derived from `maxWorkers` (`defaultScaleInSteps`): half the spare workers below 8,
+   * then the power-of-two band's lower bound (-8 for 8-15, -16 for 16-31, ...)
    */
   readonly scaleInSteps?: ScalingStep[];
   /**
-   * Consecutive periods with spare workers before scaling in.
-   * @default - 6 minutes' worth: 6 one-minute periods, or 36 with the publisher's 10 s period
+   * Periods with spare workers before scaling in (the alarm fires on all but one of them, so a
+   * newest datapoint read before all its inputs arrived does not restart the run).
+   * @default - 3 minutes' worth: 3 one-minute periods, or 18 with the publisher's 10 s period;
+   * 8 minutes' worth with `cpuTargetPercent`, `memoryTargetPercent` or `scaleOnMetric`
    */
   readonly scaleInEvaluationPeriods?: number;
   /**
@@ -144,12 +149,23 @@ export class BacklogScaling extends Construct {
       memoryTargetPercent: knownNumber(props.memoryTargetPercent),
       scaleOutCooldownSeconds: knownSeconds(props.scaleOutCooldown) ?? UTILIZATION_DEFAULTS.scaleOutCooldownSeconds,
     });
+    const fleetConcurrency = props.fleet.concurrency;
+    if (props.target.concurrency !== undefined && props.target.concurrency !== fleetConcurrency) {
+      Annotations.of(this).addWarningV2('cdk-agent-fleet:targetConcurrency',
+        `The target's concurrency (${props.target.concurrency}) differs from the fleet's (${fleetConcurrency}): `
+        + 'leave it unset in BacklogTarget.fromLatency to take the fleet\'s.');
+    }
+    // Bounds that are tokens (a CfnParameter) go to the scalable target as they are; the model
+    // holds a stand-in that passes its checks (the idle rule is kept: ExactCapacity 0 stops at minWorkers).
+    const minWorkers = knownNumber(props.fleet.minWorkers) ?? 0;
+    const maxWorkers = knownNumber(props.fleet.maxWorkers) ?? Math.max(minWorkers, 1);
     this.input = {
-      minWorkers: props.fleet.minWorkers,
-      maxWorkers: props.fleet.maxWorkers,
-      targetBacklogPerWorker: props.target.messagesPerWorker,
-      concurrency: props.fleet.concurrency,
+      minWorkers,
+      maxWorkers,
+      targetBacklogPerWorker: props.target.messagesPerWorkerFor(fleetConcurrency),
+      concurrency: knownNumber(fleetConcurrency) ?? 1,
       metricPeriodSeconds: knownSeconds(period),
+      inputsArriveTogether: props.publisher !== undefined,
       scaleOutCooldownSeconds: knownSeconds(props.scaleOutCooldown),
       scaleInCooldownSeconds: knownSeconds(props.scaleInCooldown),
       burstSteps: props.burstSteps,
@@ -158,22 +174,35 @@ export class BacklogScaling extends Construct {
       scaleInEvaluationPeriods: knownNumber(props.scaleInEvaluationPeriods),
       scaleToZeroAfterSeconds: knownSeconds(props.scaleToZeroAfter),
     };
-    throwIfInvalid(this, validateScalingModel(this.model));
+    throwIfInvalid(this, [
+      ...validateScalingModel(this.model),
+      ...(props.scaleToZeroAfter !== undefined && knownNumber(props.fleet.minWorkers) !== undefined && props.fleet.minWorkers > 0
+        ? check(false, 'scaleToZeroAfter', `unset when minWorkers is above 0 (${props.fleet.minWorkers}): the fleet never goes to 0`, `${knownSeconds(props.scaleToZeroAfter)} seconds`)
+        : []),
+      ...checkWholeSeconds({ scaleOutCooldown: props.scaleOutCooldown, scaleInCooldown: props.scaleInCooldown, scaleToZeroAfter: props.scaleToZeroAfter }),
+    ]);
 
     const model = this.model;
-    const target = model.targetBacklogPerWorker;
+    // The backlog per worker the policies hold (half the acceptable one, HELD_BACKLOG_RATIO).
+    const target = model.heldBacklogPerWorker;
     // { target, concurrency }: the constants every signal's metric math is written with.
     const params = signalParams(model);
     this.metrics = new BacklogMetrics(props.queue, props.fleet, Duration.seconds(model.metricPeriodSeconds), props.publisher);
 
-    // Target tracking, scale-out only (EC2 Auto Scaling / Application Auto Scaling "target
-    // tracking using metric math"): backlog per instance = visible / running, held at the target.
-    props.fleet.addMathTargetTracking(this, 'BacklogPerWorkerTracking', {
-      metric: this.metrics.signal(BACKLOG_PER_WORKER, params),
-      targetValue: target,
-      scaleOutCooldown: Duration.seconds(model.targetTracking.scaleOutCooldownSeconds),
-      disableScaleIn: model.targetTracking.disableScaleIn,
-    });
+    if (isModelScaledFleet(props.fleet)) {
+      // The fleet's orchestrator executes the model (EKS: a KEDA ScaledObject); the alarms below
+      // still watch the same signals, for the dashboard, without actions.
+      props.fleet.scaleFromModel(model);
+    } else {
+      // Target tracking, scale-out only (EC2 Auto Scaling / Application Auto Scaling "target
+      // tracking using metric math"): backlog per instance = visible / running, held at the target.
+      props.fleet.addMathTargetTracking(this, 'BacklogPerWorkerTracking', {
+        metric: this.metrics.signal(BACKLOG_PER_WORKER, params),
+        targetValue: target,
+        scaleOutCooldown: Duration.seconds(model.targetTracking.scaleOutCooldownSeconds),
+        disableScaleIn: model.targetTracking.disableScaleIn,
+      });
+    }
 
     this.burstAlarm = this.stepPolicy('Burst', EXCESS_BACKLOG, model.burst, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD);
     // The scale-in cooldown and the spare-workers alarm depend on the extra signals, which
@@ -233,7 +262,8 @@ export class BacklogScaling extends Construct {
 
   /** An alarm on a signal that triggers a step scaling action of the fleet. */
   private stepPolicy(id: string, signal: ScalingSignal, policy: StepPolicyModel, comparisonOperator: cloudwatch.ComparisonOperator): cloudwatch.Alarm {
-    const action = this.fleet.addStepScaling(this, `${id}Policy`, {
+    // A fleet that executes the model itself has no step scaling action: its alarm only watches.
+    const action = isModelScaledFleet(this.fleet) ? undefined : this.fleet.addStepScaling(this, `${id}Policy`, {
       adjustmentType: policy.adjustmentType,
       steps: policy.steps,
       cooldown: Duration.seconds(policy.cooldownSeconds),
@@ -243,12 +273,13 @@ export class BacklogScaling extends Construct {
       metric: this.metrics.signal(signal, signalParams(this.model)),
       threshold: policy.threshold,
       evaluationPeriods: policy.evaluationPeriods,
+      datapointsToAlarm: policy.datapointsToAlarm,
       comparisonOperator,
       // No data is no reason to scale: target tracking behaves the same way.
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
       alarmDescription: `${signal.label}: ${id} scaling of ${this.fleet.node.path}`,
     });
-    alarm.addAlarmAction(action);
+    if (action) alarm.addAlarmAction(action);
     return alarm;
   }
 }

@@ -9,8 +9,9 @@ export interface LatencyTargetOptions {
   /** How long a worker takes with one task, on average (the worker's ProcessingTime metric tells). */
   readonly processingTime: Duration;
   /**
-   * Tasks each worker processes at once.
-   * @default 1
+   * Tasks each worker processes at once. Leave it unset to take the fleet's `concurrency` (one
+   * source of truth); set, it must equal the fleet's (a warning says where it does not).
+   * @default - the fleet's concurrency (1 where no fleet is known)
    */
   readonly concurrency?: number;
 }
@@ -22,7 +23,7 @@ export interface LatencyTargetOptions {
 export class BacklogTarget {
   /** A fixed number of waiting tasks per worker. */
   public static perWorker(messages: number): BacklogTarget {
-    return new BacklogTarget(messages);
+    return new BacklogTarget(messages, () => messages);
   }
 
   /**
@@ -32,16 +33,27 @@ export class BacklogTarget {
   public static fromLatency(options: LatencyTargetOptions): BacklogTarget {
     const latency = knownSeconds(options.acceptableLatency);
     const processing = knownSeconds(options.processingTime);
-    const messages = latency === undefined || processing === undefined
+    const messagesAt = (concurrency: number) => latency === undefined || processing === undefined
       ? NaN
-      : targetFromLatency(latency, processing, options.concurrency ?? 1);
-    return new BacklogTarget(messages, options.acceptableLatency);
+      : targetFromLatency(latency, processing, concurrency);
+    return new BacklogTarget(messagesAt(options.concurrency ?? 1), messagesAt, options.acceptableLatency, options.concurrency);
   }
 
   private constructor(
-    /** Acceptable waiting tasks per running worker (NaN when not known at synth). */
+    /** Acceptable waiting tasks per running worker (NaN when not known at synth), at the target's own concurrency (1 unless given). */
     public readonly messagesPerWorker: number,
+    private readonly messagesAt: (concurrency: number) => number,
     /** The latency goal, when the target came from one. */
     public readonly acceptableLatency?: Duration,
+    /** The concurrency the target was given, if any. */
+    public readonly concurrency?: number,
   ) {}
+
+  /**
+   * Acceptable waiting tasks per running worker of a fleet whose workers process `concurrency`
+   * tasks at once: a latency target given no concurrency of its own scales with the fleet's.
+   */
+  public messagesPerWorkerFor(concurrency: number): number {
+    return this.messagesAt(this.concurrency ?? concurrency);
+  }
 }

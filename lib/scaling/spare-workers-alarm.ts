@@ -63,7 +63,8 @@ export function spareWorkersQueries(
 
 /**
  * Makes the scale-in alarm read the extra signals, at synth: its metrics become
- * `spareWorkersQueries` once the model has any (the alarm keeps its own rendering otherwise).
+ * `spareWorkersQueries` once the model has any (the alarm keeps its own rendering otherwise), and
+ * its evaluation periods those of the model then (longer with extra signals).
  */
 export function bindUtilizationToScaleIn(
   alarm: cloudwatch.Alarm,
@@ -73,6 +74,8 @@ export function bindUtilizationToScaleIn(
 ): void {
   const cfn = alarm.node.defaultChild as cloudwatch.CfnAlarm;
   const rendered = cfn.metrics;
+  cfn.evaluationPeriods = Lazy.number({ produce: () => model().scaleIn.evaluationPeriods });
+  cfn.datapointsToAlarm = Lazy.number({ produce: () => model().scaleIn.datapointsToAlarm });
   cfn.metrics = Lazy.any({
     produce: () => {
       const m = model();

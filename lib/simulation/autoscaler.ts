@@ -114,8 +114,12 @@ export class RuleAutoscaler {
 
   private step(rule: StepRule, state: RuleState, now: number, desired: number): Proposal[] {
     const values = this.datapoints.values(rule.metric, now, rule.evaluationPeriods);
-    if (!state.out.shouldInvoke(alarmState(values, rule.evaluationPeriods, rule.comparison, rule.threshold), now)) return [];
-    const step = findRuleStep(rule, values[values.length - 1]);
+    const treatMissing = rule.treatMissingAsBreaching === false ? 'notBreaching' : 'missing';
+    if (!state.out.shouldInvoke(alarmState(values, rule.evaluationPeriods, rule.comparison, rule.threshold, rule.datapointsToAlarm, treatMissing), now)) return [];
+    // The step is looked up with the newest value; under M of N that one may not breach, and then no step applies.
+    const newest = [...values].reverse().find((v) => Number.isFinite(v));
+    if (newest === undefined) return [];
+    const step = findRuleStep(rule, newest);
     if (!step) return [];
     const common = { state, rule, outCooldown: this.outCooldown(rule.cooldownSeconds), inCooldown: rule.cooldownSeconds };
     if (isScaleOutRule(rule)) {

@@ -35,7 +35,11 @@ export function chartSpec(run: RunResult, title: string, latencyGoalSeconds: num
       title: { text: s.title, anchor: 'start', fontSize: 12 },
       layer: [
         {
-          mark: { type: 'line', color: s.color, interpolate: 'step-after' },
+          // Minutes without a value (no message sent then, so no wait) are left out rather than
+          // drawn as gaps: a batch load sends in one minute of fifteen, and a line broken at every
+          // missing minute drew nothing at all.
+          transform: [{ filter: `isValid(datum.${s.field})` }],
+          mark: { type: 'line', color: s.color, interpolate: 'step-after', point: s.field === 'waitP95' },
           encoding: {
             x: { field: 'minute', type: 'quantitative', title: 'minute' },
             y: { field: s.field, type: 'quantitative', title: null },

@@ -10,6 +10,10 @@ import { writeCharts } from './chart';
 import { compare } from './compare';
 import { resolveConfig, type ConfigFile } from './config';
 import { formatReport, summariesToCsv } from './report';
+import {
+  formatScorecard, parseNames, runSuite, scorecardToCsv, verdict, SUITE_COMPUTES, SUITE_NAMES, SUITE_SCALE_NAMES,
+  SUITE_SHAPE_NAMES, SUITE_SOURCE_NAMES, type SuiteSelection,
+} from './suite';
 import { DEFAULT_BASE_RATE, parseTraceCsv, scenarioTrace, SCENARIO_NAMES, traceToCsv, type ScenarioName, type Trace } from './trace';
 
 export const HELP = `Usage: cdk-agent-fleet-sim [options]
@@ -21,6 +25,13 @@ depth, fixed fleets and a perfect-foresight bound. Prints a table per policy and
 PNG charts (arrivals, backlog, workers, wait over time) for each.
 
 Options:
+  --suite [full|quick]  run the scenario suite instead: every load shape x fleet scale x metric
+                        source x compute, one scorecard row per cell, a verdict line, and
+                        <out>/suite-scorecard.csv (quick: small and medium fleets, Fargate)
+  --shapes <a,b>        with --suite: only these shapes (${SUITE_SHAPE_NAMES.join(', ')})
+  --scales <a,b>        with --suite: only these scales (${SUITE_SCALE_NAMES.join(', ')})
+  --sources <a,b>       with --suite: only these metric sources (${SUITE_SOURCE_NAMES.join(', ')})
+  --computes <a,b>      with --suite: only these computes (${SUITE_COMPUTES.join(', ')})
   --scenario <name>     built-in load: ${SCENARIO_NAMES.join(', ')} (default: viral-burst)
   --trace <file.csv>    load from a CSV of "time,arrivals" rows (seconds, count); overrides --scenario
   --config <file.json>  fleet (BacklogScalingInput fields, acceptableLatencySeconds), worker,
@@ -52,10 +63,35 @@ function number(name: string, value: string | undefined): number | undefined {
   return n;
 }
 
-export function parseCli(argv: readonly string[]): CliOptions | 'help' {
+/** What `--suite` runs. */
+export interface SuiteCliOptions {
+  readonly suite: SuiteSelection;
+  readonly out: string;
+  readonly progress: boolean;
+}
+
+/** `--suite` with no value means the full suite. */
+function withSuiteValue(argv: readonly string[]): string[] {
+  const out: string[] = [];
+  argv.forEach((a, i) => {
+    out.push(a);
+    if (a === '--suite' && (i + 1 >= argv.length || argv[i + 1].startsWith('-'))) out.push('full');
+  });
+  return out;
+}
+
+const SUITE_ONLY = ['shapes', 'scales', 'sources', 'computes'] as const;
+const SCENARIO_ONLY = ['scenario', 'trace', 'config', 'base-rate', 'min-workers', 'max-workers', 'duration', 'no-charts'] as const;
+
+export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions | 'help' {
   const { values } = parseArgs({
-    args: [...argv],
+    args: withSuiteValue(argv),
     options: {
+      'suite': { type: 'string' },
+      'shapes': { type: 'string' },
+      'scales': { type: 'string' },
+      'sources': { type: 'string' },
+      'computes': { type: 'string' },
       'scenario': { type: 'string' },
       'trace': { type: 'string' },
       'config': { type: 'string' },
@@ -72,6 +108,26 @@ export function parseCli(argv: readonly string[]): CliOptions | 'help' {
     strict: true,
   });
   if (values.help) return 'help';
+  if (values.suite !== undefined) {
+    const names = Object.keys(SUITE_NAMES) as (keyof typeof SUITE_NAMES)[];
+    const base = SUITE_NAMES[values.suite as keyof typeof SUITE_NAMES];
+    if (!base || !names.includes(values.suite as keyof typeof SUITE_NAMES)) throw new Error(`--suite must be one of ${names.join(', ')} (or no value for full), got "${values.suite}"`);
+    const clash = SCENARIO_ONLY.filter((k) => values[k] !== undefined);
+    if (clash.length > 0) throw new Error(`--suite runs its own scenarios and fleets; drop ${clash.map((k) => `--${k}`).join(', ')}`);
+    return {
+      suite: {
+        shapes: parseNames('shapes', values.shapes, SUITE_SHAPE_NAMES) ?? base.shapes,
+        scales: parseNames('scales', values.scales, SUITE_SCALE_NAMES) ?? base.scales,
+        sources: parseNames('sources', values.sources, SUITE_SOURCE_NAMES) ?? base.sources,
+        computes: parseNames('computes', values.computes, SUITE_COMPUTES) ?? base.computes,
+        seed: number('seed', values.seed) ?? base.seed,
+      },
+      out: values.out ?? 'sim-out',
+      progress: !values['no-progress'] && process.stderr.isTTY === true,
+    };
+  }
+  const stray = SUITE_ONLY.filter((k) => values[k] !== undefined);
+  if (stray.length > 0) throw new Error(`${stray.map((k) => `--${k}`).join(', ')} only apply with --suite`);
   const file: ConfigFile = values.config ? JSON.parse(fs.readFileSync(values.config, 'utf8')) : {};
   const seed = number('seed', values.seed) ?? file.seed ?? 1;
   const minWorkers = number('min-workers', values['min-workers']);
@@ -107,8 +163,9 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(HELP);
     return 0;
   }
+  if ('suite' in parsed) return suiteMain(parsed);
   const config = resolveConfig(parsed.config);
-  const policyCount = 6;
+  const policyCount = 7;
   const total = Math.ceil(parsed.durationSeconds ?? parsed.trace.durationSeconds + config.params.tailSeconds);
   let bar: { update(n: number): void; stop(): void } | undefined;
   if (parsed.progress) {
@@ -133,6 +190,20 @@ export async function main(argv: readonly string[]): Promise<number> {
     process.stdout.write(`\ncharts: ${files.filter((f) => f.endsWith('.svg')).length} SVG + PNG pairs in ${parsed.out}/ (${prefix}-<policy>.svg/.png)\n`);
   }
   return 0;
+}
+
+async function suiteMain(options: SuiteCliOptions): Promise<number> {
+  const started = Date.now();
+  const cells = runSuite(options.suite, (cell, i, total) => {
+    if (options.progress) process.stderr.write(`\rsuite: ${i}/${total} cells (${cell.shape} ${cell.scale} ${cell.source} ${cell.compute})\x1b[K`);
+  });
+  if (options.progress) process.stderr.write('\n');
+  process.stdout.write(`${formatScorecard(cells)}\n`);
+  fs.mkdirSync(options.out, { recursive: true });
+  const file = path.join(options.out, 'suite-scorecard.csv');
+  fs.writeFileSync(file, scorecardToCsv(cells));
+  process.stdout.write(`scorecard: ${file}; ${cells.length} cells in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  return verdict(cells).pass ? 0 : 1;
 }
 
 if (require.main === module) {

@@ -13,6 +13,7 @@ export class SampleLog {
   readonly inFlight: Float64Array;
   readonly delayed: Float64Array;
   readonly running: Float64Array;
+  readonly desired: Float64Array;
   /** Average CPU of the running workers, NaN when none runs (ECS publishes no CPU then). */
   readonly cpu: Float64Array;
   /** Average memory of the running workers, NaN when none runs. */
@@ -26,6 +27,7 @@ export class SampleLog {
     this.inFlight = new Float64Array(capacitySeconds);
     this.delayed = new Float64Array(capacitySeconds);
     this.running = new Float64Array(capacitySeconds);
+    this.desired = new Float64Array(capacitySeconds);
     this.cpu = new Float64Array(capacitySeconds);
     this.memory = new Float64Array(capacitySeconds).fill(NaN);
     this.sqsPublishing = new Uint8Array(capacitySeconds);
@@ -40,6 +42,7 @@ export class SampleLog {
     this.inFlight[second] = s.inFlight;
     this.delayed[second] = s.delayed;
     this.running[second] = s.running;
+    this.desired[second] = s.desired;
     this.cpu[second] = s.cpuUtilization;
     this.memory[second] = s.memoryUtilization ?? NaN;
     this.sqsPublishing[second] = sqsPublishing ? 1 : 0;
@@ -64,7 +67,7 @@ function aggregate(values: Float64Array, from: number, to: number, every: number
 export class Datapoints {
   private readonly cache = new Map<string, (RuleSample | null)[]>();
 
-  constructor(private readonly log: SampleLog, private readonly params: CloudWatchParams) {}
+  constructor(private readonly log: SampleLog, private readonly params: CloudWatchParams, private readonly seed = 0) {}
 
   /**
    * Datapoint `k` of a period covers seconds [kP, (k+1)P); null when SQS published nothing for it.
@@ -91,6 +94,7 @@ export class Datapoints {
       inFlight: aggregate(l.inFlight, from, end, every, statistic),
       delayed: aggregate(l.delayed, from, end, every, statistic),
       running: aggregate(l.running, from, end, every, statistic),
+      desired: aggregate(l.desired, from, end, every, statistic),
       // Utilization is the period's Average whatever the counts' statistic: ECS and the CloudWatch
       // agent publish averages, and BacklogScaling reads them with Average in every alarm.
       cpuUtilization: aggregate(l.cpu, from, end, 1, Statistic.AVERAGE),
@@ -105,28 +109,66 @@ export class Datapoints {
     return Math.floor((now - this.params.publicationDelaySeconds) / periodSeconds) - 1;
   }
 
-  /** The metric's values of the `count` newest readable datapoints (oldest first); NaN where missing. */
+  /**
+   * The metric's values of the `count` newest readable datapoints (oldest first); NaN where missing.
+   * The newest one may be half-arrived (`lateness`): with inputs from different pipelines its fleet
+   * inputs lag the queue's, and the signal's FILL(REPEAT) reads them from the datapoint before;
+   * with inputs that arrive together (the publisher's) the whole datapoint may be missing.
+   */
   values(metric: RuleMetric, now: number, count: number): number[] {
     const latest = this.latestReadable(metric.periodSeconds, now);
     const out: number[] = [];
     for (let k = latest - count + 1; k <= latest; k++) {
-      const d = this.datapoint(metric.periodSeconds, metric.statistic, k);
+      let d = this.datapoint(metric.periodSeconds, metric.statistic, k);
+      if (d && k === latest) d = this.asArrived(metric, k, d);
       out.push(d ? metric.signal.evaluate(d, metric.signalParams) : NaN);
     }
     return out;
   }
+
+  /** The newest datapoint as an alarm sees it when it may not have fully arrived. */
+  private asArrived(metric: RuleMetric, k: number, d: RuleSample): RuleSample | null {
+    const { lateFleetInputsProbability: lateFleet, missingNewestProbability: missing } = this.params.lateness;
+    // Metrics that say nothing of their pipelines (the baselines' single metrics) arrive whole.
+    const together = metric.signalParams.inputsArriveTogether;
+    if (together === undefined) return d;
+    if (together) return missing > 0 && unitHash(this.seed, metric.periodSeconds, k, 1) < missing ? null : d;
+    if (lateFleet <= 0 || unitHash(this.seed, metric.periodSeconds, k, 2) >= lateFleet) return d;
+    // The fleet's counts have not arrived: FILL(m, REPEAT) reads the previous datapoint's.
+    const before = this.datapoint(metric.periodSeconds, metric.statistic, k - 1);
+    return {
+      ...d,
+      running: before?.running ?? NaN,
+      desired: before?.desired ?? NaN,
+      cpuUtilization: before?.cpuUtilization ?? NaN,
+      memoryUtilization: before?.memoryUtilization ?? NaN,
+    };
+  }
+}
+
+/** A deterministic draw in [0, 1) for a datapoint (so every policy of a run sees the same lateness). */
+function unitHash(seed: number, period: number, k: number, salt: number): number {
+  let h = (Math.imul(seed ^ 0x9e3779b9, 0x85ebca6b) ^ Math.imul(period + 31 * salt, 0xc2b2ae35) ^ Math.imul(k + 1, 0x27d4eb2f)) >>> 0;
+  h = Math.imul(h ^ (h >>> 16), 0x7feb352d) >>> 0;
+  h = Math.imul(h ^ (h >>> 15), 0x846ca68b) >>> 0;
+  return ((h ^ (h >>> 16)) >>> 0) / 4294967296;
 }
 
 export type AlarmState = 'OK' | 'ALARM' | 'INSUFFICIENT_DATA';
 
 /**
- * An alarm's state from its newest datapoints: ALARM when all `evaluationPeriods` of them breach,
- * INSUFFICIENT_DATA when any is missing (CloudWatch's `treatMissingData: missing` with no data;
- * target tracking takes no action then), OK otherwise.
+ * An alarm's state from its `evaluationPeriods` newest datapoints: ALARM when at least
+ * `datapointsToAlarm` of them breach ("M out of N", CloudWatch User Guide, "Evaluating an alarm").
+ * Missing datapoints: with `treatMissing` 'missing' (target tracking's alarms) any missing one
+ * gives INSUFFICIENT_DATA, on which target tracking takes no action; with 'notBreaching' (the
+ * step alarms `BacklogScaling` creates) a missing one counts as not breaching.
  */
-export function alarmState(values: readonly number[], evaluationPeriods: number, comparison: Comparison, threshold: number): AlarmState {
-  if (values.length < evaluationPeriods || values.some((v) => !Number.isFinite(v))) return 'INSUFFICIENT_DATA';
-  return values.every((v) => breaches(comparison, v, threshold)) ? 'ALARM' : 'OK';
+export function alarmState(values: readonly number[], evaluationPeriods: number, comparison: Comparison, threshold: number,
+  datapointsToAlarm = evaluationPeriods, treatMissing: 'missing' | 'notBreaching' = 'missing'): AlarmState {
+  if (values.length < evaluationPeriods) return 'INSUFFICIENT_DATA';
+  if (treatMissing === 'missing' && values.some((v) => !Number.isFinite(v))) return 'INSUFFICIENT_DATA';
+  const breaching = values.filter((v) => Number.isFinite(v) && breaches(comparison, v, threshold)).length;
+  return breaching >= datapointsToAlarm ? 'ALARM' : 'OK';
 }
 
 /** Tracks one alarm's ALARM episodes: its action runs on entering ALARM and again every `reinvokeSeconds` while it stays. */

@@ -1,7 +1,7 @@
 /** Runs every policy of a comparison on the same messages. */
 import type { SimulationConfig } from './config';
 import { simulate, type RunResult } from './engine';
-import { fixedPolicy, foresightPolicy, oursPolicy, plainStepsPolicy, qpfsPolicy, type SimulationPolicy } from './policies';
+import { fixedPolicy, foresightPolicy, kedaPolicy, oursPolicy, plainStepsPolicy, qpfsPolicy, type SimulationPolicy } from './policies';
 import { summarize, type RunSummary } from './stats';
 import { materialize, type Messages, type Trace } from './trace';
 
@@ -37,6 +37,7 @@ export function defaultPolicies(messages: Messages, config: SimulationConfig, tr
     oursPolicy(config.fleet, config.params, start),
     qpfsPolicy(max, start),
     plainStepsPolicy(config.fleet, start),
+    kedaPolicy(config.fleet, config.params, start),
     ...fixed.map(fixedPolicy),
     foresightPolicy(max, start),
   ];
@@ -45,12 +46,14 @@ export function defaultPolicies(messages: Messages, config: SimulationConfig, tr
 export interface CompareOptions {
   readonly policies?: readonly SimulationPolicy[];
   readonly durationSeconds?: number;
+  /** The trace's messages, when the caller materialized them already (same config). */
+  readonly messages?: Messages;
   /** Called with (policy index, seconds simulated) as runs progress. */
   readonly onProgress?: (policyIndex: number, second: number) => void;
 }
 
 export function compare(trace: Trace, config: SimulationConfig, options: CompareOptions = {}): Comparison {
-  const messages = materialize(trace, config.params);
+  const messages = options.messages ?? materialize(trace, config.params);
   const policies = options.policies ?? defaultPolicies(messages, config, trace);
   const durationSeconds = options.durationSeconds ?? Math.ceil(trace.durationSeconds + config.params.tailSeconds);
   const runs = policies.map((p, i) => simulate(messages, p, config.params, durationSeconds, (s) => options.onProgress?.(i, s)));

@@ -3,7 +3,7 @@
  * and CloudWatch parameters, and which fixed fleets to compare; merged over the defaults.
  */
 import { DEFAULT_FLEET, type FleetConfig } from './policies';
-import { DEFAULT_PARAMS, STARTUP_SECONDS, validateParams, type CloudWatchParams, type SimulationParams, type WorkerParams } from './params';
+import { DEFAULT_PARAMS, STARTUP_SECONDS, validateParams, type CloudWatchParams, type LatenessParams, type SimulationParams, type WorkerParams } from './params';
 
 export interface SimulationConfig {
   readonly fleet: FleetConfig;
@@ -16,7 +16,7 @@ export interface SimulationConfig {
 export interface ConfigFile {
   readonly fleet?: Partial<FleetConfig>;
   readonly worker?: Partial<WorkerParams>;
-  readonly cloudWatch?: Partial<CloudWatchParams>;
+  readonly cloudWatch?: Partial<Omit<CloudWatchParams, 'lateness'>> & { readonly lateness?: Partial<LatenessParams> };
   readonly seed?: number;
   readonly latencyGoalSeconds?: number;
   readonly tailSeconds?: number;
@@ -40,7 +40,11 @@ export function resolveConfig(file: ConfigFile = {}): SimulationConfig {
   const params: SimulationParams = {
     seed: file.seed ?? DEFAULT_PARAMS.seed,
     worker,
-    cloudWatch: { ...DEFAULT_PARAMS.cloudWatch, ...file.cloudWatch },
+    cloudWatch: {
+      ...DEFAULT_PARAMS.cloudWatch,
+      ...file.cloudWatch,
+      lateness: { ...DEFAULT_PARAMS.cloudWatch.lateness, ...file.cloudWatch?.lateness },
+    },
     latencyGoalSeconds: file.latencyGoalSeconds ?? DEFAULT_PARAMS.latencyGoalSeconds,
     tailSeconds: file.tailSeconds ?? DEFAULT_PARAMS.tailSeconds,
     delayedFraction: file.delayedFraction ?? DEFAULT_PARAMS.delayedFraction,

@@ -7,6 +7,7 @@
  */
 import type { RuleSample } from '../policy/rules';
 import { RuleAutoscaler, type ScalingEvent } from './autoscaler';
+import { HpaAutoscaler } from './keda';
 import { Datapoints, SampleLog } from './cloudwatch';
 import type { SimulationParams } from './params';
 import type { SimulationPolicy } from './policies';
@@ -86,6 +87,8 @@ export interface FleetView {
   /** ...and how many of them have. */
   readonly visibleCount: number;
   readonly warming: boolean;
+  /** The queue's and the fleet's counts now, as an API call (GetQueueAttributes) reads them. */
+  readonly sample: RuleSample;
 }
 
 /** Progress callback: seconds simulated so far. */
@@ -98,11 +101,11 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
   const n = messages.count;
   const rng = new Random(params.seed + 7_777_777);
   const log = new SampleLog(durationSeconds);
-  const datapoints = new Datapoints(log, params.cloudWatch);
+  const datapoints = new Datapoints(log, params.cloudWatch, params.seed);
   const controller = makeController(policy, datapoints, params);
 
   // Messages by the time they become visible (stable: ties keep send order).
-  const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => messages.visibleAt[a] - messages.visibleAt[b] || a - b);
+  const order = visibleOrder(messages);
   const queuedSince = new Float64Array(n);
   const waited = new Float64Array(n);
   const doneAt = new Float64Array(n).fill(NaN);
@@ -116,6 +119,7 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
   let visibleWork = 0;
 
   const workers: Worker[] = [];
+  let stoppedWorkerSeconds = 0;
   const startupFor = (): number => (policy.kind === 'foresight' ? 0 : rng.uniform(w.startupSeconds.min, w.startupSeconds.max));
   const launch = (now: number, ready = false): void => {
     workers.push({
@@ -234,18 +238,25 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
     }
     const load = (idle: number, busy: number) => (running === 0 ? NaN : idle + ((busy - idle) * busySlots) / (running * conc));
     const cpu = load(w.idleCpuPercent, w.busyCpuPercent);
-    const sample: RuleSample = { visible, inFlight, delayed, running, cpuUtilization: cpu, memoryUtilization: load(w.idleMemoryPercent, w.busyMemoryPercent) };
+    const sample: RuleSample = { visible, inFlight, delayed, running, desired, cpuUtilization: cpu, memoryUtilization: load(w.idleMemoryPercent, w.busyMemoryPercent) };
     const silent = tickEnd < sqsSilentUntil || tickEnd - lastActivity >= params.cloudWatch.sqsInactiveAfterSeconds;
     log.record(t, sample, !silent);
 
     // Decide, then bring the fleet to the desired capacity.
     const decision = controller.decide(tickEnd, desired, {
-      messages, inFlightWork, visibleWork, visibleOrder: order, visibleCount: nextVisible, warming: w.compute === 'ec2' && warming,
+      messages, inFlightWork, visibleWork, visibleOrder: order, visibleCount: nextVisible, warming: w.compute === 'ec2' && warming, sample,
     });
     events.push(...decision.events);
     desired = decision.desired;
     busyWorkersRemoved += reconcile(workers, desired, tickEnd, launch);
-    peakWorkers = Math.max(peakWorkers, workers.reduce((c, wk) => c + (wk.state === 'stopped' ? 0 : 1), 0));
+    // Stopped workers leave the list (their time is counted now), so every loop walks live ones only.
+    let live = 0;
+    for (const wk of workers) {
+      if (wk.state === 'stopped') stoppedWorkerSeconds += wk.stoppedAt - wk.launchedAt;
+      else workers[live++] = wk;
+    }
+    workers.length = live;
+    peakWorkers = Math.max(peakWorkers, live);
 
     if (tickEnd % 60 === 0 || tickEnd === durationSeconds) {
       timeline.push({ minute: Math.ceil(tickEnd / 60) - 1, arrivals: minuteArrivals, backlog: visible, workers: billed, waitP95: NaN, cpuUtilization: cpu });
@@ -259,8 +270,8 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
     if (!Number.isNaN(doneAt[m])) waits[m] = waited[m];
     else waits[m] = Math.max(0, durationSeconds - messages.visibleAt[m]);
   }
-  let workerSeconds = 0;
-  for (const wk of workers) workerSeconds += (Number.isNaN(wk.stoppedAt) ? durationSeconds : wk.stoppedAt) - wk.launchedAt;
+  let workerSeconds = stoppedWorkerSeconds;
+  for (const wk of workers) workerSeconds += durationSeconds - wk.launchedAt;
   let inFlightAtEnd = 0;
   for (const wk of workers) if (wk.state !== 'stopped') for (let s = 0; s < conc; s++) if (wk.slot[s] >= 0) inFlightAtEnd++;
 
@@ -280,6 +291,16 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
     events,
     timeline: withWaits(timeline, messages, waits),
   };
+}
+
+/** Message indices in the order they become visible (stable: ties keep send order); the identity without delays. */
+function visibleOrder(messages: Messages): Int32Array {
+  const order = Int32Array.from({ length: messages.count }, (_, i) => i);
+  const v = messages.visibleAt;
+  for (let i = 1; i < messages.count; i++) {
+    if (v[i] < v[i - 1]) return order.sort((a, b) => v[a] - v[b] || a - b);
+  }
+  return order;
 }
 
 /** Adds each minute's p95 wait (of the messages sent in it) to the timeline. */
@@ -337,6 +358,10 @@ function makeController(policy: SimulationPolicy, datapoints: Datapoints, params
       return { decide: (_now, desired) => ({ desired, events: [] }) };
     case 'foresight':
       return foresightController(policy.maxWorkers, policy.windowSeconds, params.worker.concurrency);
+    case 'scaled-object': {
+      const hpa = new HpaAutoscaler(policy.scaledObject);
+      return { decide: (now, desired, view) => hpa.evaluate(now, desired, view.sample) };
+    }
     default: {
       const scaler = new RuleAutoscaler(policy.rules, datapoints, {
         alarmReinvokeSeconds: params.cloudWatch.alarmReinvokeSeconds,

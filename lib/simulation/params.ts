@@ -49,6 +49,24 @@ export interface CloudWatchParams {
   readonly sqsInactiveAfterSeconds: number;
   /** ...and its first datapoint after new activity appears only this much later. */
   readonly sqsWakeDelaySeconds: number;
+  /** How often the newest readable datapoint has not fully arrived when an alarm evaluates. */
+  readonly lateness: LatenessParams;
+}
+
+/**
+ * Half-arrived data: CloudWatch evaluates alarms on whatever has arrived, and metrics that come
+ * through different pipelines (SQS's, Container Insights' or the Auto Scaling group's) do not
+ * arrive together ("datapoint availability: a few minutes at worst; irregular", AWS, qualitative).
+ */
+export interface LatenessParams {
+  /**
+   * Probability that the newest datapoint has the queue's counts but not yet the fleet's
+   * (running, desired, CPU). Applies to metric math over SQS and fleet metrics, not to the
+   * publisher, whose inputs arrive in one put.
+   */
+  readonly lateFleetInputsProbability: number;
+  /** Probability that the newest datapoint is missing altogether (a late or skipped publisher cycle). */
+  readonly missingNewestProbability: number;
 }
 
 /** Everything a run needs besides the arrivals and the policy. */
@@ -103,6 +121,12 @@ export const DEFAULT_CLOUDWATCH: CloudWatchParams = {
   sqsInactiveAfterSeconds: 6 * 3600,
   /** ...can take up to 15 min to show its first datapoint again (stated, worst case). */
   sqsWakeDelaySeconds: 15 * 60,
+  /**
+   * Chosen (AWS publishes no figure): one newest datapoint in four has the queue's counts before
+   * the fleet's; the publisher stamps its samples on a fixed grid, so its newest datapoint is
+   * missing only when a cycle fails: one in fifty.
+   */
+  lateness: { lateFleetInputsProbability: 0.25, missingNewestProbability: 0.02 },
 };
 
 export const DEFAULT_PARAMS: SimulationParams = {
@@ -137,6 +161,8 @@ export function validateParams(p: SimulationParams): string[] {
   need(w.instanceWarmupSeconds >= 0, 'worker.instanceWarmupSeconds must be >= 0', w.instanceWarmupSeconds);
   need(Number.isInteger(p.cloudWatch.countSampleSeconds) && p.cloudWatch.countSampleSeconds >= 1, 'cloudWatch.countSampleSeconds must be a whole number >= 1', p.cloudWatch.countSampleSeconds);
   need(p.cloudWatch.publicationDelaySeconds >= 0, 'cloudWatch.publicationDelaySeconds must be >= 0', p.cloudWatch.publicationDelaySeconds);
+  need([p.cloudWatch.lateness.lateFleetInputsProbability, p.cloudWatch.lateness.missingNewestProbability].every((x) => x >= 0 && x <= 1),
+    'cloudWatch.lateness probabilities must be 0-1', JSON.stringify(p.cloudWatch.lateness));
   need(p.cloudWatch.alarmReinvokeSeconds > 0, 'cloudWatch.alarmReinvokeSeconds must be > 0', p.cloudWatch.alarmReinvokeSeconds);
   need(p.latencyGoalSeconds > 0, 'latencyGoalSeconds must be > 0', p.latencyGoalSeconds);
   need(p.tailSeconds >= 0, 'tailSeconds must be >= 0', p.tailSeconds);

@@ -11,7 +11,10 @@ export const AGENT_ENV = {
   queueUrl: 'QUEUE_URL',
   /** Messages a worker processes at once. */
   concurrency: 'AGENT_CONCURRENCY',
-  /** The queue's visibility timeout, seconds. */
+  /**
+   * The queue's visibility timeout, seconds, where the fleet knows it (the worker then needs no
+   * GetQueueAttributes at start). Unset: the worker reads it from the queue.
+   */
   visibilityTimeoutSeconds: 'AGENT_VISIBILITY_TIMEOUT_SECONDS',
   /** How long one message may be processed before its handler is aborted, seconds. */
   handlerTimeoutSeconds: 'AGENT_HANDLER_TIMEOUT_SECONDS',
@@ -27,6 +30,8 @@ export const AGENT_ENV = {
   lifecycleHookName: 'AGENT_LIFECYCLE_HOOK_NAME',
   /** On EC2: the Auto Scaling group of the instance. */
   autoScalingGroupName: 'AGENT_AUTO_SCALING_GROUP_NAME',
+  /** On EC2: `true` to hold instance scale-in protection while messages are in flight. */
+  instanceProtection: 'AGENT_INSTANCE_PROTECTION',
   /** CloudWatch namespace of the worker's embedded metrics. */
   metricsNamespace: 'AGENT_METRICS_NAMESPACE',
   /** Value of the `Fleet` dimension on the worker's metrics. */
@@ -61,22 +66,52 @@ export const AWS_LIMITS = {
   lifecycleHeartbeatSeconds: { min: 30, max: 7200 },
 } as const;
 
-/** Timing defaults (seconds), chosen for agents whose tasks take seconds to minutes. */
+/**
+ * Timing defaults (seconds), chosen for agents whose tasks take seconds to minutes.
+ *
+ * The visibility timeout and the handler timeout are independent: a handler keeps its message for
+ * as long as it runs by heartbeats (ChangeMessageVisibility every `heartbeat`), so the visibility
+ * timeout only decides how long a crashed worker's messages stay invisible. The trade-off, with
+ * visibility V and heartbeat H (default V/3):
+ * - a worker that dies (SIGKILL, OOM, a lost instance or Spot reclaim) leaves its messages
+ *   invisible for at most V: 30 s by default;
+ * - a message is delivered twice while its handler still runs only when no extension succeeds for
+ *   V − H (20 s by default): an SQS brownout, a network partition or an event loop blocked that
+ *   long. A failed extension is retried within the same heartbeat (6 attempts, 0.1–2 s apart), and
+ *   again at every later heartbeat until one succeeds.
+ */
 export const WORKER_DEFAULTS = {
   concurrency: 1,
   handlerTimeoutSeconds: 300,
-  /** A minute more than the handler may take, so a live message never reappears. */
-  visibilityTimeoutSeconds: 360,
+  /**
+   * SQS's own default. 30 s bounds a crash's stall to half a minute and still tolerates a 20 s
+   * outage of heartbeats; 10 s would cut the stall to 10 s but turn a 7 s brownout (or a 7 s GC
+   * or event-loop stall) into duplicates, and costs three times the heartbeat calls of 30 s.
+   */
+  visibilityTimeoutSeconds: 30,
   /** The most Fargate allows: the longest drain. */
   stopTimeoutSeconds: AWS_LIMITS.fargateMaxStopTimeoutSeconds,
   /** Time kept after the drain deadline to release leftovers and flush deletes before SIGKILL. */
   drainMarginSeconds: 10,
+  /**
+   * Expiry of each task-protection claim; also the longest a busy worker holds protection in one
+   * spell before it pauses to let ECS replace it (a deployment) or scale it in.
+   */
   taskProtectionMinutes: 60,
+  /**
+   * How long a worker that held protection for `taskProtectionMinutes` stays idle and unprotected,
+   * so a deployment or a scale-in waiting on it can stop it: at most 1 minute idle per hour busy
+   * (under 2 %), against a deployment stalled for as long as the backlog lasts.
+   */
+  taskProtectionPauseSeconds: 60,
 } as const;
+
+/** The shortest visibility timeout a heartbeat fits under (whole seconds, heartbeat < visibility). */
+export const MIN_VISIBILITY_TIMEOUT_SECONDS = 2;
 
 /** A worker's timing, all in seconds. */
 export interface WorkerTimings {
-  readonly visibilityTimeoutSeconds: number;
+  readonly visibilityTimeoutSeconds?: number;
   readonly handlerTimeoutSeconds: number;
   /** Seconds between visibility extensions of an in-flight message. */
   readonly heartbeatSeconds?: number;
@@ -96,7 +131,10 @@ export function defaultDrainDeadline(stopTimeoutSeconds: number): number {
   return Math.max(1, stopTimeoutSeconds - WORKER_DEFAULTS.drainMarginSeconds);
 }
 
-/** The default heartbeat: a third of the visibility timeout, so two extensions may fail before it lapses. */
+/**
+ * The default heartbeat: a third of the visibility timeout, so a message's visibility is extended
+ * at least every third of it and two whole heartbeats may fail before it lapses.
+ */
 export function defaultHeartbeat(visibilityTimeoutSeconds: number): number {
   return Math.max(1, Math.floor(visibilityTimeoutSeconds / 3));
 }
@@ -108,10 +146,10 @@ export function defaultHeartbeat(visibilityTimeoutSeconds: number): number {
 export function validateWorkerTimings(t: WorkerTimings): Violation[] {
   const out: Violation[] = [];
   const vis = t.visibilityTimeoutSeconds;
-  out.push(...checkRange('visibilityTimeout', vis, 0, AWS_LIMITS.maxVisibilityTimeoutSeconds, ' seconds'));
+  out.push(...checkRange('visibilityTimeout', vis, MIN_VISIBILITY_TIMEOUT_SECONDS, AWS_LIMITS.maxVisibilityTimeoutSeconds, ' seconds'));
+  // No relation to the handler timeout: heartbeats keep a message for as long as its handler runs,
+  // up to SQS's 12 hours from the first receive.
   out.push(...checkRange('handlerTimeout', t.handlerTimeoutSeconds, 1, AWS_LIMITS.maxVisibilityTimeoutSeconds, ' seconds'));
-  out.push(...check(vis === undefined || t.handlerTimeoutSeconds === undefined || vis >= t.handlerTimeoutSeconds,
-    'visibilityTimeout', `>= handlerTimeout (${t.handlerTimeoutSeconds} seconds), so a message being processed never reappears`, `${vis} seconds`));
   if (t.heartbeatSeconds !== undefined && vis !== undefined) {
     out.push(...check(t.heartbeatSeconds > 0 && t.heartbeatSeconds < vis,
       'heartbeat', `> 0 and < visibilityTimeout (${vis} seconds)`, `${t.heartbeatSeconds} seconds`));

@@ -8,6 +8,7 @@
  */
 import { AutoScalingClient, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
 import { httpRequest, joinUrl } from './http';
+import type { InstanceTarget } from './instance-protection';
 import type { WorkerLogger } from './logger';
 
 export interface LifecycleWatcherOptions {
@@ -62,20 +63,24 @@ export class LifecycleWatcher {
     }
   }
 
+  /** This instance and an Auto Scaling client (the given one, or one made for its region). */
+  async target(): Promise<InstanceTarget> {
+    const instanceId = (await this.metadata('instance-id'))?.trim();
+    if (!instanceId) throw new Error('instance id not found in instance metadata');
+    if (this.options.autoScalingClient) return { client: this.options.autoScalingClient, instanceId, release: () => undefined };
+    const region = this.options.env.AWS_REGION ?? this.options.env.AWS_DEFAULT_REGION
+      ?? (await this.metadata('placement/region'))?.trim();
+    const client = new AutoScalingClient(region ? { region } : {});
+    return { client, instanceId, release: () => client.destroy() };
+  }
+
   /** Completes the lifecycle action with CONTINUE; failures are logged. */
   async complete(): Promise<boolean> {
     const { lifecycleHookName, autoScalingGroupName, logger } = this.options;
-    let client = this.options.autoScalingClient;
-    let owned = false;
+    let target: InstanceTarget | undefined;
     try {
-      const instanceId = (await this.metadata('instance-id'))?.trim();
-      if (!instanceId) throw new Error('instance id not found in instance metadata');
-      if (!client) {
-        const region = this.options.env.AWS_REGION ?? this.options.env.AWS_DEFAULT_REGION
-          ?? (await this.metadata('placement/region'))?.trim();
-        client = new AutoScalingClient(region ? { region } : {});
-        owned = true;
-      }
+      target = await this.target();
+      const { client, instanceId } = target;
       await client.send(new CompleteLifecycleActionCommand({
         AutoScalingGroupName: autoScalingGroupName,
         LifecycleHookName: lifecycleHookName,
@@ -88,7 +93,7 @@ export class LifecycleWatcher {
       logger.error('could not complete the lifecycle action; the hook will time out instead', { lifecycleHookName, error });
       return false;
     } finally {
-      if (owned) client?.destroy();
+      target?.release();
     }
   }
 

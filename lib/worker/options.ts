@@ -61,7 +61,9 @@ export interface AgentWorkerOptions {
    */
   readonly queueUrl?: string;
   /**
-   * Messages processed at once (1-1000).
+   * Messages processed at once (1-1000), for a worker outside a fleet. In a fleet,
+   * `$AGENT_CONCURRENCY` (the fleet's `concurrency`, which its scaling computes with) wins, and a
+   * different value here is logged as a warning.
    * @default - `$AGENT_CONCURRENCY`, else 1
    */
   readonly concurrency?: number;
@@ -84,12 +86,16 @@ export interface AgentWorkerOptions {
    */
   readonly waitTimeSeconds?: number;
   /**
-   * Visibility timeout set on each receive, seconds (an integer; the queue's, normally).
-   * @default - `$AGENT_VISIBILITY_TIMEOUT_SECONDS`, else 360
+   * Visibility timeout set on each receive and on each heartbeat, seconds (an integer >= 2). It
+   * bounds how long a crashed worker's messages stay invisible; heartbeats keep a message for as
+   * long as its handler runs, so it needs no relation to the handler timeout.
+   * @default - `$AGENT_VISIBILITY_TIMEOUT_SECONDS`, else the queue's own (read with GetQueueAttributes at start, and not overridden on receive)
    */
   readonly visibilityTimeoutSeconds?: number;
   /**
-   * Seconds between visibility extensions of an in-flight message (< visibility timeout).
+   * Longest time between two visibility extensions of a message, seconds (< visibility timeout).
+   * A message is delivered twice while still processed only when no extension succeeds for
+   * visibility − heartbeat seconds.
    * @default - a third of the visibility timeout
    */
   readonly heartbeatSeconds?: number;
@@ -146,6 +152,14 @@ export interface AgentWorkerOptions {
    */
   readonly taskProtectionMinutes?: number;
   /**
+   * After holding task protection for `taskProtectionMinutes` in one busy spell, the worker takes
+   * no new messages, finishes what it holds, drops protection and stays idle this long, so an ECS
+   * deployment (or a scale-in) waiting on the task can stop it; then it resumes. Without this pause
+   * a worker with a steady backlog would hold protection for ever and stall deployments.
+   * @default 60
+   */
+  readonly taskProtectionPauseSeconds?: number;
+  /**
    * Idle time before task protection is dropped, ms (avoids a call per message at high rates).
    * @default 2000
    */
@@ -165,6 +179,12 @@ export interface AgentWorkerOptions {
    * @default - `$AGENT_AUTO_SCALING_GROUP_NAME`
    */
   readonly autoScalingGroupName?: string;
+  /**
+   * EC2: hold the instance's scale-in protection while any message is in flight (with
+   * `autoScalingGroupName`; idle time as `taskProtectionIdleMs`).
+   * @default - `$AGENT_INSTANCE_PROTECTION === 'true'`
+   */
+  readonly instanceProtection?: boolean;
   /**
    * Base URL of the instance metadata service (IMDSv2).
    * @default - `$AWS_EC2_METADATA_SERVICE_ENDPOINT`, else http://169.254.169.254
@@ -236,8 +256,10 @@ export interface ResolvedOptions {
   readonly prefetch: number;
   readonly batchSize: number;
   readonly waitTimeSeconds: number;
-  readonly visibilityTimeoutSeconds: number;
-  readonly heartbeatMs: number;
+  /** Set when known at construction (option or environment); otherwise read from the queue at start. */
+  readonly visibilityTimeoutSeconds?: number;
+  /** The heartbeat option, seconds (`undefined`: derived from the visibility timeout). */
+  readonly heartbeatSeconds?: number;
   readonly handlerTimeoutMs: number;
   readonly drainDeadlineMs: number;
   readonly retryDelaySeconds: number;
@@ -245,12 +267,16 @@ export interface ResolvedOptions {
   readonly batchWindowMs: number;
   readonly sqsRetry: { readonly baseMs: number; readonly maxMs: number; readonly slowMs: number };
   readonly sqsClient?: SQSClient;
+  /** The queue's region (from its URL), for a client the worker creates itself. */
+  readonly region?: string;
   readonly taskProtection: boolean;
   readonly taskProtectionMinutes: number;
+  readonly taskProtectionPauseMs: number;
   readonly taskProtectionIdleMs: number;
   readonly ecsAgentUri?: string;
   readonly lifecycleHookName?: string;
   readonly autoScalingGroupName?: string;
+  readonly instanceProtection: boolean;
   readonly imdsEndpoint: string;
   readonly lifecyclePollMs: number;
   readonly autoScalingClient?: AutoScalingClient;
@@ -265,30 +291,76 @@ export interface ResolvedOptions {
 
 const nonEmpty = (v: string | undefined): string | undefined => (v === undefined || v.trim() === '' ? undefined : v);
 
+/** A decimal number as the fleets write it: digits, an optional fraction; nothing else (no hex, exponent or spaces). */
+const DECIMAL = /^\d+(\.\d+)?$/;
+
+/**
+ * An SQS queue URL: `http(s)://host[:port]/<12-digit account>/<queue name>`
+ * (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-queue-message-identifiers.html).
+ */
+const QUEUE_PATH = /^\/\d{12}\/[A-Za-z0-9_-]{1,80}(\.fifo)?$/;
+
+/** The region in an AWS queue URL (`sqs.<region>.amazonaws.com[.cn]`, or the legacy `<region>.queue.amazonaws.com`). */
+export function regionOfQueueUrl(queueUrl: string): string | undefined {
+  let host: string;
+  try {
+    host = new URL(queueUrl).hostname;
+  } catch {
+    return undefined;
+  }
+  const m = /^sqs\.([a-z0-9-]+)\.amazonaws\.com(\.cn)?$/.exec(host) ?? /^([a-z0-9-]+)\.queue\.amazonaws\.com(\.cn)?$/.exec(host);
+  return m?.[1];
+}
+
+/** Why `queueUrl` is not a queue URL, or `undefined` when it is one. */
+function queueUrlProblem(queueUrl: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(queueUrl);
+  } catch {
+    return 'not a URL';
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') return `protocol ${url.protocol}`;
+  if (url.search || url.hash || !QUEUE_PATH.test(url.pathname)) return `path ${url.pathname}${url.search}${url.hash}`;
+  return undefined;
+}
+
 /** Resolves defaults and validates; throws one `AgentWorkerConfigError` listing every problem. */
 export function resolveOptions(o: AgentWorkerOptions): ResolvedOptions {
   const env = o.env ?? process.env;
   const problems: Violation[] = [];
+  /** How each prop is named in messages: with the environment variable its value came from. */
+  const labels = new Map<string, string>();
+  const label = (prop: string): string => labels.get(prop) ?? prop;
 
   /** A number from an option, else from an environment variable, else a default. */
-  const num = (prop: string, value: number | undefined, envName: string | undefined, fallback: number): number => {
+  function num(prop: string, value: number | undefined, envName: string, fallback: number): number;
+  function num(prop: string, value: number | undefined, envName: string, fallback: undefined): number | undefined;
+  function num(prop: string, value: number | undefined, envName: string, fallback: number | undefined): number | undefined {
     if (value !== undefined) return value;
-    const raw = envName ? nonEmpty(env[envName]) : undefined;
+    const raw = nonEmpty(env[envName]);
     if (raw === undefined) return fallback;
-    const parsed = Number(raw);
-    if (!Number.isFinite(parsed)) {
-      problems.push({ prop: `${prop} ($${envName})`, allowed: 'a number', value: JSON.stringify(raw) });
+    labels.set(prop, `${prop} ($${envName})`);
+    if (!DECIMAL.test(raw)) {
+      problems.push({ prop: label(prop), allowed: 'a decimal number', value: JSON.stringify(raw) });
       return fallback;
     }
-    return parsed;
-  };
+    return Number(raw);
+  }
 
   if (typeof o.handler !== 'function') problems.push({ prop: 'handler', allowed: 'a function', value: typeof o.handler });
   const queueUrl = o.queueUrl ?? nonEmpty(env[AGENT_ENV.queueUrl]) ?? '';
+  if (o.queueUrl === undefined) labels.set('queueUrl', `queueUrl ($${AGENT_ENV.queueUrl})`);
+  const urlProblem = queueUrl === '' ? undefined : queueUrlProblem(queueUrl);
   problems.push(...check(queueUrl !== '', 'queueUrl', `set (or $${AGENT_ENV.queueUrl})`, '(unset)'));
+  problems.push(...check(urlProblem === undefined, label('queueUrl'),
+    `a queue URL, http(s)://host/<12-digit account>/<queue name> (${urlProblem})`, JSON.stringify(queueUrl)));
 
-  const concurrency = num('concurrency', o.concurrency, AGENT_ENV.concurrency, WORKER_DEFAULTS.concurrency);
-  problems.push(...checkIntegerRange('concurrency', concurrency, 1, 1000));
+  // The fleet's AGENT_CONCURRENCY is one source of truth with its scaling (busy workers = in flight / concurrency).
+  const fleetConcurrency = num('concurrency', undefined, AGENT_ENV.concurrency, NaN);
+  const concurrency = Number.isNaN(fleetConcurrency) ? o.concurrency ?? WORKER_DEFAULTS.concurrency : fleetConcurrency;
+  const ignoredConcurrency = o.concurrency !== undefined && o.concurrency !== concurrency ? o.concurrency : undefined;
+  problems.push(...checkIntegerRange(label('concurrency'), concurrency, 1, 1000));
   const prefetch = o.prefetch ?? Math.min(concurrency, 10);
   problems.push(...checkIntegerRange('prefetch', prefetch, 0, 100));
   const batchSize = o.batchSize ?? 10;
@@ -296,24 +368,26 @@ export function resolveOptions(o: AgentWorkerOptions): ResolvedOptions {
   const waitTimeSeconds = o.waitTimeSeconds ?? 20;
   problems.push(...checkIntegerRange('waitTimeSeconds', waitTimeSeconds, 0, 20));
 
-  const visibilityTimeoutSeconds = num('visibilityTimeout', o.visibilityTimeoutSeconds, AGENT_ENV.visibilityTimeoutSeconds,
-    WORKER_DEFAULTS.visibilityTimeoutSeconds);
-  problems.push(...check(Number.isInteger(visibilityTimeoutSeconds), 'visibilityTimeout', 'a whole number of seconds (SQS takes integers)',
-    visibilityTimeoutSeconds));
+  const visibilityTimeoutSeconds = num('visibilityTimeout', o.visibilityTimeoutSeconds, AGENT_ENV.visibilityTimeoutSeconds, undefined);
+  problems.push(...check(visibilityTimeoutSeconds === undefined || Number.isInteger(visibilityTimeoutSeconds), 'visibilityTimeout',
+    'a whole number of seconds (SQS takes integers)', visibilityTimeoutSeconds));
   const handlerTimeoutSeconds = num('handlerTimeout', o.handlerTimeoutSeconds, AGENT_ENV.handlerTimeoutSeconds,
     WORKER_DEFAULTS.handlerTimeoutSeconds);
   const stopTimeoutSeconds = num('stopTimeout', o.stopTimeoutSeconds, AGENT_ENV.stopTimeoutSeconds, WORKER_DEFAULTS.stopTimeoutSeconds);
   const drainDeadlineSeconds = num('drainDeadline', o.drainDeadlineSeconds, AGENT_ENV.drainDeadlineSeconds,
     defaultDrainDeadline(stopTimeoutSeconds));
-  const heartbeatSeconds = o.heartbeatSeconds ?? defaultHeartbeat(visibilityTimeoutSeconds);
+  const heartbeatSeconds = o.heartbeatSeconds;
   const taskProtectionMinutes = num('taskProtectionExpiry (minutes)', o.taskProtectionMinutes, AGENT_ENV.taskProtectionMinutes,
     WORKER_DEFAULTS.taskProtectionMinutes);
   const taskProtection = o.taskProtection ?? env[AGENT_ENV.taskProtection]?.toLowerCase() === 'true';
   problems.push(...validateWorkerTimings({
-    visibilityTimeoutSeconds, handlerTimeoutSeconds, heartbeatSeconds, drainDeadlineSeconds, stopTimeoutSeconds,
+    visibilityTimeoutSeconds, handlerTimeoutSeconds, stopTimeoutSeconds, drainDeadlineSeconds,
+    heartbeatSeconds: visibilityTimeoutSeconds === undefined ? undefined : heartbeatSeconds ?? defaultHeartbeat(visibilityTimeoutSeconds),
     // The claim's expiry only matters where the worker claims protection.
     taskProtectionMinutes: taskProtection ? taskProtectionMinutes : undefined,
-  }));
+  }).map((v) => ({ ...v, prop: label(v.prop) })));
+  problems.push(...check(heartbeatSeconds === undefined || (Number.isFinite(heartbeatSeconds) && heartbeatSeconds > 0),
+    'heartbeat', '> 0 seconds', heartbeatSeconds));
 
   const retryDelaySeconds = o.retryDelaySeconds ?? 2;
   const maxRetryDelaySeconds = o.maxRetryDelaySeconds ?? 300;
@@ -326,6 +400,8 @@ export function resolveOptions(o: AgentWorkerOptions): ResolvedOptions {
   const sqsRetry = { baseMs: o.sqsRetry?.baseMs ?? 100, maxMs: o.sqsRetry?.maxMs ?? 20000, slowMs: o.sqsRetry?.slowMs ?? 30000 };
   for (const [k, v] of Object.entries(sqsRetry)) problems.push(...checkRange(`sqsRetry.${k}`, v, 0, 3_600_000));
 
+  const taskProtectionPauseSeconds = o.taskProtectionPauseSeconds ?? WORKER_DEFAULTS.taskProtectionPauseSeconds;
+  problems.push(...checkRange('taskProtectionPauseSeconds', taskProtectionPauseSeconds, 1, 3600));
   const taskProtectionIdleMs = o.taskProtectionIdleMs ?? 2000;
   problems.push(...checkRange('taskProtectionIdleMs', taskProtectionIdleMs, 0, 3_600_000));
   const lifecycleHookName = o.lifecycleHookName ?? nonEmpty(env[AGENT_ENV.lifecycleHookName]);
@@ -339,6 +415,11 @@ export function resolveOptions(o: AgentWorkerOptions): ResolvedOptions {
   problems.push(...check(o.logLevel === undefined || LOG_LEVELS.includes(o.logLevel), 'logLevel', LOG_LEVELS.join(' | '), o.logLevel));
 
   if (problems.length > 0) throw new AgentWorkerConfigError(formatViolations('AgentWorker', problems));
+  const logger = o.logger ?? jsonLogger({ level: o.logLevel ?? 'info', base: { component: 'agent-worker' } });
+  if (ignoredConcurrency !== undefined) {
+    logger.warn(`the concurrency option (${ignoredConcurrency}) is ignored: the fleet sets $${AGENT_ENV.concurrency} (${concurrency}), `
+      + 'which its scaling counts busy workers with; set concurrency on the fleet', { option: ignoredConcurrency, [AGENT_ENV.concurrency]: concurrency });
+  }
 
   return {
     handler: o.handler,
@@ -348,7 +429,7 @@ export function resolveOptions(o: AgentWorkerOptions): ResolvedOptions {
     batchSize,
     waitTimeSeconds,
     visibilityTimeoutSeconds,
-    heartbeatMs: heartbeatSeconds * 1000,
+    heartbeatSeconds,
     handlerTimeoutMs: handlerTimeoutSeconds * 1000,
     drainDeadlineMs: drainDeadlineSeconds * 1000,
     retryDelaySeconds,
@@ -356,12 +437,15 @@ export function resolveOptions(o: AgentWorkerOptions): ResolvedOptions {
     batchWindowMs,
     sqsRetry,
     sqsClient: o.sqsClient,
+    region: regionOfQueueUrl(queueUrl),
     taskProtection,
     taskProtectionMinutes,
+    taskProtectionPauseMs: taskProtectionPauseSeconds * 1000,
     taskProtectionIdleMs,
     ecsAgentUri: o.ecsAgentUri ?? nonEmpty(env[EXTRA_ENV.ecsAgentUri]),
     lifecycleHookName,
     autoScalingGroupName,
+    instanceProtection: o.instanceProtection ?? env[AGENT_ENV.instanceProtection]?.toLowerCase() === 'true',
     imdsEndpoint: o.imdsEndpoint ?? nonEmpty(env[EXTRA_ENV.imdsEndpoint]) ?? DEFAULT_IMDS_ENDPOINT,
     lifecyclePollMs,
     autoScalingClient: o.autoScalingClient,
@@ -369,9 +453,25 @@ export function resolveOptions(o: AgentWorkerOptions): ResolvedOptions {
     fleetName: o.fleetName ?? nonEmpty(env[AGENT_ENV.fleetName]),
     metricsIntervalMs: metricsIntervalSeconds * 1000,
     metricsWriter: o.metricsWriter ?? ((line) => process.stdout.write(`${line}\n`)),
-    logger: o.logger ?? jsonLogger({ level: o.logLevel ?? 'info', base: { component: 'agent-worker' } }),
+    logger,
     handleSignals: o.handleSignals ?? true,
     exitAfterSignalDrain: o.exitAfterSignalDrain ?? false,
+  };
+}
+
+/**
+ * The visibility timeout and heartbeat a worker uses once the queue's visibility timeout is known
+ * (the heartbeat defaults to a third of it), or the violations of a heartbeat option that does not
+ * fit under the queue's.
+ */
+export function resolveVisibility(visibilityTimeoutSeconds: number, heartbeatSeconds: number | undefined): {
+  heartbeatMs: number; violations: Violation[];
+} {
+  const heartbeat = heartbeatSeconds ?? defaultHeartbeat(visibilityTimeoutSeconds);
+  return {
+    heartbeatMs: heartbeat * 1000,
+    violations: check(heartbeat < visibilityTimeoutSeconds, 'heartbeatSeconds',
+      `< the queue's visibility timeout (${visibilityTimeoutSeconds} seconds)`, `${heartbeat} seconds`),
   };
 }
 

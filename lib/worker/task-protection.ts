@@ -20,12 +20,19 @@ export class TaskProtection {
   private wanted = false;
   private held = false;
   private heldSince = 0;
+  /** When protection was last switched on (renewals do not reset it). */
+  private protectedSince = 0;
   private idleTimer: NodeJS.Timeout | undefined;
   private renewTimer: NodeJS.Timeout | undefined;
   private chain: Promise<void> = Promise.resolve();
   private closed = false;
 
   constructor(private readonly options: TaskProtectionOptions) {}
+
+  /** How long protection has been held without a break, ms (0 when not held). */
+  heldForMs(): number {
+    return this.held ? Date.now() - this.protectedSince : 0;
+  }
 
   /** Tells the protection how many messages are in flight. */
   update(inFlight: number): void {
@@ -82,6 +89,7 @@ export class TaskProtection {
       const changed = this.held !== on;
       this.held = on;
       this.heldSince = Date.now();
+      if (changed && on) this.protectedSince = this.heldSince;
       if (changed) this.options.onChange(on);
       this.options.logger.debug('task protection set', { protectionEnabled: on, expiresInMinutes: on ? this.options.expiresInMinutes : undefined });
     } catch (error) {

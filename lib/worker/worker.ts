@@ -5,25 +5,31 @@
  * with backoff, and drains on SIGTERM/SIGINT, `stop()` or an EC2 termination.
  */
 import {
-  ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient,
+  ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient,
   type BatchResultErrorEntry, type Message,
 } from '@aws-sdk/client-sqs';
 import { Batcher, type EntryOutcome } from './batcher';
 import { TypedEmitter } from './emitter';
-import { DrainDeadlineError, HandlerTimeoutError, backoffMs, classifySqsError, type SqsErrorKind } from './errors';
+import { AGENT_ENV, MIN_VISIBILITY_TIMEOUT_SECONDS, WORKER_DEFAULTS } from './contract';
+import { AgentWorkerConfigError, DrainDeadlineError, HandlerTimeoutError, backoffMs, classifySqsError, type SqsErrorKind } from './errors';
+import { InstanceProtection } from './instance-protection';
 import { LifecycleWatcher } from './lifecycle';
 import { NO_HANDLER_METRICS, WorkerMetrics } from './metrics';
-import { resolveOptions, retryDelaySeconds, type AgentWorkerOptions, type ResolvedOptions } from './options';
+import { resolveOptions, resolveVisibility, retryDelaySeconds, type AgentWorkerOptions, type ResolvedOptions } from './options';
+import { formatViolations } from '../policy/violation';
 import { TaskProtection } from './task-protection';
 
-/** Why a worker drains. */
-export type StopReason = 'stop' | 'SIGTERM' | 'SIGINT' | 'lifecycle';
+/** Why a worker drains (`config`: the queue's visibility timeout does not fit the `heartbeatSeconds` option). */
+export type StopReason = 'stop' | 'SIGTERM' | 'SIGINT' | 'lifecycle' | 'config';
 
 /** Where a worker is in its life. */
 export type WorkerState = 'created' | 'running' | 'draining' | 'stopped';
 
-/** Why a message was made visible again. */
-export type ReleaseReason = 'failure' | 'timeout' | 'drain';
+/**
+ * Why a message was made visible again (`pause`: prefetched messages released when the worker
+ * pauses after holding task protection for its limit).
+ */
+export type ReleaseReason = 'failure' | 'timeout' | 'drain' | 'pause';
 
 /** The worker's events; subscribe with `worker.on(name, listener)`. */
 export interface AgentWorkerEvents {
@@ -46,7 +52,7 @@ export interface AgentWorkerEvents {
   sqs_error: (e: { readonly operation: string; readonly error: unknown; readonly kind: SqsErrorKind }) => void;
   /** The worker stopped receiving and is draining. */
   draining: (e: { readonly reason: StopReason }) => void;
-  /** ECS task scale-in protection was set or dropped. */
+  /** Scale-in protection (ECS task, or EC2 instance) was set or dropped. */
   protection_changed: (e: { readonly protected: boolean }) => void;
   /** The drain is over: nothing is in flight, deletes are flushed, everything is closed. */
   stopped: (e: { readonly reason: StopReason; readonly released: number }) => void;
@@ -55,7 +61,10 @@ export interface AgentWorkerEvents {
 interface Held {
   readonly message: Message;
   readonly receiptHandle: string;
-  heartbeat?: NodeJS.Timeout;
+  /** When the message's visibility was last set (its receive, or its last successful extension), performance.now(). */
+  extendedAt: number;
+  /** An extension is queued or being sent. */
+  extending: boolean;
   /** Set while the handler runs. */
   controller?: AbortController;
   /** Ends the handler's race early (drain deadline). */
@@ -83,6 +92,12 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
   private active = 0;
   private _state: WorkerState = 'created';
   private pollController: AbortController | undefined;
+  /** Visibility timeout of the queue (or the option), seconds: what each heartbeat extends to. Known once started. */
+  private visibilitySeconds: number | undefined;
+  private heartbeatMs = 0;
+  private heartbeatTimer: NodeJS.Timeout | undefined;
+  /** The VisibilityTimeout each receive sets; `undefined`: the queue's own. */
+  private receiveVisibility: number | undefined;
   private loop: Promise<void> | undefined;
   private wakers = new Set<() => void>();
   private draining: Promise<void> | undefined;
@@ -91,6 +106,7 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
   private readonly visibility: Batcher<VisibilityEntry>;
   private readonly protection: TaskProtection | undefined;
   private readonly lifecycle: LifecycleWatcher | undefined;
+  private readonly instanceProtection: InstanceProtection | undefined;
   private readonly metrics: WorkerMetrics | undefined;
   private readonly signalHandlers: Array<[NodeJS.Signals, () => void]> = [];
 
@@ -99,7 +115,9 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
     this.o = resolveOptions(options);
     const o = this.o;
     this.ownsClient = !o.sqsClient;
-    this.sqs = o.sqsClient ?? new SQSClient({});
+    // The queue's region comes from its URL when the URL names one: a worker needs no AWS_REGION.
+    this.sqs = o.sqsClient ?? new SQSClient(o.region ? { region: o.region } : {});
+    this.visibilitySeconds = this.receiveVisibility = o.visibilityTimeoutSeconds;
     this.capacity = o.concurrency + o.prefetch;
     const batcher = { maxSize: 10, windowMs: o.batchWindowMs, maxAttempts: 6, retryBaseMs: o.sqsRetry.baseMs, retryMaxMs: 2000 };
     this.deletes = new Batcher<Held>({
@@ -140,6 +158,16 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
         env: options.env ?? process.env,
       });
     }
+    if (o.instanceProtection && this.lifecycle) {
+      const lifecycle = this.lifecycle;
+      this.instanceProtection = new InstanceProtection({
+        autoScalingGroupName: o.autoScalingGroupName!,
+        target: () => lifecycle.target(),
+        idleMs: o.taskProtectionIdleMs,
+        logger: o.logger,
+        onChange: (isProtected) => this.emit('protection_changed', { protected: isProtected }),
+      });
+    }
     if (o.metricsNamespace) {
       this.metrics = new WorkerMetrics({
         namespace: o.metricsNamespace,
@@ -175,7 +203,7 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
     }
     this.o.logger.info('worker started', {
       queueUrl: this.o.queueUrl, concurrency: this.o.concurrency, prefetch: this.o.prefetch,
-      visibilityTimeoutSeconds: this.o.visibilityTimeoutSeconds, handlerTimeoutMs: this.o.handlerTimeoutMs,
+      visibilityTimeoutSeconds: this.o.visibilityTimeoutSeconds ?? 'the queue\'s', handlerTimeoutMs: this.o.handlerTimeoutMs,
       drainDeadlineMs: this.o.drainDeadlineMs, taskProtection: !!this.protection, lifecycleHook: this.o.lifecycleHookName,
     });
     this.loop = this.run().catch((error: unknown) => {
@@ -217,31 +245,42 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
     this.emit('draining', { reason });
     this.o.logger.info('draining', { reason, inFlight: this.active, prefetched: this.buffer.length });
     this.lifecycle?.close();
-    this.pollController?.abort();
-    this.wake();
-    await this.loop;
     // Prefetched messages go back at once, so another worker takes them now.
     for (const held of this.buffer.splice(0)) this.release(held, 0, 'drain');
     this.visibility.flush();
+    this.wake();
 
-    if (this.active > 0) {
-      const deadline = new Promise<'deadline'>((resolve) => {
-        const t = setTimeout(() => resolve('deadline'), this.o.drainDeadlineMs);
-        this.untilIdle().then(() => clearTimeout(t), () => clearTimeout(t));
-      });
-      if ((await Promise.race([this.untilIdle(), deadline])) === 'deadline') {
-        const reasonError = new DrainDeadlineError(this.o.drainDeadlineMs / 1000);
-        this.o.logger.warn('drain deadline reached: releasing messages still being processed', { count: this.active });
-        for (const held of [...this.held]) {
-          if (held.done || !held.controller) continue;
-          held.controller.abort(reasonError);
-          this.release(held, 0, 'drain');
-          held.abandon?.();
-        }
+    // A receive in progress is not aborted: SQS may have answered it already, and an aborted
+    // answer's messages would stay invisible for the whole visibility timeout. It completes (at
+    // once when messages arrive, after the long-poll wait when none do) and its messages are
+    // released on arrival. Only at the drain deadline is it aborted, before SIGKILL would.
+    let expired = false;
+    const deadline = new Promise<'deadline'>((resolve) => {
+      const t = setTimeout(() => { expired = true; resolve('deadline'); }, this.o.drainDeadlineMs);
+      void Promise.all([this.loop, this.untilIdle()]).then(() => clearTimeout(t));
+    });
+    const loopDone = Promise.race([this.loop, deadline]).then(() => {
+      if (expired && this.pollController) {
+        this.o.logger.warn('drain deadline reached during a receive: aborting it (its messages reappear after the visibility timeout)');
+        this.pollController.abort();
+      }
+    });
+    if ((await Promise.race([Promise.all([this.untilIdle(), loopDone]), deadline])) === 'deadline') {
+      const reasonError = new DrainDeadlineError(this.o.drainDeadlineMs / 1000);
+      this.o.logger.warn('drain deadline reached: releasing messages still being processed', { count: this.active });
+      for (const held of [...this.held]) {
+        if (held.done || !held.controller) continue;
+        held.controller.abort(reasonError);
+        this.release(held, 0, 'drain');
+        held.abandon?.();
       }
     }
+    await loopDone;
+    await this.loop;
+    clearInterval(this.heartbeatTimer);
     await Promise.all([this.deletes.drain(), this.visibility.drain()]);
     await this.protection?.close();
+    await this.instanceProtection?.close();
     if (reason === 'lifecycle' && this.lifecycle) await this.lifecycle.complete();
     await this.metrics?.close();
     for (const [sig, handler] of this.signalHandlers.splice(0)) process.off(sig, handler);
@@ -262,8 +301,14 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
       }
       this.lifecycle.watch(() => void this.drain('lifecycle'));
     }
+    if (!(await this.startHeartbeats())) return;
+    this.instanceProtection?.start();
     let failures = 0;
     while (this._state === 'running') {
+      if (this.protection && this.protection.heldForMs() >= this.o.taskProtectionMinutes * 60_000) {
+        await this.pauseForProtection();
+        continue;
+      }
       const held = this.active + this.buffer.length;
       const free = this.capacity - held;
       const fullBatch = Math.min(this.o.batchSize, this.capacity);
@@ -275,18 +320,20 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
       }
       const controller = new AbortController();
       this.pollController = controller;
+      const receivedAt = performance.now();
       const timer = setTimeout(() => controller.abort(), this.o.waitTimeSeconds * 1000 + REQUEST_TIMEOUT_MS);
       try {
         const out = await this.sqs.send(new ReceiveMessageCommand({
           QueueUrl: this.o.queueUrl,
           MaxNumberOfMessages: Math.min(this.o.batchSize, free),
           WaitTimeSeconds: this.o.waitTimeSeconds,
-          VisibilityTimeout: this.o.visibilityTimeoutSeconds,
+          // Only a configured visibility overrides the queue's own.
+          VisibilityTimeout: this.receiveVisibility,
           MessageSystemAttributeNames: ['All'],
           MessageAttributeNames: ['All'],
         }), { abortSignal: controller.signal });
         failures = 0;
-        this.accept(out.Messages ?? []);
+        this.accept(out.Messages ?? [], receivedAt);
       } catch (error) {
         if (this._state !== 'running') break;
         const kind = this.reportSqsError('ReceiveMessage', error);
@@ -301,17 +348,91 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
     }
   }
 
-  private accept(messages: Message[]): void {
+  /**
+   * Learns the visibility timeout (the option, else the queue's own) and starts the heartbeat.
+   * Resolves false when the worker stopped meanwhile, or cannot run with the queue's timeout.
+   */
+  private async startHeartbeats(): Promise<boolean> {
+    let failures = 0;
+    while (this.visibilitySeconds === undefined) {
+      if (this._state !== 'running') return false;
+      try {
+        const out = await withTimeout(REQUEST_TIMEOUT_MS, (abortSignal) => this.sqs.send(new GetQueueAttributesCommand({
+          QueueUrl: this.o.queueUrl, AttributeNames: ['VisibilityTimeout'],
+        }), { abortSignal }));
+        const seconds = Number(out.Attributes?.VisibilityTimeout);
+        if (!Number.isInteger(seconds) || seconds < MIN_VISIBILITY_TIMEOUT_SECONDS) {
+          // Too short for a heartbeat (0 or 1 s): every message would be delivered again while processed.
+          this.o.logger.warn(`the queue's visibility timeout is too short for heartbeats; the worker sets ${WORKER_DEFAULTS.visibilityTimeoutSeconds} seconds on each receive`,
+            { queueVisibilityTimeoutSeconds: out.Attributes?.VisibilityTimeout, visibilityTimeoutSeconds: WORKER_DEFAULTS.visibilityTimeoutSeconds });
+          this.visibilitySeconds = WORKER_DEFAULTS.visibilityTimeoutSeconds;
+          this.receiveVisibility = WORKER_DEFAULTS.visibilityTimeoutSeconds;
+        } else {
+          this.visibilitySeconds = seconds;
+        }
+      } catch (error) {
+        if (this._state !== 'running') return false;
+        const kind = this.reportSqsError('GetQueueAttributes', error);
+        if (kind === 'credentials' || kind === 'fatal') {
+          this.o.logger.error(`the worker reads the queue's visibility timeout at start: grant sqs:GetQueueAttributes on the queue, or set $${AGENT_ENV.visibilityTimeoutSeconds}`);
+        }
+        await this.waitForWake(kind === 'transient' || kind === 'aborted'
+          ? backoffMs(failures++, this.o.sqsRetry.baseMs, this.o.sqsRetry.maxMs)
+          : this.o.sqsRetry.slowMs);
+      }
+    }
+    const { heartbeatMs, violations } = resolveVisibility(this.visibilitySeconds, this.o.heartbeatSeconds);
+    if (violations.length > 0) {
+      this.o.logger.error('worker configuration does not fit the queue; stopping', {
+        error: new AgentWorkerConfigError(formatViolations('AgentWorker', violations)),
+      });
+      void this.drain('config');
+      return false;
+    }
+    this.heartbeatMs = heartbeatMs;
+    // One timer for all messages, so extensions that fall due together share a call. A tick every
+    // half heartbeat extends each message last extended at least half a heartbeat ago: each is
+    // extended every half to one heartbeat, never later.
+    this.heartbeatTimer = setInterval(() => this.heartbeat(), heartbeatMs / 2);
+    return true;
+  }
+
+  private heartbeat(): void {
+    const now = performance.now();
+    for (const held of this.held) {
+      if (held.done || held.extending || now - held.extendedAt < this.heartbeatMs / 2) continue;
+      held.extending = true;
+      void this.visibility.add({ held, visibilityTimeout: this.visibilitySeconds!, kind: 'heartbeat' }).then((ok) => {
+        held.extending = false;
+        if (ok) held.extendedAt = now;
+      });
+    }
+  }
+
+  /**
+   * Task protection held for its limit in one busy spell: take nothing new, finish what is held,
+   * drop protection and stay idle for the pause, so that an ECS deployment (which waits for
+   * protected tasks, as does scale-in) can replace this task; then resume.
+   * https://docs.aws.amazon.com/AmazonECS/latest/developerguide/task-scale-in-protection.html
+   */
+  private async pauseForProtection(): Promise<void> {
+    this.o.logger.info('task protection held for its limit: pausing so ECS may replace or scale in this task', {
+      pauseSeconds: this.o.taskProtectionPauseMs / 1000, inFlight: this.active,
+    });
+    for (const held of this.buffer.splice(0)) this.release(held, 0, 'pause');
+    while (this._state === 'running' && this.active > 0) await this.waitForWake();
+    const until = performance.now() + this.o.taskProtectionIdleMs + this.o.taskProtectionPauseMs;
+    while (this._state === 'running' && performance.now() < until) await this.waitForWake(until - performance.now());
+  }
+
+  private accept(messages: Message[], receivedAt: number): void {
     for (const message of messages) {
       if (!message.ReceiptHandle) {
         this.o.logger.error('message without a receipt handle ignored', { messageId: message.MessageId });
         continue;
       }
-      const held: Held = { message, receiptHandle: message.ReceiptHandle, done: false };
+      const held: Held = { message, receiptHandle: message.ReceiptHandle, done: false, extendedAt: receivedAt, extending: false };
       this.held.add(held);
-      held.heartbeat = setInterval(() => {
-        void this.visibility.add({ held, visibilityTimeout: this.o.visibilityTimeoutSeconds, kind: 'heartbeat' });
-      }, this.o.heartbeatMs);
       if (this._state !== 'running') {
         this.release(held, 0, 'drain');
         continue;
@@ -320,6 +441,7 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
       this.buffer.push(held);
     }
     this.protection?.update(this.held.size);
+    this.instanceProtection?.update(this.held.size);
     this.pump();
   }
 
@@ -390,9 +512,9 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
   /** The message leaves our hands: no more heartbeats. */
   private finish(held: Held): void {
     held.done = true;
-    clearInterval(held.heartbeat);
     this.held.delete(held);
     this.protection?.update(this.held.size);
+    this.instanceProtection?.update(this.held.size);
   }
 
   private release(held: Held, visibilityTimeout: number, reason: ReleaseReason): void {

@@ -4,6 +4,7 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AgentImage, AgentQueue, Ec2AgentFleet, type Ec2AgentFleetProps } from '../../lib';
+import { AdjustmentType } from '../../lib/policy/steps';
 import { resourcesOf, TEST_IMAGE, testStack, synthTemplate } from '../support/cdk';
 
 function fleet(props: Partial<Ec2AgentFleetProps> = {}, stack: Stack = testStack()) {
@@ -18,6 +19,11 @@ function userData(template: Template): string {
   const joined = lt.Properties.LaunchTemplateData.UserData['Fn::Base64'];
   const parts: unknown[] = typeof joined === 'string' ? [joined] : joined['Fn::Join'][1];
   return parts.map((p) => (typeof p === 'string' ? p : '${token}')).join('');
+}
+
+function instanceStatements(template: Template): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
+  const [[, policy]] = resourcesOf(template, 'AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties.Roles).includes('FleetInstanceRole'));
+  return policy.Properties.PolicyDocument.Statement;
 }
 
 describe('Ec2AgentFleet', () => {
@@ -49,6 +55,40 @@ describe('Ec2AgentFleet', () => {
     expect(script).toContain('AGENT_LIFECYCLE_HOOK_NAME=agent-drain');
     expect(script).toMatch(/AGENT_AUTO_SCALING_GROUP_NAME=TestStackFleet/);
     expect(script).not.toContain('docker login');
+  });
+
+  test('an instance counts only once its worker runs: a launch hook that user data completes after 30 s of a running container', () => {
+    const { template } = fleet({ minWorkers: 1 });
+    // On the group itself, so it holds the instances launched with the group too.
+    template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      LifecycleHookSpecificationList: [{
+        LifecycleTransition: 'autoscaling:EC2_INSTANCE_LAUNCHING',
+        LifecycleHookName: 'agent-launch',
+        HeartbeatTimeout: 600,
+        DefaultResult: 'ABANDON',
+      }],
+    });
+    const script = userData(template);
+    expect(script).toMatch(/docker inspect -f '\{\{\.State\.Running\}\} \{\{\.State\.StartedAt\}\}' agent-worker/);
+    expect(script).toMatch(/aws autoscaling complete-lifecycle-action --region \$\{token\} --lifecycle-hook-name agent-launch --auto-scaling-group-name TestStackFleet\S* --instance-id "\$INSTANCE_ID" --lifecycle-action-result CONTINUE/);
+  });
+
+  test('a worker that keeps failing marks its instance unhealthy, so the group replaces it', () => {
+    const script = userData(fleet().template);
+    expect(script).toContain('StartLimitIntervalSec=600');
+    expect(script).toContain('StartLimitBurst=20');
+    expect(script).toContain('OnFailure=agent-worker-unhealthy.service');
+    expect(script).toMatch(/ExecStart=\/usr\/bin\/aws autoscaling set-instance-health --region \$\{token\} --instance-id \$\{INSTANCE_ID\} --health-status Unhealthy/);
+    const statements = instanceStatements(fleet().template);
+    const health = statements.find((st) => [st.Action].flat().includes('autoscaling:SetInstanceHealth'))!;
+    expect(JSON.stringify(health.Resource)).toMatch(/:autoScalingGroup:\*:autoScalingGroupName\/TestStackFleet/);
+  });
+
+  test('workerStartTimeout sets the launch hook; outside 30 s-2 h it is an error', () => {
+    fleet({ workerStartTimeout: Duration.minutes(20) }).template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      LifecycleHookSpecificationList: [Match.objectLike({ LifecycleHookName: 'agent-launch', HeartbeatTimeout: 1200 })],
+    });
+    expect(() => fleet({ workerStartTimeout: Duration.seconds(10) })).toThrow(/workerStartTimeout: must be an integer 30-7200, got 10/);
   });
 
   test('an image in ECR is pulled after a login on every start of the unit', () => {
@@ -83,10 +123,23 @@ describe('Ec2AgentFleet', () => {
     const [[, policy]] = resourcesOf(template, 'AWS::IAM::Policy')
       .filter(([, p]) => JSON.stringify(p.Properties.Roles).includes('FleetInstanceRole'));
     const statements = policy.Properties.PolicyDocument.Statement as { Action: string | string[]; Resource: unknown }[];
-    const complete = statements.find((s) => s.Action === 'autoscaling:CompleteLifecycleAction')!;
+    const complete = statements.find((s) => [s.Action].flat().includes('autoscaling:CompleteLifecycleAction'))!;
     expect(JSON.stringify(complete.Resource)).toMatch(/:autoScalingGroup:\*:autoScalingGroupName\/TestStackFleet/);
     expect(statements.some((s) => Array.isArray(s.Action) && s.Action.includes('logs:PutLogEvents'))).toBe(true);
     expect(statements.some((s) => Array.isArray(s.Action) && s.Action.includes('sqs:ReceiveMessage'))).toBe(true);
+  });
+
+  test('a launch template change rolls the group in quarters, scaling and health replacement suspended, the floor kept in service', () => {
+    const { template } = fleet({ minWorkers: 2, maxWorkers: 10 });
+    const [[, group]] = Object.entries(template.findResources('AWS::AutoScaling::AutoScalingGroup')) as [string, { UpdatePolicy: Record<string, unknown> }][];
+    expect(group.UpdatePolicy.AutoScalingRollingUpdate).toEqual({
+      MaxBatchSize: 3,
+      MinInstancesInService: 2,
+      SuspendProcesses: ['HealthCheck', 'ReplaceUnhealthy', 'AZRebalance', 'AlarmNotification', 'ScheduledActions'],
+    });
+    const fixed = fleet({ minWorkers: 4, maxWorkers: 4 }).template.findResources('AWS::AutoScaling::AutoScalingGroup');
+    // CloudFormation requires MinInstancesInService below MaxSize.
+    expect(Object.values(fixed)[0].UpdatePolicy.AutoScalingRollingUpdate).toMatchObject({ MaxBatchSize: 1, MinInstancesInService: 3 });
   });
 
   test('spot uses a mixed instances policy, all Spot, with capacity rebalancing', () => {
@@ -98,6 +151,35 @@ describe('Ec2AgentFleet', () => {
         LaunchTemplate: Match.objectLike({ Overrides: [{ InstanceType: 't3.medium' }, { InstanceType: 't3a.medium' }] }),
       },
     });
+  });
+
+  test('spot with an on-demand base: the first instances on demand, every one above them Spot', () => {
+    fleet({ spot: true, onDemandBaseWorkers: 2 }).template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
+      MixedInstancesPolicy: Match.objectLike({
+        InstancesDistribution: { OnDemandBaseCapacity: 2, OnDemandPercentageAboveBaseCapacity: 0, SpotAllocationStrategy: 'price-capacity-optimized' },
+      }),
+    });
+  });
+
+  test('busy workers protect their own instance from scale-in: the contract variable and SetInstanceProtection on the one group', () => {
+    const { template } = fleet();
+    expect(userData(template)).toContain('AGENT_INSTANCE_PROTECTION=true');
+    const protect = instanceStatements(template).find((st) => [st.Action].flat().includes('autoscaling:SetInstanceProtection'))!;
+    expect(JSON.stringify(protect.Resource)).toMatch(/:autoScalingGroup:\*:autoScalingGroupName\/TestStackFleet/);
+    const off = fleet({ instanceProtection: false }).template;
+    expect(userData(off)).not.toContain('AGENT_INSTANCE_PROTECTION');
+    expect(JSON.stringify(instanceStatements(off))).not.toContain('SetInstanceProtection');
+    // Protected new instances with nobody to drop the protection would never scale in.
+    expect(() => fleet({ instanceProtection: false, newInstancesProtectedFromScaleIn: true }))
+      .toThrow(/newInstancesProtectedFromScaleIn: must be false when instanceProtection is false \(nothing would ever drop the protection\), got true/);
+  });
+
+  test('step policies take the fleet\'s instance warm-up: EC2 Auto Scaling step policies have no cooldown', () => {
+    const stack = testStack();
+    const queue = new AgentQueue(stack, 'Tasks');
+    const made = new Ec2AgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE, instanceWarmup: Duration.seconds(240) });
+    made.addStepScaling(stack, 'Steps', { adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps: [{ lower: 0, change: 1 }], cooldown: Duration.seconds(60) });
+    Template.fromStack(stack).hasResourceProperties('AWS::AutoScaling::ScalingPolicy', { PolicyType: 'StepScaling', EstimatedInstanceWarmup: 240 });
   });
 
   test('scale-in protection and notifications are options', () => {
@@ -129,6 +211,12 @@ describe('Ec2AgentFleet', () => {
       ['hook timeout above 2 h', { lifecycleHookTimeout: Duration.hours(3) }, /lifecycleHookTimeout: must be an integer 30-7200, got 10800/],
       ['hook timeout below 30 s', { stopTimeout: Duration.seconds(10), drainDeadline: Duration.seconds(5), lifecycleHookTimeout: Duration.seconds(20) }, /lifecycleHookTimeout: must be an integer 30-7200, got 20/],
       ['drain deadline at the stop timeout', { stopTimeout: Duration.seconds(60), drainDeadline: Duration.seconds(60) }, /drainDeadline: must be > 0 and < stopTimeout \(60 seconds\)/],
+      ['Spot types without spot', { spotInstanceTypes: [new ec2.InstanceType('t3.medium')] }, /spotInstanceTypes: must be unset unless spot is true, got t3.medium/],
+      ['Spot types without the instance type', { spot: true, spotInstanceTypes: [new ec2.InstanceType('t3a.medium')] },
+        /spotInstanceTypes: must be a list that includes instanceType \(t3.medium\), got t3a.medium/],
+      ['Spot types of another architecture than the AMI', { spot: true, spotInstanceTypes: [new ec2.InstanceType('t3.medium'), new ec2.InstanceType('t4g.medium')] },
+        /spotInstanceTypes: must be instance types of instanceType's architecture \(x86_64\), the AMI's, got t4g.medium \(arm64\)/],
+      ['an on-demand base without spot', { onDemandBaseWorkers: 1 }, /onDemandBaseWorkers: must be 0 unless spot is true, got 1/],
     ])('%s is an error naming the path, prop, range and value', (_name, props, message) => {
       expect(() => fleet(props)).toThrow(message);
     });

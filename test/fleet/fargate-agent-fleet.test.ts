@@ -3,7 +3,7 @@ import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import type { Stack } from 'aws-cdk-lib';
-import { AgentQueue, FargateAgentFleet, type FargateAgentFleetProps } from '../../lib';
+import { AgentQueue, BacklogPublisher, BacklogScaling, BacklogTarget, FargateAgentFleet, type FargateAgentFleetProps } from '../../lib';
 import { resourcesOf, TEST_IMAGE, testStack, synthTemplate } from '../support/cdk';
 
 function fleet(props: Partial<FargateAgentFleetProps> = {}, stack: Stack = testStack()) {
@@ -47,7 +47,7 @@ describe('FargateAgentFleet', () => {
       AGENT_HANDLER_TIMEOUT_SECONDS: '120',
       AGENT_DRAIN_DEADLINE_SECONDS: '110',
       AGENT_STOP_TIMEOUT_SECONDS: '120',
-      AGENT_VISIBILITY_TIMEOUT_SECONDS: '360',
+      AGENT_VISIBILITY_TIMEOUT_SECONDS: '30',
       AGENT_TASK_PROTECTION: 'true',
       AGENT_TASK_PROTECTION_MINUTES: '60',
       AGENT_METRICS_NAMESPACE: 'AgentFleet',
@@ -86,13 +86,55 @@ describe('FargateAgentFleet', () => {
     });
   });
 
-  test('a given cluster is used as is, with a warning about Container Insights', () => {
+  test('spot: the service waits for the cluster\'s capacity providers, which it names in its strategy', () => {
+    const t = fleet({ spot: true }).template();
+    const [[associations]] = resourcesOf(t, 'AWS::ECS::ClusterCapacityProviderAssociations');
+    const [[, service]] = Object.entries(t.findResources('AWS::ECS::Service'));
+    expect((service as { DependsOn?: string[] }).DependsOn).toContain(associations);
+  });
+
+  test('spot with an on-demand base: the first workers on FARGATE, every one above them on FARGATE_SPOT', () => {
+    fleet({ spot: true, onDemandBaseWorkers: 2 }).template().hasResourceProperties('AWS::ECS::Service', {
+      CapacityProviderStrategy: [{ CapacityProvider: 'FARGATE', Base: 2, Weight: 0 }, { CapacityProvider: 'FARGATE_SPOT', Weight: 1 }],
+    });
+  });
+
+  test('spot on a given cluster without FARGATE_SPOT fails at synth; with it, the service waits for it', () => {
+    const bare = testStack();
+    fleet({ spot: true, cluster: new ecs.Cluster(bare, 'Shared', { vpc: new ec2.Vpc(bare, 'Net') }) }, bare);
+    expect(() => synthTemplate(bare))
+      .toThrow(/TestStack\/Fleet: invalid configuration[\s\S]*spot: must be false on a cluster without the FARGATE_SPOT capacity provider \(enableFargateCapacityProviders\), got true/);
+    const ready = testStack();
+    const cluster = new ecs.Cluster(ready, 'Shared', { vpc: new ec2.Vpc(ready, 'Net'), enableFargateCapacityProviders: true });
+    const [[associations]] = resourcesOf(fleet({ spot: true, cluster }, ready).template(), 'AWS::ECS::ClusterCapacityProviderAssociations');
+    expect(JSON.stringify(synthTemplate(ready).findResources('AWS::ECS::Service'))).toContain(associations);
+  });
+
+  test('spot on an imported cluster, whose capacity providers are unknown, is a warning', () => {
     const stack = testStack();
-    const vpc = new ec2.Vpc(stack, 'Net');
-    const cluster = new ecs.Cluster(stack, 'Shared', { vpc });
-    const { fleet: made } = fleet({ cluster }, stack);
-    synthTemplate(stack).resourceCountIs('AWS::ECS::Cluster', 1);
-    Annotations.fromStack(stack).hasWarning(`/${made.node.path}`, Match.stringLikeRegexp('Container Insights'));
+    const cluster = ecs.Cluster.fromClusterAttributes(stack, 'Imported', { clusterName: 'shared', vpc: new ec2.Vpc(stack, 'Net') });
+    const { fleet: made } = fleet({ spot: true, cluster }, stack);
+    Annotations.fromStack(stack).hasWarning(`/${made.node.path}`, Match.stringLikeRegexp('FARGATE_SPOT'));
+  });
+
+  test('a given cluster is used as is; scaling on it warns about Container Insights only where they are not known to be on', () => {
+    const warned = (clusterProps: Partial<ecs.ClusterProps>, publisher: boolean) => {
+      const stack = testStack();
+      const cluster = new ecs.Cluster(stack, 'Shared', { vpc: new ec2.Vpc(stack, 'Net'), ...clusterProps });
+      const { fleet: made, queue } = fleet({ cluster }, stack);
+      new BacklogScaling(stack, 'Scaling', {
+        fleet: made, queue, target: BacklogTarget.perWorker(10),
+        publisher: publisher ? new BacklogPublisher(stack, 'Publisher', { fleet: made, queue }) : undefined,
+      });
+      synthTemplate(stack).resourceCountIs('AWS::ECS::Cluster', 1);
+      return Annotations.fromStack(stack).findWarning(`/${made.node.path}`, Match.stringLikeRegexp('Container Insights')).length > 0;
+    };
+    expect(warned({}, false)).toBe(true);
+    expect(warned({ containerInsightsV2: ecs.ContainerInsights.ENABLED }, false)).toBe(false);
+    expect(warned({ containerInsightsV2: ecs.ContainerInsights.ENHANCED }, false)).toBe(false);
+    expect(warned({ containerInsights: true }, false)).toBe(false);
+    // The publisher counts running workers itself.
+    expect(warned({}, true)).toBe(false);
   });
 
   test('metricRunningWorkers is Container Insights RunningTaskCount of the service', () => {
@@ -112,7 +154,7 @@ describe('FargateAgentFleet', () => {
       [{ stopTimeout: Duration.seconds(180) }, /stopTimeout: must be 2-120 seconds, got 180 seconds/],
       [{ drainDeadline: Duration.seconds(120) }, /drainDeadline: must be > 0 and < stopTimeout \(120 seconds\).*got 120 seconds/],
       [{ stopTimeout: Duration.seconds(30), drainDeadline: Duration.seconds(45) }, /drainDeadline: must be > 0 and < stopTimeout \(30 seconds\).*got 45 seconds/],
-      [{ handlerTimeout: Duration.minutes(10) }, /visibilityTimeout: must be >= handlerTimeout \(600 seconds\).*got 360 seconds/],
+      [{ handlerTimeout: Duration.hours(13) }, /handlerTimeout: must be 1-43200 seconds, got 46800 seconds/],
       [{ minWorkers: 5, maxWorkers: 2 }, /minWorkers: must be <= maxWorkers \(2\), got 5/],
       [{ maxWorkers: 0 }, /maxWorkers: must be an integer 1-10000, got 0/],
       [{ minWorkers: 1.5 }, /minWorkers: must be an integer 0-10000, got 1.5/],
@@ -120,6 +162,8 @@ describe('FargateAgentFleet', () => {
       [{ environment: { QUEUE_URL: 'https://elsewhere' } }, /environment.QUEUE_URL: must be unset: the fleet sets it from its props, got https:\/\/elsewhere/],
       [{ taskProtectionExpiry: Duration.days(3) }, /taskProtectionExpiry \(minutes\): must be an integer 1-2880, got 4320/],
       [{ taskProtectionExpiry: Duration.minutes(2) }, /taskProtectionExpiry: must be >= handlerTimeout \(300 seconds\).*got 120 seconds/],
+      [{ onDemandBaseWorkers: 1 }, /onDemandBaseWorkers: must be 0 unless spot is true, got 1/],
+      [{ spot: true, onDemandBaseWorkers: 11 }, /onDemandBaseWorkers: must be an integer 0-10 \(maxWorkers\), got 11/],
     ])('%o is an error naming the path, prop, range and value', (props, message) => {
       expect(() => fleet(props as Partial<FargateAgentFleetProps>)).toThrow(message);
       expect(() => fleet(props as Partial<FargateAgentFleetProps>)).toThrow(/^TestStack\/Fleet: invalid configuration/);

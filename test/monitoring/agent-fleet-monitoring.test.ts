@@ -1,13 +1,15 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { AgentFleetMonitoring, AgentQueue, BacklogScaling, BacklogTarget, FargateAgentFleet } from '../../lib';
+import { AgentFleetMonitoring, AgentQueue, BacklogScaling, BacklogTarget, Ec2AgentFleet, FargateAgentFleet, type IAgentFleet } from '../../lib';
 import { resourcesOf, TEST_IMAGE, testStack, synthTemplate } from '../support/cdk';
 
-function monitored(options: { latencyGoal?: Duration; topic?: boolean } = {}) {
+function monitored(options: { latencyGoal?: Duration; topic?: boolean; ec2?: boolean } = {}) {
   const stack = testStack();
   const queue = new AgentQueue(stack, 'Tasks');
-  const fleet = new FargateAgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE, maxWorkers: 12 });
+  const fleet: IAgentFleet = options.ec2
+    ? new Ec2AgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE, maxWorkers: 12 })
+    : new FargateAgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE, maxWorkers: 12 });
   const scaling = new BacklogScaling(stack, 'Scaling', {
     fleet, queue, target: BacklogTarget.fromLatency({ acceptableLatency: Duration.minutes(2), processingTime: Duration.seconds(4) }),
   });
@@ -39,6 +41,22 @@ describe('AgentFleetMonitoring', () => {
     });
   });
 
+  test.each([
+    ['Fargate', false, 'ECS/ContainerInsights', ['DesiredTaskCount', 'RunningTaskCount']],
+    ['EC2', true, 'AWS/AutoScaling', ['GroupDesiredCapacity', 'GroupInServiceInstances']],
+  ])('%s: an alarm when desired workers stay above running ones and none starts, for 10 minutes', (_name, ec2, namespace, names) => {
+    const { template, monitoring } = monitored({ ec2 });
+    expect(monitoring.workersNotStartingAlarm).toBeDefined();
+    const [[, alarm]] = resourcesOf(template, 'AWS::CloudWatch::Alarm').filter(([id]) => id.startsWith('MonitoringWorkersNotStarting'));
+    expect(alarm.Properties).toMatchObject({
+      EvaluationPeriods: 10, DatapointsToAlarm: 10, Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching',
+    });
+    const metrics = alarm.Properties.Metrics as { Id: string; Expression?: string; MetricStat?: { Metric: { Namespace: string; MetricName: string } } }[];
+    expect(metrics.find((m) => m.Expression)!.Expression).toBe('IF(desired - running >= 1 AND DIFF(running) <= 0, 1, 0)');
+    expect(metrics.filter((m) => m.MetricStat).map((m) => m.MetricStat!.Metric.Namespace)).toEqual([namespace, namespace]);
+    expect(metrics.filter((m) => m.MetricStat).map((m) => m.MetricStat!.Metric.MetricName).sort()).toEqual(names);
+  });
+
   test('the latency goal can be set; without a latency target it defaults to 15 minutes', () => {
     expect(monitored({ latencyGoal: Duration.minutes(5) }).monitoring.latencyGoal.toSeconds()).toBe(300);
     const stack = testStack();
@@ -51,7 +69,7 @@ describe('AgentFleetMonitoring', () => {
   test('with a topic, every alarm notifies on ALARM and OK', () => {
     const { template } = monitored({ topic: true });
     const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm').filter(([id]) => id.startsWith('Monitoring'));
-    expect(alarms).toHaveLength(4);
+    expect(alarms).toHaveLength(5); // dead letters, oldest task, saturated, workers not starting, memory
     for (const [, alarm] of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^Ops/) }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: expect.stringMatching(/^Ops/) }]);
@@ -69,15 +87,16 @@ describe('AgentFleetMonitoring', () => {
     ]);
     const perWorker = widgets[1].properties;
     expect(perWorker.annotations.horizontal).toEqual([expect.objectContaining({ value: 30, label: 'Target 30' })]);
-    expect(JSON.stringify(perWorker.metrics)).toContain('visible / IF(FILL(running, 0) > 1, FILL(running, 0), 1)');
+    expect(JSON.stringify(perWorker.metrics)).toContain('visible / IF(FILL(desired, REPEAT) > 1, FILL(desired, REPEAT), 1)');
     expect(widgets[2].properties.annotations.horizontal).toEqual([expect.objectContaining({ value: 12 })]);
     expect(widgets[3].properties.annotations.horizontal).toEqual([expect.objectContaining({ value: 120, label: 'Latency goal' })]);
     expect(JSON.stringify(widgets[5].properties.metrics)).toMatch(/"AgentFleet","MessagesProcessed","Fleet","TestStackFleet/);
-    expect(widgets[8].properties.alarms).toHaveLength(7);
+    expect(widgets[8].properties.alarms).toHaveLength(8);
   });
 
-  test('a latency goal under a minute is an error naming the path, prop, range and value', () => {
-    expect(() => monitored({ latencyGoal: Duration.seconds(20) }))
-      .toThrow(/^TestStack\/Monitoring: invalid configuration[\s\S]*latencyGoal: must be >= 60 seconds \(SQS ages are per minute\), got 20 seconds/);
+  test('a latency goal under a minute works (SQS reports ages in seconds); zero is an error naming the path, prop, range and value', () => {
+    expect(monitored({ latencyGoal: Duration.seconds(20) }).monitoring.oldestMessageAlarm).toBeDefined();
+    expect(() => monitored({ latencyGoal: Duration.seconds(0) }))
+      .toThrow(/^TestStack\/Monitoring: invalid configuration[\s\S]*latencyGoal: must be > 0 seconds, got 0 seconds/);
   });
 });

@@ -38,18 +38,31 @@ describe('backlog per worker (AWS "Scaling policy based on Amazon SQS")', () => 
 });
 
 describe('signals: the expression CloudFormation gets and the function the simulator runs', () => {
-  const sample = { visible: 300, inFlight: 50, delayed: 7, running: 4 };
+  const sample = { visible: 300, inFlight: 50, delayed: 7, running: 4, desired: 4 };
   const params = { target: 10, concurrency: 1 };
 
-  test('backlog per worker', () => {
+  test('backlog per requested worker: visible / max(desired, 1)', () => {
     expect(BACKLOG_PER_WORKER.evaluate(sample, params)).toBe(75);
-    expect(BACKLOG_PER_WORKER.expression(params)).toMatch(/^visible \/ IF\(.*running.* > 1, .*running.*, 1\)$/);
+    // Workers still starting count: 300 visible for 4 running and 6 starting is 30 per worker, not 75.
+    expect(BACKLOG_PER_WORKER.evaluate({ ...sample, desired: 10 }, params)).toBe(30);
+    expect(BACKLOG_PER_WORKER.expression(params)).toBe('visible / IF(FILL(desired, REPEAT) > 1, FILL(desired, REPEAT), 1)');
   });
 
-  test('excess backlog: visible - target x running; with no workers any message is excess', () => {
+  test('excess backlog: visible - target x desired, so workers already requested are not asked for again', () => {
     expect(EXCESS_BACKLOG.evaluate(sample, params)).toBe(260);
-    expect(EXCESS_BACKLOG.evaluate({ ...sample, visible: 1, running: 0 }, params)).toBe(1);
-    expect(EXCESS_BACKLOG.expression(params)).toMatch(/^visible - 10 \* .*running/);
+    // 26 workers requested and starting: the 300 visible messages are what they will hold, nothing in excess.
+    expect(EXCESS_BACKLOG.evaluate({ ...sample, running: 4, desired: 30 }, params)).toBe(0);
+    expect(EXCESS_BACKLOG.evaluate({ ...sample, visible: 1, running: 0, desired: 0 }, params)).toBe(1);
+    expect(EXCESS_BACKLOG.expression(params)).toBe('visible - 10 * FILL(desired, REPEAT)');
+  });
+
+  test('a fleet input that lags the queue\'s is filled with its previous value, never 0; inputs that arrive together get no FILL', () => {
+    for (const signal of [BACKLOG_PER_WORKER, EXCESS_BACKLOG, SPARE_WORKERS]) {
+      expect(signal.expression(params)).not.toMatch(/FILL\([a-z]+, 0\)/);
+      expect(signal.expression(params)).toMatch(/FILL\((running|desired), REPEAT\)/);
+      expect(signal.expression({ ...params, inputsArriveTogether: true })).not.toMatch(/FILL/);
+    }
+    expect(EXCESS_BACKLOG.expression({ ...params, inputsArriveTogether: true })).toBe('visible - 10 * desired');
   });
 
   test('spare workers: running - max(visible / target + inFlight / concurrency, 1)', () => {
@@ -57,14 +70,14 @@ describe('signals: the expression CloudFormation gets and the function the simul
     expect(SPARE_WORKERS.evaluate(sample, params)).toBe(4 - 80);
     expect(SPARE_WORKERS.evaluate(sample, { target: 10, concurrency: 5 })).toBe(4 - 40);
     // Never below one needed worker: going to 0 is the idle rule's job.
-    expect(SPARE_WORKERS.evaluate({ visible: 0, inFlight: 0, delayed: 0, running: 5 }, params)).toBe(4);
+    expect(SPARE_WORKERS.evaluate({ visible: 0, inFlight: 0, delayed: 0, running: 5, desired: 5 }, params)).toBe(4);
     expect(SPARE_WORKERS.expression({ target: 10, concurrency: 4 }))
-      .toBe('FILL(running, 0) - IF((visible / 10 + inFlight / 4) > 1, (visible / 10 + inFlight / 4), 1)');
+      .toBe('FILL(running, REPEAT) - IF((visible / 10 + inFlight / 4) > 1, (visible / 10 + inFlight / 4), 1)');
   });
 
   test('spare workers: a busy worker is never spare (20 workers, 14 busy, nothing visible -> 6 spare, not 19)', () => {
     // 135 msgs/min of 6 s tasks keep about 14 of 20 workers busy: 14 messages in flight at concurrency 1.
-    const busy14 = { visible: 0, inFlight: 14, delayed: 0, running: 20 };
+    const busy14 = { visible: 0, inFlight: 14, delayed: 0, running: 20, desired: 20 };
     expect(SPARE_WORKERS.evaluate(busy14, params)).toBe(6);
     // The old formula, running - max((visible + inFlight) / target, 1), said 20 - 1.4 = 18.6, i.e. ~19 spare.
     expect(SPARE_WORKERS.evaluate(busy14, params)).not.toBeCloseTo(20 - 14 / 10, 5);
@@ -74,7 +87,7 @@ describe('signals: the expression CloudFormation gets and the function the simul
 
   test('spare workers: every worker busy -> none spare, so scale-in (>= 1 spare) removes nothing', () => {
     for (const concurrency of [1, 4]) {
-      const allBusy = { visible: 0, inFlight: 20 * concurrency, delayed: 0, running: 20 };
+      const allBusy = { visible: 0, inFlight: 20 * concurrency, delayed: 0, running: 20, desired: 20 };
       expect(SPARE_WORKERS.evaluate(allBusy, { target: 10, concurrency })).toBeLessThanOrEqual(0);
       // With messages waiting as well, even fewer are spare.
       expect(SPARE_WORKERS.evaluate({ ...allBusy, visible: 35 }, { target: 10, concurrency })).toBeLessThan(0);

@@ -14,11 +14,13 @@ describe('rulesFromModel: the rules BacklogScaling deploys, with the model\'s ow
     const set = rulesFromModel(model);
     expect(set).toMatchObject({ minWorkers: 0, maxWorkers: 20 });
     const [tt, burst, scaleIn, zero] = set.rules;
-    expect(tt).toMatchObject({ kind: 'target-tracking', target: 10, disableScaleIn: true, scaleOutDatapoints: 3 });
+    expect(tt).toMatchObject({ kind: 'target-tracking', target: model.heldBacklogPerWorker, disableScaleIn: true, scaleOutDatapoints: 3 });
+    expect(model.heldBacklogPerWorker).toBe(5);
     expect(tt.metric.signal).toBe(BACKLOG_PER_WORKER);
     expect(burst).toMatchObject({ kind: 'step', comparison: Comparison.GREATER_THAN, threshold: 0, steps: model.burst.steps });
     expect(burst.metric.signal).toBe(EXCESS_BACKLOG);
-    expect(scaleIn).toMatchObject({ comparison: Comparison.GREATER_THAN_OR_EQUAL, threshold: 1, evaluationPeriods: model.scaleIn.evaluationPeriods });
+    expect(scaleIn).toMatchObject({ comparison: Comparison.GREATER_THAN_OR_EQUAL, threshold: 1, evaluationPeriods: model.scaleIn.evaluationPeriods,
+      datapointsToAlarm: model.scaleIn.datapointsToAlarm, treatMissingAsBreaching: false });
     expect(scaleIn.metric.signal).toBe(SPARE_WORKERS);
     expect(zero).toMatchObject({ comparison: Comparison.LESS_THAN_OR_EQUAL, threshold: 0, evaluationPeriods: 15, adjustmentType: AdjustmentType.EXACT_CAPACITY });
     expect(zero.metric.signal).toBe(QUEUED_MESSAGES);
@@ -32,7 +34,7 @@ describe('rulesFromModel: the rules BacklogScaling deploys, with the model\'s ow
 
 describe('findRuleStep: the side of the threshold decides which bound is inclusive', () => {
   const upper: StepRule = {
-    kind: 'step', name: 'u', metric: depth, comparison: Comparison.GREATER_THAN_OR_EQUAL, threshold: 100, evaluationPeriods: 1,
+    kind: 'step', name: 'u', metric: depth, comparison: Comparison.GREATER_THAN_OR_EQUAL, threshold: 100, evaluationPeriods: 1, datapointsToAlarm: 1,
     adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps: [{ lower: 0, upper: 400, change: 1 }, { lower: 400, change: 5 }], cooldownSeconds: 300,
   };
   const lower: StepRule = { ...upper, comparison: Comparison.LESS_THAN_OR_EQUAL, threshold: 0, steps: [{ upper: 0, change: -1 }] };

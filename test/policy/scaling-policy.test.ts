@@ -1,5 +1,5 @@
 import {
-  buildScalingModel, DEFAULT_BURST_STEPS, DEFAULT_SCALE_IN_STEPS, DEFAULTS, periodsFor, validateScalingModel,
+  buildScalingModel, defaultBurstSteps, defaultScaleInSteps, defaultScaleOutCooldownSeconds, DEFAULTS, HELD_BACKLOG_RATIO, periodsFor, validateScalingModel,
   type BacklogScalingInput, type BacklogScalingModel,
 } from '../../lib/policy/scaling-policy';
 import { AdjustmentType } from '../../lib/policy/steps';
@@ -16,10 +16,12 @@ describe('buildScalingModel', () => {
   test('defaults: one-minute datapoints, burst and scale-in steps, scale to zero with minWorkers 0', () => {
     const model = buildScalingModel(input);
     expect(model.metricPeriodSeconds).toBe(60);
-    expect(model.targetTracking).toEqual({ scaleOutCooldownSeconds: DEFAULTS.scaleOutCooldownSeconds, disableScaleIn: true });
-    expect(model.burst).toMatchObject({ threshold: 0, evaluationPeriods: 1, adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps: DEFAULT_BURST_STEPS });
+    expect(model.targetTracking).toEqual({ scaleOutCooldownSeconds: 120, disableScaleIn: true });
+    expect(model.heldBacklogPerWorker).toBe(10 * HELD_BACKLOG_RATIO);
+    expect(model.inputsArriveTogether).toBe(false);
+    expect(model.burst).toMatchObject({ threshold: 0, evaluationPeriods: 1, datapointsToAlarm: 1, adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps: defaultBurstSteps(20, 5) });
     expect(model.concurrency).toBe(1);
-    expect(model.scaleIn).toMatchObject({ threshold: 1, evaluationPeriods: 6, steps: DEFAULT_SCALE_IN_STEPS, cooldownSeconds: DEFAULTS.scaleInCooldownSeconds });
+    expect(model.scaleIn).toMatchObject({ threshold: 1, evaluationPeriods: 3, steps: defaultScaleInSteps(20), cooldownSeconds: DEFAULTS.scaleInCooldownSeconds });
     expect(model.scaleToZero).toMatchObject({ idleSeconds: DEFAULTS.scaleToZeroAfterSeconds, threshold: 0, evaluationPeriods: 15, adjustmentType: AdjustmentType.EXACT_CAPACITY });
     expect(validateScalingModel(model)).toEqual([]);
   });
@@ -33,11 +35,43 @@ describe('buildScalingModel', () => {
     expect(model.scaleIn).toMatchObject({ cooldownSeconds: 90, evaluationPeriods: 4 });
   });
 
-  test('default burst steps: AWS\'s SQS example (+1 for 0-50, +2 for 50-200, +3 beyond) with the same bounds, times six', () => {
-    const aws = [{ lower: 0, upper: 50, change: 1 }, { lower: 50, upper: 200, change: 2 }, { lower: 200, change: 3 }];
-    expect(DEFAULT_BURST_STEPS).toEqual(aws.map((s) => ({ ...s, change: 6 * s.change })));
-    expect(DEFAULT_SCALE_IN_STEPS).toEqual([{ lower: 0, upper: 3, change: -1 }, { lower: 3, upper: 15, change: -3 }, { lower: 15, change: -15 }]);
-    expect(DEFAULTS).toMatchObject({ scaleOutCooldownSeconds: 60, scaleInCooldownSeconds: 120, scaleInAfterSeconds: 360 });
+  test('runs of breaching points have one datapoint of slack for a half-arrived newest point (M = N - 1)', () => {
+    const model = buildScalingModel(input);
+    expect(model.scaleIn).toMatchObject({ evaluationPeriods: 3, datapointsToAlarm: 2 });
+    expect(model.scaleToZero).toMatchObject({ evaluationPeriods: 15, datapointsToAlarm: 14 });
+    const fine = buildScalingModel({ ...input, metricPeriodSeconds: 10 });
+    expect(fine.scaleIn).toMatchObject({ evaluationPeriods: 18, datapointsToAlarm: 17 });
+    expect(buildScalingModel({ ...input, scaleInEvaluationPeriods: 1 }).scaleIn.datapointsToAlarm).toBe(1);
+  });
+
+  test('default burst steps: bands of workers lacking in powers of two, each adding twice its upper bound, up to maxWorkers', () => {
+    expect(defaultBurstSteps(20, 5)).toEqual([
+      { lower: 0, upper: 5, change: 2 }, { lower: 5, upper: 10, change: 4 }, { lower: 10, upper: 20, change: 8 },
+      { lower: 20, upper: 40, change: 16 }, { lower: 40, upper: 80, change: 32 }, { lower: 80, change: 64 },
+    ]);
+    for (const max of [1, 2, 3, 20, 100, 500, 10_000]) {
+      const steps = defaultBurstSteps(max, 2.5);
+      expect(steps.length).toBeLessThanOrEqual(20);
+      expect(steps[steps.length - 1].change).toBeGreaterThanOrEqual(max);
+      expect(validateScalingModel(buildScalingModel({ ...input, maxWorkers: max }))).toEqual([]);
+    }
+  });
+
+  test('default scale-in steps: half of a few spare workers, the band\'s lower bound from 8 spare on, never more than spare', () => {
+    // Bounds are spare - 1 (threshold 1).
+    expect(defaultScaleInSteps(20)).toEqual([
+      { lower: 0, upper: 1, change: -1 }, { lower: 1, upper: 3, change: -1 }, { lower: 3, upper: 7, change: -2 },
+      { lower: 7, upper: 15, change: -8 }, { lower: 15, change: -16 },
+    ]);
+    // 400 spare of 500: -256, then -128 of the 144 left, then -8: three actions.
+    expect(defaultScaleInSteps(500).at(-1)).toEqual({ lower: 255, change: -256 });
+    expect(defaultScaleInSteps(1)).toEqual([{ lower: 0, change: -1 }]);
+  });
+
+  test('default scale-out cooldown: two periods, at least a minute', () => {
+    expect(defaultScaleOutCooldownSeconds(60)).toBe(120);
+    expect(defaultScaleOutCooldownSeconds(10)).toBe(60);
+    expect(DEFAULTS).toMatchObject({ scaleInCooldownSeconds: 120, scaleInAfterSeconds: 180 });
   });
 
   test('periodsFor rounds up and gives at least one', () => {

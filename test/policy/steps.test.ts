@@ -1,5 +1,5 @@
 import { AdjustmentType, applyAdjustment, describeSteps, findStep, validateSteps } from '../../lib/policy/steps';
-import { DEFAULT_BURST_STEPS } from '../../lib/policy/scaling-policy';
+import { defaultBurstSteps } from '../../lib/policy/scaling-policy';
 
 describe('findStep: bounds relative to the threshold, lower inclusive, upper exclusive', () => {
   const steps = [{ lower: 0, upper: 50, change: 1 }, { lower: 50, upper: 200, change: 2 }, { lower: 200, change: 3 }];
@@ -45,7 +45,7 @@ describe('applyAdjustment', () => {
 
 describe('validateSteps', () => {
   test('the defaults are valid', () => {
-    expect(validateSteps('burstSteps', DEFAULT_BURST_STEPS)).toEqual([]);
+    expect(validateSteps('burstSteps', defaultBurstSteps(20, 5))).toEqual([]);
   });
 
   test('no steps', () => {

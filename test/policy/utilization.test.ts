@@ -6,7 +6,7 @@ import {
 } from '../../lib/policy/utilization';
 
 const cpu60 = utilizationSignals({ cpuTargetPercent: 60, scaleOutCooldownSeconds: 180 });
-const sample = (s: Partial<RuleSample>): RuleSample => ({ visible: 0, inFlight: 0, delayed: 0, running: 10, cpuUtilization: 0, ...s });
+const sample = (s: Partial<RuleSample>): RuleSample => ({ visible: 0, inFlight: 0, delayed: 0, running: 10, desired: 10, cpuUtilization: 0, ...s });
 const params = { target: 10, concurrency: 4 };
 
 describe('the extra signals in the policy model', () => {
@@ -31,8 +31,9 @@ describe('the extra signals in the policy model', () => {
     const exprs = spareWorkersExpressions(params, [...cpu60, metricSignal('Tokens', 1000, 180)]);
     expect(exprs).toEqual([
       { id: 'spare_backlog', expression: SPARE_WORKERS.expression(params) },
-      { id: 'spare_cpu', expression: 'FILL(running, 0) - FILL(running, 0) * FILL(cpu, 0) / 54' },
-      { id: 'spare_metric_Tokens', expression: 'FILL(running, 0) - FILL(running, 0) * FILL(metric_Tokens, 0) / 900' },
+      // Fleet inputs repeat their last value (a late datapoint is not an idle fleet); a silent business metric is 0.
+      { id: 'spare_cpu', expression: 'FILL(running, REPEAT) - FILL(running, REPEAT) * FILL(cpu, REPEAT) / 54' },
+      { id: 'spare_metric_Tokens', expression: 'FILL(running, REPEAT) - FILL(running, REPEAT) * FILL(metric_Tokens, 0) / 900' },
       { id: 'spareWorkers', expression: 'MIN([spare_backlog, spare_cpu, spare_metric_Tokens])' },
     ]);
   });

@@ -17,7 +17,7 @@ describe('AgentQueue', () => {
     template.resourceCountIs('AWS::SQS::Queue', 2);
     template.hasResourceProperties('AWS::SQS::Queue', {
       SqsManagedSseEnabled: true,
-      VisibilityTimeout: 360,
+      VisibilityTimeout: 30,
       MessageRetentionPeriod: 4 * 24 * 3600,
       ReceiveMessageWaitTimeSeconds: 20,
       RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [Match.stringLikeRegexp('TasksDeadLetterQueue'), 'Arn'] }, maxReceiveCount: 5 },
@@ -124,7 +124,7 @@ describe('AgentQueue', () => {
     test.each([
       ['maxReceiveCount', { maxReceiveCount: 0 }, /maxReceiveCount: must be an integer 1-1000, got 0/],
       ['maxReceiveCount', { maxReceiveCount: 1001 }, /maxReceiveCount: must be an integer 1-1000, got 1001/],
-      ['visibilityTimeout', { visibilityTimeout: Duration.hours(13) }, /visibilityTimeout: must be 0-43200 seconds, got 46800 seconds/],
+      ['visibilityTimeout', { visibilityTimeout: Duration.hours(13) }, /visibilityTimeout: must be 2-43200 seconds, got 46800 seconds/],
       ['retentionPeriod', { retentionPeriod: Duration.days(15) }, /retentionPeriod: must be 60-1209600 seconds, got 1296000 seconds/],
       ['deadLetterRetentionPeriod', { deadLetterRetentionPeriod: Duration.seconds(30) }, /deadLetterRetentionPeriod: must be 60-1209600 seconds, got 30 seconds/],
     ])('%s out of range is an error naming the path, the prop, the range and the value', (_prop, props, message) => {

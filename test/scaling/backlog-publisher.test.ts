@@ -2,15 +2,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Duration, type App, type Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
-import { AgentQueue, BacklogPublisher, Ec2AgentFleet, FargateAgentFleet, type IAgentFleet } from '../../lib';
+import { AgentQueue, BacklogPublisher, Ec2AgentFleet, FargateAgentFleet, type BacklogPublisherProps, type IAgentFleet } from '../../lib';
 import { resourcesOf, TEST_IMAGE, testStack, synthTemplate } from '../support/cdk';
 
-function published(kind: 'fargate' | 'ec2', period?: Duration, stack: Stack = testStack()) {
+function published(kind: 'fargate' | 'ec2', period?: Duration, stack: Stack = testStack(), extra: Partial<BacklogPublisherProps> = {}) {
   const queue = new AgentQueue(stack, 'Tasks');
   const fleet: IAgentFleet = kind === 'fargate'
     ? new FargateAgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE })
     : new Ec2AgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE });
-  const publisher = new BacklogPublisher(stack, 'Publisher', { queue, fleet, period });
+  const publisher = new BacklogPublisher(stack, 'Publisher', { queue, fleet, period, ...extra });
   return { stack, publisher, template: synthTemplate(stack) };
 }
 
@@ -27,7 +27,6 @@ describe('BacklogPublisher', () => {
       Architectures: ['arm64'],
       Handler: 'index.handler',
       Timeout: 70,
-      ReservedConcurrentExecutions: 1,
       Environment: { Variables: Match.objectLike({
         QUEUE_URL: Match.anyValue(),
         FLEET_NAME: Match.stringLikeRegexp('^TestStackFleet'),
@@ -42,6 +41,26 @@ describe('BacklogPublisher', () => {
       Targets: [Match.objectLike({ RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 60 } })],
     });
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: 30 });
+  });
+
+  test('Lambda\'s own async retries are off too, and a run older than a minute is dropped', () => {
+    const { template } = published('fargate');
+    template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+      FunctionName: { Ref: Match.stringLikeRegexp('^PublisherFunction') },
+      Qualifier: '$LATEST',
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 60,
+    });
+  });
+
+  test('reserves no concurrency unless asked: Lambda keeps 100 units unreserved, so a low-quota account would reject the function', () => {
+    const { template } = published('fargate');
+    const [[, fn]] = resourcesOf(template, 'AWS::Lambda::Function').filter(([id]) => id.startsWith('PublisherFunction'));
+    expect(fn.Properties).not.toHaveProperty('ReservedConcurrentExecutions');
+    published('fargate', undefined, testStack(), { reservedConcurrency: 1 }).template
+      .hasResourceProperties('AWS::Lambda::Function', { ReservedConcurrentExecutions: 1 });
+    expect(() => published('fargate', undefined, testStack(), { reservedConcurrency: 0 }))
+      .toThrow(/^TestStack\/Publisher: invalid configuration[\s\S]*reservedConcurrency: must be an integer >= 1, got 0/);
   });
 
   test('IAM on Fargate: the queue\'s attributes, the one service, PutMetricData in its namespace only', () => {

@@ -23,8 +23,8 @@ function scaled(kind: FleetKind, options: BacklogScalingOptions & { minWorkers?:
 
 const POLICY = { fargate: 'AWS::ApplicationAutoScaling::ScalingPolicy', ec2: 'AWS::AutoScaling::ScalingPolicy' } as const;
 const DIVISOR = {
-  fargate: { Namespace: 'ECS/ContainerInsights', MetricName: 'RunningTaskCount' },
-  ec2: { Namespace: 'AWS/AutoScaling', MetricName: 'GroupInServiceInstances' },
+  fargate: { Namespace: 'ECS/ContainerInsights', MetricName: 'DesiredTaskCount' },
+  ec2: { Namespace: 'AWS/AutoScaling', MetricName: 'GroupDesiredCapacity' },
 } as const;
 
 function targetTracking(kind: FleetKind, template: Template) {
@@ -46,43 +46,48 @@ function alarmByExpression(template: Template, pattern: RegExp) {
 }
 
 describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (kind) => {
-  test('target tracking divides visible messages by running workers through metric math, scale-out only', () => {
+  test('target tracking divides visible messages by requested workers through metric math, holds half the acceptable backlog, scale-out only', () => {
     const { template } = scaled(kind);
     const config = targetTracking(kind, template);
-    expect(config.TargetValue).toBe(40);
+    expect(config.TargetValue).toBe(20);
     expect(config.DisableScaleIn).toBe(true);
     const metrics = config.CustomizedMetricSpecification.Metrics;
     expect(metrics).toEqual([
       { Id: 'visible', ReturnData: false, MetricStat: { Stat: 'Maximum', Metric: expect.objectContaining({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible' }) } },
-      { Id: 'running', ReturnData: false, MetricStat: { Stat: 'Average', Metric: expect.objectContaining(DIVISOR[kind]) } },
-      { Id: 'e1', ReturnData: true, Label: expect.any(String), Expression: 'visible / IF(FILL(running, 0) > 1, FILL(running, 0), 1)' },
+      { Id: 'desired', ReturnData: false, MetricStat: { Stat: 'Average', Metric: expect.objectContaining(DIVISOR[kind]) } },
+      { Id: 'e1', ReturnData: true, Label: expect.any(String), Expression: 'visible / IF(FILL(desired, REPEAT) > 1, FILL(desired, REPEAT), 1)' },
     ]);
   });
 
-  test('burst steps: an alarm on visible beyond target x running, AWS\'s SQS steps times six, which also leaves 0', () => {
+  test('burst steps: an alarm on visible beyond held backlog x requested workers, steps in powers of two up to maxWorkers, which also leaves 0', () => {
     const { template } = scaled(kind);
-    const alarm = alarmByExpression(template, /^visible - 40 \* FILL\(running, 0\)$/);
-    expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, EvaluationPeriods: 1, TreatMissingData: 'notBreaching' });
+    const alarm = alarmByExpression(template, /^visible - 20 \* FILL\(desired, REPEAT\)$/);
+    expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, EvaluationPeriods: 1, DatapointsToAlarm: 1, TreatMissingData: 'notBreaching' });
     expect(stepPolicies(kind, template)).toContainEqual(expect.objectContaining({
       AdjustmentType: 'ChangeInCapacity',
       StepAdjustments: [
-        { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 50, ScalingAdjustment: 6 },
-        { MetricIntervalLowerBound: 50, MetricIntervalUpperBound: 200, ScalingAdjustment: 12 },
-        { MetricIntervalLowerBound: 200, ScalingAdjustment: 18 },
+        { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 20, ScalingAdjustment: 2 },
+        { MetricIntervalLowerBound: 20, MetricIntervalUpperBound: 40, ScalingAdjustment: 4 },
+        { MetricIntervalLowerBound: 40, MetricIntervalUpperBound: 80, ScalingAdjustment: 8 },
+        { MetricIntervalLowerBound: 80, MetricIntervalUpperBound: 160, ScalingAdjustment: 16 },
+        { MetricIntervalLowerBound: 160, MetricIntervalUpperBound: 320, ScalingAdjustment: 32 },
+        { MetricIntervalLowerBound: 320, ScalingAdjustment: 64 },
       ],
     }));
   });
 
-  test('scale-in counts each in-flight message as a busy worker\'s (concurrency 1) and waits 6 periods', () => {
+  test('scale-in counts each in-flight message as a busy worker\'s (concurrency 1) and alarms on 2 of 3 periods (slack for a late newest one)', () => {
     const { template } = scaled(kind);
-    const alarm = alarmByExpression(template, /^FILL\(running, 0\) - IF\(\(visible \/ 40 \+ inFlight \/ 1\) > 1, \(visible \/ 40 \+ inFlight \/ 1\), 1\)$/);
-    expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, EvaluationPeriods: 6 });
+    const alarm = alarmByExpression(template, /^FILL\(running, REPEAT\) - IF\(\(visible \/ 20 \+ inFlight \/ 1\) > 1, \(visible \/ 20 \+ inFlight \/ 1\), 1\)$/);
+    expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, EvaluationPeriods: 3, DatapointsToAlarm: 2 });
     expect(alarm!.Metrics.map((m: { Id: string }) => m.Id).sort()).toEqual(['expr_1', 'inFlight', 'running', 'visible'].sort());
     expect(stepPolicies(kind, template)).toContainEqual(expect.objectContaining({
       StepAdjustments: [
-        { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 3, ScalingAdjustment: -1 },
-        { MetricIntervalLowerBound: 3, MetricIntervalUpperBound: 15, ScalingAdjustment: -3 },
-        { MetricIntervalLowerBound: 15, ScalingAdjustment: -15 },
+        { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 1, ScalingAdjustment: -1 },
+        { MetricIntervalLowerBound: 1, MetricIntervalUpperBound: 3, ScalingAdjustment: -1 },
+        { MetricIntervalLowerBound: 3, MetricIntervalUpperBound: 7, ScalingAdjustment: -2 },
+        { MetricIntervalLowerBound: 7, MetricIntervalUpperBound: 15, ScalingAdjustment: -8 },
+        { MetricIntervalLowerBound: 15, ScalingAdjustment: -16 },
       ],
     }));
   });
@@ -97,7 +102,7 @@ describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (ki
   test('with minWorkers 0, goes to 0 only after visible + in-flight + delayed stay 0 for the idle time', () => {
     const { template } = scaled(kind, { scaleToZeroAfter: Duration.minutes(30) });
     const alarm = alarmByExpression(template, /^visible \+ inFlight \+ delayed$/);
-    expect(alarm).toMatchObject({ ComparisonOperator: 'LessThanOrEqualToThreshold', Threshold: 0, EvaluationPeriods: 30 });
+    expect(alarm).toMatchObject({ ComparisonOperator: 'LessThanOrEqualToThreshold', Threshold: 0, EvaluationPeriods: 30, DatapointsToAlarm: 29 });
     expect(stepPolicies(kind, template)).toContainEqual(expect.objectContaining({
       AdjustmentType: 'ExactCapacity',
       StepAdjustments: [{ MetricIntervalUpperBound: 0, ScalingAdjustment: 0 }],
@@ -132,10 +137,10 @@ describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (ki
 });
 
 describe('BacklogScaling', () => {
-  test('default cooldowns: 60 s scale-out (target tracking and burst), 120 s scale-in and idle', () => {
+  test('default cooldowns: two periods scale-out (target tracking and burst: 120 s on one-minute metrics), 120 s scale-in and idle', () => {
     const { template } = scaled('fargate');
-    expect(targetTracking('fargate', template).ScaleOutCooldown).toBe(60);
-    expect(stepPolicies('fargate', template).map((p) => p.Cooldown).sort()).toEqual([120, 120, 60]);
+    expect(targetTracking('fargate', template).ScaleOutCooldown).toBe(120);
+    expect(stepPolicies('fargate', template).map((p) => p.Cooldown)).toEqual([120, 120, 120]);
   });
 
   test('cooldowns: scale-out on target tracking (ECS) and burst, scale-in on the spare-worker steps', () => {
@@ -151,12 +156,15 @@ describe('BacklogScaling', () => {
     const fleetDimension = [{ Name: 'Fleet', Value: expect.stringMatching(/^TestStackFleet/) }];
     expect(metrics.slice(0, 2).map((m: { MetricStat: unknown }) => m.MetricStat)).toEqual([
       { Stat: 'Maximum', Unit: 'Count', Metric: { Namespace: 'AgentFleet', MetricName: 'VisibleMessages', Dimensions: fleetDimension }, ...(kind === 'ec2' ? { Period: 10 } : {}) },
-      { Stat: 'Maximum', Unit: 'Count', Metric: { Namespace: 'AgentFleet', MetricName: 'RunningWorkers', Dimensions: fleetDimension }, ...(kind === 'ec2' ? { Period: 10 } : {}) },
+      { Stat: 'Maximum', Unit: 'Count', Metric: { Namespace: 'AgentFleet', MetricName: 'DesiredWorkers', Dimensions: fleetDimension }, ...(kind === 'ec2' ? { Period: 10 } : {}) },
     ]);
-    // The alarms evaluate 10 s datapoints; scale-in still waits 6 minutes.
-    const burst = alarmByExpression(template, /^visible - 40/);
+    // The publisher's inputs arrive in one put: no FILL anywhere.
+    expect(metrics[2].Expression).toBe('visible / IF(desired > 1, desired, 1)');
+    // The alarms evaluate 10 s datapoints; scale-in still waits 3 minutes, 17 of 18.
+    const burst = alarmByExpression(template, /^visible - 20 \* desired$/);
     expect(burst!.Metrics.find((m: { Id: string }) => m.Id === 'visible').MetricStat.Period).toBe(10);
-    expect(alarmByExpression(template, /inFlight \/ 1\)/)).toMatchObject({ EvaluationPeriods: 36 });
+    expect(alarmByExpression(template, /inFlight \/ 1\)/)).toMatchObject({ EvaluationPeriods: 18, DatapointsToAlarm: 17 });
+    expect(resourcesOf(template, 'AWS::CloudWatch::Alarm').every(([, a]) => !JSON.stringify(a.Properties.Metrics).includes('FILL'))).toBe(true);
     expect(stack).toBeDefined();
   });
 

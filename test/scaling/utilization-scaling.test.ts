@@ -94,9 +94,11 @@ describe('BacklogScaling on CPU, memory and custom metrics', () => {
       'spare_backlog', 'spare_cpu', 'spare_memory', 'spare_metric_TokensPerWorker', 'spareWorkers']);
     const byId = Object.fromEntries((alarm.Metrics as { Id: string }[]).map((m) => [m.Id, m as Record<string, any>]));
     // 0.9 x target: a worker is spare only when the others carry its load under 90 % of the target.
-    expect(byId.spare_cpu.Expression).toBe('FILL(running, 0) - FILL(running, 0) * FILL(cpu, 0) / 54');
-    expect(byId.spare_memory.Expression).toBe('FILL(running, 0) - FILL(running, 0) * FILL(memory, 0) / 67.5');
-    expect(byId.spare_metric_TokensPerWorker.Expression).toBe('FILL(running, 0) - FILL(running, 0) * FILL(metric_TokensPerWorker, 0) / 18000');
+    // The running count is filled as the backlog rule fills it: REPEAT unless the publisher puts every input at once.
+    const running = source === BacklogMetricSource.PUBLISHER ? 'running' : 'FILL(running, REPEAT)';
+    expect(byId.spare_cpu.Expression).toBe(`${running} - ${running} * FILL(cpu, REPEAT) / 54`);
+    expect(byId.spare_memory.Expression).toBe(`${running} - ${running} * FILL(memory, REPEAT) / 67.5`);
+    expect(byId.spare_metric_TokensPerWorker.Expression).toBe(`${running} - ${running} * FILL(metric_TokensPerWorker, 0) / 18000`);
     expect(byId.spareWorkers).toMatchObject({ Expression: 'MIN([spare_backlog, spare_cpu, spare_memory, spare_metric_TokensPerWorker])', ReturnData: true });
     expect((alarm.Metrics as { ReturnData: boolean }[]).filter((m) => m.ReturnData)).toHaveLength(1);
     // Every input has the alarm's period (60 s, or the publisher's 10 s).
@@ -104,7 +106,7 @@ describe('BacklogScaling on CPU, memory and custom metrics', () => {
     expect([...periods]).toEqual([source === BacklogMetricSource.PUBLISHER ? 10 : 60]);
   });
 
-  test('with extra signals the scale-in cooldown is 240 s (also when scaleOnMetric adds the first one after construction)', () => {
+  test('with extra signals the scale-in cooldown is 240 s and the alarm waits 8 minutes (also when scaleOnMetric adds the first one after construction)', () => {
     const stack = testStack();
     const queue = new AgentQueue(stack, 'Tasks');
     const fleet = new FargateAgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE });
@@ -117,6 +119,8 @@ describe('BacklogScaling on CPU, memory and custom metrics', () => {
       PolicyName: Match.stringLikeRegexp('ScaleInPolicy'), StepScalingPolicyConfiguration: Match.objectLike({ Cooldown: 240 }),
     });
     expect((scaleInAlarm(template).Metrics as { Id: string }[]).map((m) => m.Id)).toContain('spare_metric_ToolCalls');
+    // 8 one-minute periods, all but one breaching (UTILIZATION_DEFAULTS.scaleInAfterSeconds).
+    expect(scaleInAlarm(template)).toMatchObject({ EvaluationPeriods: 8, DatapointsToAlarm: 7 });
   });
 
   test('without extra signals nothing changes: no utilization policy, the spare-workers alarm as before', () => {

@@ -1,6 +1,6 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { AgentCompute, AgentImage, AgentQueueEncryption, BacklogMetricSource, ElasticAgentFleet } from '../../lib';
-import { AgentFleetEc2Stack, AgentFleetFargateStack } from '../../bin/reference-stacks';
+import { AgentFleetEc2Stack, AgentFleetEksStack, AgentFleetFargateStack } from '../../bin/reference-stacks';
 import { CDK_CONTEXT } from '../support/cdk';
 
 /** Every IAM action our stacks grant, and the feature it serves. An action missing here fails the test. */
@@ -9,11 +9,13 @@ const FEATURE_OF_ACTION: Record<string, string> = {
   'sqs:DeleteMessage': 'workers delete finished tasks',
   'sqs:ChangeMessageVisibility': 'workers extend visibility (heartbeat) and release tasks on drain or failure',
   'sqs:GetQueueUrl': 'workers consume the task queue',
-  'sqs:GetQueueAttributes': 'workers consume the task queue; the publisher reads the queue counters',
+  'sqs:GetQueueAttributes': 'workers consume the task queue; the publisher and KEDA\'s operator read the queue counters',
   'kms:Decrypt': 'workers read tasks from a KMS-encrypted queue',
   'ecs:UpdateTaskProtection': 'Fargate workers hold scale-in protection while busy',
   'ecs:GetTaskProtection': 'Fargate workers hold scale-in protection while busy',
-  'autoscaling:CompleteLifecycleAction': 'EC2 workers end the termination hook after draining',
+  'autoscaling:CompleteLifecycleAction': 'EC2 workers end the termination hook after draining, and the launch hook once they run',
+  'autoscaling:SetInstanceHealth': 'an EC2 worker that keeps failing marks its own instance unhealthy',
+  'autoscaling:SetInstanceProtection': 'a busy EC2 worker protects its own instance from scale-in',
   'ecs:DescribeServices': 'the publisher counts running Fargate workers',
   'autoscaling:DescribeAutoScalingGroups': 'the publisher counts running EC2 workers',
   'cloudwatch:PutMetricData': 'the publisher puts backlog per worker; the CloudWatch agent on EC2 workers puts memory use',
@@ -25,6 +27,9 @@ const FEATURE_OF_ACTION: Record<string, string> = {
   'ecr:BatchCheckLayerAvailability': 'pulling the agent image from ECR',
   'ecr:GetDownloadUrlForLayer': 'pulling the agent image from ECR',
   'ecr:BatchGetImage': 'pulling the agent image from ECR',
+  'eks:DescribeCluster': 'the kubectl provider of a new EKS cluster applies the fleet\'s manifests and KEDA\'s chart',
+  'lambda:InvokeFunction': 'CDK\'s provider framework calls the EKS kubectl handler',
+  'lambda:GetFunction': 'CDK\'s provider framework calls the EKS kubectl handler',
   'ec2:AuthorizeSecurityGroupIngress': 'CDK closes the new VPC\'s default security group',
   'ec2:AuthorizeSecurityGroupEgress': 'CDK closes the new VPC\'s default security group',
   'ec2:RevokeSecurityGroupIngress': 'CDK closes the new VPC\'s default security group',
@@ -49,6 +54,7 @@ function allStatements(): { where: string; statement: Statement }[] {
   const app = new App({ context: CDK_CONTEXT });
   new AgentFleetFargateStack(app, 'AgentFleetFargateStack');
   new AgentFleetEc2Stack(app, 'AgentFleetEc2Stack');
+  new AgentFleetEksStack(app, 'AgentFleetEksStack');
   for (const [name, compute] of [['PublisherFargate', AgentCompute.fargate()], ['PublisherEc2', AgentCompute.ec2()]] as const) {
     new ElasticAgentFleet(new Stack(app, name), 'Agents', {
       image: AgentImage.fromRegistry('public.ecr.aws/docker/library/node:20-alpine'),

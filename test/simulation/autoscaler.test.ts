@@ -5,13 +5,13 @@ import { RuleAutoscaler } from '../../lib/simulation/autoscaler';
 import { Datapoints, SampleLog } from '../../lib/simulation/cloudwatch';
 import { DEFAULT_CLOUDWATCH } from '../../lib/simulation/params';
 
-type Sample = { visible: number; inFlight?: number; running: number };
+type Sample = { visible: number; inFlight?: number; running: number; desired?: number };
 
 /** Datapoints whose every second, minute by minute, is `minutes[i]`. */
 function datapoints(minutes: Sample[]): Datapoints {
   const log = new SampleLog(minutes.length * 60);
   minutes.forEach((m, i) => {
-    for (let s = 0; s < 60; s++) log.record(i * 60 + s, { visible: m.visible, inFlight: m.inFlight ?? 0, delayed: 0, running: m.running, cpuUtilization: 50 }, true);
+    for (let s = 0; s < 60; s++) log.record(i * 60 + s, { visible: m.visible, inFlight: m.inFlight ?? 0, delayed: 0, running: m.running, desired: m.desired ?? m.running, cpuUtilization: 50 }, true);
   });
   return new Datapoints(log, { ...DEFAULT_CLOUDWATCH, publicationDelaySeconds: 0 });
 }
@@ -21,7 +21,8 @@ const options = { alarmReinvokeSeconds: 60 };
 describe('our policy under the autoscaler', () => {
   // AWS's SQS example steps, so the hand-worked numbers do not move with our defaults.
   const burstSteps = [{ lower: 0, upper: 50, change: 1 }, { lower: 50, upper: 200, change: 2 }, { lower: 200, change: 3 }];
-  const ours = rulesFromModel(buildScalingModel({ minWorkers: 0, maxWorkers: 100, targetBacklogPerWorker: 100, burstSteps }));
+  // An acceptable backlog of 200 per worker: the policies hold half of it, 100 (HELD_BACKLOG_RATIO).
+  const ours = rulesFromModel(buildScalingModel({ minWorkers: 0, maxWorkers: 100, targetBacklogPerWorker: 200, burstSteps }));
 
   test('AWS worked example: 1,500 visible on 10 workers for 3 minutes -> target tracking asks for 15', () => {
     // First reading at 3 datapoints: burst steps say +3 (excess 500), target tracking ceil(10 x 150 / 100) = 15; the larger wins.
@@ -29,10 +30,17 @@ describe('our policy under the autoscaler', () => {
     expect(scaler.evaluate(180, 10, false)).toMatchObject({ desired: 15, events: [{ rule: 'backlog-per-worker target tracking', from: 10, to: 15 }] });
   });
 
-  test('burst steps act on the first datapoint, and again once the 60 s cooldown is over', () => {
-    const scaler = new RuleAutoscaler(ours, datapoints(Array(2).fill({ visible: 1500, running: 10 })), options);
+  test('burst steps act on the first datapoint, not again on the same stale excess within the cooldown (two periods), again after it', () => {
+    const scaler = new RuleAutoscaler(ours, datapoints(Array(3).fill({ visible: 1500, running: 10 })), options);
     expect(scaler.evaluate(60, 10, false)).toMatchObject({ desired: 13, events: [{ rule: 'burst steps on excess backlog', from: 10, to: 13 }] });
-    expect(scaler.evaluate(120, 13, false).desired).toBe(16);
+    expect(scaler.evaluate(120, 13, false).desired).toBe(13);
+    // After it, burst steps say 16 and target tracking (3 datapoints now) ceil(13 x 150 / 100) = 20; the larger wins.
+    expect(scaler.evaluate(180, 13, false)).toMatchObject({ desired: 20, events: [{ rule: 'backlog-per-worker target tracking' }] });
+  });
+
+  test('the burst counts workers already requested: 10 running and 10 starting hold 2,000 at the held backlog, so 1,500 visible is no excess', () => {
+    const scaler = new RuleAutoscaler(ours, datapoints([{ visible: 1500, running: 10, desired: 20 }]), options);
+    expect(scaler.evaluate(60, 20, false).desired).toBe(20);
   });
 
   test('from zero: one visible message makes the burst policy add a worker', () => {
@@ -40,31 +48,31 @@ describe('our policy under the autoscaler', () => {
     expect(scaler.evaluate(60, 0, false).desired).toBe(1);
   });
 
-  test('scale-in waits for the evaluation periods (6 by default) and never counts a busy worker as spare', () => {
+  test('scale-in waits for 2 of 3 datapoints (the newest may lag) and never counts a busy worker as spare', () => {
     // 10 workers, all busy (one in-flight message each at concurrency 1), nothing visible: none spare.
     const busy = new RuleAutoscaler(ours, datapoints(Array(15).fill({ visible: 0, inFlight: 10, running: 10 })), options);
     expect(busy.evaluate(900, 10, false).desired).toBe(10);
-    // 4 of 10 busy: 6 spare (5 above the threshold of 1 -> the -3 step), once 6 datapoints say so.
-    const idle = new RuleAutoscaler(ours, datapoints(Array(6).fill({ visible: 0, inFlight: 4, running: 10 })), options);
-    expect(idle.evaluate(300, 10, false).desired).toBe(10); // 5 periods
-    expect(idle.evaluate(360, 10, false)).toMatchObject({ desired: 7, events: [{ rule: 'scale-in steps on spare workers', from: 10, to: 7 }] });
+    // 4 of 10 busy: 6 spare (5 above the threshold of 1 -> the -2 step for 4-7 spare), once 2 of 3 datapoints say so.
+    const idle = new RuleAutoscaler(ours, datapoints(Array(3).fill({ visible: 0, inFlight: 4, running: 10 })), options);
+    expect(idle.evaluate(60, 10, false).desired).toBe(10); // 1 datapoint
+    expect(idle.evaluate(120, 10, false)).toMatchObject({ desired: 8, events: [{ rule: 'scale-in steps on spare workers', from: 10, to: 8 }] });
   });
 
   test('scale-in divides in-flight messages by the model\'s concurrency', () => {
-    const c4 = rulesFromModel(buildScalingModel({ minWorkers: 0, maxWorkers: 100, targetBacklogPerWorker: 100, concurrency: 4, burstSteps }));
+    const c4 = rulesFromModel(buildScalingModel({ minWorkers: 0, maxWorkers: 100, targetBacklogPerWorker: 200, concurrency: 4, burstSteps }));
     // 40 in flight at concurrency 4: all 10 workers busy.
-    const allBusy = new RuleAutoscaler(c4, datapoints(Array(6).fill({ visible: 0, inFlight: 40, running: 10 })), options);
-    expect(allBusy.evaluate(360, 10, false).desired).toBe(10);
-    // 8 in flight at concurrency 4: 2 busy, 8 spare (7 above the threshold -> -3).
-    const twoBusy = new RuleAutoscaler(c4, datapoints(Array(6).fill({ visible: 0, inFlight: 8, running: 10 })), options);
-    expect(twoBusy.evaluate(360, 10, false).desired).toBe(7);
+    const allBusy = new RuleAutoscaler(c4, datapoints(Array(3).fill({ visible: 0, inFlight: 40, running: 10 })), options);
+    expect(allBusy.evaluate(180, 10, false).desired).toBe(10);
+    // 8 in flight at concurrency 4: 2 busy, 8 spare (7 above the threshold -> the -8 step for 8-15 spare).
+    const twoBusy = new RuleAutoscaler(c4, datapoints(Array(3).fill({ visible: 0, inFlight: 8, running: 10 })), options);
+    expect(twoBusy.evaluate(180, 10, false).desired).toBe(2);
   });
 });
 
 describe('cooldowns (Application Auto Scaling)', () => {
   const step = (steps: StepRule['steps'], comparison: Comparison, threshold: number, name: string): StepRule => ({
     kind: 'step', name, metric: { signal: VISIBLE_MESSAGES, signalParams: NO_SIGNAL_PARAMS, periodSeconds: 60, statistic: Statistic.AVERAGE },
-    comparison, threshold, evaluationPeriods: 1, adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps, cooldownSeconds: 300,
+    comparison, threshold, evaluationPeriods: 1, datapointsToAlarm: 1, adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps, cooldownSeconds: 300,
   });
   const set: ScalingRuleSet = {
     minWorkers: 0,

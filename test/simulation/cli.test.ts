@@ -54,4 +54,17 @@ describe('the simulate command (child process)', () => {
     for (const flag of ['--scenario', '--trace', '--config', '--seed', '--out', '--duration', '--base-rate', '--no-charts']) expect(help).toContain(flag);
     expect(() => execFileSync(tsx, [cli, '--scenario', 'nope'], { cwd: root, stdio: 'pipe' })).toThrow(/--scenario must be one of/);
   });
+
+  test('--suite: a scorecard row per cell, a verdict line and the scorecard CSV; unknown suite values are one clear error', () => {
+    const text = run(['--suite', 'quick', '--shapes', 'steady', '--scales', 'small', '--sources', 'publisher', '--out', out, '--no-progress']);
+    expect(text).toMatch(/^shape\s+scale\s+source\s+compute\s+ours p95\s+ours w-min\s+qpfs p95/m);
+    expect(text).toMatch(/^steady\s+small\s+publisher\s+fargate\s+\d+/m);
+    expect(text).toMatch(/^verdict: PASS: 1\/1 cells pass/m);
+    expect(fs.readFileSync(path.join(out, 'suite-scorecard.csv'), 'utf8')).toMatch(/^shape,scale,source,compute,ours\.waitP95/);
+    const fail = (args: string[]) => () => execFileSync(tsx, [cli, ...args], { cwd: root, stdio: 'pipe' });
+    expect(fail(['--suite', 'huge'])).toThrow(/--suite must be one of full, quick/);
+    expect(fail(['--suite', '--shapes', 'steady,tsunami'])).toThrow(/--shapes must be a comma-separated list of steady, .*; got "steady,tsunami"/);
+    expect(fail(['--suite', '--scenario', 'steady'])).toThrow(/--suite runs its own scenarios and fleets; drop --scenario/);
+    expect(fail(['--shapes', 'steady'])).toThrow(/--shapes only apply with --suite/);
+  }, 60_000);
 });

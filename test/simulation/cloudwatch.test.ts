@@ -5,7 +5,7 @@ import { DEFAULT_CLOUDWATCH } from '../../lib/simulation/params';
 function logOf(visibleAt: (second: number) => number, seconds: number, publishing = () => true): SampleLog {
   const log = new SampleLog(seconds);
   for (let t = 0; t < seconds; t++) {
-    log.record(t, { visible: visibleAt(t), inFlight: 0, delayed: 0, running: 2, cpuUtilization: t % 2 === 0 ? 0 : 100 }, publishing());
+    log.record(t, { visible: visibleAt(t), inFlight: 0, delayed: 0, running: 2, desired: 2, cpuUtilization: t % 2 === 0 ? 0 : 100 }, publishing());
   }
   return log;
 }
@@ -36,6 +36,22 @@ describe('CloudWatch datapoints', () => {
     expect(dp.values({ signal: VISIBLE_MESSAGES, signalParams: NO_SIGNAL_PARAMS, periodSeconds: 60, statistic: Statistic.AVERAGE }, 240, 3)).toEqual([5, 5, 5]);
   });
 
+  test('late newest datapoints: with metric math the fleet\'s counts may lag the queue\'s, and FILL(REPEAT) reads the previous ones', () => {
+    const log = new SampleLog(600);
+    for (let t = 0; t < 600; t++) log.record(t, { visible: 50, inFlight: 0, delayed: 0, running: 10, desired: t < 240 ? 10 : 20, cpuUtilization: 50 }, true);
+    const late = { ...DEFAULT_CLOUDWATCH, publicationDelaySeconds: 0, lateness: { lateFleetInputsProbability: 1, missingNewestProbability: 1 } };
+    const dp = new Datapoints(log, late);
+    const desired = { id: 'desired', label: 'desired', evaluate: (x: { desired: number }) => x.desired };
+    const metric = { signal: desired, signalParams: { target: 5, concurrency: 1, inputsArriveTogether: false }, periodSeconds: 60, statistic: Statistic.MAXIMUM };
+    // Minute 4 (desired 20) is the newest at 300 s: its fleet counts are not there yet, minute 3's (10) are used; older ones are whole.
+    expect(dp.values(metric, 300, 2)).toEqual([10, 10]);
+    expect(dp.values(metric, 360, 2)).toEqual([20, 20]);
+    // With inputs that arrive together (the publisher), the newest datapoint is there whole or not at all.
+    expect(dp.values({ ...metric, signalParams: { ...metric.signalParams, inputsArriveTogether: true } }, 300, 2)).toEqual([10, NaN]);
+    // Metrics that name no pipeline (the baselines' single metrics) arrive whole.
+    expect(dp.values({ ...metric, signalParams: NO_SIGNAL_PARAMS }, 300, 2)).toEqual([10, 20]);
+  });
+
   test('no datapoint while SQS publishes nothing', () => {
     const dp = new Datapoints(logOf(() => 5, 120, () => false), DEFAULT_CLOUDWATCH);
     expect(dp.datapoint(60, Statistic.AVERAGE, 0)).toBeNull();
@@ -48,6 +64,14 @@ describe('alarms', () => {
     expect(alarmState([11, 9, 13], 3, Comparison.GREATER_THAN, 10)).toBe('OK');
     expect(alarmState([11, NaN, 13], 3, Comparison.GREATER_THAN, 10)).toBe('INSUFFICIENT_DATA');
     expect(alarmState([11, 12], 3, Comparison.GREATER_THAN, 10)).toBe('INSUFFICIENT_DATA');
+  });
+
+  test('M of N: ALARM when at least M of the N newest breach; a missing datapoint counts as not breaching for the step alarms', () => {
+    // Scale-in's 2 of 3: a newest datapoint that has not arrived (or arrived half-filled) does not restart the run.
+    expect(alarmState([2, 2, NaN], 3, Comparison.GREATER_THAN_OR_EQUAL, 1, 2, 'notBreaching')).toBe('ALARM');
+    expect(alarmState([2, 0, NaN], 3, Comparison.GREATER_THAN_OR_EQUAL, 1, 2, 'notBreaching')).toBe('OK');
+    // Requiring all three (the previous model) restarts the run on every late datapoint.
+    expect(alarmState([2, 2, NaN], 3, Comparison.GREATER_THAN_OR_EQUAL, 1, 3, 'notBreaching')).toBe('OK');
   });
 
   test('an alarm in ALARM invokes its action on entering and again once a minute', () => {

@@ -7,8 +7,8 @@ describe('the CPU-bound scenario (seed 1)', () => {
   const messages = materialize(trace, CPU_BOUND_PARAMS);
   const [backlog, cpu, qpfs] = cpuBoundPolicies().map((p) => cpuBoundFigures(simulate(messages, p, CPU_BOUND_PARAMS, trace.durationSeconds + CPU_BOUND_PARAMS.tailSeconds)));
 
-  test('on the backlog alone the fleet runs hot: the short backlog calls for no worker', () => {
-    expect(backlog.plateauCpuMean).toBeGreaterThan(85);
+  test('on the backlog alone the fleet runs hot: the short backlog calls for few workers', () => {
+    expect(backlog.plateauCpuMean).toBeGreaterThan(CPU_TARGET_PERCENT + 15);
   });
 
   test('with cpuTargetPercent the plateau holds under the target, with no flap and no busy worker removed', () => {

@@ -78,7 +78,7 @@ function zeroWhenNothingVisible(initialWorkers: number): SimulationPolicy {
     rules: {
       minWorkers: 0, maxWorkers: 5, rules: [{
         kind: 'step', name: 'zero', metric: { signal: QUEUED_MESSAGES_RULE_SIGNAL('visible'), signalParams: NO_SIGNAL_PARAMS, periodSeconds: 60, statistic: Statistic.MAXIMUM },
-        comparison: Comparison.LESS_THAN_OR_EQUAL, threshold: 0, evaluationPeriods: 1, adjustmentType: AdjustmentType.EXACT_CAPACITY,
+        comparison: Comparison.LESS_THAN_OR_EQUAL, threshold: 0, evaluationPeriods: 1, datapointsToAlarm: 1, adjustmentType: AdjustmentType.EXACT_CAPACITY,
         steps: [{ upper: 0, change: 0 }], cooldownSeconds: 300,
       }],
     },
@@ -91,7 +91,7 @@ function scaleOnAnyMessage(): SimulationPolicy {
     rules: {
       minWorkers: 0, maxWorkers: 5, rules: [{
         kind: 'step', name: 'one', metric: { signal: QUEUED_MESSAGES_RULE_SIGNAL('visible'), signalParams: NO_SIGNAL_PARAMS, periodSeconds: 60, statistic: Statistic.MAXIMUM },
-        comparison: Comparison.GREATER_THAN, threshold: 0, evaluationPeriods: 1, adjustmentType: AdjustmentType.EXACT_CAPACITY,
+        comparison: Comparison.GREATER_THAN, threshold: 0, evaluationPeriods: 1, datapointsToAlarm: 1, adjustmentType: AdjustmentType.EXACT_CAPACITY,
         steps: [{ lower: 0, change: 1 }], cooldownSeconds: 300,
       }],
     },

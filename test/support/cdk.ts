@@ -63,3 +63,16 @@ export function validationViolations(stack: Stack): Violation[] {
     constructPaths: v.violatingConstructs.map((c) => c.constructPath),
   })));
 }
+
+/**
+ * The Kubernetes objects of a template's manifests (`Custom::AWSCDK-EKS-KubernetesResource`),
+ * with every CloudFormation token inside a string shown as `<token>`.
+ */
+export function kubernetesManifests(template: Template): any[] {
+  const text = (value: unknown): string => {
+    if (typeof value === 'string') return value;
+    const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+    return join ? join[1].map((part) => (typeof part === 'string' ? part : '<token>')).join(join[0]) : '<token>';
+  };
+  return resourcesOf(template, 'Custom::AWSCDK-EKS-KubernetesResource').flatMap(([, r]) => JSON.parse(text(r.Properties.Manifest)));
+}

@@ -3,7 +3,7 @@
  * failures), with a mocked SQS client.
  */
 import {
-  ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, ReceiveMessageCommand, SQSClient,
+  ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient,
   type DeleteMessageBatchCommandInput,
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -35,6 +35,7 @@ function setup(receives: Array<Error | ReturnType<typeof msg>[]>) {
   });
   mock.on(DeleteMessageBatchCommand).resolves({ Successful: [], Failed: [] });
   mock.on(ChangeMessageVisibilityBatchCommand).resolves({ Successful: [], Failed: [] });
+  mock.on(GetQueueAttributesCommand).resolves({ Attributes: { VisibilityTimeout: '30' } });
   const logger = recordingLogger();
   const processed: string[] = [];
   const kinds: SqsErrorKind[] = [];

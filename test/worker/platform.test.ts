@@ -96,6 +96,42 @@ describe('ECS task scale-in protection', () => {
     }
     expect(agent.requests.length).toBeGreaterThan(0);
   });
+
+  test('a worker busy for the whole protection limit pauses: no new message, protection dropped, so a deployment can replace it; then it resumes', async () => {
+    // GIVEN a fake ECS agent, a steady backlog, and a 1 s pause
+    const agent = await fakeServer(() => [200, JSON.stringify({ protection: { ProtectionEnabled: true } })]);
+    fakes.push(agent);
+    const { url } = await local.createQueue(`protect-${++n}`);
+    await sendAll(sqs, url, Array.from({ length: 60 }, (_, i) => String(i)));
+    const events: string[] = [];
+    const at: number[] = [];
+    const record = (e: string): void => { events.push(e); at.push(performance.now()); };
+    const worker = testWorker(sqs, url, {
+      env: { [AGENT_ENV.taskProtection]: 'true', [AGENT_ENV.taskProtectionMinutes]: '60', ECS_AGENT_URI: agent.url },
+      concurrency: 2, prefetch: 2, taskProtectionIdleMs: 100, taskProtectionPauseSeconds: 1,
+      handler: async (m) => { record(`start ${m.Body}`); await delay(100); },
+    });
+    workers.push(worker);
+    worker.on('protection_changed', (e) => record(e.protected ? 'protected' : 'unprotected'));
+    worker.start();
+    await waitFor(() => events.includes('protected'), 10_000, 'protection');
+    // WHEN the protection has been held for its 60 minutes
+    const now = Date.now.bind(Date);
+    const clock = jest.spyOn(Date, 'now').mockImplementation(() => now() + 61 * 60_000);
+    try {
+      await waitFor(() => events.includes('unprotected'), 10_000, 'protection dropped');
+      const droppedAt = events.indexOf('unprotected');
+      await waitFor(() => events.lastIndexOf('protected') > droppedAt, 10_000, 'protection taken again');
+      // THEN protection was dropped with a backlog still waiting, no handler started during the
+      // 1 s pause that followed, and the worker resumed
+      const next = events.findIndex((e, i) => i > droppedAt && e.startsWith('start'));
+      expect(next).toBeGreaterThan(droppedAt);
+      expect(at[next] - at[droppedAt]).toBeGreaterThanOrEqual(900);
+      expect((await depth(sqs, url)).visible).toBeGreaterThan(0);
+    } finally {
+      clock.mockRestore();
+    }
+  });
 });
 
 describe('EC2 termination lifecycle hook', () => {

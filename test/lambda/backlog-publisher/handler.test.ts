@@ -88,13 +88,13 @@ describe('backlog publisher handler (mocked AWS)', () => {
     const summary = await invoke();
 
     // THEN
-    expect(summary).toEqual({ cycles: 1, skipped: 0, published: 5, unpublished: 0 });
+    expect(summary).toEqual({ cycles: 1, skipped: 0, published: 6, unpublished: 0 });
     expect(autoScalingMock.commandCalls(DescribeAutoScalingGroupsCommand)[0].args[0].input).toEqual({ AutoScalingGroupNames: ['gpu-asg'] });
     expect(ecsMock.commandCalls(DescribeServicesCommand)).toHaveLength(0);
     const [put] = cloudWatch.puts();
     expect(put.Namespace).toBe('AgentFleet');
     expect(byMetric(put.MetricData)).toEqual({
-      BacklogPerWorker: 15, VisibleMessages: 30, InFlightMessages: 5, DelayedMessages: 2, RunningWorkers: 2,
+      BacklogPerWorker: 15, VisibleMessages: 30, InFlightMessages: 5, DelayedMessages: 2, RunningWorkers: 2, DesiredWorkers: 4,
     });
     expect(put.MetricData!.every((d) => d.StorageResolution === 60 && d.Dimensions![0].Value === 'gpu')).toBe(true);
   });

@@ -1,6 +1,6 @@
 import { PUBLISHER_METRICS, PUBLISHER_METRIC_UNITS } from '../../../lambda/backlog-publisher/contract';
 import {
-  buildMetricData, inServiceInstances, parseQueueAttributes, runningTasks, sampleFigures, storageResolution,
+  buildMetricData, desiredTasks, groupDesiredCapacity, inServiceInstances, parseQueueAttributes, runningTasks, sampleFigures, storageResolution,
   UnreadableResponseError,
 } from '../../../lambda/backlog-publisher/metrics';
 
@@ -37,6 +37,14 @@ describe('runningTasks (ECS DescribeServices)', () => {
     expect(() => runningTasks({ services: [], failures: [{ arn: 'arn:x', reason: 'MISSING' }] }, 'workers'))
       .toThrow('ECS service workers: MISSING');
     expect(() => runningTasks({}, 'workers')).toThrow(/not in the response/);
+  });
+
+  test('desiredCount and DesiredCapacity: the workers requested (running or starting), for the burst signal', () => {
+    expect(desiredTasks({ services: [{ serviceName: 'workers', runningCount: 4, desiredCount: 9 }] }, 'workers')).toBe(9);
+    expect(desiredTasks({ services: [{ serviceName: 'workers', runningCount: 4 }] }, 'workers')).toBeUndefined();
+    expect(groupDesiredCapacity({ AutoScalingGroups: [{ DesiredCapacity: 3, Instances: [] }] }, 'g')).toBe(3);
+    const data = buildMetricData({ timestamp: new Date(0), runningWorkers: 4, desiredWorkers: 9 }, 'orders', 10);
+    expect(data.map((d) => [d.MetricName, d.Value, d.Unit])).toEqual([['RunningWorkers', 4, 'Count'], ['DesiredWorkers', 9, 'Count']]);
   });
 
   test('a service without a runningCount is unreadable', () => {

@@ -1,4 +1,4 @@
-import { cycleOffsetsMs, decideCycle, DEFAULT_TIMING, planCycles } from '../../../lambda/backlog-publisher/timing';
+import { cycleOffsetsMs, decideCycle, DEFAULT_TIMING, gridTimestampMs, planCycles } from '../../../lambda/backlog-publisher/timing';
 
 describe('cycleOffsetsMs', () => {
   test('covers the scheduled minute once per period', () => {
@@ -65,5 +65,22 @@ describe('decideCycle', () => {
 
   test('a 60 s period gets the whole minute', () => {
     expect(decideCycle(0, 0, 60, 70_000)).toEqual({ run: true, totalMs: 60_000, readMs: 58_000 });
+  });
+});
+
+describe('gridTimestampMs: datapoints stamped on a fixed grid, not with the wall clock', () => {
+  const minute = Date.UTC(2026, 0, 1, 12, 0, 0);
+
+  test('each cycle gets its own 10 s bucket of the scheduled minute, even when it runs late or the invocation starts late', () => {
+    // The invocation starts 0.8 s into its minute; cycles planned every 10 s.
+    const start = minute + 800;
+    expect(cycleOffsetsMs(10).map((o) => gridTimestampMs(start, o, 10) - minute)).toEqual([0, 10_000, 20_000, 30_000, 40_000, 50_000]);
+    // Started 9.5 s late: the wall clock would stamp cycle k at 9.5 + 10k s, and a slow cycle in the next bucket.
+    expect(cycleOffsetsMs(10).map((o) => gridTimestampMs(minute + 9_500, o, 10) - minute)).toEqual([0, 10_000, 20_000, 30_000, 40_000, 50_000]);
+  });
+
+  test('30 and 60 s periods', () => {
+    expect(cycleOffsetsMs(30).map((o) => gridTimestampMs(minute + 2_000, o, 30) - minute)).toEqual([0, 30_000]);
+    expect(gridTimestampMs(minute + 59_000, 0, 60)).toBe(minute);
   });
 });

@@ -1,0 +1,341 @@
+/**
+ * The scenario suite: load shapes x fleet scales x metric sources x computes, every cell a
+ * comparison of ours with the baselines (QueueProcessingFargateService's defaults, plain steps,
+ * KEDA) and the perfect-foresight bound, judged by one pass rule. See docs/simulation.md.
+ */
+import { compare } from './compare';
+import { resolveConfig, type ConfigFile, type SimulationConfig } from './config';
+import type { ComputeKind, ProcessingTimeParams } from './params';
+import { foresightPolicy, kedaPolicy, oursPolicy, plainStepsPolicy, qpfsPolicy } from './policies';
+import { initialWorkers } from './compare';
+import { Random } from './random';
+import type { RunSummary } from './stats';
+import { materialize, type Trace, type TracePoint } from './trace';
+
+const MINUTE = 60;
+const HOUR = 3600;
+
+/**
+ * A load shape: arrivals as a fraction of the fleet's full capacity (maxWorkers x concurrency /
+ * mean processing time, messages per second), so that one shape fits every scale.
+ */
+interface SuiteShape {
+  readonly description: string;
+  readonly durationSeconds: number;
+  /** Processing time of this shape's tasks, as multiples of the scale's task time (`meanSeconds` in seconds when `absolute`). */
+  readonly processingTime?: ProcessingTimeParams & { readonly absolute?: boolean };
+  /** Fraction of full capacity arriving per second at `t`; `noise` is a seeded N(0, 1) draw per interval. */
+  load(t: number, noise: number): number;
+  /** Messages dumped at once, as seconds of full capacity, at these times. */
+  readonly dumps?: { readonly every: number; readonly capacitySeconds: number };
+}
+
+/** The processing time of a shape's tasks at a scale. */
+function processingTime(shape: SuiteShapeName, scale: SuiteScale): ProcessingTimeParams {
+  const own = (SUITE_SHAPES[shape] as SuiteShape).processingTime;
+  if (!own) return { distribution: 'lognormal', meanSeconds: scale.taskSeconds, cv: 0.5 };
+  const { absolute, ...p } = own;
+  return absolute ? p : { ...p, meanSeconds: p.meanSeconds * scale.taskSeconds };
+}
+
+/** Viral burst of the `viral-burst` scenario, relative to capacity: 0.024 -> 0.72 of the fleet (the 20-worker fleet's 0.08 -> 2.4 msg/s). */
+function viral(t: number, start: number, base: number, peak: number, hold: number, decay: number): number {
+  const s = t - start;
+  if (s < 0) return base;
+  if (s < 2 * MINUTE) return base + ((peak - base) * s) / (2 * MINUTE);
+  if (s < 2 * MINUTE + hold) return peak;
+  return base + (peak - base) * Math.exp(-(s - 2 * MINUTE - hold) / decay);
+}
+
+export const SUITE_SHAPES = {
+  'steady': { description: '2 h at 45 % of capacity', durationSeconds: 2 * HOUR, load: () => 0.45 },
+  'daily-wave': {
+    description: 'a day compressed to 6 h: 3 % of capacity at night to 60 % at noon (cosine)',
+    durationSeconds: 6 * HOUR,
+    load: (t) => 0.03 + 0.57 * (1 - Math.cos((2 * Math.PI * t) / (6 * HOUR))) / 2,
+  },
+  'viral-burst': {
+    description: '3 h: 2.4 %; at 1 h a 2-min ramp to 72 %, held 20 min, decaying (15 min)',
+    durationSeconds: 3 * HOUR,
+    load: (t) => viral(t, HOUR, 0.024, 0.72, 20 * MINUTE, 15 * MINUTE),
+  },
+  'spiky': {
+    description: '2 h at 10 % with 2-minute spikes to 65 % every 15 minutes, offset',
+    durationSeconds: 2 * HOUR,
+    load: (t) => ((t + 7 * MINUTE) % (15 * MINUTE) < 2 * MINUTE ? 0.65 : 0.1),
+  },
+  'batch': {
+    description: '2 h at 2 %, plus every 15 min a dump of 45 s of full capacity within 10 s',
+    durationSeconds: 2 * HOUR,
+    load: () => 0.02,
+    dumps: { every: 15 * MINUTE, capacitySeconds: 45 },
+  },
+  'ramp-cliff': {
+    description: '2 h: 60-minute ramp from 2 % to 85 %, then a cliff back to 2 %',
+    durationSeconds: 2 * HOUR,
+    load: (t) => (t < HOUR ? 0.02 + (0.83 * t) / HOUR : 0.02),
+  },
+  'burst-aftershock': {
+    description: '2 h at 3 %: at 20 min a burst to 90 % for 10 min, at 45 min an aftershock to 50 % for 5 min',
+    durationSeconds: 2 * HOUR,
+    load: (t) => (t >= 20 * MINUTE && t < 30 * MINUTE ? 0.9 : t >= 45 * MINUTE && t < 50 * MINUTE ? 0.5 : 0.03),
+  },
+  'noisy-sinusoid': {
+    description: '3 h: 30 % +- 20 % with a 60-minute period, +-30 % noise per minute',
+    durationSeconds: 3 * HOUR,
+    load: (t, noise) => Math.max(0, (0.3 + 0.2 * Math.sin((2 * Math.PI * t) / HOUR)) * (1 + 0.3 * noise)),
+  },
+  'long-tasks': {
+    description: '3 h of 3-minute tasks: 10 %, 60 % from 45 to 105 min, then 10 %',
+    durationSeconds: 3 * HOUR,
+    processingTime: { distribution: 'lognormal', meanSeconds: 180, cv: 0.5, absolute: true },
+    load: (t) => (t >= 45 * MINUTE && t < 105 * MINUTE ? 0.6 : 0.1),
+  },
+  'heavy-tail': {
+    description: '2 h of heavy-tailed tasks (log-normal cv 3, the scale\'s mean): 25 %, a 15-minute burst to 70 % at 40 min',
+    durationSeconds: 2 * HOUR,
+    processingTime: { distribution: 'lognormal', meanSeconds: 1, cv: 3 },
+    load: (t) => (t >= 40 * MINUTE && t < 55 * MINUTE ? 0.7 : 0.25),
+  },
+} satisfies Record<string, SuiteShape>;
+
+export type SuiteShapeName = keyof typeof SUITE_SHAPES;
+export const SUITE_SHAPE_NAMES = Object.keys(SUITE_SHAPES) as SuiteShapeName[];
+
+/** A fleet scale: its size, its workers' concurrency and the tasks' default processing time. */
+export interface SuiteScale {
+  readonly maxWorkers: number;
+  readonly concurrency: number;
+  /** Mean processing time of the tasks (log-normal, cv 0.5) unless the shape sets its own. */
+  readonly taskSeconds: number;
+}
+
+export const SUITE_SCALES = {
+  /** The README's example fleet. */
+  small: { maxWorkers: 20, concurrency: 1, taskSeconds: 6 },
+  /** The issue's new user: 100 workers of concurrency 8. */
+  medium: { maxWorkers: 100, concurrency: 8, taskSeconds: 6 },
+  /**
+   * A large fleet of high-concurrency agents whose tasks wait on model calls (30 s). 6 s tasks
+   * would make 2,700 messages a second at full load, minutes of CPU per cell for no new behaviour:
+   * scaling sees the same backlog per worker.
+   */
+  large: { maxWorkers: 500, concurrency: 32, taskSeconds: 30 },
+} satisfies Record<string, SuiteScale>;
+
+export type SuiteScaleName = keyof typeof SUITE_SCALES;
+export const SUITE_SCALE_NAMES = Object.keys(SUITE_SCALES) as SuiteScaleName[];
+
+/** Where the scaling policies read their inputs. */
+export const SUITE_SOURCES = {
+  /** SQS's and the fleet's own one-minute metrics through metric math (the default). */
+  'metric-math': { metricPeriodSeconds: 60, countSampleSeconds: 60, publicationDelaySeconds: 60 },
+  /**
+   * The backlog publisher's 10 s high-resolution metrics: counts taken every 10 s; readable about
+   * 10 s after the period ends (chosen: PutMetricData is immediate, CloudWatch's ingestion adds seconds).
+   */
+  'publisher': { metricPeriodSeconds: 10, countSampleSeconds: 10, publicationDelaySeconds: 10 },
+} as const;
+
+export type SuiteSourceName = keyof typeof SUITE_SOURCES;
+export const SUITE_SOURCE_NAMES = Object.keys(SUITE_SOURCES) as SuiteSourceName[];
+export const SUITE_COMPUTES: readonly ComputeKind[] = ['fargate', 'ec2'];
+
+/** Which cells to run. */
+export interface SuiteSelection {
+  readonly shapes: readonly SuiteShapeName[];
+  readonly scales: readonly SuiteScaleName[];
+  readonly sources: readonly SuiteSourceName[];
+  readonly computes: readonly ComputeKind[];
+  readonly seed: number;
+}
+
+/** The full suite: every shape, scale, source and compute. */
+export const FULL_SUITE: SuiteSelection = {
+  shapes: SUITE_SHAPE_NAMES, scales: SUITE_SCALE_NAMES, sources: SUITE_SOURCE_NAMES, computes: SUITE_COMPUTES, seed: 1,
+};
+
+/**
+ * The reduced suite the tests run: every shape at the small and medium scales on both sources,
+ * Fargate only, which keeps the run within seconds while covering each shape and both metric paths.
+ */
+export const QUICK_SUITE: SuiteSelection = { ...FULL_SUITE, scales: ['small', 'medium'], computes: ['fargate'] };
+
+export const SUITE_NAMES = { full: FULL_SUITE, quick: QUICK_SUITE } as const;
+
+/** One cell's figures. */
+export interface SuiteCell {
+  readonly shape: SuiteShapeName;
+  readonly scale: SuiteScaleName;
+  readonly source: SuiteSourceName;
+  readonly compute: ComputeKind;
+  readonly latencyGoalSeconds: number;
+  readonly summaries: Readonly<Record<string, RunSummary>>;
+  /** ours' p95 wait must be at most this: max(latency goal, foresight p95 + 60 s, QPFS p95 / 3). */
+  readonly waitBound: number;
+  /** ours' worker-minutes / perfect foresight's. */
+  readonly costRatio: number;
+  /** Why the cell fails; empty when it passes. */
+  readonly failures: readonly string[];
+}
+
+export const BASELINES = ['qpfs-defaults', 'plain-steps', 'keda'] as const;
+/** A cell's worker-minutes may be at most this many times perfect foresight's... */
+export const MAX_COST_RATIO = 3;
+/** ...and their geometric mean over the suite at most this. */
+export const MAX_GEOMEAN_COST_RATIO = 1.6;
+
+/** The arrivals of a shape at a scale: Poisson counts per 10 s (seeded), dumps inside one interval. */
+export function suiteTrace(name: SuiteShapeName, scale: SuiteScale, seed: number): Trace {
+  const shape: SuiteShape = SUITE_SHAPES[name];
+  const capacity = (scale.maxWorkers * scale.concurrency) / processingTime(name, scale).meanSeconds;
+  const rng = new Random(seed * 7919 + name.length * 104_729 + scale.maxWorkers);
+  const step = 10;
+  const points: TracePoint[] = [];
+  let noise = 0;
+  for (let t = 0; t < shape.durationSeconds; t += step) {
+    if (t % MINUTE === 0) noise = rng.normal();
+    let mean = shape.load(t + step / 2, noise) * capacity * step;
+    if (shape.dumps && t % shape.dumps.every === shape.dumps.every / 2) mean += shape.dumps.capacitySeconds * capacity;
+    points.push({ time: t, arrivals: rng.poisson(mean) });
+  }
+  return { name, description: shape.description, points, durationSeconds: shape.durationSeconds };
+}
+
+/** The simulation config of a cell. */
+export function suiteConfig(shape: SuiteShapeName, scale: SuiteScaleName, source: SuiteSourceName, compute: ComputeKind, seed: number): SimulationConfig {
+  const s = SUITE_SCALES[scale];
+  const src = SUITE_SOURCES[source];
+  const file: ConfigFile = {
+    seed,
+    fleet: { minWorkers: 0, maxWorkers: s.maxWorkers, metricPeriodSeconds: src.metricPeriodSeconds, inputsArriveTogether: source === 'publisher' },
+    worker: { compute, concurrency: s.concurrency, processingTime: processingTime(shape, s) },
+    cloudWatch: { countSampleSeconds: src.countSampleSeconds, publicationDelaySeconds: src.publicationDelaySeconds },
+  };
+  return resolveConfig(file);
+}
+
+/** Runs one cell and judges it. */
+export function runCell(shape: SuiteShapeName, scale: SuiteScaleName, source: SuiteSourceName, compute: ComputeKind, seed: number): SuiteCell {
+  const config = suiteConfig(shape, scale, source, compute, seed);
+  const trace = suiteTrace(shape, SUITE_SCALES[scale], seed);
+  const messages = materialize(trace, config.params);
+  const start = initialWorkers(messages, config);
+  const max = config.fleet.maxWorkers;
+  const policies = [
+    oursPolicy(config.fleet, config.params, start),
+    qpfsPolicy(max, start),
+    plainStepsPolicy(config.fleet, start),
+    kedaPolicy(config.fleet, config.params, start),
+    foresightPolicy(max, start),
+  ];
+  const result = compare(trace, config, { policies, messages });
+  const summaries = Object.fromEntries(result.summaries.map((s) => [s.policy, s]));
+  return judge({ shape, scale, source, compute, latencyGoalSeconds: config.params.latencyGoalSeconds, summaries });
+}
+
+/** Applies the pass rule to a cell's summaries. */
+export function judge(cell: Pick<SuiteCell, 'shape' | 'scale' | 'source' | 'compute' | 'latencyGoalSeconds' | 'summaries'>): SuiteCell {
+  const s = cell.summaries;
+  const ours = s.ours;
+  const foresight = s['perfect-foresight'];
+  const waitBound = Math.max(cell.latencyGoalSeconds, foresight.waitP95 + 60, s['qpfs-defaults'].waitP95 / 3);
+  const costRatio = ours.workerMinutes / foresight.workerMinutes;
+  const failures: string[] = [];
+  for (const b of BASELINES) {
+    const base = s[b];
+    if (base.waitP95 < ours.waitP95 && base.workerMinutes < ours.workerMinutes) failures.push(`dominated by ${b}`);
+  }
+  if (ours.waitP95 > waitBound) failures.push(`p95 ${ours.waitP95.toFixed(0)} s > ${waitBound.toFixed(0)} s`);
+  if (costRatio > MAX_COST_RATIO) failures.push(`cost ${costRatio.toFixed(2)}x > ${MAX_COST_RATIO}x`);
+  return { ...cell, waitBound, costRatio, failures };
+}
+
+/** Every cell of a selection, in a fixed order; `onCell` reports progress. */
+export function runSuite(selection: SuiteSelection, onCell?: (cell: SuiteCell, index: number, total: number) => void): SuiteCell[] {
+  const cells: SuiteCell[] = [];
+  const total = selection.shapes.length * selection.scales.length * selection.sources.length * selection.computes.length;
+  for (const shape of selection.shapes) {
+    for (const scale of selection.scales) {
+      for (const source of selection.sources) {
+        for (const compute of selection.computes) {
+          const cell = runCell(shape, scale, source, compute, selection.seed);
+          cells.push(cell);
+          onCell?.(cell, cells.length, total);
+        }
+      }
+    }
+  }
+  return cells;
+}
+
+/** The suite's verdict: every cell passes and the geometric mean of the cost ratios is within bounds. */
+export interface SuiteVerdict {
+  readonly cells: number;
+  readonly passed: number;
+  readonly geomeanCostRatio: number;
+  readonly pass: boolean;
+}
+
+export function verdict(cells: readonly SuiteCell[]): SuiteVerdict {
+  const passed = cells.filter((c) => c.failures.length === 0).length;
+  const geomean = Math.exp(cells.reduce((a, c) => a + Math.log(c.costRatio), 0) / Math.max(1, cells.length));
+  return { cells: cells.length, passed, geomeanCostRatio: geomean, pass: passed === cells.length && geomean <= MAX_GEOMEAN_COST_RATIO };
+}
+
+const POLICIES = ['ours', ...BASELINES, 'perfect-foresight'] as const;
+
+function scorecardRows(cells: readonly SuiteCell[]): string[][] {
+  return cells.map((c) => [
+    c.shape, c.scale, c.source, c.compute,
+    ...POLICIES.flatMap((p) => [c.summaries[p].waitP95.toFixed(0), c.summaries[p].workerMinutes.toFixed(0)]),
+    (c.summaries.ours.waitP95 / Math.max(c.summaries['qpfs-defaults'].waitP95, 1e-9)).toFixed(2),
+    c.costRatio.toFixed(2),
+    c.waitBound.toFixed(0),
+    c.failures.length === 0 ? 'pass' : `FAIL: ${c.failures.join('; ')}`,
+  ]);
+}
+
+const SHORT: Record<string, string> = { 'ours': 'ours', 'qpfs-defaults': 'qpfs', 'plain-steps': 'plain', 'keda': 'keda', 'perfect-foresight': 'pf' };
+const HEADER = ['shape', 'scale', 'source', 'compute', ...POLICIES.flatMap((p) => [`${SHORT[p]} p95`, `${SHORT[p]} w-min`]), 'p95/qpfs', 'w-min/pf', 'p95 bound', 'result'];
+
+/** The scorecard as a text table (p95 in seconds) and its verdict line. */
+export function formatScorecard(cells: readonly SuiteCell[]): string {
+  const rows = [HEADER, ...scorecardRows(cells)];
+  const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  const line = (r: string[]) => r.map((c, i) => (i < 4 || i === r.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
+  const v = verdict(cells);
+  return [
+    line(HEADER),
+    widths.map((w) => '-'.repeat(w)).join('  '),
+    ...rows.slice(1).map(line),
+    '',
+    `verdict: ${v.pass ? 'PASS' : 'FAIL'}: ${v.passed}/${v.cells} cells pass; geometric mean of worker-minutes / perfect foresight ${v.geomeanCostRatio.toFixed(2)}x (at most ${MAX_GEOMEAN_COST_RATIO}x)`,
+  ].join('\n');
+}
+
+/** The scorecard as CSV, one row per cell. */
+export function scorecardToCsv(cells: readonly SuiteCell[]): string {
+  const header = ['shape', 'scale', 'source', 'compute', ...POLICIES.flatMap((p) => [`${p}.waitP95`, `${p}.workerMinutes`]), 'waitP95VsQpfs', 'workerMinutesVsForesight', 'waitBound', 'pass', 'failures'];
+  const rows = cells.map((c) => [
+    c.shape, c.scale, c.source, c.compute,
+    ...POLICIES.flatMap((p) => [Number(c.summaries[p].waitP95.toFixed(3)), Number(c.summaries[p].workerMinutes.toFixed(3))]),
+    Number((c.summaries.ours.waitP95 / Math.max(c.summaries['qpfs-defaults'].waitP95, 1e-9)).toFixed(4)),
+    Number(c.costRatio.toFixed(4)),
+    Number(c.waitBound.toFixed(3)),
+    c.failures.length === 0,
+    `"${c.failures.join('; ')}"`,
+  ].join(','));
+  return [header.join(','), ...rows].join('\n') + '\n';
+}
+
+/** Parses a comma-separated list of names, with one clear error for unknown ones. */
+export function parseNames<T extends string>(flag: string, value: string | undefined, allowed: readonly T[]): T[] | undefined {
+  if (value === undefined) return undefined;
+  const names = value.split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const unknown = names.filter((n) => !allowed.includes(n as T));
+  if (names.length === 0 || unknown.length > 0) {
+    throw new Error(`--${flag} must be a comma-separated list of ${allowed.join(', ')}; got "${value}"`);
+  }
+  return names as T[];
+}

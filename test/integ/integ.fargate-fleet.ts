@@ -1,0 +1,15 @@
+// Integration test: a Fargate fleet of the reference agent, from zero to work and back.
+// `npm run integ` verifies its snapshot offline; see docs/integration-tests.md to deploy it.
+import { ExpectedResult } from '@aws-cdk/integ-tests-alpha';
+import { AgentCompute, type FargateAgentFleet } from '../../lib';
+import { fleetRoundTrip } from './fleet-round-trip';
+
+fleetRoundTrip('AgentFleetIntegFargate', { compute: AgentCompute.fargate({ cpu: 256, memoryLimitMiB: 512 }) }, (agents, integ) => {
+  const fleet = agents.fleet as FargateAgentFleet;
+  const service = { cluster: fleet.cluster.clusterArn, services: [fleet.service.serviceArn] };
+  const running = integ.assertions.awsApiCall('ECS', 'listTasks', { cluster: fleet.cluster.clusterArn, serviceName: fleet.service.serviceName, desiredStatus: 'RUNNING' });
+  running.assertAtPath('taskArns.0', ExpectedResult.stringLikeRegexp(':task/'));
+  const idle = integ.assertions.awsApiCall('ECS', 'describeServices', service);
+  idle.expect(ExpectedResult.objectLike({ services: [{ desiredCount: 0, runningCount: 0 }] }));
+  return { running, idle };
+}).synth();

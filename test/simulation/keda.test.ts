@@ -1,0 +1,45 @@
+import { HpaAutoscaler, kedaDefaults, kedaQueueLength } from '../../lib/simulation/keda';
+
+const sample = (visible: number, inFlight = 0) => ({ visible, inFlight, delayed: 3, running: 0, desired: 0, cpuUtilization: NaN });
+
+describe('KEDA aws-sqs-queue + HPA defaults', () => {
+  const spec = kedaDefaults(5, 100);
+
+  test('documented defaults: 30 s polling, 300 s cooldown, min 0, 15 s sync, 10 % tolerance, up max(100 %, 4 pods), down after 300 s', () => {
+    expect(spec).toMatchObject({ minReplicaCount: 0, pollingIntervalSeconds: 30, cooldownPeriodSeconds: 300, hpaSyncSeconds: 15, tolerance: 0.1 });
+    expect(spec.trigger).toEqual({ queueLength: 5, activationQueueLength: 0, scaleOnInFlight: true, scaleOnDelayed: false });
+    expect(spec.scaleDown.stabilizationWindowSeconds).toBe(300);
+  });
+
+  test('queue length = visible + in flight (delayed only with scaleOnDelayed)', () => {
+    expect(kedaQueueLength(spec.trigger, sample(10, 4))).toBe(14);
+    expect(kedaQueueLength({ ...spec.trigger, scaleOnDelayed: true }, sample(10, 4))).toBe(17);
+  });
+
+  test('from 0: activation at the next polling interval, then the HPA at most doubles (or +4) every 15 s toward ceil(length / target)', () => {
+    const hpa = new HpaAutoscaler(spec);
+    expect(hpa.evaluate(29, 0, sample(200)).desired).toBe(0);
+    expect(hpa.evaluate(30, 0, sample(200))).toMatchObject({ desired: 1, events: [{ rule: 'KEDA activation' }] });
+    expect(hpa.evaluate(45, 1, sample(200)).desired).toBe(5); // +4 beats +100 %
+    expect(hpa.evaluate(60, 5, sample(200)).desired).toBe(10);
+    expect(hpa.evaluate(75, 10, sample(200)).desired).toBe(20);
+    expect(hpa.evaluate(90, 20, sample(200)).desired).toBe(40); // ceil(200 / 5)
+    expect(hpa.evaluate(105, 40, sample(200)).desired).toBe(40);
+  });
+
+  test('no change within the 10 % tolerance', () => {
+    const hpa = new HpaAutoscaler(spec);
+    expect(hpa.evaluate(15, 10, sample(54)).desired).toBe(10); // 5.4 per replica vs 5: 8 %
+    expect(hpa.evaluate(30, 10, sample(56)).desired).toBe(12); // 12 %
+  });
+
+  test('scale-down acts on the highest recommendation of the last 300 s; to 0 after 300 s without messages', () => {
+    const hpa = new HpaAutoscaler(spec);
+    expect(hpa.evaluate(15, 20, sample(100)).desired).toBe(20);
+    expect(hpa.evaluate(30, 20, sample(10)).desired).toBe(20);
+    expect(hpa.evaluate(300, 20, sample(10)).desired).toBe(20);
+    expect(hpa.evaluate(315, 20, sample(10)).desired).toBe(2);
+    for (let t = 330; t < 615; t += 15) hpa.evaluate(t, 2, sample(0));
+    expect(hpa.evaluate(630, 1, sample(0))).toMatchObject({ desired: 0, events: [{ rule: 'KEDA cooldown to zero' }] });
+  });
+});

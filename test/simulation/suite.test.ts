@@ -1,0 +1,57 @@
+import {
+  formatScorecard, judge, MAX_COST_RATIO, MAX_GEOMEAN_COST_RATIO, runSuite, scorecardToCsv, verdict, SUITE_SHAPE_NAMES, type SuiteCell,
+} from '../../lib/simulation/suite';
+import type { RunSummary } from '../../lib/simulation/stats';
+
+/**
+ * A reduced suite, seeded and deterministic: every load shape on the 20-worker fleet at
+ * concurrency 1, Fargate, on both metric sources. The full suite is `npm run simulate -- --suite`.
+ */
+describe('the scenario suite', () => {
+  const publisher = runSuite({ shapes: SUITE_SHAPE_NAMES, scales: ['small'], sources: ['publisher'], computes: ['fargate'], seed: 1 });
+  const metricMath = runSuite({ shapes: SUITE_SHAPE_NAMES, scales: ['small'], sources: ['metric-math'], computes: ['fargate'], seed: 1 });
+
+  test('publisher metrics: every cell passes (never dominated, fast, cheap) and the geometric mean of cost is within 1.6x', () => {
+    expect(publisher.filter((c) => c.failures.length > 0).map((c) => `${c.shape}: ${c.failures.join('; ')}`)).toEqual([]);
+    expect(verdict(publisher)).toMatchObject({ pass: true, cells: SUITE_SHAPE_NAMES.length });
+  });
+
+  test('metric math: never dominated by QueueProcessingFargateService\'s defaults or plain steps, and at most 3x perfect foresight\'s worker-minutes', () => {
+    for (const cell of metricMath) {
+      expect(cell.failures.filter((f) => f.includes('qpfs-defaults') || f.includes('plain-steps') || f.startsWith('cost'))).toEqual([]);
+      expect(cell.costRatio).toBeLessThanOrEqual(MAX_COST_RATIO);
+    }
+    expect(verdict(metricMath).geomeanCostRatio).toBeLessThanOrEqual(MAX_GEOMEAN_COST_RATIO);
+  });
+
+  test('the scorecard has a row per cell and a verdict line; the CSV a header and a row per cell', () => {
+    const text = formatScorecard(publisher);
+    expect(text.split('\n').filter((l) => l.startsWith('viral-burst')).length).toBe(1);
+    expect(text).toMatch(/^verdict: PASS: 10\/10 cells pass; geometric mean of worker-minutes \/ perfect foresight \d\.\d\dx/m);
+    const csv = scorecardToCsv(publisher).trim().split('\n');
+    expect(csv).toHaveLength(1 + publisher.length);
+    expect(csv[0]).toMatch(/^shape,scale,source,compute,ours\.waitP95,ours\.workerMinutes,qpfs-defaults\.waitP95,.*keda\.workerMinutes,perfect-foresight\.waitP95/);
+  });
+});
+
+describe('the pass rule', () => {
+  const summary = (policy: string, waitP95: number, workerMinutes: number) => ({ policy, waitP95, workerMinutes }) as RunSummary;
+  const cell = (ours: [number, number], keda: [number, number]): SuiteCell => judge({
+    shape: 'steady', scale: 'small', source: 'publisher', compute: 'fargate', latencyGoalSeconds: 60,
+    summaries: {
+      'ours': summary('ours', ...ours), 'qpfs-defaults': summary('qpfs-defaults', 300, 2000), 'plain-steps': summary('plain-steps', 400, 2000),
+      'keda': summary('keda', ...keda), 'perfect-foresight': summary('perfect-foresight', 5, 100),
+    },
+  });
+
+  test('dominated: a baseline with both a lower p95 wait and fewer worker-minutes', () => {
+    expect(cell([50, 150], [40, 140]).failures).toEqual(['dominated by keda']);
+    expect(cell([50, 150], [40, 160]).failures).toEqual([]);
+  });
+
+  test('fast: p95 <= max(latency goal, foresight + 60 s, QPFS / 3); cheap: <= 3x foresight', () => {
+    expect(cell([100, 150], [200, 100]).waitBound).toBe(100); // 300 / 3
+    expect(cell([101, 150], [200, 100]).failures).toEqual(['p95 101 s > 100 s']);
+    expect(cell([50, 301], [200, 100]).failures).toEqual(['cost 3.01x > 3x']);
+  });
+});
