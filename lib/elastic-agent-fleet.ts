@@ -64,6 +64,11 @@ export interface ElasticAgentFleetProps extends AgentWorkerOptions {
    */
   readonly alarmTopic?: sns.ITopic;
   /**
+   * Business metrics the agents publish with `context.metrics.put`, graphed on the dashboard.
+   * @default - none
+   */
+  readonly businessMetrics?: string[];
+  /**
    * Add stack outputs a user needs after deploy: the queue's URL and ARN, the dead-letter
    * queue's URL, the dashboard's name.
    * @default false
@@ -126,6 +131,9 @@ export class ElasticAgentFleet extends Construct {
         ? check(false, 'publisherPeriod', 'unset unless metricSource is BacklogMetricSource.PUBLISHER', `${knownSeconds(props.publisherPeriod)} seconds`)
         : []),
       ...(props.alarmTopic && !monitoring ? check(false, 'alarmTopic', 'unset when monitoring is false (there are no alarms)', props.alarmTopic.node.path) : []),
+      ...(props.businessMetrics && !monitoring
+        ? check(false, 'businessMetrics', 'unset when monitoring is false (there is no dashboard)', props.businessMetrics.join(', '))
+        : []),
     ]);
 
     // The queue's visibility timeout is independent of the handler timeout: heartbeats keep a
@@ -133,7 +141,7 @@ export class ElasticAgentFleet extends Construct {
     // messages wait (see WORKER_DEFAULTS.visibilityTimeoutSeconds).
     this.queue = props.queue ?? collector.build(() => new AgentQueue(this, 'Queue', props.queueProps));
     const {
-      image, compute, target, scaling, metricSource, publisherPeriod, monitoring: _monitoring, alarmTopic, outputs,
+      image, compute, target, scaling, metricSource, publisherPeriod, monitoring: _monitoring, alarmTopic, businessMetrics, outputs,
       queue: _queue, queueProps: _queueProps, ...workerOptions
     } = props;
     this.fleet = collector.build(() => (compute ?? AgentCompute.fargate()).createFleet(this, 'Fleet', { ...workerOptions, queue: this.queue, image }));
@@ -153,7 +161,7 @@ export class ElasticAgentFleet extends Construct {
     }));
     if (monitoring) {
       this.monitoring = collector.build(() => new AgentFleetMonitoring(this, 'Monitoring', {
-        queue: this.queue, fleet: this.fleet, scaling: this.scaling, alarmTopic,
+        queue: this.queue, fleet: this.fleet, scaling: this.scaling, alarmTopic, businessMetrics,
       }));
     }
     collector.throwIfAny();

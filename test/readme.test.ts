@@ -9,6 +9,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as cdk from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
@@ -50,14 +51,14 @@ const MODULES: Record<string, Record<string, unknown>> = {
   'cdk-agent-fleet': library as unknown as Record<string, unknown>,
   'cdk-agent-fleet/worker': { ...worker, AgentWorker: CheckedWorker },
   'aws-cdk-lib': cdk as unknown as Record<string, unknown>,
-  'aws-cdk-lib/aws-ec2': ec2, 'aws-cdk-lib/aws-ecr': ecr, 'aws-cdk-lib/aws-ecs': ecs, 'aws-cdk-lib/aws-iam': iam,
+  'aws-cdk-lib/aws-cloudwatch': cloudwatch, 'aws-cdk-lib/aws-ec2': ec2, 'aws-cdk-lib/aws-ecr': ecr, 'aws-cdk-lib/aws-ecs': ecs, 'aws-cdk-lib/aws-iam': iam,
   'aws-cdk-lib/aws-lambda': lambda, 'aws-cdk-lib/aws-logs': logs, 'aws-cdk-lib/aws-sns': sns, 'aws-cdk-lib/aws-sqs': sqs,
 };
 
 /** What a block without imports sees. */
 const DEFAULT_SCOPE: Record<string, unknown> = {
   ...library, Duration: cdk.Duration, RemovalPolicy: cdk.RemovalPolicy, Stack: cdk.Stack,
-  ec2, ecr, ecs, iam, lambda, logs, sns, sqs,
+  cloudwatch, ec2, ecr, ecs, iam, lambda, logs, sns, sqs,
 };
 
 /** Things an example leaves to the reader, made in the block's stack when it uses them. */
@@ -66,6 +67,7 @@ const GIVEN: Record<string, (stack: cdk.Stack) => unknown> = {
   app: (stack) => stack.node.root,
   vpc: (stack) => new ec2.Vpc(stack, 'GivenVpc', { maxAzs: 2 }),
   repository: (stack) => new ecr.Repository(stack, 'GivenRepository'),
+  image: (stack) => library.AgentImage.fromEcrRepository(new ecr.Repository(stack, 'GivenImageRepository'), 'v1'),
   alarmTopic: (stack) => new sns.Topic(stack, 'GivenAlarmTopic', { enforceSSL: true }),
   producerFunction: (stack) => new lambda.Function(stack, 'GivenProducer', {
     runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: lambda.Code.fromInline('exports.handler = async () => undefined;'),

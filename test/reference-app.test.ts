@@ -101,7 +101,8 @@ describe('reference app', () => {
   test('all three stacks have the dashboard and the alarms', () => {
     for (const template of [fargate, ec2, eks]) {
       template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-      template.resourceCountIs('AWS::CloudWatch::Alarm', 7);
+      // Dead letters, oldest task, saturated fleet, workers not starting, memory near the limit; burst, scale-in, scale to zero.
+      template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
     }
   });
 

@@ -22,6 +22,20 @@ export interface MathTargetTrackingOptions {
   readonly disableScaleIn: boolean;
 }
 
+/** A target tracking policy on one plain CloudWatch metric (CPU, memory, a per-worker metric of the agents). */
+export interface MetricTargetTrackingOptions {
+  readonly metric: cloudwatch.IMetric;
+  readonly targetValue: number;
+  readonly scaleOutCooldown: Duration;
+  /** Leave scale-in to other policies. */
+  readonly disableScaleIn: boolean;
+}
+
+/** The props of a target tracking policy on a plain metric that both Auto Scaling L2s share. */
+export function metricTrackingProps(options: MetricTargetTrackingOptions) {
+  return { customMetric: options.metric, targetValue: options.targetValue, disableScaleIn: options.disableScaleIn };
+}
+
 /** A step scaling action that an alarm triggers. */
 export interface FleetStepScalingOptions {
   readonly adjustmentType: AdjustmentType;
@@ -64,6 +78,18 @@ export interface IAgentFleet extends IConstruct, iam.IGrantable {
   addMathTargetTracking(scope: Construct, id: string, options: MathTargetTrackingOptions): void;
   /** Adds, under `scope`, a step scaling action for an alarm to trigger. */
   addStepScaling(scope: Construct, id: string, options: FleetStepScalingOptions): cloudwatch.IAlarmAction;
+  /** Average CPU utilization of the running workers (%), one datapoint a minute (after `enableUtilizationMetrics`). */
+  metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /** Average memory utilization of the running workers (%), one datapoint a minute (after `enableUtilizationMetrics`). */
+  metricMemoryUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric;
+  /**
+   * Makes the workers publish CPU and memory utilization each minute: nothing to add on Fargate
+   * (ECS publishes both per service); on EC2, detailed monitoring and the CloudWatch agent.
+   * Calling it again does nothing more.
+   */
+  enableUtilizationMetrics(): void;
+  /** Adds, under `scope`, a target tracking policy on a plain metric. */
+  addMetricTargetTracking(scope: Construct, id: string, options: MetricTargetTrackingOptions): void;
 }
 
 /** Settings of the workers that every fleet takes. */

@@ -15,9 +15,10 @@ import { AGENT_ENV, type WorkerTimings } from '../worker/contract';
 import { acknowledgeGranteeWildcard, acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
 import { checkWholeSeconds, knownSeconds, refuseTokens, throwIfInvalid } from '../validation';
 import {
-  addSteps, checkOnDemandBase, FLEET_DEFAULTS, resolveWorkerSettings, workerCountMetric, workerEnvironment,
-  type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions,
+  addSteps, checkOnDemandBase, FLEET_DEFAULTS, metricTrackingProps, resolveWorkerSettings, workerCountMetric, workerEnvironment,
+  type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions, type MetricTargetTrackingOptions,
 } from './agent-fleet';
+import { enableInstanceUtilizationMetrics, instanceUtilizationMetric } from './instance-utilization';
 import type { AgentImageConfig } from './agent-image';
 import { checkSubnetCapacity, createFleetVpc } from './fleet-vpc';
 
@@ -139,6 +140,7 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet, ec2.IConnect
   /** The workers' network connections: allow them to reach a database with `connections.allowTo(...)`. */
   public readonly connections: ec2.Connections;
   private readonly warmup: Duration;
+  private utilizationMetricsEnabled = false;
 
   constructor(scope: Construct, id: string, props: Ec2AgentFleetProps) {
     super(scope, id);
@@ -353,6 +355,35 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet, ec2.IConnect
     });
     addSteps(action, options.steps);
     return new cwActions.AutoScalingAction(action);
+  }
+
+  /** AWS/EC2 CPUUtilization of the group's instances (one-minute datapoints with `enableUtilizationMetrics`). */
+  public metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return instanceUtilizationMetric('cpu', this.autoScalingGroup.autoScalingGroupName, props);
+  }
+
+  /** CWAgent mem_used_percent of the group's instances, from the CloudWatch agent that `enableUtilizationMetrics` installs. */
+  public metricMemoryUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return instanceUtilizationMetric('memory', this.autoScalingGroup.autoScalingGroupName, props);
+  }
+
+  /**
+   * Detailed monitoring (CPU each minute rather than each 5) and the CloudWatch agent, which puts
+   * the instances' memory use by group name (EC2 publishes no memory metric).
+   */
+  public enableUtilizationMetrics(): void {
+    if (this.utilizationMetricsEnabled) return;
+    this.utilizationMetricsEnabled = true;
+    enableInstanceUtilizationMetrics(this.launchTemplate, this.role);
+  }
+
+  public addMetricTargetTracking(scope: Construct, id: string, options: MetricTargetTrackingOptions): void {
+    // EC2 Auto Scaling target tracking has no cooldowns: the instance warm-up holds further scale-out.
+    new autoscaling.TargetTrackingScalingPolicy(scope, id, {
+      ...metricTrackingProps(options),
+      autoScalingGroup: this.autoScalingGroup,
+      estimatedInstanceWarmup: this.warmup,
+    });
   }
 
   private groupMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {

@@ -13,7 +13,7 @@ import { WORKER_DEFAULTS, type WorkerTimings } from '../worker/contract';
 import { acknowledgeManagedPolicies, acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
 import {
   FLEET_DEFAULTS, resolveWorkerSettings, workerCountMetric, workerEnvironment,
-  type AgentFleetProps, type FleetStepScalingOptions, type MathTargetTrackingOptions,
+  type AgentFleetProps, type FleetStepScalingOptions, type MathTargetTrackingOptions, type MetricTargetTrackingOptions,
 } from './agent-fleet';
 import { checkSubnetCapacity, createFleetVpc } from './fleet-vpc';
 import type { IModelScaledFleet } from './model-scaled-fleet';
@@ -282,6 +282,33 @@ export class EksAgentFleet extends Resource implements IModelScaledFleet {
    */
   public metricDesiredWorkers(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metricRunningWorkers({ label: 'Running pods (no desired count on EKS)', ...props });
+  }
+
+  /**
+   * CPU of the agent pods over their limit: Container Insights' `pod_cpu_utilization_over_pod_limit`
+   * for the fleet's namespace (ClusterName, Namespace), for the dashboard. Needs Container Insights
+   * on the cluster, as `metricRunningWorkers` does.
+   */
+  public metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.podMetric('pod_cpu_utilization_over_pod_limit', props);
+  }
+
+  /** Memory of the agent pods over their limit (`pod_memory_utilization_over_pod_limit`), as `metricCpuUtilization`. */
+  public metricMemoryUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.podMetric('pod_memory_utilization_over_pod_limit', props);
+  }
+
+  /** Container Insights (the cluster's add-on) publishes the pods' CPU and memory: nothing for the fleet to enable. */
+  public enableUtilizationMetrics(): void {}
+
+  /** CPU, memory and metric target tracking do not apply on EKS: KEDA scales the fleet from the backlog model. */
+  public addMetricTargetTracking(_scope: Construct, _id: string, _options: MetricTargetTrackingOptions): void {
+    throw new Error(`${this.node.path}: cpuTargetPercent, memoryTargetPercent and scaleOnMetric do not apply on EKS; `
+      + 'KEDA scales the fleet from the backlog model (BacklogScaling calls scaleFromModel), not Auto Scaling policies.');
+  }
+
+  private podMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return workerCountMetric('ContainerInsights', metricName, { ClusterName: this.cluster.clusterName, Namespace: this.namespace }, props);
   }
 
   /** The backlog publisher counts ECS tasks or EC2 instances; on EKS, KEDA reads the queue itself. */

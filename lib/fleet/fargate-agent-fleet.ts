@@ -15,8 +15,8 @@ import { AGENT_ENV, WORKER_DEFAULTS, type WorkerTimings } from '../worker/contra
 import { acknowledgeGranteeWildcard, acknowledgeRule } from '../nag-acknowledgements';
 import { checkWholeSeconds, knownNumber, knownSeconds, refuseTokens, throwIfInvalid } from '../validation';
 import {
-  addSteps, checkOnDemandBase, FLEET_DEFAULTS, resolveWorkerSettings, workerCountMetric, workerEnvironment,
-  type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions,
+  addSteps, checkOnDemandBase, FLEET_DEFAULTS, metricTrackingProps, resolveWorkerSettings, workerCountMetric, workerEnvironment,
+  type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions, type MetricTargetTrackingOptions,
 } from './agent-fleet';
 import { checkSubnetCapacity, createFleetVpc } from './fleet-vpc';
 
@@ -407,6 +407,31 @@ export class FargateAgentFleet extends Resource implements IAgentFleet, ec2.ICon
     });
     addSteps(action, options.steps);
     return new cwActions.ApplicationScalingAction(action);
+  }
+
+  /** AWS/ECS CPUUtilization of the service: the average over its tasks (Maximum: the busiest task). */
+  public metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.serviceMetric('CPUUtilization', props);
+  }
+
+  /** AWS/ECS MemoryUtilization of the service: the average over its tasks (Maximum: the fullest task). */
+  public metricMemoryUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return this.serviceMetric('MemoryUtilization', props);
+  }
+
+  /** ECS publishes CPU and memory utilization of every service each minute: nothing to enable. */
+  public enableUtilizationMetrics(): void {}
+
+  public addMetricTargetTracking(scope: Construct, id: string, options: MetricTargetTrackingOptions): void {
+    new appscaling.TargetTrackingScalingPolicy(scope, id, {
+      ...metricTrackingProps(options),
+      scalingTarget: this.scalableTarget,
+      scaleOutCooldown: options.scaleOutCooldown,
+    });
+  }
+
+  private serviceMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return workerCountMetric('AWS/ECS', metricName, { ClusterName: this.cluster.clusterName, ServiceName: this.service.serviceName }, props);
   }
 
   private containerInsightsMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {

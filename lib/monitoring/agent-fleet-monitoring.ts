@@ -6,11 +6,12 @@ import { Construct } from 'constructs';
 import type { IAgentFleet } from '../fleet/agent-fleet';
 import { BACKLOG_PER_WORKER } from '../policy/signals';
 import { signalParams } from '../policy/scaling-policy';
-import { check } from '../policy/violation';
+import { UtilizationSource } from '../policy/utilization';
+import { check, checkRange } from '../policy/violation';
 import type { IAgentQueue } from '../queue/agent-queue';
 import type { BacklogScaling } from '../scaling/backlog-scaling';
 import { WORKER_METRICS } from '../worker/contract';
-import { knownSeconds, throwIfInvalid } from '../validation';
+import { knownNumber, knownSeconds, throwIfInvalid } from '../validation';
 
 /** Properties of `AgentFleetMonitoring`. */
 export interface AgentFleetMonitoringProps {
@@ -32,6 +33,18 @@ export interface AgentFleetMonitoringProps {
    * @default - a name CloudFormation generates
    */
   readonly dashboardName?: string;
+  /**
+   * Names of the business metrics the agents publish with `context.metrics.put` (tokens used,
+   * tool calls, cost per task): graphed per minute (Sum) with the fleet's dimension.
+   * @default - none
+   */
+  readonly businessMetrics?: string[];
+  /**
+   * Memory utilization of the fullest worker (Maximum, %) at which the memory alarm fires: a
+   * worker killed for lack of memory loses its in-flight tasks until their visibility times out.
+   * @default 90
+   */
+  readonly memoryAlarmPercent?: number;
 }
 
 const WIDGET = { width: 8, height: 6 } as const;
@@ -48,7 +61,8 @@ const MINUTE = Duration.minutes(1);
  * The fleet's CloudWatch dashboard (backlog, backlog per worker against its target, workers,
  * age of the oldest task against the latency goal, dead letters, throughput) and its alarms
  * (dead letters, tasks older than the goal, a fleet at its maximum while the backlog grows,
- * workers wanted that do not start).
+ * workers wanted that do not start, a worker near its memory limit), CPU and memory of both
+ * computes (on EC2 it turns on the CloudWatch agent for memory) and the agents' business metrics.
  * Metrics come from the scaling's metric factory, so the graphs show what scaling sees.
  */
 export class AgentFleetMonitoring extends Construct {
@@ -62,14 +76,23 @@ export class AgentFleetMonitoring extends Construct {
   /** Desired workers above running ones for 10 minutes without one more starting (a broken image, a crash at start). */
   public readonly workersNotStartingAlarm: cloudwatch.Alarm;
   public readonly latencyGoal: Duration;
+  /** The fullest worker has used more than `memoryAlarmPercent` of its memory for 2 minutes. */
+  public readonly memoryAlarm: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: AgentFleetMonitoringProps) {
     super(scope, id);
     const { queue, fleet, scaling } = props;
     this.latencyGoal = props.latencyGoal ?? scaling.target.acceptableLatency ?? Duration.minutes(15);
     const goalSeconds = knownSeconds(this.latencyGoal);
-    // A goal under a minute is fine: SQS reports the age in seconds, once a minute.
-    throwIfInvalid(this, check(goalSeconds === undefined || goalSeconds > 0, 'latencyGoal', '> 0 seconds', `${goalSeconds} seconds`));
+    const memoryAlarmPercent = props.memoryAlarmPercent ?? 90;
+    throwIfInvalid(this, [
+      // A goal under a minute is fine: SQS reports the age in seconds, once a minute.
+      ...check(goalSeconds === undefined || goalSeconds > 0, 'latencyGoal', '> 0 seconds', `${goalSeconds} seconds`),
+      ...checkRange('memoryAlarmPercent', knownNumber(memoryAlarmPercent), 1, 100, ' %'),
+      ...(props.businessMetrics ?? []).flatMap((name, i) => check(name.length > 0 && name.length <= 255, `businessMetrics[${i}]`, 'a metric name of 1-255 characters', `"${name}"`)),
+    ]);
+    // On EC2 the memory metric comes from the CloudWatch agent, which this turns on.
+    fleet.enableUtilizationMetrics();
     const target = scaling.model.targetBacklogPerWorker;
     const input = (id: 'visible' | 'inFlight' | 'delayed' | 'running') => scaling.metrics.input(id);
     const action = props.alarmTopic ? new cwActions.SnsAction(props.alarmTopic) : undefined;
@@ -135,6 +158,16 @@ export class AgentFleetMonitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     }));
 
+    this.memoryAlarm = withAction(new cloudwatch.Alarm(this, 'MemoryAlarm', {
+      alarmDescription: `A worker of ${fleet.node.path} has used more than ${memoryAlarmPercent} % of its memory for 2 minutes: `
+        + 'if it is killed for lack of memory, its in-flight tasks wait for their visibility timeout. Give workers more memory, lower concurrency, or scale on memoryTargetPercent.',
+      metric: fleet.metricMemoryUtilization({ statistic: cloudwatch.Stats.MAXIMUM, period: MINUTE }),
+      threshold: memoryAlarmPercent,
+      comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+      evaluationPeriods: 2,
+      treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
+    }));
+
     const workerMetric = (metricName: string, label: string) => new cloudwatch.Metric({
       namespace: fleet.metricsNamespace,
       metricName,
@@ -193,11 +226,30 @@ export class AgentFleetMonitoring extends Construct {
         ],
       }),
     );
+    const utilization = (title: string, metric: (p: cloudwatch.MetricOptions) => cloudwatch.Metric, target: number | undefined, limit?: number) =>
+      new cloudwatch.GraphWidget({
+        ...WIDGET,
+        title,
+        left: [metric({ label: 'Average' }), metric({ label: 'Busiest worker', statistic: cloudwatch.Stats.MAXIMUM })],
+        leftYAxis: { min: 0, max: 100 },
+        leftAnnotations: [
+          ...(target !== undefined ? [{ value: target, label: `Scaling target ${target} %`, color: cloudwatch.Color.GREEN }] : []),
+          ...(limit !== undefined ? [{ value: limit, label: `Alarm ${limit} %`, color: cloudwatch.Color.RED }] : []),
+        ],
+      });
+    const targetOf = (source: UtilizationSource) => scaling.model.utilization?.find((u) => u.source === source)?.target;
+    this.dashboard.addWidgets(
+      utilization('CPU utilization (%)', (p) => fleet.metricCpuUtilization(p), targetOf(UtilizationSource.CPU)),
+      utilization('Memory utilization (%)', (p) => fleet.metricMemoryUtilization(p), targetOf(UtilizationSource.MEMORY), memoryAlarmPercent),
+      ...(props.businessMetrics && props.businessMetrics.length > 0
+        ? [new cloudwatch.GraphWidget({ ...WIDGET, title: 'Business metrics (per minute)', left: props.businessMetrics.map((name) => workerMetric(name, name)) })]
+        : []),
+    );
     this.dashboard.addWidgets(new cloudwatch.AlarmStatusWidget({
       title: 'Alarms',
       width: 24,
       height: 3,
-      alarms: [this.deadLetterAlarm, this.oldestMessageAlarm, this.fleetSaturatedAlarm, this.workersNotStartingAlarm, scaling.burstAlarm, scaling.scaleInAlarm, scaling.idleAlarm]
+      alarms: [this.deadLetterAlarm, this.oldestMessageAlarm, this.fleetSaturatedAlarm, this.workersNotStartingAlarm, this.memoryAlarm, scaling.burstAlarm, scaling.scaleInAlarm, scaling.idleAlarm]
         .filter((a): a is cloudwatch.Alarm => a !== undefined),
     }));
   }

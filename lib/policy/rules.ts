@@ -2,6 +2,7 @@ import { targetTrackingCapacity } from './backlog';
 import { AWS_SCALING_FACTS, signalParams, type BacklogScalingModel, type StepPolicyModel } from './scaling-policy';
 import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, type FleetSample, type SignalParams } from './signals';
 import { findStep, type ScalingStep } from './steps';
+import { spareWorkersSignal, UTILIZATION_PERIOD_SECONDS, utilizationRuleSignal } from './utilization';
 
 /**
  * Any scaling policy as alarms and actions on signals: the generic form that the model of
@@ -14,6 +15,10 @@ import { findStep, type ScalingStep } from './steps';
 export interface RuleSample extends FleetSample {
   /** Average CPU utilization of the running workers, in percent (0-100). */
   readonly cpuUtilization: number;
+  /** Average memory utilization of the running workers, in percent (0-100). @default - not modelled */
+  readonly memoryUtilization?: number;
+  /** Per-worker values of the fleet's custom signals, by metric math id (`BacklogScaling.scaleOnMetric`). @default - none */
+  readonly metrics?: Readonly<Record<string, number>>;
 }
 
 /** A signal a rule's alarm watches: the four backlog signals of `signals.ts`, or one below. */
@@ -182,10 +187,32 @@ export function rulesFromModel(model: BacklogScalingModel): ScalingRuleSet {
       scaleInRatio: AWS_SCALING_FACTS.targetTrackingScaleInRatio,
     },
     stepRule('burst steps on excess backlog', model, model.burst, EXCESS_BACKLOG, Comparison.GREATER_THAN),
-    stepRule('scale-in steps on spare workers', model, model.scaleIn, SPARE_WORKERS, Comparison.GREATER_THAN_OR_EQUAL),
+    stepRule('scale-in steps on spare workers', model, model.scaleIn,
+      model.utilization ? spareWorkersSignal(model.utilization) : SPARE_WORKERS, Comparison.GREATER_THAN_OR_EQUAL),
+    ...utilizationRules(model),
   ];
   if (model.scaleToZero) {
     rules.push(stepRule('scale to zero when idle', model, model.scaleToZero, QUEUED_MESSAGES, Comparison.LESS_THAN_OR_EQUAL));
   }
   return { minWorkers: model.minWorkers, maxWorkers: model.maxWorkers, rules };
+}
+
+/**
+ * Target tracking on each extra signal (CPU, memory, per-worker metrics): scale-out only, the
+ * period's Average, AWS's alarms; the spare-workers rule does the scale-in.
+ */
+function utilizationRules(model: BacklogScalingModel): TargetTrackingRule[] {
+  return (model.utilization ?? []).map((signal) => ({
+    kind: 'target-tracking',
+    name: `${signal.label} target tracking`,
+    // AWS/ECS, AWS/EC2 (detailed monitoring) and the CloudWatch agent publish once a minute.
+    metric: { signal: utilizationRuleSignal(signal), signalParams: NO_SIGNAL_PARAMS, periodSeconds: UTILIZATION_PERIOD_SECONDS, statistic: Statistic.AVERAGE },
+    target: signal.target,
+    scaleOutCooldownSeconds: signal.scaleOutCooldownSeconds,
+    scaleInCooldownSeconds: model.scaleIn.cooldownSeconds,
+    disableScaleIn: true,
+    scaleOutDatapoints: AWS_SCALING_FACTS.targetTrackingScaleOutDatapoints,
+    scaleInDatapoints: AWS_SCALING_FACTS.targetTrackingScaleInDatapoints,
+    scaleInRatio: AWS_SCALING_FACTS.targetTrackingScaleInRatio,
+  }));
 }

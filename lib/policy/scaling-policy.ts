@@ -1,5 +1,6 @@
 import type { SignalParams } from './signals';
 import { AdjustmentType, validateSteps, type ScalingStep } from './steps';
+import { UTILIZATION_DEFAULTS, validateUtilization, type UtilizationSignal } from './utilization';
 import { check, checkIntegerRange, checkRange, type Violation } from './violation';
 
 /**
@@ -89,6 +90,12 @@ export interface BacklogScalingModel {
    * that fires below its threshold). Absent when minWorkers > 0.
    */
   readonly scaleToZero?: ScaleToZeroModel;
+  /**
+   * Extra signals (CPU, memory, per-worker metrics), each with a scale-out-only target tracking
+   * policy; the spare-workers rule counts the workers they need (`lib/policy/utilization.ts`).
+   * @default - none: backlog only
+   */
+  readonly utilization?: readonly UtilizationSignal[];
 }
 
 /** What a user may choose; everything else has a default. Times in seconds. */
@@ -108,6 +115,8 @@ export interface BacklogScalingInput {
   readonly scaleInSteps?: readonly ScalingStep[];
   readonly scaleInEvaluationPeriods?: number;
   readonly scaleToZeroAfterSeconds?: number;
+  /** Extra signals held below their targets (`utilizationSignals`). @default - none */
+  readonly utilization?: readonly UtilizationSignal[];
 }
 
 /**
@@ -212,9 +221,12 @@ export function slackDatapoints(evaluationPeriods: number): number {
 /** Builds the policy model from the user's choices and the defaults. */
 export function buildScalingModel(input: BacklogScalingInput): BacklogScalingModel {
   const period = input.metricPeriodSeconds ?? DEFAULTS.metricPeriodSeconds;
-  const scaleInCooldown = input.scaleInCooldownSeconds ?? DEFAULTS.scaleInCooldownSeconds;
+  // Extra signals (CPU, memory, per-worker metrics) are noisier than the backlog: they scale in
+  // more slowly (UTILIZATION_DEFAULTS).
+  const scaleInDefaults = input.utilization && input.utilization.length > 0 ? UTILIZATION_DEFAULTS : DEFAULTS;
+  const scaleInCooldown = input.scaleInCooldownSeconds ?? scaleInDefaults.scaleInCooldownSeconds;
   const scaleOutCooldown = input.scaleOutCooldownSeconds ?? defaultScaleOutCooldownSeconds(period);
-  const scaleInPeriods = input.scaleInEvaluationPeriods ?? periodsFor(DEFAULTS.scaleInAfterSeconds, period);
+  const scaleInPeriods = input.scaleInEvaluationPeriods ?? periodsFor(scaleInDefaults.scaleInAfterSeconds, period);
   const held = input.targetBacklogPerWorker * HELD_BACKLOG_RATIO;
   return {
     minWorkers: input.minWorkers,
@@ -248,6 +260,7 @@ export function buildScalingModel(input: BacklogScalingInput): BacklogScalingMod
     scaleToZero: input.minWorkers === 0
       ? scaleToZeroModel(input.scaleToZeroAfterSeconds ?? DEFAULTS.scaleToZeroAfterSeconds, period, scaleInCooldown)
       : undefined,
+    ...(input.utilization && input.utilization.length > 0 ? { utilization: input.utilization } : {}),
   };
 }
 
@@ -315,5 +328,6 @@ export function validateScalingModel(model: BacklogScalingModel): Violation[] {
     // One evaluation period of CloudWatch alarms is at most one day (1,440 one-minute datapoints).
     out.push(...checkRange('scaleToZeroAfter', model.scaleToZero.idleSeconds, model.metricPeriodSeconds, 86_400, ' seconds'));
   }
+  out.push(...validateUtilization(model.utilization ?? []));
   return out;
 }

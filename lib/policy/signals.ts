@@ -49,7 +49,7 @@ export interface SignalParams {
  * `FILL(m, REPEAT)` fills it with the most recent actual value instead ("Metric math syntax and
  * functions", CloudWatch User Guide: FILL with REPEAT). Inputs that arrive together need no fill.
  */
-function fleetInput(id: 'running' | 'desired', params: SignalParams): string {
+export function fleetInput(id: string, params: SignalParams): string {
   return params.inputsArriveTogether ? id : `FILL(${id}, REPEAT)`;
 }
 

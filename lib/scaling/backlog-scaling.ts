@@ -1,4 +1,4 @@
-import { Annotations, Duration } from 'aws-cdk-lib';
+import { Annotations, Duration, Lazy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { Construct } from 'constructs';
 import type { IAgentFleet } from '../fleet/agent-fleet';
@@ -6,8 +6,9 @@ import { isModelScaledFleet } from '../fleet/model-scaled-fleet';
 import type { IAgentQueue } from '../queue/agent-queue';
 import {
   buildScalingModel, signalParams, validateScalingModel,
-  type BacklogScalingModel, type StepPolicyModel,
+  type BacklogScalingInput, type BacklogScalingModel, type StepPolicyModel,
 } from '../policy/scaling-policy';
+import { metricSignal, UTILIZATION_DEFAULTS, utilizationSignals, UtilizationSource, type UtilizationSignal } from '../policy/utilization';
 import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, type ScalingSignal } from '../policy/signals';
 import { AdjustmentType, type ScalingStep } from '../policy/steps';
 import { checkWholeSeconds, knownNumber, knownSeconds, throwIfInvalid } from '../validation';
@@ -15,6 +16,7 @@ import { check } from '../policy/violation';
 import { BacklogMetrics } from './backlog-metrics';
 import type { BacklogPublisher } from './backlog-publisher';
 import type { BacklogTarget } from './backlog-target';
+import { bindUtilizationToScaleIn, spareWorkersQueries } from './spare-workers-alarm';
 
 /** The tunable parts of backlog scaling; everything has a default. */
 export interface BacklogScalingOptions {
@@ -26,7 +28,7 @@ export interface BacklogScalingOptions {
   /**
    * Wait after a scale-in before the next one. Shorter than AWS's 300 s default: the
    * spare-workers signal never counts a busy worker as spare (see `DEFAULTS` in `lib/policy`).
-   * @default Duration.seconds(120)
+   * @default Duration.seconds(120); 240 s with `cpuTargetPercent`, `memoryTargetPercent` or `scaleOnMetric`
    */
   readonly scaleInCooldown?: Duration;
   /**
@@ -52,7 +54,8 @@ export interface BacklogScalingOptions {
   /**
    * Periods with spare workers before scaling in (the alarm fires on all but one of them, so a
    * newest datapoint read before all its inputs arrived does not restart the run).
-   * @default - 3 minutes' worth: 3 one-minute periods, or 18 with the publisher's 10 s period
+   * @default - 3 minutes' worth: 3 one-minute periods, or 18 with the publisher's 10 s period;
+   * 8 minutes' worth with `cpuTargetPercent`, `memoryTargetPercent` or `scaleOnMetric`
    */
   readonly scaleInEvaluationPeriods?: number;
   /**
@@ -61,6 +64,40 @@ export interface BacklogScalingOptions {
    * @default Duration.minutes(15)
    */
   readonly scaleToZeroAfter?: Duration;
+  /**
+   * Hold the workers' average CPU utilization at or below this percentage (1-100): a target
+   * tracking policy that only scales out, and scale-in that keeps the workers this needs (a
+   * worker is spare only when the others would carry its CPU under 90 % of the target). For
+   * CPU-bound agents (a local model). Fargate: the service's AWS/ECS CPUUtilization; EC2: the
+   * group's AWS/EC2 CPUUtilization with detailed monitoring turned on.
+   * @default - no CPU scaling
+   */
+  readonly cpuTargetPercent?: number;
+  /**
+   * Hold the workers' average memory utilization at or below this percentage (1-100), as
+   * `cpuTargetPercent` does for CPU. For memory-bound agents (headless browsers). Fargate: the
+   * service's AWS/ECS MemoryUtilization; EC2: the CloudWatch agent's mem_used_percent by group,
+   * which the fleet then installs and configures.
+   * @default - no memory scaling
+   */
+  readonly memoryTargetPercent?: number;
+}
+
+/** A target tracking policy on any metric, for `BacklogScaling.scaleOnMetric`. */
+export interface ScaleOnMetricOptions {
+  /**
+   * A per-worker quantity that more workers bring down: a plain metric (an average over the
+   * workers), or metric math such as tokens per minute / running workers. Its statistic is kept;
+   * its period becomes the scaling's.
+   */
+  readonly metric: cloudwatch.IMetric;
+  /** The value per worker to hold it at or below (> 0). */
+  readonly targetValue: number;
+  /**
+   * Wait after a scale-out on this metric before the next one.
+   * @default - `scaleOutCooldown` when set, else Duration.seconds(180): the time until a new worker shows in a datapoint
+   */
+  readonly scaleOutCooldown?: Duration;
 }
 
 /** Properties of `BacklogScaling`. */
@@ -84,8 +121,11 @@ export interface BacklogScalingProps extends BacklogScalingOptions {
  * in-flight messages as work, and scale to zero after an idle period.
  */
 export class BacklogScaling extends Construct {
-  /** The policy as plain data: what the simulator replays and the dashboard draws. */
-  public readonly model: BacklogScalingModel;
+  /** The metrics of the extra signals (CPU, memory, `scaleOnMetric`), by metric math id. */
+  private readonly utilizationMetrics = new Map<string, cloudwatch.IMetric>();
+  private readonly utilization: UtilizationSignal[];
+  private readonly input: BacklogScalingInput;
+  private readonly scaleOutCooldown?: Duration;
   /** The metrics and signals the policies use. */
   public readonly metrics: BacklogMetrics;
   /** The backlog per worker held. */
@@ -103,6 +143,12 @@ export class BacklogScaling extends Construct {
     this.fleet = props.fleet;
     this.target = props.target;
     const period = props.publisher?.period ?? Duration.minutes(1);
+    this.scaleOutCooldown = props.scaleOutCooldown;
+    this.utilization = utilizationSignals({
+      cpuTargetPercent: knownNumber(props.cpuTargetPercent),
+      memoryTargetPercent: knownNumber(props.memoryTargetPercent),
+      scaleOutCooldownSeconds: knownSeconds(props.scaleOutCooldown) ?? UTILIZATION_DEFAULTS.scaleOutCooldownSeconds,
+    });
     const fleetConcurrency = props.fleet.concurrency;
     if (props.target.concurrency !== undefined && props.target.concurrency !== fleetConcurrency) {
       Annotations.of(this).addWarningV2('cdk-agent-fleet:targetConcurrency',
@@ -113,7 +159,7 @@ export class BacklogScaling extends Construct {
     // holds a stand-in that passes its checks (the idle rule is kept: ExactCapacity 0 stops at minWorkers).
     const minWorkers = knownNumber(props.fleet.minWorkers) ?? 0;
     const maxWorkers = knownNumber(props.fleet.maxWorkers) ?? Math.max(minWorkers, 1);
-    this.model = buildScalingModel({
+    this.input = {
       minWorkers,
       maxWorkers,
       targetBacklogPerWorker: props.target.messagesPerWorkerFor(fleetConcurrency),
@@ -127,7 +173,7 @@ export class BacklogScaling extends Construct {
       scaleInSteps: props.scaleInSteps,
       scaleInEvaluationPeriods: knownNumber(props.scaleInEvaluationPeriods),
       scaleToZeroAfterSeconds: knownSeconds(props.scaleToZeroAfter),
-    });
+    };
     throwIfInvalid(this, [
       ...validateScalingModel(this.model),
       ...(props.scaleToZeroAfter !== undefined && knownNumber(props.fleet.minWorkers) !== undefined && props.fleet.minWorkers > 0
@@ -159,11 +205,59 @@ export class BacklogScaling extends Construct {
     }
 
     this.burstAlarm = this.stepPolicy('Burst', EXCESS_BACKLOG, model.burst, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD);
-    this.scaleInAlarm = this.stepPolicy('ScaleIn', SPARE_WORKERS, model.scaleIn, cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD);
+    // The scale-in cooldown and the spare-workers alarm depend on the extra signals, which
+    // scaleOnMetric may add later: both are read at synth.
+    const scaleIn = { ...model.scaleIn, cooldownSeconds: Lazy.number({ produce: () => this.model.scaleIn.cooldownSeconds }) };
+    this.scaleInAlarm = this.stepPolicy('ScaleIn', SPARE_WORKERS, scaleIn, cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD);
+    bindUtilizationToScaleIn(this.scaleInAlarm, this.metrics, () => this.model, this.utilizationMetrics);
+    for (const signal of this.utilization) {
+      props.fleet.enableUtilizationMetrics();
+      const cpu = signal.source === UtilizationSource.CPU;
+      const metric = cpu ? props.fleet.metricCpuUtilization() : props.fleet.metricMemoryUtilization();
+      this.utilizationMetrics.set(signal.id, metric);
+      this.addUtilizationTracking(cpu ? 'CpuTracking' : 'MemoryTracking', signal, metric);
+    }
     if (model.scaleToZero) {
-      this.idleAlarm = this.stepPolicy('ScaleToZero', QUEUED_MESSAGES, model.scaleToZero,
+      const scaleToZero = { ...model.scaleToZero, cooldownSeconds: Lazy.number({ produce: () => this.model.scaleToZero!.cooldownSeconds }) };
+      this.idleAlarm = this.stepPolicy('ScaleToZero', QUEUED_MESSAGES, scaleToZero,
         cloudwatch.ComparisonOperator.LESS_THAN_OR_EQUAL_TO_THRESHOLD);
     }
+  }
+
+  /**
+   * The policy as plain data: what the simulator replays and the dashboard draws. It includes the
+   * signals added by `scaleOnMetric`.
+   */
+  public get model(): BacklogScalingModel {
+    return buildScalingModel({ ...this.input, utilization: this.utilization });
+  }
+
+  /**
+   * Target tracking on any metric of a per-worker quantity (a business metric the agents publish,
+   * such as tokens per minute per worker), scale-out only; scale-in keeps the workers it needs,
+   * as for `cpuTargetPercent`. `id` names the policy and the metric in the scale-in alarm.
+   */
+  public scaleOnMetric(id: string, options: ScaleOnMetricOptions): void {
+    const signal = metricSignal(id, knownNumber(options.targetValue) ?? options.targetValue,
+      knownSeconds(options.scaleOutCooldown ?? this.scaleOutCooldown) ?? UTILIZATION_DEFAULTS.scaleOutCooldownSeconds);
+    const next = buildScalingModel({ ...this.input, utilization: [...this.utilization, signal] });
+    throwIfInvalid(this, validateScalingModel(next));
+    // Throws now, not at synth, when the alarm would read too many metrics or clashing ids.
+    spareWorkersQueries(this.metrics, next, new Map(this.utilizationMetrics).set(signal.id, options.metric));
+    this.utilization.push(signal);
+    this.utilizationMetrics.set(signal.id, options.metric);
+    this.addUtilizationTracking(`${id}Tracking`, signal, options.metric);
+  }
+
+  private addUtilizationTracking(id: string, signal: UtilizationSignal, metric: cloudwatch.IMetric): void {
+    const options = {
+      targetValue: signal.target,
+      scaleOutCooldown: Duration.seconds(signal.scaleOutCooldownSeconds),
+      // A utilization average can't tell an idle worker from a busy one: never scale in on it.
+      disableScaleIn: true,
+    };
+    if (metric instanceof cloudwatch.MathExpression) this.fleet.addMathTargetTracking(this, id, { ...options, metric });
+    else this.fleet.addMetricTargetTracking(this, id, { ...options, metric });
   }
 
   /** An alarm on a signal that triggers a step scaling action of the fleet. */

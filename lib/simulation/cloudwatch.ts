@@ -16,6 +16,8 @@ export class SampleLog {
   readonly desired: Float64Array;
   /** Average CPU of the running workers, NaN when none runs (ECS publishes no CPU then). */
   readonly cpu: Float64Array;
+  /** Average memory of the running workers, NaN when none runs. */
+  readonly memory: Float64Array;
   /** 0 where SQS publishes no datapoint (an inactive queue, and the wake-up lag after it). */
   readonly sqsPublishing: Uint8Array;
   private length = 0;
@@ -27,6 +29,7 @@ export class SampleLog {
     this.running = new Float64Array(capacitySeconds);
     this.desired = new Float64Array(capacitySeconds);
     this.cpu = new Float64Array(capacitySeconds);
+    this.memory = new Float64Array(capacitySeconds).fill(NaN);
     this.sqsPublishing = new Uint8Array(capacitySeconds);
   }
 
@@ -41,6 +44,7 @@ export class SampleLog {
     this.running[second] = s.running;
     this.desired[second] = s.desired;
     this.cpu[second] = s.cpuUtilization;
+    this.memory[second] = s.memoryUtilization ?? NaN;
     this.sqsPublishing[second] = sqsPublishing ? 1 : 0;
     this.length = Math.max(this.length, second + 1);
   }
@@ -83,7 +87,7 @@ export class Datapoints {
     const from = k * periodSeconds;
     const l = this.log;
     // Counts are snapshots: SQS's Approximate* and the running-task count once a minute, or every
-    // period when it is shorter (the publisher's high-resolution metric). CPU is averaged over the period.
+    // period when it is shorter (the publisher's high-resolution metric). CPU and memory are averaged over the period.
     const every = Math.min(periodSeconds, this.params.countSampleSeconds);
     const value: RuleSample | null = l.sqsPublishing[end - 1] === 0 ? null : {
       visible: aggregate(l.visible, from, end, every, statistic),
@@ -91,7 +95,10 @@ export class Datapoints {
       delayed: aggregate(l.delayed, from, end, every, statistic),
       running: aggregate(l.running, from, end, every, statistic),
       desired: aggregate(l.desired, from, end, every, statistic),
-      cpuUtilization: aggregate(l.cpu, from, end, 1, statistic),
+      // Utilization is the period's Average whatever the counts' statistic: ECS and the CloudWatch
+      // agent publish averages, and BacklogScaling reads them with Average in every alarm.
+      cpuUtilization: aggregate(l.cpu, from, end, 1, Statistic.AVERAGE),
+      memoryUtilization: aggregate(l.memory, from, end, 1, Statistic.AVERAGE),
     };
     list[k] = value;
     return value;
@@ -129,7 +136,13 @@ export class Datapoints {
     if (lateFleet <= 0 || unitHash(this.seed, metric.periodSeconds, k, 2) >= lateFleet) return d;
     // The fleet's counts have not arrived: FILL(m, REPEAT) reads the previous datapoint's.
     const before = this.datapoint(metric.periodSeconds, metric.statistic, k - 1);
-    return { ...d, running: before?.running ?? NaN, desired: before?.desired ?? NaN, cpuUtilization: before?.cpuUtilization ?? NaN };
+    return {
+      ...d,
+      running: before?.running ?? NaN,
+      desired: before?.desired ?? NaN,
+      cpuUtilization: before?.cpuUtilization ?? NaN,
+      memoryUtilization: before?.memoryUtilization ?? NaN,
+    };
   }
 }
 

@@ -40,6 +40,8 @@ export interface MinuteStats {
   readonly workers: number;
   /** p95 wait of the messages sent during the minute (s); NaN when none was sent. */
   readonly waitP95: number;
+  /** Average CPU of the running workers at the end of the minute (%); NaN when none runs. */
+  readonly cpuUtilization: number;
 }
 
 /** What a run produces. */
@@ -59,6 +61,8 @@ export interface RunResult {
   readonly waits: Float64Array;
   /** Messages released by a worker whose drain deadline passed (received again later). */
   readonly released: number;
+  /** Workers that scale-in removed while they held a message (they drain; none is lost). */
+  readonly busyWorkersRemoved: number;
   readonly peakWorkers: number;
   /** Sum over workers of launch to stop (or the end of the run), in minutes. */
   readonly workerMinutes: number;
@@ -111,6 +115,7 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
   let nextSent = 0;
   let processed = 0;
   let released = 0;
+  let busyWorkersRemoved = 0;
   let visibleWork = 0;
 
   const workers: Worker[] = [];
@@ -231,8 +236,9 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
       for (let s = 0; s < conc; s++) if (wk.slot[s] >= 0) busySlots++;
       if (tickEnd - wk.launchedAt < w.instanceWarmupSeconds) warming = true;
     }
-    const cpu = running === 0 ? NaN : w.idleCpuPercent + ((w.busyCpuPercent - w.idleCpuPercent) * busySlots) / (running * conc);
-    const sample: RuleSample = { visible, inFlight, delayed, running, desired, cpuUtilization: cpu };
+    const load = (idle: number, busy: number) => (running === 0 ? NaN : idle + ((busy - idle) * busySlots) / (running * conc));
+    const cpu = load(w.idleCpuPercent, w.busyCpuPercent);
+    const sample: RuleSample = { visible, inFlight, delayed, running, desired, cpuUtilization: cpu, memoryUtilization: load(w.idleMemoryPercent, w.busyMemoryPercent) };
     const silent = tickEnd < sqsSilentUntil || tickEnd - lastActivity >= params.cloudWatch.sqsInactiveAfterSeconds;
     log.record(t, sample, !silent);
 
@@ -242,7 +248,7 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
     });
     events.push(...decision.events);
     desired = decision.desired;
-    reconcile(workers, desired, tickEnd, launch);
+    busyWorkersRemoved += reconcile(workers, desired, tickEnd, launch);
     // Stopped workers leave the list (their time is counted now), so every loop walks live ones only.
     let live = 0;
     for (const wk of workers) {
@@ -253,7 +259,7 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
     peakWorkers = Math.max(peakWorkers, live);
 
     if (tickEnd % 60 === 0 || tickEnd === durationSeconds) {
-      timeline.push({ minute: Math.ceil(tickEnd / 60) - 1, arrivals: minuteArrivals, backlog: visible, workers: billed, waitP95: NaN });
+      timeline.push({ minute: Math.ceil(tickEnd / 60) - 1, arrivals: minuteArrivals, backlog: visible, workers: billed, waitP95: NaN, cpuUtilization: cpu });
       minuteArrivals = 0;
     }
     if (onProgress && tickEnd % 600 === 0) onProgress(tickEnd);
@@ -279,6 +285,7 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
     delayedAtEnd: nextSent - nextVisible,
     waits,
     released,
+    busyWorkersRemoved,
     peakWorkers,
     workerMinutes: workerSeconds / 60,
     events,
@@ -314,13 +321,14 @@ function withWaits(timeline: MinuteStats[], messages: Messages, waits: Float64Ar
 /**
  * Brings the number of live workers (starting or running) to `desired`. Removal order, like a
  * fleet whose busy workers hold scale-in protection: workers still starting (newest first), then
- * idle ones, then the least busy; a removed running worker drains.
+ * idle ones, then the least busy; a removed running worker drains. Returns how many of the
+ * removed workers held a message.
  */
-function reconcile(workers: Worker[], desired: number, now: number, launch: (now: number) => void): void {
+function reconcile(workers: Worker[], desired: number, now: number, launch: (now: number) => void): number {
   const live = workers.filter((wk) => wk.state === 'starting' || wk.state === 'running');
   for (let i = live.length; i < desired; i++) launch(now);
   let excess = live.length - desired;
-  if (excess <= 0) return;
+  if (excess <= 0) return 0;
   const busy = (wk: Worker) => wk.slot.reduce((c, m) => c + (m >= 0 ? 1 : 0), 0);
   const victims = live
     .map((wk, i) => ({ wk, i }))
@@ -328,16 +336,19 @@ function reconcile(workers: Worker[], desired: number, now: number, launch: (now
       const rank = (wk: Worker) => (wk.state === 'starting' ? -1 : busy(wk));
       return rank(a.wk) - rank(b.wk) || b.i - a.i;
     });
+  let busyRemoved = 0;
   for (const { wk } of victims) {
     if (excess-- <= 0) break;
     if (wk.state === 'starting') {
       wk.state = 'stopped';
       wk.stoppedAt = now;
     } else {
+      if (busy(wk) > 0) busyRemoved++;
       wk.state = 'draining';
       wk.drainStartedAt = now;
     }
   }
+  return busyRemoved;
 }
 
 /** The controller a policy runs on. */

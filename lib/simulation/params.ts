@@ -30,6 +30,9 @@ export interface WorkerParams {
   /** CPU of a worker with every slot busy (%); idle workers use `idleCpuPercent`. Only CPU target tracking reads it. */
   readonly busyCpuPercent: number;
   readonly idleCpuPercent: number;
+  /** Memory of a worker with every slot busy (%), and of an idle one. Only memory target tracking reads it. */
+  readonly busyMemoryPercent: number;
+  readonly idleMemoryPercent: number;
   /** EC2 only: instance warm-up, during which further scale-out counts the warming capacity and scale-in waits. */
   readonly instanceWarmupSeconds: number;
 }
@@ -100,6 +103,9 @@ export const DEFAULT_WORKER: WorkerParams = {
   /** CPU-bound worker (chosen): the case most favourable to CPU target tracking. */
   busyCpuPercent: 100,
   idleCpuPercent: 2,
+  /** A runtime holding its working set (chosen): memory-bound agents set their own figures in the config. */
+  busyMemoryPercent: 60,
+  idleMemoryPercent: 20,
   /** EC2 Auto Scaling falls back to the 300 s default cooldown as warm-up (stated). */
   instanceWarmupSeconds: AWS_SCALING_FACTS.defaultCooldownSeconds,
 };
@@ -150,6 +156,8 @@ export function validateParams(p: SimulationParams): string[] {
   need(w.drainDeadlineSeconds >= 0, 'worker.drainDeadlineSeconds must be >= 0', w.drainDeadlineSeconds);
   need(w.busyCpuPercent >= 0 && w.busyCpuPercent <= 100 && w.idleCpuPercent >= 0 && w.idleCpuPercent <= w.busyCpuPercent,
     'worker CPU must have 0 <= idleCpuPercent <= busyCpuPercent <= 100', `${w.idleCpuPercent}/${w.busyCpuPercent}`);
+  need(w.busyMemoryPercent >= 0 && w.busyMemoryPercent <= 100 && w.idleMemoryPercent >= 0 && w.idleMemoryPercent <= w.busyMemoryPercent,
+    'worker memory must have 0 <= idleMemoryPercent <= busyMemoryPercent <= 100', `${w.idleMemoryPercent}/${w.busyMemoryPercent}`);
   need(w.instanceWarmupSeconds >= 0, 'worker.instanceWarmupSeconds must be >= 0', w.instanceWarmupSeconds);
   need(Number.isInteger(p.cloudWatch.countSampleSeconds) && p.cloudWatch.countSampleSeconds >= 1, 'cloudWatch.countSampleSeconds must be a whole number >= 1', p.cloudWatch.countSampleSeconds);
   need(p.cloudWatch.publicationDelaySeconds >= 0, 'cloudWatch.publicationDelaySeconds must be >= 0', p.cloudWatch.publicationDelaySeconds);

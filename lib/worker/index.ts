@@ -5,7 +5,7 @@
 export { AgentWorker } from './worker';
 export type { AgentWorkerEvents, ReleaseReason, StopReason, WorkerState } from './worker';
 export { EXTRA_ENV, DEFAULT_IMDS_ENDPOINT, retryDelaySeconds } from './options';
-export type { AgentWorkerOptions, HandlerContext, MessageHandler } from './options';
+export type { AgentWorkerOptions, HandlerContext, HandlerMetrics, MessageHandler, MetricUnit } from './options';
 export { AgentWorkerConfigError, DrainDeadlineError, HandlerTimeoutError, classifySqsError } from './errors';
 export type { SqsErrorKind } from './errors';
 export { jsonLogger, silentLogger } from './logger';

@@ -6,7 +6,8 @@
  *
  * Metrics (dimension `Fleet` when a fleet name is set): `ProcessingTime` (ms, one value per
  * message — what `BacklogTarget.fromLatency` needs), `MessagesProcessed`, `MessagesFailed`,
- * `HandlerTimeouts` (counts) and `InFlight` (messages held when the record is written).
+ * `HandlerTimeouts` (counts) and `InFlight` (messages held when the record is written); and the
+ * business metrics handlers put through `context.metrics`, in the same records.
  */
 import { MetricsLogger, StorageResolution, Unit } from 'aws-embedded-metrics';
 import type { IEnvironment } from 'aws-embedded-metrics/lib/environment/IEnvironment';
@@ -14,6 +15,15 @@ import { MetricsContext } from 'aws-embedded-metrics/lib/logger/MetricsContext';
 import { LogSerializer } from 'aws-embedded-metrics/lib/serializers/LogSerializer';
 import { WORKER_METRICS } from './contract';
 import type { WorkerLogger } from './logger';
+import type { HandlerMetrics, MetricUnit } from './options';
+
+const UNITS = new Set<string>(Object.values(Unit));
+const RESERVED = new Set<string>(Object.values(WORKER_METRICS));
+/** CloudWatch metric names are 1-255 characters. */
+const MAX_NAME_LENGTH = 255;
+
+/** Business metrics when the worker writes none. */
+export const NO_HANDLER_METRICS: HandlerMetrics = { put: () => undefined };
 
 export interface WorkerMetricsOptions {
   readonly namespace: string;
@@ -27,7 +37,7 @@ export interface WorkerMetricsOptions {
 /** Values per record before an early flush (EMF allows 100 values per metric). */
 const MAX_VALUES = 100;
 
-export class WorkerMetrics {
+export class WorkerMetrics implements HandlerMetrics {
   private readonly metrics: MetricsLogger;
   private timer: NodeJS.Timeout | undefined;
   private times = 0;
@@ -68,6 +78,20 @@ export class WorkerMetrics {
     this.failed++;
     if (timedOut) this.timeouts++;
     this.time(durationMs);
+  }
+
+  /** A business metric of a handler, written with the next record. */
+  put(name: string, value: number, unit: MetricUnit = 'None'): void {
+    const problem = typeof name !== 'string' || name.length === 0 || name.length > MAX_NAME_LENGTH ? `a name of 1-${MAX_NAME_LENGTH} characters`
+      : RESERVED.has(name) ? `a name other than the worker's own metrics (${[...RESERVED].join(', ')})`
+        : typeof value !== 'number' || !Number.isFinite(value) ? 'a finite number'
+          : !UNITS.has(unit) ? `a CloudWatch unit (${[...UNITS].join(', ')})`
+            : undefined;
+    if (problem) {
+      this.options.logger.warn('metric dropped: it needs ' + problem, { name: String(name), value: String(value), unit: String(unit) });
+      return;
+    }
+    this.metrics.putMetric(name, value, unit as Unit, StorageResolution.Standard);
   }
 
   /** Writes a record of what was gathered since the last one. */

@@ -9,10 +9,30 @@ import { AGENT_ENV, WORKER_DEFAULTS, defaultDrainDeadline, defaultHeartbeat, val
 import { AgentWorkerConfigError } from './errors';
 import { LOG_LEVELS, jsonLogger, type LogLevel, type WorkerLogger } from './logger';
 
+/** CloudWatch units a business metric may have (the EMF `Unit` values). */
+export type MetricUnit =
+  | 'Seconds' | 'Microseconds' | 'Milliseconds' | 'Bytes' | 'Kilobytes' | 'Megabytes' | 'Gigabytes' | 'Terabytes'
+  | 'Bits' | 'Kilobits' | 'Megabits' | 'Gigabits' | 'Terabits' | 'Percent' | 'Count'
+  | 'Bytes/Second' | 'Kilobytes/Second' | 'Megabytes/Second' | 'Gigabytes/Second' | 'Terabytes/Second'
+  | 'Bits/Second' | 'Kilobits/Second' | 'Megabits/Second' | 'Gigabits/Second' | 'Terabits/Second' | 'Count/Second' | 'None';
+
+/** Business metrics of the agent: tokens used, tool calls, cost per task. */
+export interface HandlerMetrics {
+  /**
+   * Adds a value to a metric in the fleet's namespace with its `Fleet` dimension. Values are
+   * written with the worker's own metrics (Embedded Metric Format, one record per interval),
+   * so a put costs no request. An invalid name, value or unit is logged and dropped: a metric
+   * never fails a task. Nothing is written when the worker has no metrics namespace.
+   */
+  put(name: string, value: number, unit?: MetricUnit): void;
+}
+
 /** What a handler gets besides the message. */
 export interface HandlerContext {
   /** Aborts when the handler passes its deadline, or when a drain passes its deadline. */
   readonly signal: AbortSignal;
+  /** Business metrics, e.g. `context.metrics.put('TokensUsed', 1234, 'Count')`. */
+  readonly metrics: HandlerMetrics;
 }
 
 /**

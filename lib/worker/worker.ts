@@ -14,7 +14,7 @@ import { AGENT_ENV, MIN_VISIBILITY_TIMEOUT_SECONDS, WORKER_DEFAULTS } from './co
 import { AgentWorkerConfigError, DrainDeadlineError, HandlerTimeoutError, backoffMs, classifySqsError, type SqsErrorKind } from './errors';
 import { InstanceProtection } from './instance-protection';
 import { LifecycleWatcher } from './lifecycle';
-import { WorkerMetrics } from './metrics';
+import { NO_HANDLER_METRICS, WorkerMetrics } from './metrics';
 import { resolveOptions, resolveVisibility, retryDelaySeconds, type AgentWorkerOptions, type ResolvedOptions } from './options';
 import { formatViolations } from '../policy/violation';
 import { TaskProtection } from './task-protection';
@@ -463,7 +463,7 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
     type Outcome = { ok: true } | { ok: false; error: unknown; timedOut: boolean } | { abandoned: true };
     let outcome: Outcome;
     try {
-      const work = (async () => this.o.handler(held.message, { signal: controller.signal }))();
+      const work = (async () => this.o.handler(held.message, { signal: controller.signal, metrics: this.metrics ?? NO_HANDLER_METRICS }))();
       work.catch(() => undefined); // a handler that settles after its deadline must not raise an unhandled rejection
       const timeout = new Promise<'timeout'>((resolve) => {
         timer = setTimeout(() => resolve('timeout'), this.o.handlerTimeoutMs);

@@ -156,4 +156,16 @@ describe('EksAgentFleet validation and what does not apply', () => {
       image: TEST_IMAGE, compute: AgentCompute.eks({ cluster: existingCluster(stack) }), metricSource: BacklogMetricSource.PUBLISHER,
     })).toThrow(/backlog publisher does not count EKS pods/);
   });
+
+  test('CPU, memory and metric target tracking do not apply on EKS, and say why; the dashboard reads the pods\' CPU and memory', () => {
+    const stack = testStack();
+    expect(() => new ElasticAgentFleet(stack, 'Agents', {
+      image: TEST_IMAGE, compute: AgentCompute.eks({ cluster: existingCluster(stack) }), scaling: { cpuTargetPercent: 60 },
+    })).toThrow(/cpuTargetPercent, memoryTargetPercent and scaleOnMetric do not apply on EKS/);
+    const { template } = elastic();
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'ContainerInsights', MetricName: 'pod_memory_utilization_over_pod_limit', Statistic: 'Maximum',
+      Dimensions: Match.arrayWith([Match.objectLike({ Name: 'Namespace', Value: 'agents' })]),
+    });
+  });
 });

@@ -69,7 +69,7 @@ describe('AgentFleetMonitoring', () => {
   test('with a topic, every alarm notifies on ALARM and OK', () => {
     const { template } = monitored({ topic: true });
     const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm').filter(([id]) => id.startsWith('Monitoring'));
-    expect(alarms).toHaveLength(4);
+    expect(alarms).toHaveLength(5); // dead letters, oldest task, saturated, workers not starting, memory
     for (const [, alarm] of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^Ops/) }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: expect.stringMatching(/^Ops/) }]);
@@ -82,6 +82,7 @@ describe('AgentFleetMonitoring', () => {
     expect(widgets.map((w) => w.properties.title)).toEqual([
       'Backlog (messages)', 'Backlog per worker', 'Workers',
       'Age of the oldest task (seconds)', 'Dead-letter queue (messages)', 'Throughput (tasks per minute)',
+      'CPU utilization (%)', 'Memory utilization (%)',
       'Alarms',
     ]);
     const perWorker = widgets[1].properties;
@@ -90,7 +91,7 @@ describe('AgentFleetMonitoring', () => {
     expect(widgets[2].properties.annotations.horizontal).toEqual([expect.objectContaining({ value: 12 })]);
     expect(widgets[3].properties.annotations.horizontal).toEqual([expect.objectContaining({ value: 120, label: 'Latency goal' })]);
     expect(JSON.stringify(widgets[5].properties.metrics)).toMatch(/"AgentFleet","MessagesProcessed","Fleet","TestStackFleet/);
-    expect(widgets[6].properties.alarms).toHaveLength(7);
+    expect(widgets[8].properties.alarms).toHaveLength(8);
   });
 
   test('a latency goal under a minute works (SQS reports ages in seconds); zero is an error naming the path, prop, range and value', () => {

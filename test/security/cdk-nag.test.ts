@@ -1,8 +1,9 @@
 import { App, Aspects, Stack, Validations } from 'aws-cdk-lib';
+import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { AwsSolutionsChecks } from 'cdk-nag';
 import { AwsSolutionsChecks as AwsSolutionsChecksV2 } from 'cdk-nag-v2';
-import { ElasticAgentFleet } from '../../lib';
+import { AgentCompute, BacklogMetricSource, ElasticAgentFleet } from '../../lib';
 import { CDK_CONTEXT, TEST_IMAGE, validationViolations } from '../support/cdk';
 import { CHECKED_STACKS } from './variants';
 
@@ -46,6 +47,19 @@ const MAJORS: Record<'v2' | 'v3', NagMajor> = {
 describe.each(Object.entries(MAJORS))('cdk-nag %s AwsSolutions', (_major, nag) => {
   test.each(CHECKED_STACKS.map(([name, build]) => [name, build]))('%s: no unacknowledged finding', (_name, build) => {
     expect(nag.findings(build(nag.app()))).toEqual([]);
+  });
+
+  test.each([
+    ['Fargate', AgentCompute.fargate()],
+    ['EC2', AgentCompute.ec2()],
+  ])('CPU, memory and a business metric as scaling signals on %s add no unacknowledged finding', (_name, compute) => {
+    const stack = new Stack(nag.app(), 'Signals');
+    const agents = new ElasticAgentFleet(stack, 'Agents', {
+      image: TEST_IMAGE, compute, metricSource: BacklogMetricSource.PUBLISHER, scaling: { cpuTargetPercent: 60, memoryTargetPercent: 70 },
+    });
+    const toolCalls = new cloudwatch.Metric({ namespace: agents.fleet.metricsNamespace, metricName: 'ToolCalls', dimensionsMap: { Fleet: agents.fleet.fleetName } });
+    agents.scaling.scaleOnMetric('ToolCalls', { metric: toolCalls, targetValue: 5 });
+    expect(nag.findings(stack)).toEqual([]);
   });
 
   test('it does run: a queue without TLS enforcement next to the fleet is reported', () => {

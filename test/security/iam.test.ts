@@ -18,7 +18,8 @@ const FEATURE_OF_ACTION: Record<string, string> = {
   'autoscaling:SetInstanceProtection': 'a busy EC2 worker protects its own instance from scale-in',
   'ecs:DescribeServices': 'the publisher counts running Fargate workers',
   'autoscaling:DescribeAutoScalingGroups': 'the publisher counts running EC2 workers',
-  'cloudwatch:PutMetricData': 'the publisher puts backlog per worker',
+  'cloudwatch:PutMetricData': 'the publisher puts backlog per worker; the CloudWatch agent on EC2 workers puts memory use',
+  'ec2:DescribeTags': 'the CloudWatch agent on EC2 workers names its memory metric by Auto Scaling group',
   'logs:CreateLogStream': 'workers, the publisher and VPC flow logs write their logs',
   'logs:PutLogEvents': 'workers, the publisher and VPC flow logs write their logs',
   'logs:DescribeLogStreams': 'VPC flow logs write their logs',
@@ -42,6 +43,7 @@ const FEATURE_OF_ACTION: Record<string, string> = {
 const WILDCARD_RESOURCE_ACTIONS: Record<string, string | undefined> = {
   'cloudwatch:PutMetricData': 'cloudwatch:namespace',
   'autoscaling:DescribeAutoScalingGroups': 'aws:RequestedRegion',
+  'ec2:DescribeTags': 'aws:RequestedRegion',
   // A registry login token; no condition key narrows it. The pull itself is scoped to the repository.
   'ecr:GetAuthorizationToken': undefined,
 };

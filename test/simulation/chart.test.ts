@@ -5,11 +5,11 @@ import type { RunResult } from '../../lib/simulation/engine';
 /** A batch load's timeline: messages are sent in one minute of five, so four minutes in five have no wait. */
 function batchRun(): RunResult {
   const timeline = Array.from({ length: 30 }, (_, minute) => ({
-    minute, arrivals: minute % 5 === 0 ? 400 : 0, backlog: minute % 5 === 0 ? 300 : 0, workers: 10, waitP95: minute % 5 === 0 ? 40 + minute : NaN,
+    minute, arrivals: minute % 5 === 0 ? 400 : 0, backlog: minute % 5 === 0 ? 300 : 0, workers: 10, waitP95: minute % 5 === 0 ? 40 + minute : NaN, cpuUtilization: NaN,
   }));
   return {
     policy: 'ours', durationSeconds: 1800, sent: 2400, processed: 2400, visibleAtEnd: 0, inFlightAtEnd: 0, delayedAtEnd: 0,
-    waits: new Float64Array(0), released: 0, peakWorkers: 10, workerMinutes: 300, events: [], timeline,
+    waits: new Float64Array(0), released: 0, busyWorkersRemoved: 0, peakWorkers: 10, workerMinutes: 300, events: [], timeline,
   };
 }
 

@@ -18,8 +18,9 @@ describe('the loop, on hand-worked cases', () => {
     expect(run.processed).toBe(3);
     expect(run.workerMinutes).toBe(2);
     expect(run.timeline).toEqual([
-      { minute: 0, arrivals: 3, backlog: 0, workers: 1, waitP95: 20 },
-      { minute: 1, arrivals: 0, backlog: 0, workers: 1, waitP95: NaN },
+      // Idle at both minute ends (the last message is done at 30 s): idleCpuPercent.
+      { minute: 0, arrivals: 3, backlog: 0, workers: 1, waitP95: 20, cpuUtilization: 2 },
+      { minute: 1, arrivals: 0, backlog: 0, workers: 1, waitP95: NaN, cpuUtilization: 2 },
     ]);
   });
 
