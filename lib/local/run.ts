@@ -233,6 +233,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     const timeline: { minute: number; backlog: number; workers: number }[] = [];
     let desired = policy.initialWorkers;
     let peakWorkers = desired;
+    let busyWorkersRemoved = 0;
     let atEnd: QueueCounts = { visible: 0, inFlight: 0, delayed: 0 };
     let maxLag = 0;
     let lastActivity = 0;
@@ -278,7 +279,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       const decision = scaler.evaluate(s, desired, warming);
       events.push(...decision.events);
       desired = decision.desired;
-      f.reconcile(desired, s);
+      busyWorkersRemoved += f.reconcile(desired, s);
       f.startDue(s);
       const after = f.counts(s);
       if (s <= duration) {
@@ -361,6 +362,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       released: f.released,
       peakWorkers,
       workerMinutes: workerSeconds / 60,
+      busyWorkersRemoved,
       events,
       timeline: liveTimeline(timeline, messages, waits),
     };
@@ -389,6 +391,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
 
 /** The per-minute rows of the charts: arrivals by send time, and each minute's p95 wait by minute sent. */
 function liveTimeline(rows: readonly { minute: number; backlog: number; workers: number }[], messages: Messages, waits: Float64Array): MinuteStats[] {
+  // Worker processes report no CPU here: the live run has no utilization timeline.
   const byMinute = new Map<number, number[]>();
   for (let m = 0; m < messages.count; m++) {
     const minute = Math.floor(messages.sentAt[m] / 60);
@@ -398,7 +401,7 @@ function liveTimeline(rows: readonly { minute: number; backlog: number; workers:
   }
   return rows.map((r) => {
     const list = byMinute.get(r.minute) ?? [];
-    return { ...r, arrivals: list.length, waitP95: list.length ? percentile(list.sort((a, b) => a - b), 0.95) : NaN };
+    return { ...r, arrivals: list.length, waitP95: list.length ? percentile(list.sort((a, b) => a - b), 0.95) : NaN, cpuUtilization: NaN };
   });
 }
 

@@ -151,12 +151,16 @@ export class WorkerFleet {
     }
   }
 
-  /** Brings the live workers (starting or running) to `desired`, in the simulator's removal order. */
-  reconcile(desired: number, now: number): void {
+  /**
+   * Brings the live workers (starting or running) to `desired`, in the simulator's removal order;
+   * returns how many of the workers it stopped held a message (they drain).
+   */
+  reconcile(desired: number, now: number): number {
     const live = this.workers.filter((w) => w.state === 'starting' || w.state === 'running');
     for (let i = live.length; i < desired; i++) this.launch(now);
     let excess = live.length - desired;
-    if (excess <= 0) return;
+    let busyRemoved = 0;
+    if (excess <= 0) return busyRemoved;
     const rank = (w: LiveWorker): number => (w.state === 'starting' ? -1 : w.inFlight);
     const victims = live.map((w, i) => ({ w, i })).sort((a, b) => rank(a.w) - rank(b.w) || b.i - a.i);
     for (const { w } of victims) {
@@ -167,9 +171,11 @@ export class WorkerFleet {
         w.stoppedAt = now;
         this.pool.unshift(w.proc);
       } else {
+        if (w.inFlight > 0) busyRemoved++;
         this.terminate(w, now);
       }
     }
+    return busyRemoved;
   }
 
   private terminate(w: LiveWorker, _now: number): void {
