@@ -4,6 +4,7 @@ import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import { Construct } from 'constructs';
 import type { IAgentFleet } from '../fleet/agent-fleet';
+import { isModelScaledFleet } from '../fleet/model-scaled-fleet';
 import { BACKLOG_PER_WORKER } from '../policy/signals';
 import { signalParams } from '../policy/scaling-policy';
 import { UtilizationSource } from '../policy/utilization';
@@ -73,8 +74,12 @@ export class AgentFleetMonitoring extends Construct {
   public readonly oldestMessageAlarm: cloudwatch.Alarm;
   /** The fleet has run at its maximum while the backlog grew, 3 minutes running. */
   public readonly fleetSaturatedAlarm: cloudwatch.Alarm;
-  /** Desired workers above running ones for 10 minutes without one more starting (a broken image, a crash at start). */
-  public readonly workersNotStartingAlarm: cloudwatch.Alarm;
+  /**
+   * Desired workers above running ones for 10 minutes without one more starting (a broken image,
+   * a crash at start). Absent on a fleet that KEDA scales: the HPA's desired replicas are not a
+   * CloudWatch metric, so there is nothing to compare running pods with.
+   */
+  public readonly workersNotStartingAlarm?: cloudwatch.Alarm;
   public readonly latencyGoal: Duration;
   /** The fullest worker has used more than `memoryAlarmPercent` of its memory for 2 minutes. */
   public readonly memoryAlarm: cloudwatch.Alarm;
@@ -142,7 +147,7 @@ export class AgentFleetMonitoring extends Construct {
     // check without end. So alarm when workers are wanted and none starts: desired above running
     // in every minute, and running not rising, for 10 minutes. Both counts come from the fleet's
     // own source (Container Insights, or the group's metrics), so they arrive together.
-    this.workersNotStartingAlarm = withAction(new cloudwatch.Alarm(this, 'WorkersNotStartingAlarm', {
+    this.workersNotStartingAlarm = isModelScaledFleet(fleet) ? undefined : withAction(new cloudwatch.Alarm(this, 'WorkersNotStartingAlarm', {
       alarmDescription: `${fleet.node.path} wants more workers than run, and none has started for ${WORKER_START_ALARM_MINUTES} minutes: `
         + 'look at stopped tasks or the instances\' agent logs (image, permissions, start-up errors)',
       metric: new cloudwatch.MathExpression({

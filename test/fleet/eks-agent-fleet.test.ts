@@ -75,6 +75,13 @@ describe('EksAgentFleet on an existing cluster', () => {
     }
   });
 
+  test('no workers-not-starting alarm on EKS: the HPA\'s desired replicas are not a CloudWatch metric', () => {
+    const { template, agents } = elastic();
+    expect(agents.monitoring?.workersNotStartingAlarm).toBeUndefined();
+    expect(resourcesOf(template, 'AWS::CloudWatch::Alarm').filter(([id]) => id.includes('WorkersNotStarting'))).toEqual([]);
+    expect(agents.monitoring?.memoryAlarm).toBeDefined();
+  });
+
   test('KEDA is installed with an operator role that may only read this queue\'s attributes', () => {
     const { template } = elastic();
     template.hasResourceProperties('Custom::AWSCDK-EKS-HelmChart', { Chart: 'keda', Namespace: 'keda', CreateNamespace: true });
