@@ -12,7 +12,8 @@ import { writeCharts } from '../simulation/chart';
 import { resolveConfig, type ConfigFile } from '../simulation/config';
 import type { ComputeKind } from '../simulation/params';
 import { summarize } from '../simulation/stats';
-import { DEFAULT_BASE_RATE, parseTraceCsv, scenarioTrace, SCENARIO_NAMES, type ScenarioName, type Trace } from '../simulation/trace';
+import { loadTrace, numberOption as number } from '../simulation/cli-options';
+import { DEFAULT_BASE_RATE, SCENARIO_NAMES, type Trace } from '../simulation/trace';
 import { formatLocalReport, toReport } from './report';
 import { runLocal, withDefaultWorker, type LocalRunResult } from './run';
 import { liveView } from './view';
@@ -67,13 +68,6 @@ export interface LocalCliOptions {
   readonly charts: boolean;
 }
 
-function number(name: string, value: string | undefined, ok: (n: number) => boolean = () => true, range = ''): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n) || !ok(n)) throw new Error(`--${name} must be ${range || 'a number'}, got "${value}"`);
-  return n;
-}
-
 const whole = (n: number): boolean => Number.isInteger(n) && n >= 0;
 
 export function parseLocalCli(argv: readonly string[]): LocalCliOptions | 'help' {
@@ -119,14 +113,7 @@ export function parseLocalCli(argv: readonly string[]): LocalCliOptions | 'help'
     ...defined('concurrency', number('concurrency', values.concurrency, (n) => whole(n) && n >= 1, 'a whole number >= 1')),
     ...(compute ? { compute } : {}),
   };
-  let trace: Trace;
-  if (values.trace) {
-    trace = parseTraceCsv(fs.readFileSync(values.trace, 'utf8'), path.basename(values.trace, path.extname(values.trace)));
-  } else {
-    const scenario = (values.scenario ?? 'viral-burst') as ScenarioName;
-    if (!SCENARIO_NAMES.includes(scenario)) throw new Error(`--scenario must be one of ${SCENARIO_NAMES.join(', ')}, got "${scenario}"`);
-    trace = scenarioTrace(scenario, { baseRatePerSecond: number('base-rate', values['base-rate'], (n) => n > 0, 'a number > 0') ?? DEFAULT_BASE_RATE, seed });
-  }
+  const trace = loadTrace(values, seed);
   const workerModule = values.worker ? path.resolve(values.worker) : undefined;
   if (workerModule && !fs.existsSync(workerModule)) throw new Error(`--worker: no such file "${values.worker}"`);
   return {

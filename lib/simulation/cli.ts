@@ -7,14 +7,15 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { writeCharts } from './chart';
-import { compare } from './compare';
+import { compare, defaultPolicies } from './compare';
 import { resolveConfig, type ConfigFile } from './config';
 import { formatReport, summariesToCsv } from './report';
 import {
   formatScorecard, parseNames, runSuite, scorecardToCsv, verdict, SUITE_COMPUTES, SUITE_NAMES, SUITE_SCALE_NAMES,
   SUITE_SHAPE_NAMES, SUITE_SOURCE_NAMES, type SuiteSelection,
 } from './suite';
-import { DEFAULT_BASE_RATE, parseTraceCsv, scenarioTrace, SCENARIO_NAMES, traceToCsv, type ScenarioName, type Trace } from './trace';
+import { loadTrace, numberOption as number } from './cli-options';
+import { DEFAULT_BASE_RATE, materialize, SCENARIO_NAMES, traceToCsv, type Trace } from './trace';
 
 export const HELP = `Usage: cdk-agent-fleet-sim [options]
        npm run simulate -- [options]
@@ -54,13 +55,6 @@ interface CliOptions {
   readonly charts: boolean;
   readonly progress: boolean;
   readonly durationSeconds?: number;
-}
-
-function number(name: string, value: string | undefined): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isFinite(n)) throw new Error(`--${name} must be a number, got "${value}"`);
-  return n;
 }
 
 /** What `--suite` runs. */
@@ -137,14 +131,7 @@ export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions 
     seed,
     fleet: { ...file.fleet, ...(minWorkers !== undefined ? { minWorkers } : {}), ...(maxWorkers !== undefined ? { maxWorkers } : {}) },
   };
-  let trace: Trace;
-  if (values.trace) {
-    trace = parseTraceCsv(fs.readFileSync(values.trace, 'utf8'), path.basename(values.trace, path.extname(values.trace)));
-  } else {
-    const scenario = (values.scenario ?? 'viral-burst') as ScenarioName;
-    if (!SCENARIO_NAMES.includes(scenario)) throw new Error(`--scenario must be one of ${SCENARIO_NAMES.join(', ')}, got "${scenario}"`);
-    trace = scenarioTrace(scenario, { baseRatePerSecond: number('base-rate', values['base-rate']) ?? DEFAULT_BASE_RATE, seed });
-  }
+  const trace = loadTrace(values, seed);
   const durationSeconds = number('duration', values.duration);
   if (durationSeconds !== undefined && durationSeconds <= 0) throw new Error(`--duration must be > 0 seconds, got ${durationSeconds}`);
   return {
@@ -165,16 +152,19 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
   if ('suite' in parsed) return suiteMain(parsed);
   const config = resolveConfig(parsed.config);
-  const policyCount = 7;
+  const messages = materialize(parsed.trace, config.params);
+  const policies = defaultPolicies(messages, config, parsed.trace);
   const total = Math.ceil(parsed.durationSeconds ?? parsed.trace.durationSeconds + config.params.tailSeconds);
   let bar: { update(n: number): void; stop(): void } | undefined;
   if (parsed.progress) {
     const { SingleBar, Presets } = await import('cli-progress');
     const b = new SingleBar({ stream: process.stderr, format: 'simulating [{bar}] {percentage}% | {value}/{total} policy-minutes', hideCursor: true }, Presets.shades_classic);
-    b.start(Math.ceil((total * policyCount) / 60), 0);
+    b.start(Math.ceil((total * policies.length) / 60), 0);
     bar = b;
   }
   const result = compare(parsed.trace, config, {
+    policies,
+    messages,
     durationSeconds: parsed.durationSeconds,
     onProgress: (i, second) => bar?.update(Math.floor((i * total + second) / 60)),
   });
