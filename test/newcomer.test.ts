@@ -260,7 +260,7 @@ describe('11. CDK conventions', () => {
     expect(FARGATE_DEFAULTS).toMatchObject({ cpu: 512, memoryLimitMiB: 1024 });
     expect(EC2_DEFAULTS.instanceType).toBe('t3.medium');
     expect(WORKER_DEFAULTS.handlerTimeoutSeconds).toBe(300);
-    expect(SCALING_DEFAULTS.scaleInCooldownSeconds).toBe(120);
+    expect(SCALING_DEFAULTS.scaleInCooldownSeconds).toBe(180);
   });
 });
 

@@ -177,23 +177,27 @@ export const HELD_BACKLOG_RATIO = 0.5;
 export const DEFAULTS = {
   metricPeriodSeconds: AWS_SCALING_FACTS.sqsMetricPeriodSeconds,
   /**
-   * Two minutes, not AWS's default 300 s: the spare-workers signal never counts a busy worker
-   * as spare, so scaling in sooner after a burst removes only idle capacity; two minutes is the
-   * age of the newest readable datapoint (one period + publication delay), so the next scale-in
-   * reads a count taken after the last one. With 300 s the viral burst cost 1.29-1.38x the
-   * perfect-foresight worker-minutes (goal <= 1.3); with 60 s the alarm acts again on stale
-   * datapoints and scales in below the load (docs/simulation.md).
+   * Three minutes, not AWS's default 300 s: the spare-workers signal never counts a busy worker
+   * as spare, so scaling in soon after a burst removes only idle capacity. Not two: a removed
+   * worker counts as running until it has drained and stopped, and the newest readable datapoint
+   * is a snapshot one period plus the publication delay old, so two minutes after a scale-in the
+   * alarm could still read the workers it removed and remove as many again from the smaller
+   * fleet (the suite's burst-with-aftershock load on 100 workers went 100 -> 36 -> 0 while 4
+   * were needed). On the quick suite (docs/simulation.md) 180 s took the cells passing from 31
+   * to 34 of 40; 240 s cost more worker-minutes (batch loads above 3x perfect foresight).
    */
-  scaleInCooldownSeconds: 120,
+  scaleInCooldownSeconds: 180,
   /**
-   * Three minutes of datapoints with a spare worker before scaling in (2 of 3 one-minute
-   * datapoints with the newest one's slack), not target tracking's 15
-   * (AWS_SCALING_FACTS.targetTrackingScaleInDatapoints): target tracking waits that long because
-   * its backlog metric can't tell idle workers from busy ones; the spare-workers signal can. With
-   * 6 minutes (the previous default) the suite's batch dumps cost 3.3-3.9x perfect foresight's
-   * worker-minutes (the fleet idles at its peak between dumps); with 3, 2.5-2.9x.
+   * Two minutes of datapoints with a spare worker before scaling in (with one datapoint of slack,
+   * see `slackDatapoints`), not target tracking's 15 (AWS_SCALING_FACTS.targetTrackingScaleInDatapoints):
+   * target tracking waits that long because its backlog metric can't tell idle workers from busy
+   * ones; the spare-workers signal can, and keeps a standard deviation of in-flight noise as
+   * headroom (`IN_FLIGHT_HEADROOM_SIGMAS`). On the quick suite, 3 minutes left the fleet at its
+   * peak a minute longer after every burst: 30 of 40 cells passing, geometric mean 1.25x perfect
+   * foresight's worker-minutes; 2 minutes, 31 and 1.14x (6 minutes, an earlier default, cost the
+   * batch load 3.3-3.9x perfect foresight's worker-minutes).
    */
-  scaleInAfterSeconds: 3 * 60,
+  scaleInAfterSeconds: 2 * 60,
   scaleToZeroAfterSeconds: 15 * 60,
 } as const;
 

@@ -104,23 +104,38 @@ export const EXCESS_BACKLOG: ScalingSignal = {
 };
 
 /**
- * Workers the queue does not need: running - max(visible / target + inFlight / concurrency, 1).
+ * Standard deviations of in-flight noise that the spare-workers signal keeps as headroom. The
+ * in-flight count a one-minute snapshot reads fluctuates around its mean like a Poisson count,
+ * by about its square root; a scale-in that trusts one low reading removes workers the mean load
+ * needs, the backlog builds, the burst adds them back, and the fleet oscillates (the suite's
+ * noisy-sinusoid load on 20 workers: 18 -> 10 -> 14 -> 6 -> 20 within 15 minutes at a steady
+ * need of 12, p95 96 s against KEDA's 68 s). One standard deviation (square-root staffing) ends
+ * that: docs/simulation.md has the sweep (0, 1, 2; and proportional headroom of 10-30 %).
+ */
+export const IN_FLIGHT_HEADROOM_SIGMAS = 1;
+
+/**
+ * Workers the queue does not need:
+ * running - max(visible / target + (inFlight + sqrt(inFlight)) / concurrency, 1).
  *
  * Workers needed = those the waiting messages call for at the backlog target (visible / target,
  * AWS's backlog-per-instance formula) + those busy with in-flight messages (a worker holds
- * `concurrency` messages at once, so inFlight / concurrency workers are busy). A busy worker is
- * never spare (KEDA's scaleOnInFlight lesson): in steady state with every worker busy and nothing
- * waiting, inFlight = running x concurrency, so needed = running and nothing is removed. Dividing
- * in-flight messages by the backlog target instead would count a busy fleet as mostly idle
- * (20 workers, 14 of them busy at concurrency 1, target 10: 19 "spare" rather than 6).
- * Never leaves fewer than one worker: going to 0 is the idle rule's job.
+ * `concurrency` messages at once, so inFlight / concurrency workers are busy), with one standard
+ * deviation of in-flight noise as headroom (`IN_FLIGHT_HEADROOM_SIGMAS`). A busy worker is never
+ * spare (KEDA's scaleOnInFlight lesson): in steady state with every worker busy and nothing
+ * waiting, inFlight = running x concurrency, so needed >= running and nothing is removed.
+ * Dividing in-flight messages by the backlog target instead would count a busy fleet as mostly
+ * idle (20 workers, 14 of them busy at concurrency 1, target 10: 19 "spare" rather than about 2).
+ * Never leaves fewer than one worker: going to 0 is the idle rule's job. Metric math has `^`
+ * ("Metric math syntax and functions", CloudWatch User Guide: arithmetic operators + - * / ^).
  */
 export const SPARE_WORKERS: ScalingSignal = {
   id: 'spareWorkers',
-  label: 'Workers beyond what visible messages (at the target) and in-flight messages (busy workers) need',
+  label: 'Workers beyond what visible messages (at the target) and in-flight messages (busy workers, with headroom) need',
   inputs: ['visible', 'inFlight', 'running'],
-  expression: (p) => `${fleetInput('running', p)} - ${atLeastOne(`(visible / ${p.target} + inFlight / ${p.concurrency})`)}`,
-  evaluate: (s, { target, concurrency }) => s.running - Math.max(s.visible / target + s.inFlight / concurrency, 1),
+  expression: (p) => `${fleetInput('running', p)} - ${atLeastOne(`(visible / ${p.target} + (inFlight + ${IN_FLIGHT_HEADROOM_SIGMAS} * (inFlight ^ 0.5)) / ${p.concurrency})`)}`,
+  evaluate: (s, { target, concurrency }) =>
+    s.running - Math.max(s.visible / target + (s.inFlight + IN_FLIGHT_HEADROOM_SIGMAS * Math.sqrt(Math.max(0, s.inFlight))) / concurrency, 1),
 };
 
 /** Every message the queue holds, in any state: visible + inFlight + delayed. 0 for long enough means idle. */

@@ -65,24 +65,33 @@ describe('signals: the expression CloudFormation gets and the function the simul
     expect(EXCESS_BACKLOG.expression({ ...params, inputsArriveTogether: true })).toBe('visible - 10 * desired');
   });
 
-  test('spare workers: running - max(visible / target + inFlight / concurrency, 1)', () => {
-    // 300 / 10 = 30 workers for the waiting messages + 50 / 1 = 50 busy ones.
-    expect(SPARE_WORKERS.evaluate(sample, params)).toBe(4 - 80);
-    expect(SPARE_WORKERS.evaluate(sample, { target: 10, concurrency: 5 })).toBe(4 - 40);
+  test('spare workers: running - max(visible / target + (inFlight + sqrt(inFlight)) / concurrency, 1)', () => {
+    // 300 / 10 = 30 workers for the waiting messages + 50 / 1 = 50 busy ones + sqrt(50) headroom.
+    expect(SPARE_WORKERS.evaluate(sample, params)).toBeCloseTo(4 - 80 - Math.sqrt(50), 9);
+    expect(SPARE_WORKERS.evaluate(sample, { target: 10, concurrency: 5 })).toBeCloseTo(4 - 30 - (50 + Math.sqrt(50)) / 5, 9);
     // Never below one needed worker: going to 0 is the idle rule's job.
     expect(SPARE_WORKERS.evaluate({ visible: 0, inFlight: 0, delayed: 0, running: 5, desired: 5 }, params)).toBe(4);
     expect(SPARE_WORKERS.expression({ target: 10, concurrency: 4 }))
-      .toBe('FILL(running, REPEAT) - IF((visible / 10 + inFlight / 4) > 1, (visible / 10 + inFlight / 4), 1)');
+      .toBe('FILL(running, REPEAT) - IF((visible / 10 + (inFlight + 1 * (inFlight ^ 0.5)) / 4) > 1, (visible / 10 + (inFlight + 1 * (inFlight ^ 0.5)) / 4), 1)');
   });
 
-  test('spare workers: a busy worker is never spare (20 workers, 14 busy, nothing visible -> 6 spare, not 19)', () => {
+  test('spare workers: a busy worker is never spare (20 workers, 14 busy, nothing visible -> about 2 spare, not 19)', () => {
     // 135 msgs/min of 6 s tasks keep about 14 of 20 workers busy: 14 messages in flight at concurrency 1.
     const busy14 = { visible: 0, inFlight: 14, delayed: 0, running: 20, desired: 20 };
-    expect(SPARE_WORKERS.evaluate(busy14, params)).toBe(6);
+    // 14 busy + sqrt(14) = 3.7 workers of headroom for the snapshot's noise.
+    expect(SPARE_WORKERS.evaluate(busy14, params)).toBeCloseTo(20 - 14 - Math.sqrt(14), 9);
     // The old formula, running - max((visible + inFlight) / target, 1), said 20 - 1.4 = 18.6, i.e. ~19 spare.
     expect(SPARE_WORKERS.evaluate(busy14, params)).not.toBeCloseTo(20 - 14 / 10, 5);
-    // The same work at concurrency 2 is 7 busy workers.
-    expect(SPARE_WORKERS.evaluate({ ...busy14 }, { target: 10, concurrency: 2 })).toBe(13);
+    // The same work at concurrency 2 is 7 busy workers (and half the headroom in workers).
+    expect(SPARE_WORKERS.evaluate({ ...busy14 }, { target: 10, concurrency: 2 })).toBeCloseTo(20 - (14 + Math.sqrt(14)) / 2, 9);
+  });
+
+  test('spare workers: the headroom is one standard deviation of a Poisson in-flight count, so a low snapshot does not remove needed workers', () => {
+    // 10 busy on average; a snapshot reading 7 (one sigma low) leaves 12 running with at most 2 spare, not 5.
+    expect(SPARE_WORKERS.evaluate({ visible: 0, inFlight: 7, delayed: 0, running: 12, desired: 12 }, params)).toBeLessThan(3);
+    // The headroom grows with the square root: 1 % of a 10,000-message load, not 10 %.
+    const big = { visible: 0, inFlight: 10_000, delayed: 0, running: 1_000, desired: 1_000 };
+    expect(SPARE_WORKERS.evaluate(big, { target: 10, concurrency: 16 })).toBeCloseTo(1_000 - 10_100 / 16, 9);
   });
 
   test('spare workers: every worker busy -> none spare, so scale-in (>= 1 spare) removes nothing', () => {

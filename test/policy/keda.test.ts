@@ -52,12 +52,12 @@ describe('kedaScalingFromModel: the model as a ScaledObject and HPA behavior', (
     expect(keda.behavior.scaleDown).toEqual({
       stabilizationWindowSeconds: model.scaleIn.evaluationPeriods * 60,
       selectPolicy: 'Max',
-      // The fleet-derived scale-in steps' largest (-16 for 20 workers), per the 120 s scale-in cooldown.
-      policies: [{ type: 'Pods', value: 16, periodSeconds: 120 }],
+      // The fleet-derived scale-in steps' largest (-16 for 20 workers), per the 180 s scale-in cooldown.
+      policies: [{ type: 'Pods', value: 16, periodSeconds: 180 }],
     });
-    expect(keda.behavior.scaleDown.stabilizationWindowSeconds).toBe(180);
+    expect(keda.behavior.scaleDown.stabilizationWindowSeconds).toBe(120);
     const tenSeconds = kedaScalingFromModel(buildScalingModel({ minWorkers: 0, maxWorkers: 5, targetBacklogPerWorker: 10, metricPeriodSeconds: 10 }));
-    expect(tenSeconds.behavior.scaleDown.stabilizationWindowSeconds).toBe(180);
+    expect(tenSeconds.behavior.scaleDown.stabilizationWindowSeconds).toBe(120);
   });
 
   test('a fractional target rounds down (more replicas, never fewer), to at least 1', () => {

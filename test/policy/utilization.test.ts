@@ -15,15 +15,16 @@ describe('the extra signals in the policy model', () => {
   });
 
   test('a worker is spare only when no signal needs it: the least of the backlog\'s and each signal\'s spare workers', () => {
-    // Backlog alone: 10 running, 8 in flight at concurrency 4 need 2 -> 8 spare.
-    expect(SPARE_WORKERS.evaluate(sample({ inFlight: 8 }), params)).toBe(8);
+    // Backlog alone: 10 running, 8 in flight at concurrency 4 need 2, and sqrt(8) / 4 of headroom -> 7.29 spare.
+    const backlogSpare = 10 - (8 + Math.sqrt(8)) / 4;
+    expect(SPARE_WORKERS.evaluate(sample({ inFlight: 8 }), params)).toBeCloseTo(backlogSpare, 9);
     // CPU at 50 % (target 60): 10 - 9.26 = 0.74 spare, below the step threshold of 1.
     expect(spareWorkersWithUtilization(sample({ inFlight: 8, cpuUtilization: 50 }), params, cpu60)).toBeCloseTo(10 - 500 / 54, 9);
     // CPU at 40 %: 10 - 7.41 = 2.59 spare; after removing one, 9 workers at 44.4 % stay under 54 %.
     expect(spareWorkersWithUtilization(sample({ inFlight: 8, cpuUtilization: 40 }), params, cpu60)).toBeCloseTo(10 - 400 / 54, 9);
     // A missing datapoint counts as 0, as FILL(x, 0) does: a business metric is silent while idle.
     const tokens = [metricSignal('Tokens', 1000, 180)];
-    expect(spareWorkersWithUtilization(sample({ inFlight: 8 }), params, tokens)).toBe(8);
+    expect(spareWorkersWithUtilization(sample({ inFlight: 8 }), params, tokens)).toBeCloseTo(backlogSpare, 9);
     expect(spareWorkersWithUtilization(sample({ inFlight: 8, metrics: { metric_Tokens: 900 } }), params, tokens)).toBe(0);
   });
 

@@ -111,7 +111,7 @@ describe('BacklogScaling on CPU, memory and custom metrics', () => {
     const queue = new AgentQueue(stack, 'Tasks');
     const fleet = new FargateAgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE });
     const scaling = new BacklogScaling(stack, 'Scaling', { fleet, queue, target: BacklogTarget.perWorker(5) });
-    expect(scaling.model.scaleIn.cooldownSeconds).toBe(120);
+    expect(scaling.model.scaleIn.cooldownSeconds).toBe(180);
     scaling.scaleOnMetric('ToolCalls', { metric: new cloudwatch.Metric({ namespace: 'AgentFleet', metricName: 'ToolCalls', statistic: 'Average' }), targetValue: 3 });
     expect(scaling.model.scaleIn.cooldownSeconds).toBe(UTILIZATION_DEFAULTS.scaleInCooldownSeconds);
     const template = synthTemplate(stack);

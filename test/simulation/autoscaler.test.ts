@@ -48,14 +48,16 @@ describe('our policy under the autoscaler', () => {
     expect(scaler.evaluate(60, 0, false).desired).toBe(1);
   });
 
-  test('scale-in waits for 2 of 3 datapoints (the newest may lag) and never counts a busy worker as spare', () => {
+  test('scale-in acts on 1 of the 2 newest datapoints (the newest may lag) and never counts a busy worker as spare', () => {
     // 10 workers, all busy (one in-flight message each at concurrency 1), nothing visible: none spare.
     const busy = new RuleAutoscaler(ours, datapoints(Array(15).fill({ visible: 0, inFlight: 10, running: 10 })), options);
     expect(busy.evaluate(900, 10, false).desired).toBe(10);
-    // 4 of 10 busy: 6 spare (5 above the threshold of 1 -> the -2 step for 4-7 spare), once 2 of 3 datapoints say so.
+    // 4 of 10 busy, + sqrt(4) headroom: 4 spare (3 above the threshold of 1 -> the -2 step for 4-7 spare).
     const idle = new RuleAutoscaler(ours, datapoints(Array(3).fill({ visible: 0, inFlight: 4, running: 10 })), options);
-    expect(idle.evaluate(60, 10, false).desired).toBe(10); // 1 datapoint
-    expect(idle.evaluate(120, 10, false)).toMatchObject({ desired: 8, events: [{ rule: 'scale-in steps on spare workers', from: 10, to: 8 }] });
+    expect(idle.evaluate(60, 10, false)).toMatchObject({ desired: 8, events: [{ rule: 'scale-in steps on spare workers', from: 10, to: 8 }] });
+    // 7 of 10 busy: 10 - 7 - 2.6 = 0.4 spare, below the threshold: the headroom keeps them.
+    const nearlyBusy = new RuleAutoscaler(ours, datapoints(Array(3).fill({ visible: 0, inFlight: 7, running: 10 })), options);
+    expect(nearlyBusy.evaluate(120, 10, false).desired).toBe(10);
   });
 
   test('scale-in divides in-flight messages by the model\'s concurrency', () => {
@@ -63,9 +65,9 @@ describe('our policy under the autoscaler', () => {
     // 40 in flight at concurrency 4: all 10 workers busy.
     const allBusy = new RuleAutoscaler(c4, datapoints(Array(3).fill({ visible: 0, inFlight: 40, running: 10 })), options);
     expect(allBusy.evaluate(180, 10, false).desired).toBe(10);
-    // 8 in flight at concurrency 4: 2 busy, 8 spare (7 above the threshold -> the -8 step for 8-15 spare).
-    const twoBusy = new RuleAutoscaler(c4, datapoints(Array(3).fill({ visible: 0, inFlight: 8, running: 10 })), options);
-    expect(twoBusy.evaluate(180, 10, false).desired).toBe(2);
+    // 4 in flight at concurrency 4: (4 + 2) / 4 = 1.5 busy with headroom, 8.5 spare (7.5 above the threshold -> the -8 step for 8-15 spare).
+    const oneBusy = new RuleAutoscaler(c4, datapoints(Array(3).fill({ visible: 0, inFlight: 4, running: 10 })), options);
+    expect(oneBusy.evaluate(180, 10, false).desired).toBe(2);
   });
 });
 
