@@ -4,6 +4,7 @@ import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import * as cwActions from 'aws-cdk-lib/aws-cloudwatch-actions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecrAssets from 'aws-cdk-lib/aws-ecr-assets';
+import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sns from 'aws-cdk-lib/aws-sns';
@@ -20,6 +21,7 @@ import {
 } from './agent-fleet';
 import { enableInstanceUtilizationMetrics, instanceUtilizationMetric } from './instance-utilization';
 import type { AgentImageConfig } from './agent-image';
+import { launchWithSecrets, validateSecrets, type SecretsLaunch } from './ec2-secrets';
 import { checkSubnetCapacity, createFleetVpc } from './fleet-vpc';
 
 /** The EC2-specific choices, for `Ec2AgentFleet` and `AgentCompute.ec2`. */
@@ -34,6 +36,15 @@ export interface Ec2ComputeOptions {
    * @default - the latest Amazon Linux 2023 for the instance type's architecture (an SSM parameter resolved at deploy)
    */
   readonly machineImage?: ec2.IMachineImage;
+  /**
+   * Secrets for the container (from Secrets Manager, optionally a JSON key or a version, or SSM
+   * Parameter Store, SecureString included), as on Fargate. Each start of the container reads
+   * them with the instance role (which is granted read on each one and its KMS key) and passes
+   * them to `docker run` in its environment: the values are in no template, user data, log or
+   * file on the instance.
+   * @default - none
+   */
+  readonly secrets?: Record<string, ecs.Secret>;
   /**
    * Time between SIGTERM and SIGKILL when the agent container stops (`docker stop --time`).
    * @default Duration.seconds(120)
@@ -198,6 +209,11 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet, ec2.IConnect
       AWS_REGION: Aws.REGION,
     });
 
+    const userEnv = props.environment ?? {};
+    const fleetEnv = new Set([...Object.values(AGENT_ENV), ...Object.keys(env).filter((name) => !(name in userEnv))]);
+    throwIfInvalid(this, validateSecrets(props.secrets ?? {}, ENV_NAME, fleetEnv, userEnv));
+    const secrets = launchWithSecrets(props.secrets ?? {}, this.role);
+
     this.securityGroup = new ec2.SecurityGroup(this, 'SecurityGroup', {
       vpc,
       description: 'Agent workers: no inbound traffic, outbound to AWS APIs and the image registry',
@@ -217,7 +233,7 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet, ec2.IConnect
         deviceName: '/dev/xvda',
         volume: ec2.BlockDeviceVolume.ebs(30, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }),
       }],
-      userData: agentUserData(image, env, this.logGroup.logGroupName, settings.timings.stopTimeoutSeconds, groupName, props),
+      userData: agentUserData(image, env, secrets, this.logGroup.logGroupName, settings.timings.stopTimeoutSeconds, groupName, props),
     });
     for (const group of props.securityGroups ?? []) this.launchTemplate.addSecurityGroup(group);
 
@@ -442,10 +458,11 @@ function cpuTypeOf(instanceType: ec2.InstanceType): ec2.AmazonLinuxCpuType {
  * User data for Amazon Linux 2023: Docker from dnf, and a systemd unit that logs in to ECR (when
  * the image lives there), pulls and runs the image, restarts it forever (so a registry or network
  * hiccup at boot heals itself, and the 12-hour ECR token is renewed on each start), and stops it
- * with the stop timeout.
+ * with the stop timeout. With secrets, each start reads them afresh (a rotated secret reaches the
+ * next start, as a new ECS task gets it).
  */
 function agentUserData(
-  image: AgentImageConfig, env: Record<string, string>, logGroupName: string, stopTimeoutSeconds: number, groupName: string,
+  image: AgentImageConfig, env: Record<string, string>, secrets: SecretsLaunch, logGroupName: string, stopTimeoutSeconds: number, groupName: string,
   args: { readonly command?: string[]; readonly entryPoint?: string[] },
 ): ec2.UserData {
   const userData = ec2.UserData.forLinux();
@@ -461,6 +478,7 @@ function agentUserData(
     `cat > /etc/agent-fleet/agent.env <<'AGENT_ENV'\n${envFile}\nAGENT_ENV`,
     'chmod 0600 /etc/agent-fleet/agent.env',
     'echo "INSTANCE_ID=$INSTANCE_ID" > /etc/agent-fleet/instance.env',
+    ...secrets.commands,
     // A worker that fails 20 times in 10 minutes (a crash at start, an image that cannot be
     // pulled) marks the instance unhealthy: the group's EC2 health check alone would keep it.
     `cat > /etc/systemd/system/${UNIT}-unhealthy.service <<'UNIT'`,
@@ -487,7 +505,7 @@ function agentUserData(
       ? [`ExecStartPre=/bin/sh -c 'aws ecr get-login-password --region ${Aws.REGION} | docker login --username AWS --password-stdin ${image.ecrRegistry}'`]
       : []),
     `ExecStartPre=/usr/bin/docker pull ${image.imageUri}`,
-    `ExecStart=/usr/bin/docker run --rm --name ${UNIT} --env-file /etc/agent-fleet/agent.env `
+    `ExecStart=${secrets.execStartPrefix}/usr/bin/docker run --rm --name ${UNIT} --env-file /etc/agent-fleet/agent.env ${secrets.dockerOptions}`
       + `--log-driver awslogs --log-opt awslogs-region=${Aws.REGION} --log-opt awslogs-group=${logGroupName} `
       + dockerRunImageArgs(image.imageUri, args),
     `ExecStop=/usr/bin/docker stop --time ${stopTimeoutSeconds} ${UNIT}`,

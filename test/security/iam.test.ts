@@ -2,6 +2,7 @@ import { App, Stack } from 'aws-cdk-lib';
 import { AgentCompute, AgentImage, AgentQueueEncryption, BacklogMetricSource, ElasticAgentFleet } from '../../lib';
 import { AgentFleetEc2Stack, AgentFleetEksStack, AgentFleetFargateStack } from '../../bin/reference-stacks';
 import { CDK_CONTEXT } from '../support/cdk';
+import { ec2SecretsStack } from './variants';
 
 /** Every IAM action our stacks grant, and the feature it serves. An action missing here fails the test. */
 const FEATURE_OF_ACTION: Record<string, string> = {
@@ -10,7 +11,7 @@ const FEATURE_OF_ACTION: Record<string, string> = {
   'sqs:ChangeMessageVisibility': 'workers extend visibility (heartbeat) and release tasks on drain or failure',
   'sqs:GetQueueUrl': 'workers consume the task queue',
   'sqs:GetQueueAttributes': 'workers consume the task queue; the publisher and KEDA\'s operator read the queue counters',
-  'kms:Decrypt': 'workers read tasks from a KMS-encrypted queue',
+  'kms:Decrypt': 'workers read tasks from a KMS-encrypted queue, and EC2 workers secrets under a customer managed key',
   'ecs:UpdateTaskProtection': 'Fargate workers hold scale-in protection while busy',
   'ecs:GetTaskProtection': 'Fargate workers hold scale-in protection while busy',
   'autoscaling:CompleteLifecycleAction': 'EC2 workers end the termination hook after draining, and the launch hook once they run',
@@ -24,6 +25,12 @@ const FEATURE_OF_ACTION: Record<string, string> = {
   'logs:PutLogEvents': 'workers, the publisher and VPC flow logs write their logs',
   'logs:DescribeLogStreams': 'VPC flow logs write their logs',
   'ecr:GetAuthorizationToken': 'pulling the agent image from ECR',
+  'secretsmanager:GetSecretValue': 'EC2 workers read their secrets at each container start (ECS reads them for Fargate)',
+  'secretsmanager:DescribeSecret': 'EC2 workers read their secrets (granted with GetSecretValue by the secret\'s grantRead)',
+  'ssm:GetParameter': 'EC2 workers read their SSM parameter secrets at each container start',
+  'ssm:GetParameters': 'EC2 workers read their SSM parameter secrets (granted with GetParameter by the parameter\'s grantRead)',
+  'ssm:GetParameterHistory': 'EC2 workers read their SSM parameter secrets (granted with GetParameter by the parameter\'s grantRead)',
+  'ssm:DescribeParameters': 'EC2 workers read their SSM parameter secrets (granted with GetParameter by the parameter\'s grantRead)',
   'ecr:BatchCheckLayerAvailability': 'pulling the agent image from ECR',
   'ecr:GetDownloadUrlForLayer': 'pulling the agent image from ECR',
   'ecr:BatchGetImage': 'pulling the agent image from ECR',
@@ -63,6 +70,7 @@ function allStatements(): { where: string; statement: Statement }[] {
       queueProps: { encryption: AgentQueueEncryption.KMS },
     });
   }
+  ec2SecretsStack(app);
   const out: { where: string; statement: Statement }[] = [];
   for (const stack of app.synth().stacks) {
     for (const [id, resource] of Object.entries<{ Type: string; Properties: any }>(stack.template.Resources)) {
