@@ -12,6 +12,7 @@ import type { Construct } from 'constructs';
 import { PUBLISHER_ENV, PUBLISHER_IAM_ACTIONS } from '../../lambda/backlog-publisher/contract';
 import { metricDataQueries } from '../scaling/metric-queries';
 import { check, checkIntegerRange, type Violation } from '../policy/violation';
+import { EC2_INSTANCE_WARMUP_SECONDS } from '../policy/scaling-policy';
 import { AGENT_ENV, type WorkerTimings } from '../worker/contract';
 import { acknowledgeGranteeWildcard, acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
 import { checkWholeSeconds, knownSeconds, refuseTokens, throwIfInvalid } from '../validation';
@@ -116,7 +117,7 @@ export interface Ec2AgentFleetProps extends AgentFleetProps, Ec2ComputeOptions {
 export const EC2_DEFAULTS = {
   instanceType: 't3.medium',
   stopTimeout: Duration.seconds(120),
-  instanceWarmup: Duration.seconds(180),
+  instanceWarmup: Duration.seconds(EC2_INSTANCE_WARMUP_SECONDS),
 } as const;
 
 /** Name of the termination lifecycle hook (hook names are per group, so a fixed name is safe). */

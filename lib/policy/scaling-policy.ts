@@ -20,6 +20,15 @@ export const AWS_SCALING_FACTS = {
   targetTrackingScaleInRatio: 0.9,
 } as const;
 
+/**
+ * Instance warm-up of an EC2 fleet's group (DefaultInstanceWarmup and every policy's
+ * EstimatedInstanceWarmup): while an instance warms up, further scale-out counts it as capacity
+ * already added and its metrics stay out of the policies' view. 180 s covers the slowest start we
+ * know of (InService after 60-180 s, reported) rather than EC2 Auto Scaling's fallback, the 300 s
+ * default cooldown. `Ec2AgentFleet` deploys it and the simulator executes it.
+ */
+export const EC2_INSTANCE_WARMUP_SECONDS = 180;
+
 /** The target tracking half of the policy: keeps backlog per worker at the target. */
 export interface TargetTrackingModel {
   /** Seconds after a scale-out before another scale-out may act on the same signal. */

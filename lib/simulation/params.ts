@@ -3,7 +3,7 @@
  * "stated" = AWS documents the value; "reported" = users measured it, AWS does not publish it;
  * "chosen" = our modelling choice. docs/simulation.md lists the same table.
  */
-import { AWS_SCALING_FACTS } from '../policy/scaling-policy';
+import { AWS_SCALING_FACTS, EC2_INSTANCE_WARMUP_SECONDS } from '../policy/scaling-policy';
 import { defaultDrainDeadline, WORKER_DEFAULTS } from '../worker/contract';
 
 /** How long one message takes to process. */
@@ -106,8 +106,8 @@ export const DEFAULT_WORKER: WorkerParams = {
   /** A runtime holding its working set (chosen): memory-bound agents set their own figures in the config. */
   busyMemoryPercent: 60,
   idleMemoryPercent: 20,
-  /** EC2 Auto Scaling falls back to the 300 s default cooldown as warm-up (stated). */
-  instanceWarmupSeconds: AWS_SCALING_FACTS.defaultCooldownSeconds,
+  /** What `Ec2AgentFleet` sets as the group's instance warm-up (EC2 only). */
+  instanceWarmupSeconds: EC2_INSTANCE_WARMUP_SECONDS,
 };
 
 export const DEFAULT_CLOUDWATCH: CloudWatchParams = {
