@@ -8,4 +8,5 @@ module.exports = {
   setupFiles: ['<rootDir>/test/support/env.js'],
   globalSetup: '<rootDir>/test/support/global-setup.js',
   testTimeout: 60000,
+  testSequencer: '<rootDir>/test/support/longest-first-sequencer.js',
 };
