@@ -7,6 +7,8 @@
  * - stopped with SIGTERM every 2 s: no message is processed twice, every one within 15 s of the
  *   last stop;
  * - with 20 % of SQS calls failing (before or after the server acted): no message is processed twice.
+ * The three runs are independent (a queue, workers and a results directory each) and mostly wait
+ * out visibility timeouts, so they run concurrently.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -45,14 +47,11 @@ function fleetDefaults(): { queueAttributes: Record<string, string>; env: Record
 
 let local: LocalSqs;
 let defaults: ReturnType<typeof fleetDefaults>;
-let dir: string;
 beforeAll(async () => {
   defaults = fleetDefaults();
   local = await startLocalSqs();
 }, 180_000); // a synth: slow on a busy machine
 afterAll(async () => { await local.stop(); });
-beforeEach(() => { dir = mkdtempSync(path.join(tmpdir(), 'recovery-')); });
-afterEach(() => { rmSync(dir, { recursive: true, force: true }); });
 
 interface Run {
   readonly ids: readonly string[];
@@ -62,16 +61,33 @@ interface Run {
   readonly url: string;
 }
 
+interface RunOptions {
+  readonly signal: NodeJS.Signals;
+  readonly kills: number;
+  readonly body: (random: Random) => string;
+  readonly bound: number;
+  readonly extraEnv?: Record<string, string>;
+  readonly seed: number;
+  readonly initial?: readonly string[];
+}
+
+/** `killEveryTwoSeconds` with a results directory of its own (the runs are concurrent). */
+async function run(name: string, opts: RunOptions): Promise<Run> {
+  const dir = mkdtempSync(path.join(tmpdir(), `${name}-`));
+  try {
+    return await killEveryTwoSeconds(name, dir, opts);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 /**
  * Three workers with the fleet's environment; messages arrive in batches of 10 a second (well
  * below the workers' capacity, so what is left after the last kill is what the kills stranded,
  * not a backlog) while a worker is killed with `signal` every 2 s and replaced at once. The feed
  * stops at the last kill, and the time from it to the last message processed is the recovery.
  */
-async function run(name: string, opts: {
-  signal: NodeJS.Signals; kills: number; body: (random: Random) => string; bound: number; extraEnv?: Record<string, string>; seed: number;
-  initial?: readonly string[];
-}): Promise<Run> {
+async function killEveryTwoSeconds(name: string, dir: string, opts: RunOptions): Promise<Run> {
   const random = new Random(opts.seed);
   const sqs = local.client();
   const { url } = await local.createQueue(name, defaults.queueAttributes);
@@ -128,21 +144,21 @@ test('the defaults of a synthesized fleet: a short visibility timeout, the worke
   expect(Number(defaults.env[AGENT_ENV.handlerTimeoutSeconds])).toBeGreaterThan(Number(defaults.queueAttributes.VisibilityTimeout));
 });
 
-test('SIGKILL every 2 s: every message processed within 60 s of the last kill', async () => {
+test.concurrent('SIGKILL every 2 s: every message processed within 60 s of the last kill', async () => {
   // GIVEN messages of 20-100 ms arriving at 20/s; WHEN a worker is killed every 2 s, 4 times, and replaced
   const { ids, ok } = await run('recovery-kill', { signal: 'SIGKILL', kills: 4, body: latency(20, 100), bound: 60, seed: 3 });
   // THEN every message was processed (the waitFor above bounds the time)
   expect(new Set(ok.keys())).toEqual(new Set(ids));
 }, 300_000);
 
-test('SIGTERM every 2 s: no message processed twice, every one within 15 s of the last stop', async () => {
+test.concurrent('SIGTERM every 2 s: no message processed twice, every one within 15 s of the last stop', async () => {
   const { ids, ok, url } = await run('recovery-term', { signal: 'SIGTERM', kills: 4, body: latency(20, 100), bound: 15, seed: 5 });
   expect(new Set(ok.keys())).toEqual(new Set(ids));
   expect([...ok.entries()].filter(([, c]) => c > 1)).toEqual([]);
   expect(await depth(local.client(), url)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
 }, 300_000);
 
-test('20 % of SQS calls fail: no message processed twice, long handlers keep theirs by heartbeat', async () => {
+test.concurrent('20 % of SQS calls fail: no message processed twice, long handlers keep theirs by heartbeat', async () => {
   // Handlers of up to 1.5 visibility timeouts need heartbeats that survive the faults.
   const visibilityMs = Number(defaults.queueAttributes.VisibilityTimeout) * 1000;
   const random = new Random(9);
