@@ -5,6 +5,7 @@ import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import { AgentImage, AgentQueue, Ec2AgentFleet, type Ec2AgentFleetProps } from '../../lib';
 import { AdjustmentType } from '../../lib/policy/steps';
+import { DEFAULT_PARAMS } from '../../lib/simulation/params';
 import { resourcesOf, TEST_IMAGE, testStack, synthTemplate } from '../support/cdk';
 
 function fleet(props: Partial<Ec2AgentFleetProps> = {}, stack: Stack = testStack()) {
@@ -108,8 +109,10 @@ describe('Ec2AgentFleet', () => {
       MinSize: '1', MaxSize: '7',
       MetricsCollection: [{ Granularity: '1Minute' }],
       AutoScalingGroupName: Match.stringLikeRegexp('^TestStackFleet'),
-      DefaultInstanceWarmup: 180,
+      // The warm-up the simulator executes on EC2: what is deployed is what is simulated.
+      DefaultInstanceWarmup: DEFAULT_PARAMS.worker.instanceWarmupSeconds,
     });
+    expect(DEFAULT_PARAMS.worker.instanceWarmupSeconds).toBe(180);
     template.hasResourceProperties('AWS::AutoScaling::LifecycleHook', {
       LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
       LifecycleHookName: 'agent-drain',
