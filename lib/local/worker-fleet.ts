@@ -204,7 +204,8 @@ export class WorkerFleet {
       running++;
       if (w.state === 'draining') draining++;
       inFlight += w.inFlight;
-      if (w.launchedAt <= now) warmingSince = Math.max(warmingSince, w.launchedAt);
+      // Warm-up counts from InService (ready), as EC2 Auto Scaling counts it.
+      if (w.readyAt <= now) warmingSince = Math.max(warmingSince, w.readyAt);
     }
     return { running, billed, starting, draining, inFlight, warmingSince };
   }

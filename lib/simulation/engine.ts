@@ -234,7 +234,8 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
       if (wk.state === 'starting') continue;
       running++;
       for (let s = 0; s < conc; s++) if (wk.slot[s] >= 0) busySlots++;
-      if (tickEnd - wk.launchedAt < w.instanceWarmupSeconds) warming = true;
+      // EC2 Auto Scaling counts an instance's warm-up from when it enters InService (here: ready).
+      if (tickEnd - wk.readyAt < w.instanceWarmupSeconds) warming = true;
     }
     const load = (idle: number, busy: number) => (running === 0 ? NaN : idle + ((busy - idle) * busySlots) / (running * conc));
     const cpu = load(w.idleCpuPercent, w.busyCpuPercent);

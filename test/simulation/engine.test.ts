@@ -1,5 +1,6 @@
 import { Comparison, NO_SIGNAL_PARAMS, QUEUED_MESSAGES_RULE_SIGNAL, Statistic } from './fixtures';
 import { AdjustmentType } from '../../lib/policy/steps';
+import type { StepRule } from '../../lib/policy/rules';
 import { simulate } from '../../lib/simulation/engine';
 import { DEFAULT_PARAMS, type SimulationParams } from '../../lib/simulation/params';
 import { fixedPolicy, foresightPolicy, type SimulationPolicy } from '../../lib/simulation/policies';
@@ -49,6 +50,22 @@ describe('the loop, on hand-worked cases', () => {
     // The alarm reads minute 0 at 60 s, the worker is ready at 90 s.
     expect(run.waits[0]).toBe(90);
     expect(run.events[0]).toMatchObject({ time: 60, from: 0, to: 1 });
+  });
+});
+
+describe('EC2 instance warm-up', () => {
+  test('counts from when the instance is ready (InService), not from its launch: scale-in waits that long', () => {
+    const ec2 = { ...params, worker: { ...params.worker, compute: 'ec2' as const, startupSeconds: { min: 100, max: 100 }, instanceWarmupSeconds: 180 } };
+    const base = scaleOnAnyMessage();
+    if (base.kind !== 'rules') throw new Error('rules');
+    const idle: StepRule = {
+      kind: 'step', name: 'idle', metric: { signal: QUEUED_MESSAGES_RULE_SIGNAL('visible'), signalParams: NO_SIGNAL_PARAMS, periodSeconds: 60, statistic: Statistic.MAXIMUM },
+      comparison: Comparison.LESS_THAN_OR_EQUAL, threshold: 0, evaluationPeriods: 1, datapointsToAlarm: 1, adjustmentType: AdjustmentType.EXACT_CAPACITY,
+      steps: [{ upper: 0, change: 0 }], cooldownSeconds: 0,
+    };
+    const run = simulate(messages([0], [5]), { ...base, rules: { ...base.rules, rules: [...base.rules.rules, idle] } }, ec2, 600);
+    // Launched at 60 s, ready at 160 s, warm at 340 s: the first scale-in is at the next evaluation, 360 s (from launch it would be 240 s).
+    expect(run.events.map((e) => [e.time, e.to])).toEqual([[60, 1], [360, 0]]);
   });
 });
 
