@@ -2,6 +2,7 @@ import { Duration } from 'aws-cdk-lib';
 import { Annotations, Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
+import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Stack } from 'aws-cdk-lib';
 import { AgentQueue, BacklogPublisher, BacklogScaling, BacklogTarget, FargateAgentFleet, type FargateAgentFleetProps } from '../../lib';
 import { resourcesOf, TEST_IMAGE, testStack, synthTemplate } from '../support/cdk';
@@ -77,6 +78,21 @@ describe('FargateAgentFleet', () => {
     const t = template();
     expect(JSON.stringify(t.toJSON())).not.toContain('ecs:UpdateTaskProtection');
     expect(containerEnv(t)).not.toHaveProperty('AGENT_TASK_PROTECTION');
+  });
+
+  test('a secret named like a variable of the fleet or of environment fails at synth (ECS would refuse the task definition at deploy)', () => {
+    // GIVEN
+    const stack = testStack();
+    const param = ssm.StringParameter.fromSecureStringParameterAttributes(stack, 'Token', { parameterName: '/agent/token' });
+    const secret = ecs.Secret.fromSsmParameter(param);
+    // WHEN / THEN
+    expect(() => fleet({ environment: { API_TOKEN: 'x' }, secrets: { API_TOKEN: secret, QUEUE_URL: secret, AGENT_CONCURRENCY: secret } }, stack))
+      .toThrow(/TestStack\/Fleet: invalid configuration \(3 problems\):\n {2}- secrets\.API_TOKEN: must be a name not also in environment .*\n {2}- secrets\.QUEUE_URL: must be a name the fleet does not set itself .*\n {2}- secrets\.AGENT_CONCURRENCY: must be a name the fleet does not set itself/);
+    // A distinct name passes, and the container gets it as a secret.
+    const ok = fleet({ secrets: { API_TOKEN: secret } });
+    ok.template().hasResourceProperties('AWS::ECS::TaskDefinition', {
+      ContainerDefinitions: [Match.objectLike({ Secrets: [Match.objectLike({ Name: 'API_TOKEN' })] })],
+    });
   });
 
   test('spot runs on FARGATE_SPOT', () => {
