@@ -287,6 +287,20 @@ export function workerEnvironment(
   return { ...props.environment, ...env, ...settings.tokenEnv };
 }
 
+/**
+ * A secret becomes a variable of the agent container, so its name must be one nothing else sets:
+ * neither the fleet (`fleetEnv`: the contract's variables and any the fleet adds) nor `environment`
+ * (one variable, two values; ECS refuses such a task definition at deploy: "The secret name must
+ * be unique and not shared with any new or existing environment variables set on the container").
+ */
+export function checkSecretNames(secrets: Record<string, unknown>, fleetEnv: ReadonlySet<string>, environment: Record<string, string>): Violation[] {
+  const named = [...fleetEnv].filter((name) => !name.startsWith('AGENT_')).join(', ');
+  return Object.keys(secrets).flatMap((name) => [
+    ...check(!fleetEnv.has(name), `secrets.${name}`, `a name the fleet does not set itself (it sets ${named} and AGENT_* from its props)`, JSON.stringify(name)),
+    ...check(!(name in environment), `secrets.${name}`, 'a name not also in environment (one variable, two values)', JSON.stringify(name)),
+  ]);
+}
+
 /** A worker-count metric of a fleet (running or desired): Average over one minute. */
 export function workerCountMetric(
   namespace: string,

@@ -2,6 +2,7 @@ import { Token } from 'aws-cdk-lib';
 import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import type * as iam from 'aws-cdk-lib/aws-iam';
 import { check, type Violation } from '../policy/violation';
+import { checkSecretNames } from './agent-fleet';
 
 /**
  * The program that starts the agent container when the fleet has secrets: it reads each secret
@@ -107,14 +108,11 @@ const READABLE_ARN = /^arn:[^:]+:(ssm:[^:]*:[^:]*:parameter\/.+|secretsmanager:[
 export function validateSecrets(
   secrets: Record<string, ecs.Secret>, envName: RegExp, fleetEnv: ReadonlySet<string>, environment: Record<string, string>,
 ): Violation[] {
-  return Object.entries(secrets).flatMap(([name, secret]) => [
+  return [...checkSecretNames(secrets, fleetEnv, environment), ...Object.entries(secrets).flatMap(([name, secret]) => [
     ...check(envName.test(name), `secrets.${name}`, 'a name of letters, digits and _ that does not start with a digit', JSON.stringify(name)),
-    ...check(!fleetEnv.has(name), `secrets.${name}`, 'a name the fleet does not set itself (it sets QUEUE_URL, AWS_REGION and AGENT_* from its props)',
-      JSON.stringify(name)),
-    ...check(!(name in environment), `secrets.${name}`, 'a name not also in environment (one variable, two values)', JSON.stringify(name)),
     ...check(!LINE_BREAK.test(secret.arn), `secrets.${name}`, 'a secret whose ARN (and JSON key) has no line break', JSON.stringify(secret.arn)),
     ...check(Token.isUnresolved(secret.arn) || READABLE_ARN.test(secret.arn), `secrets.${name}`,
       'an SSM parameter or a Secrets Manager secret (arn:...:ssm:...:parameter/..., arn:...:secretsmanager:...:secret:...[:key:stage:id])',
       secret.arn),
-  ]);
+  ])];
 }

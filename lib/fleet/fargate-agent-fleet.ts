@@ -15,7 +15,7 @@ import { AGENT_ENV, WORKER_DEFAULTS, type WorkerTimings } from '../worker/contra
 import { acknowledgeGranteeWildcard, acknowledgeRule } from '../nag-acknowledgements';
 import { checkWholeSeconds, knownNumber, knownSeconds, refuseTokens, throwIfInvalid } from '../validation';
 import {
-  addSteps, checkOnDemandBase, FLEET_DEFAULTS, metricTrackingProps, resolveWorkerSettings, workerCountMetric, workerEnvironment,
+  addSteps, checkOnDemandBase, checkSecretNames, FLEET_DEFAULTS, metricTrackingProps, resolveWorkerSettings, workerCountMetric, workerEnvironment,
   type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions, type MetricTargetTrackingOptions,
 } from './agent-fleet';
 import { checkSubnetCapacity, createFleetVpc } from './fleet-vpc';
@@ -243,7 +243,7 @@ export class FargateAgentFleet extends Resource implements IAgentFleet, ec2.ICon
       ...(props.ephemeralStorageGiB === undefined ? [] : checkIntegerRange('ephemeralStorageGiB', knownNumber(props.ephemeralStorageGiB), 21, 200)),
       ...checkIntegerRange('minHealthyPercent', knownNumber(props.minHealthyPercent), 0, 100),
       ...checkOnDemandBase(spot, props.onDemandBaseWorkers, settings.maxWorkers),
-      ...checkSecretNames(props.secrets ?? {}, props.environment ?? {}),
+      ...checkSecretNames(props.secrets ?? {}, new Set(Object.values(AGENT_ENV)), props.environment ?? {}),
     ]);
     this.minWorkers = settings.minWorkers;
     this.maxWorkers = settings.maxWorkers;
@@ -447,18 +447,4 @@ function hasContainerInsights(cluster: ecs.ICluster): boolean {
   if (!(cfn instanceof ecs.CfnCluster)) return false;
   const settings = (Array.isArray(cfn.clusterSettings) ? cfn.clusterSettings : []) as ecs.CfnCluster.ClusterSettingsProperty[];
   return settings.some((x) => x.name === 'containerInsights' && (x.value === 'enabled' || x.value === 'enhanced'));
-}
-
-/**
- * ECS refuses a task definition whose container has a secret and an environment variable of the
- * same name (RegisterTaskDefinition: "The secret name must be unique and not shared with any new or
- * existing environment variables set on the container"), so a clash with the fleet's own variables
- * or `environment` is caught here rather than at deploy.
- */
-function checkSecretNames(secrets: Record<string, ecs.Secret>, environment: Record<string, string>): Violation[] {
-  const fleetEnv = new Set<string>(Object.values(AGENT_ENV));
-  return Object.keys(secrets).flatMap((name) => [
-    ...check(!fleetEnv.has(name), `secrets.${name}`, 'a name the fleet does not set itself (it sets QUEUE_URL and AGENT_* from its props)', JSON.stringify(name)),
-    ...check(!(name in environment), `secrets.${name}`, 'a name not also in environment (ECS refuses a secret and a variable of one name)', JSON.stringify(name)),
-  ]);
 }
