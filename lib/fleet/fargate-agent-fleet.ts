@@ -370,12 +370,12 @@ export class FargateAgentFleet extends Resource implements IAgentFleet, ec2.ICon
       Annotations.of(this).addWarningV2('cdk-agent-fleet:containerInsights',
         'Backlog per worker divides by ECS/ContainerInsights RunningTaskCount: make sure Container Insights is enabled on this cluster, or use the backlog publisher.');
     }
-    return this.containerInsightsMetric('RunningTaskCount', props);
+    return this.serviceMetric('ECS/ContainerInsights', 'RunningTaskCount', props);
   }
 
   /** ECS/ContainerInsights DesiredTaskCount of the service (needs Container Insights). */
   public metricDesiredWorkers(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.containerInsightsMetric('DesiredTaskCount', props);
+    return this.serviceMetric('ECS/ContainerInsights', 'DesiredTaskCount', props);
   }
 
   /** The publisher reads the service's `runningCount` (`ecs:DescribeServices` on this service). */
@@ -412,12 +412,12 @@ export class FargateAgentFleet extends Resource implements IAgentFleet, ec2.ICon
 
   /** AWS/ECS CPUUtilization of the service: the average over its tasks (Maximum: the busiest task). */
   public metricCpuUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.serviceMetric('CPUUtilization', props);
+    return this.serviceMetric('AWS/ECS', 'CPUUtilization', props);
   }
 
   /** AWS/ECS MemoryUtilization of the service: the average over its tasks (Maximum: the fullest task). */
   public metricMemoryUtilization(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return this.serviceMetric('MemoryUtilization', props);
+    return this.serviceMetric('AWS/ECS', 'MemoryUtilization', props);
   }
 
   /** ECS publishes CPU and memory utilization of every service each minute: nothing to enable. */
@@ -431,13 +431,9 @@ export class FargateAgentFleet extends Resource implements IAgentFleet, ec2.ICon
     });
   }
 
-  private serviceMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return workerCountMetric('AWS/ECS', metricName, { ClusterName: this.cluster.clusterName, ServiceName: this.service.serviceName }, props);
-  }
-
-  private containerInsightsMetric(metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
-    return workerCountMetric('ECS/ContainerInsights', metricName,
-      { ClusterName: this.cluster.clusterName, ServiceName: this.service.serviceName }, props);
+  /** A metric of the service in `AWS/ECS` or `ECS/ContainerInsights` (ClusterName, ServiceName). */
+  private serviceMetric(namespace: 'AWS/ECS' | 'ECS/ContainerInsights', metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+    return workerCountMetric(namespace, metricName, { ClusterName: this.cluster.clusterName, ServiceName: this.service.serviceName }, props);
   }
 }
 
