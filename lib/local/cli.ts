@@ -12,7 +12,7 @@ import { writeCharts } from '../simulation/chart';
 import { resolveConfig, type ConfigFile } from '../simulation/config';
 import type { ComputeKind } from '../simulation/params';
 import { summarize } from '../simulation/stats';
-import { loadTrace, numberOption as number } from '../simulation/cli-options';
+import { loadTrace, numberOption as number, SHARED_OPTIONS } from '../simulation/cli-options';
 import { DEFAULT_BASE_RATE, SCENARIO_NAMES, type Trace } from '../simulation/trace';
 import { formatLocalReport, toReport } from './report';
 import { runLocal, withDefaultWorker, type LocalRunResult } from './run';
@@ -74,23 +74,14 @@ export function parseLocalCli(argv: readonly string[]): LocalCliOptions | 'help'
   const { values } = parseArgs({
     args: [...argv],
     options: {
-      'scenario': { type: 'string' },
-      'trace': { type: 'string' },
+      ...SHARED_OPTIONS,
       'speed': { type: 'string' },
-      'min-workers': { type: 'string' },
-      'max-workers': { type: 'string' },
       'concurrency': { type: 'string' },
       'target': { type: 'string' },
       'metric-source': { type: 'string' },
       'compute': { type: 'string' },
       'worker': { type: 'string' },
-      'seed': { type: 'string' },
-      'base-rate': { type: 'string' },
-      'config': { type: 'string' },
-      'out': { type: 'string' },
       'report': { type: 'string' },
-      'no-charts': { type: 'boolean' },
-      'help': { type: 'boolean', short: 'h' },
     },
     strict: true,
   });

@@ -3,6 +3,20 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { DEFAULT_BASE_RATE, parseTraceCsv, scenarioTrace, SCENARIO_NAMES, type ScenarioName, type Trace } from './trace';
 
+/** The `parseArgs` options both commands take: the load, the fleet's bounds, the config, the output. */
+export const SHARED_OPTIONS = {
+  'scenario': { type: 'string' },
+  'trace': { type: 'string' },
+  'config': { type: 'string' },
+  'seed': { type: 'string' },
+  'base-rate': { type: 'string' },
+  'min-workers': { type: 'string' },
+  'max-workers': { type: 'string' },
+  'out': { type: 'string' },
+  'no-charts': { type: 'boolean' },
+  'help': { type: 'boolean', short: 'h' },
+} as const;
+
 /** A numeric option, or undefined when absent; `ok` and its `range` text say what is accepted. */
 export function numberOption(name: string, value: string | undefined, ok: (n: number) => boolean = () => true, range = ''): number | undefined {
   if (value === undefined) return undefined;

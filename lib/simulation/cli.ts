@@ -14,7 +14,7 @@ import {
   formatScorecard, parseNames, runSuite, scorecardToCsv, verdict, SUITE_COMPUTES, SUITE_NAMES, SUITE_SCALE_NAMES,
   SUITE_SHAPE_NAMES, SUITE_SOURCE_NAMES, type SuiteSelection,
 } from './suite';
-import { loadTrace, numberOption as number } from './cli-options';
+import { loadTrace, numberOption as number, SHARED_OPTIONS } from './cli-options';
 import { DEFAULT_BASE_RATE, materialize, SCENARIO_NAMES, traceToCsv, type Trace } from './trace';
 
 export const HELP = `Usage: cdk-agent-fleet-sim [options]
@@ -81,23 +81,14 @@ export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions 
   const { values } = parseArgs({
     args: withSuiteValue(argv),
     options: {
+      ...SHARED_OPTIONS,
       'suite': { type: 'string' },
       'shapes': { type: 'string' },
       'scales': { type: 'string' },
       'sources': { type: 'string' },
       'computes': { type: 'string' },
-      'scenario': { type: 'string' },
-      'trace': { type: 'string' },
-      'config': { type: 'string' },
-      'seed': { type: 'string' },
-      'base-rate': { type: 'string' },
-      'min-workers': { type: 'string' },
-      'max-workers': { type: 'string' },
       'duration': { type: 'string' },
-      'out': { type: 'string' },
-      'no-charts': { type: 'boolean' },
       'no-progress': { type: 'boolean' },
-      'help': { type: 'boolean', short: 'h' },
     },
     strict: true,
   });
