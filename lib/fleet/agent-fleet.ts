@@ -56,6 +56,12 @@ export interface IAgentFleet extends IConstruct, iam.IGrantable {
   readonly maxWorkers: number;
   /** Messages each worker processes at once. */
   readonly concurrency: number;
+  /**
+   * How long a requested worker takes to start taking messages, at worst: the burst signal
+   * projects the backlog's growth over it.
+   * @default - 60 s, a Fargate task's (`WORKER_START_SECONDS`)
+   */
+  readonly workerStartTime?: Duration;
   /** A name unique in the account and region, used as the `Fleet` dimension of the fleet's metrics. */
   readonly fleetName: string;
   /** The workers' timing: handler timeout, drain deadline, stop timeout. */

@@ -12,7 +12,7 @@ import type { Construct } from 'constructs';
 import { PUBLISHER_ENV, PUBLISHER_IAM_ACTIONS } from '../../lambda/backlog-publisher/contract';
 import { metricDataQueries } from '../scaling/metric-queries';
 import { check, checkIntegerRange, type Violation } from '../policy/violation';
-import { EC2_INSTANCE_WARMUP_SECONDS } from '../policy/scaling-policy';
+import { EC2_INSTANCE_WARMUP_SECONDS, WORKER_START_SECONDS } from '../policy/scaling-policy';
 import { AGENT_ENV, type WorkerTimings } from '../worker/contract';
 import { acknowledgeGranteeWildcard, acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
 import { checkWholeSeconds, knownSeconds, refuseTokens, throwIfInvalid } from '../validation';
@@ -140,6 +140,8 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet, ec2.IConnect
   public readonly minWorkers: number;
   public readonly maxWorkers: number;
   public readonly concurrency: number;
+  /** An instance's launch to InService with the agent running: 60-180 s. */
+  public readonly workerStartTime = Duration.seconds(WORKER_START_SECONDS.ec2);
   public readonly fleetName: string;
   public readonly timings: WorkerTimings;
   public readonly metricsNamespace: string;

@@ -10,6 +10,7 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import type { Construct } from 'constructs';
 import { PUBLISHER_ENV, PUBLISHER_IAM_ACTIONS } from '../../lambda/backlog-publisher/contract';
 import { metricDataQueries } from '../scaling/metric-queries';
+import { WORKER_START_SECONDS } from '../policy/scaling-policy';
 import { check, checkIntegerRange, formatViolations, type Violation } from '../policy/violation';
 import { AGENT_ENV, WORKER_DEFAULTS, type WorkerTimings } from '../worker/contract';
 import { acknowledgeGranteeWildcard, acknowledgeRule } from '../nag-acknowledgements';
@@ -202,6 +203,8 @@ export class FargateAgentFleet extends Resource implements IAgentFleet, ec2.ICon
   public readonly minWorkers: number;
   public readonly maxWorkers: number;
   public readonly concurrency: number;
+  /** A task's launch to running: 25-60 s. */
+  public readonly workerStartTime = Duration.seconds(WORKER_START_SECONDS.fargate);
   public readonly fleetName: string;
   public readonly timings: WorkerTimings;
   public readonly metricsNamespace: string;

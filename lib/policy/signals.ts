@@ -19,6 +19,12 @@ export interface FleetSample {
    * Running plus those still starting: what the fleet will have without another scaling action.
    */
   readonly desired: number;
+  /**
+   * DIFF(visible): the visible count's change since the previous datapoint; missing (the first
+   * datapoint, or none before it) counts as 0, as `FILL(DIFF(visible), 0)` does.
+   * @default 0
+   */
+  readonly visibleGrowth?: number;
 }
 
 /** The metric ids that the signals' expressions use; `BacklogScaling` binds them to CloudWatch metrics. */
@@ -40,6 +46,12 @@ export interface SignalParams {
    * @default false
    */
   readonly inputsArriveTogether?: boolean;
+  /**
+   * Periods over which the burst signal projects the backlog's growth: the time a requested
+   * worker takes to start taking messages, in periods (`BacklogScalingModel.workerStartSeconds`).
+   * @default 0 - no projection
+   */
+  readonly growthPeriods?: number;
 }
 
 /**
@@ -89,19 +101,44 @@ export const BACKLOG_PER_WORKER: ScalingSignal = {
 };
 
 /**
- * Messages beyond what the requested fleet should hold: visible - target x desired. Above 0, the
- * burst step policy adds workers. Counting desired rather than running workers means workers
- * already requested and still starting are not asked for again while the burst datapoints keep
- * breaching. With no workers any visible message is excess, which is how the fleet leaves 0
- * (target tracking can't: 0 x anything is 0).
+ * The backlog's growth in the newest period, when it grew: `IF(g > 0, g, 0)` with
+ * g = FILL(DIFF(visible), 0) ("Metric math syntax and functions", CloudWatch User Guide: DIFF
+ * returns the difference between each value and the one before it; FILL gives the first
+ * datapoint, which has none, a 0).
+ */
+const VISIBLE_GROWTH = 'IF(FILL(DIFF(visible), 0) > 0, FILL(DIFF(visible), 0), 0)';
+
+/**
+ * Messages beyond what the requested fleet should hold, with the backlog projected to when new
+ * workers take messages: visible + growthPeriods x max(DIFF(visible), 0) - target x desired.
+ * Above 0, the burst step policy adds workers. Counting desired rather than running workers means
+ * workers already requested and still starting are not asked for again while the burst
+ * datapoints keep breaching. With no workers any visible message is excess, which is how the
+ * fleet leaves 0 (target tracking can't: 0 x anything is 0).
+ *
+ * The projection: workers start 25-60 s (Fargate) or 60-180 s (EC2) after the action, so a
+ * backlog that grew in the newest period keeps growing until they take messages. Projecting that
+ * growth, rather than adding two to four times the lacking workers whatever the trend (an earlier
+ * default), sizes a real onset large and a blip that has passed small. Over the slowest start-up
+ * (`WORKER_START_SECONDS`), not also the datapoint's age: on Fargate with metric math, 120 s
+ * amplified the noisy loads' blips (large fleet: 16 of 20 cells passing against 17 with 60 s;
+ * docs/simulation.md, fourth round).
  */
 export const EXCESS_BACKLOG: ScalingSignal = {
   id: 'excessBacklog',
-  label: 'Messages beyond the requested fleet\'s target backlog',
+  label: 'Messages beyond the requested fleet\'s target backlog (growth projected over a start-up)',
   inputs: ['visible', 'desired'],
-  expression: (p) => `visible - ${p.target} * ${fleetInput('desired', p)}`,
-  evaluate: (s, { target }) => s.visible - target * s.desired,
+  expression: (p) => {
+    const growth = p.growthPeriods ? ` + ${round(p.growthPeriods)} * ${VISIBLE_GROWTH}` : '';
+    return `visible${growth} - ${p.target} * ${fleetInput('desired', p)}`;
+  },
+  evaluate: (s, p) => s.visible + round(p.growthPeriods ?? 0) * Math.max(0, s.visibleGrowth ?? 0) - p.target * s.desired,
 };
+
+/** A constant as the expression writes it (and the simulator reads it): at most three decimals. */
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
 
 /**
  * Standard deviations of in-flight noise that the spare-workers signal keeps as headroom. The

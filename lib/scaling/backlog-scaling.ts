@@ -32,10 +32,11 @@ export interface BacklogScalingOptions {
    */
   readonly scaleInCooldown?: Duration;
   /**
-   * Burst steps, in visible messages beyond what the workers already requested should hold
-   * (visible - held backlog x desired); bounds relative to 0, starting at 0, increasing, without gaps.
+   * Burst steps, in visible messages beyond what the workers already requested should hold, with
+   * the backlog's growth projected over a worker's start-up (visible + growth - held backlog x
+   * desired); bounds relative to 0, starting at 0, increasing, without gaps.
    * @default - derived from the fleet (`defaultBurstSteps`): bands of lacking workers in powers
-   * of two up to `maxWorkers`, each adding twice its upper bound
+   * of two up to `maxWorkers`, each adding its upper bound
    */
   readonly burstSteps?: ScalingStep[];
   /**
@@ -165,6 +166,7 @@ export class BacklogScaling extends Construct {
       targetBacklogPerWorker: props.target.messagesPerWorkerFor(fleetConcurrency),
       concurrency: knownNumber(fleetConcurrency) ?? 1,
       metricPeriodSeconds: knownSeconds(period),
+      workerStartSeconds: knownSeconds(props.fleet.workerStartTime),
       inputsArriveTogether: props.publisher !== undefined,
       scaleOutCooldownSeconds: knownSeconds(props.scaleOutCooldown),
       scaleInCooldownSeconds: knownSeconds(props.scaleInCooldown),

@@ -119,11 +119,18 @@ export class Datapoints {
     const latest = this.latestReadable(metric.periodSeconds, now);
     const out: number[] = [];
     for (let k = latest - count + 1; k <= latest; k++) {
-      let d = this.datapoint(metric.periodSeconds, metric.statistic, k);
+      let d = this.withGrowth(metric, k, this.datapoint(metric.periodSeconds, metric.statistic, k));
       if (d && k === latest) d = this.asArrived(metric, k, d);
       out.push(d ? metric.signal.evaluate(d, metric.signalParams) : NaN);
     }
     return out;
+  }
+
+  /** The datapoint with DIFF(visible) from the one before it (0 when that one is missing, as FILL(..., 0)). */
+  private withGrowth(metric: RuleMetric, k: number, d: RuleSample | null | undefined): RuleSample | null | undefined {
+    if (!d) return d;
+    const before = this.datapoint(metric.periodSeconds, metric.statistic, k - 1);
+    return { ...d, visibleGrowth: before ? d.visible - before.visible : 0 };
   }
 
   /** The newest datapoint as an alarm sees it when it may not have fully arrived. */

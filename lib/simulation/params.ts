@@ -3,7 +3,7 @@
  * "stated" = AWS documents the value; "reported" = users measured it, AWS does not publish it;
  * "chosen" = our modelling choice. docs/simulation.md lists the same table.
  */
-import { AWS_SCALING_FACTS, EC2_INSTANCE_WARMUP_SECONDS } from '../policy/scaling-policy';
+import { AWS_SCALING_FACTS, EC2_INSTANCE_WARMUP_SECONDS, WORKER_START_SECONDS } from '../policy/scaling-policy';
 import { defaultDrainDeadline, WORKER_DEFAULTS } from '../worker/contract';
 
 /** How long one message takes to process. */
@@ -86,9 +86,9 @@ export interface SimulationParams {
 /** Start-up delays by compute kind. */
 export const STARTUP_SECONDS: Record<ComputeKind, { readonly min: number; readonly max: number }> = {
   /** Fargate task launch to running: about 25-60 s, image size matters (reported; NOTES.md). */
-  fargate: { min: 25, max: 60 },
+  fargate: { min: 25, max: WORKER_START_SECONDS.fargate },
   /** EC2 instance launch to InService and the agent container up: about 60-180 s (reported; no AWS figure). */
-  ec2: { min: 60, max: 180 },
+  ec2: { min: 60, max: WORKER_START_SECONDS.ec2 },
 };
 
 export const DEFAULT_WORKER: WorkerParams = {

@@ -7,7 +7,7 @@
  */
 import { targetFromLatency } from '../policy/backlog';
 import { Comparison, CPU_UTILIZATION, NO_SIGNAL_PARAMS, rulesFromModel, Statistic, VISIBLE_MESSAGES, type ScalingRuleSet, type StepRule } from '../policy/rules';
-import { AWS_SCALING_FACTS, buildScalingModel, validateScalingModel, type BacklogScalingInput, type BacklogScalingModel } from '../policy/scaling-policy';
+import { AWS_SCALING_FACTS, buildScalingModel, validateScalingModel, WORKER_START_SECONDS, type BacklogScalingInput, type BacklogScalingModel } from '../policy/scaling-policy';
 import { AdjustmentType } from '../policy/steps';
 import { formatViolations } from '../policy/violation';
 import { kedaDefaults, scaledObjectFromModel, type ScaledObjectSpec } from './keda';
@@ -54,7 +54,12 @@ export function fleetTarget(fleet: FleetConfig, params: SimulationParams): numbe
 /** The model `BacklogScaling` deploys for these choices, validated as the construct validates it. */
 function oursModel(fleet: FleetConfig, params: SimulationParams): BacklogScalingModel {
   const { acceptableLatencySeconds: _latency, ...input } = fleet;
-  const model = buildScalingModel({ ...input, targetBacklogPerWorker: fleetTarget(fleet, params), concurrency: params.worker.concurrency });
+  const model = buildScalingModel({
+    workerStartSeconds: WORKER_START_SECONDS[params.worker.compute],
+    ...input,
+    targetBacklogPerWorker: fleetTarget(fleet, params),
+    concurrency: params.worker.concurrency,
+  });
   const violations = validateScalingModel(model);
   if (violations.length > 0) throw new Error(formatViolations('fleet', violations));
   return model;

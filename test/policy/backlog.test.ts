@@ -1,4 +1,5 @@
 import { backlogPerWorker, clampCapacity, targetFromLatency, targetTrackingCapacity } from '../../lib/policy/backlog';
+import { buildScalingModel, signalParams, WORKER_START_SECONDS, type BacklogScalingInput } from '../../lib/policy/scaling-policy';
 import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS } from '../../lib/policy/signals';
 
 describe('backlog per worker (AWS "Scaling policy based on Amazon SQS")', () => {
@@ -54,6 +55,22 @@ describe('signals: the expression CloudFormation gets and the function the simul
     expect(EXCESS_BACKLOG.evaluate({ ...sample, running: 4, desired: 30 }, params)).toBe(0);
     expect(EXCESS_BACKLOG.evaluate({ ...sample, visible: 1, running: 0, desired: 0 }, params)).toBe(1);
     expect(EXCESS_BACKLOG.expression(params)).toBe('visible - 10 * FILL(desired, REPEAT)');
+  });
+
+  test('excess backlog projects the backlog\'s growth over a worker\'s start-up: + growthPeriods x max(DIFF(visible), 0)', () => {
+    const projecting = { ...params, growthPeriods: 3 };
+    // 40 more visible than a period before, for 3 periods until new workers take messages: 120 more in excess.
+    expect(EXCESS_BACKLOG.evaluate({ ...sample, visibleGrowth: 40 }, projecting)).toBe(380);
+    // A shrinking backlog, or none measured before, projects nothing.
+    expect(EXCESS_BACKLOG.evaluate({ ...sample, visibleGrowth: -40 }, projecting)).toBe(260);
+    expect(EXCESS_BACKLOG.evaluate(sample, projecting)).toBe(260);
+    expect(EXCESS_BACKLOG.expression(projecting))
+      .toBe('visible + 3 * IF(FILL(DIFF(visible), 0) > 0, FILL(DIFF(visible), 0), 0) - 10 * FILL(desired, REPEAT)');
+    // The model's: a worker's start-up in periods. Fargate's 60 s (the default) on one-minute metrics; EC2's 180 s on the publisher's 10 s.
+    const growthPeriods = (input: Partial<BacklogScalingInput>) =>
+      signalParams(buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 10, ...input })).growthPeriods;
+    expect(growthPeriods({})).toBe(WORKER_START_SECONDS.fargate / 60);
+    expect(growthPeriods({ workerStartSeconds: WORKER_START_SECONDS.ec2, metricPeriodSeconds: 10 })).toBe(18);
   });
 
   test('a fleet input that lags the queue\'s is filled with its previous value, never 0; inputs that arrive together get no FILL', () => {

@@ -29,10 +29,10 @@ describe('kedaScalingFromModel: the model as a ScaledObject and HPA behavior', (
     expect(keda.behavior.scaleUp).toEqual({
       stabilizationWindowSeconds: 0,
       selectPolicy: 'Max',
-      // The fleet-derived burst steps' largest (+64 for 20 workers), per the 120 s scale-out cooldown of one-minute metrics.
-      policies: [{ type: 'Pods', value: 64, periodSeconds: 120 }, { type: 'Percent', value: 100, periodSeconds: 120 }],
+      // The fleet-derived burst steps' largest (+32 for 20 workers), per the 120 s scale-out cooldown of one-minute metrics.
+      policies: [{ type: 'Pods', value: 32, periodSeconds: 120 }, { type: 'Percent', value: 100, periodSeconds: 120 }],
     });
-    expect(Math.max(...model.burst.steps.map((st) => st.change))).toBe(64);
+    expect(Math.max(...model.burst.steps.map((st) => st.change))).toBe(32);
     const custom = kedaScalingFromModel(buildScalingModel({
       minWorkers: 0, maxWorkers: 50, targetBacklogPerWorker: 10, scaleOutCooldownSeconds: 30,
       burstSteps: [{ lower: 0, upper: 10, change: 2 }, { lower: 10, change: 7 }],

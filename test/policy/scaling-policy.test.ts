@@ -44,10 +44,10 @@ describe('buildScalingModel', () => {
     expect(buildScalingModel({ ...input, scaleInEvaluationPeriods: 1 }).scaleIn.datapointsToAlarm).toBe(1);
   });
 
-  test('default burst steps: bands of workers lacking in powers of two, each adding twice its upper bound, up to maxWorkers', () => {
+  test('default burst steps: bands of workers lacking in powers of two, each adding its upper bound, up to maxWorkers', () => {
     expect(defaultBurstSteps(20, 5)).toEqual([
-      { lower: 0, upper: 5, change: 2 }, { lower: 5, upper: 10, change: 4 }, { lower: 10, upper: 20, change: 8 },
-      { lower: 20, upper: 40, change: 16 }, { lower: 40, upper: 80, change: 32 }, { lower: 80, change: 64 },
+      { lower: 0, upper: 5, change: 1 }, { lower: 5, upper: 10, change: 2 }, { lower: 10, upper: 20, change: 4 },
+      { lower: 20, upper: 40, change: 8 }, { lower: 40, upper: 80, change: 16 }, { lower: 80, change: 32 },
     ]);
     for (const max of [1, 2, 3, 20, 100, 500, 10_000]) {
       const steps = defaultBurstSteps(max, 2.5);
@@ -93,6 +93,7 @@ describe('validateScalingModel: each rule and its message', () => {
     ['concurrency at most 1000', (m) => ({ ...m, concurrency: 1001 }), 'concurrency: must be an integer 1-1000, got 1001'],
     ['target finite', (m) => ({ ...m, targetBacklogPerWorker: Infinity }), 'target: must be > 0 messages per worker, got Infinity'],
     ['metric period', (m) => ({ ...m, metricPeriodSeconds: 120 }), 'metricPeriod: must be one of 10, 30, 60 seconds, got 120 seconds'],
+    ['worker start-up', (m) => ({ ...m, workerStartSeconds: 7200 }), 'workerStartTime: must be 0-3600 seconds, got 7200 seconds'],
     ['scale-out cooldown', (m) => ({ ...m, targetTracking: { ...m.targetTracking, scaleOutCooldownSeconds: -5 } }), 'scaleOutCooldown: must be 0-86400 seconds, got -5 seconds'],
     ['scale-in cooldown', (m) => ({ ...m, scaleIn: { ...m.scaleIn, cooldownSeconds: 90_000 } }), 'scaleInCooldown: must be 0-86400 seconds, got 90000 seconds'],
     ['scale-in evaluation periods', (m) => ({ ...m, scaleIn: { ...m.scaleIn, evaluationPeriods: 0 } }), /scaleInEvaluationPeriods: must be an integer 1-\d+, got 0/],

@@ -4,10 +4,13 @@ import {
   AdjustmentType, AgentQueue, BacklogPublisher, BacklogScaling, BacklogTarget, Ec2AgentFleet, FargateAgentFleet,
   type BacklogScalingOptions, type IAgentFleet,
 } from '../../lib';
-import { buildScalingModel } from '../../lib/policy';
+import { buildScalingModel, WORKER_START_SECONDS } from '../../lib/policy';
 import { resourcesOf, TEST_IMAGE, testStack, synthTemplate } from '../support/cdk';
 
 type FleetKind = 'fargate' | 'ec2';
+
+/** The burst signal's growth term, escaped for a RegExp: max(DIFF(visible), 0), a missing DIFF as 0. */
+const GROWTH = 'IF\\(FILL\\(DIFF\\(visible\\), 0\\) > 0, FILL\\(DIFF\\(visible\\), 0\\), 0\\)';
 
 function scaled(kind: FleetKind, options: BacklogScalingOptions & { minWorkers?: number; concurrency?: number; publisherPeriod?: Duration } = {}, stack: Stack = testStack()) {
   const queue = new AgentQueue(stack, 'Tasks');
@@ -59,19 +62,21 @@ describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (ki
     ]);
   });
 
-  test('burst steps: an alarm on visible beyond held backlog x requested workers, steps in powers of two up to maxWorkers, which also leaves 0', () => {
+  test('burst steps: an alarm on visible, its growth over a worker\'s start-up, beyond held backlog x requested workers; steps in powers of two up to maxWorkers, which also leave 0', () => {
     const { template } = scaled(kind);
-    const alarm = alarmByExpression(template, /^visible - 20 \* FILL\(desired, REPEAT\)$/);
+    // The growth of the last minute, projected over the start-up: 60 s on Fargate, 180 s on EC2.
+    const periods = WORKER_START_SECONDS[kind] / 60;
+    const alarm = alarmByExpression(template, new RegExp(`^visible \\+ ${periods} \\* ${GROWTH} - 20 \\* FILL\\(desired, REPEAT\\)$`));
     expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, EvaluationPeriods: 1, DatapointsToAlarm: 1, TreatMissingData: 'notBreaching' });
     expect(stepPolicies(kind, template)).toContainEqual(expect.objectContaining({
       AdjustmentType: 'ChangeInCapacity',
       StepAdjustments: [
-        { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 20, ScalingAdjustment: 2 },
-        { MetricIntervalLowerBound: 20, MetricIntervalUpperBound: 40, ScalingAdjustment: 4 },
-        { MetricIntervalLowerBound: 40, MetricIntervalUpperBound: 80, ScalingAdjustment: 8 },
-        { MetricIntervalLowerBound: 80, MetricIntervalUpperBound: 160, ScalingAdjustment: 16 },
-        { MetricIntervalLowerBound: 160, MetricIntervalUpperBound: 320, ScalingAdjustment: 32 },
-        { MetricIntervalLowerBound: 320, ScalingAdjustment: 64 },
+        { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 20, ScalingAdjustment: 1 },
+        { MetricIntervalLowerBound: 20, MetricIntervalUpperBound: 40, ScalingAdjustment: 2 },
+        { MetricIntervalLowerBound: 40, MetricIntervalUpperBound: 80, ScalingAdjustment: 4 },
+        { MetricIntervalLowerBound: 80, MetricIntervalUpperBound: 160, ScalingAdjustment: 8 },
+        { MetricIntervalLowerBound: 160, MetricIntervalUpperBound: 320, ScalingAdjustment: 16 },
+        { MetricIntervalLowerBound: 320, ScalingAdjustment: 32 },
       ],
     }));
   });
@@ -134,7 +139,7 @@ describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (ki
 
   test('its model is the policy model built from the same inputs: what the simulator replays', () => {
     const { scaling } = scaled(kind);
-    expect(scaling.model).toEqual(buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 40, concurrency: 1 }));
+    expect(scaling.model).toEqual(buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 40, concurrency: 1, workerStartSeconds: WORKER_START_SECONDS[kind] }));
   });
 });
 
@@ -160,13 +165,14 @@ describe('BacklogScaling', () => {
       { Stat: 'Maximum', Unit: 'Count', Metric: { Namespace: 'AgentFleet', MetricName: 'VisibleMessages', Dimensions: fleetDimension }, ...(kind === 'ec2' ? { Period: 10 } : {}) },
       { Stat: 'Maximum', Unit: 'Count', Metric: { Namespace: 'AgentFleet', MetricName: 'DesiredWorkers', Dimensions: fleetDimension }, ...(kind === 'ec2' ? { Period: 10 } : {}) },
     ]);
-    // The publisher's inputs arrive in one put: no FILL anywhere.
+    // The publisher's inputs arrive in one put: no fleet input is filled.
     expect(metrics[2].Expression).toBe('visible / IF(desired > 1, desired, 1)');
-    // The alarms evaluate 10 s datapoints; scale-in still waits 2 minutes, 11 of 12.
-    const burst = alarmByExpression(template, /^visible - 20 \* desired$/);
+    // The alarms evaluate 10 s datapoints: the burst projects the growth of 10 s over the start-up's
+    // 6 or 18 periods; scale-in still waits 2 minutes, 11 of 12.
+    const burst = alarmByExpression(template, new RegExp(`^visible \\+ ${WORKER_START_SECONDS[kind] / 10} \\* ${GROWTH} - 20 \\* desired$`));
     expect(burst!.Metrics.find((m: { Id: string }) => m.Id === 'visible').MetricStat.Period).toBe(10);
     expect(alarmByExpression(template, /\) \/ 1\)/)).toMatchObject({ EvaluationPeriods: 12, DatapointsToAlarm: 11 });
-    expect(resourcesOf(template, 'AWS::CloudWatch::Alarm').every(([, a]) => !JSON.stringify(a.Properties.Metrics).includes('FILL'))).toBe(true);
+    expect(resourcesOf(template, 'AWS::CloudWatch::Alarm').every(([, a]) => !JSON.stringify(a.Properties.Metrics).includes('REPEAT'))).toBe(true);
     expect(stack).toBeDefined();
   });
 

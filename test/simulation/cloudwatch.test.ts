@@ -52,6 +52,14 @@ describe('CloudWatch datapoints', () => {
     expect(dp.values({ ...metric, signalParams: NO_SIGNAL_PARAMS }, 300, 2)).toEqual([10, 20]);
   });
 
+  test('each datapoint carries DIFF(visible) from the one before it; the first, with none before it, 0 (FILL(DIFF(visible), 0))', () => {
+    const dp = new Datapoints(logOf((t) => 3 * t, 300), { ...DEFAULT_CLOUDWATCH, publicationDelaySeconds: 0 });
+    const growth = { id: 'growth', label: 'growth', evaluate: (x: { visibleGrowth?: number }) => x.visibleGrowth ?? NaN };
+    const metric = { signal: growth, signalParams: NO_SIGNAL_PARAMS, periodSeconds: 60, statistic: Statistic.MAXIMUM };
+    // Snapshots 177, 357, 537 at the ends of minutes 0-2: 180 more each minute.
+    expect(dp.values(metric, 180, 3)).toEqual([0, 180, 180]);
+  });
+
   test('no datapoint while SQS publishes nothing', () => {
     const dp = new Datapoints(logOf(() => 5, 120, () => false), DEFAULT_CLOUDWATCH);
     expect(dp.datapoint(60, Statistic.AVERAGE, 0)).toBeNull();

@@ -1,4 +1,5 @@
-import { SPARE_WORKERS } from '../../lib/policy/signals';
+import { WORKER_START_SECONDS } from '../../lib/policy/scaling-policy';
+import { EXCESS_BACKLOG, SPARE_WORKERS } from '../../lib/policy/signals';
 import { compare } from '../../lib/simulation/compare';
 import { resolveConfig } from '../../lib/simulation/config';
 import { oursPolicy } from '../../lib/simulation/policies';
@@ -72,9 +73,18 @@ describe('ours: the model the constructs deploy, for the simulated worker', () =
     if (policy.kind !== 'rules') throw new Error('ours is a rule set');
     const scaleIn = policy.rules.rules.find((r) => r.metric.signal === SPARE_WORKERS);
     // Target from the latency goal: 60 s / 6 s x 4 = 40, of which the policies hold half; 20 busy workers hold 80 messages.
-    expect(scaleIn?.metric.signalParams).toEqual({ target: 20, concurrency: 4, inputsArriveTogether: false });
+    // The burst projects the backlog's growth over a Fargate task's start-up: 60 s, one period.
+    expect(scaleIn?.metric.signalParams).toEqual({ target: 20, concurrency: 4, inputsArriveTogether: false, growthPeriods: 1 });
     // None of them is spare: the headroom, sqrt(80) / 4 workers, puts the count below 0.
     expect(SPARE_WORKERS.evaluate({ visible: 0, inFlight: 80, delayed: 0, running: 20, desired: 20 }, scaleIn!.metric.signalParams)).toBeCloseTo(-Math.sqrt(80) / 4, 9);
+  });
+
+  test('on EC2 the burst projects the growth over an instance\'s start-up, as Ec2AgentFleet sets it', () => {
+    const ec2 = resolveConfig({ worker: { compute: 'ec2' } });
+    const policy = oursPolicy(ec2.fleet, ec2.params, 1);
+    if (policy.kind !== 'rules') throw new Error('ours is a rule set');
+    const burst = policy.rules.rules.find((r) => r.metric.signal === EXCESS_BACKLOG);
+    expect(burst?.metric.signalParams.growthPeriods).toBe(WORKER_START_SECONDS.ec2 / 60);
   });
 
   test.each([1, 2, 3])('viral burst, seed %i: p95 wait <= 1/3 of QueueProcessingFargateService\'s, worker-minutes <= 1.3x perfect foresight', (seed) => {
