@@ -9,7 +9,7 @@
 import * as path from 'node:path';
 import { ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { DEFAULT_STEPS, taskDurationStats } from '../../agent/simulated-task';
-import { RuleAutoscaler, type ScalingEvent } from '../simulation/autoscaler';
+import { NO_TRANSITIONS, RuleAutoscaler, type ScalingEvent } from '../simulation/autoscaler';
 import { Datapoints, SampleLog } from '../simulation/cloudwatch';
 import { initialWorkers } from '../simulation/compare';
 import type { SimulationConfig } from '../simulation/config';
@@ -227,7 +227,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     const datapoints = new Datapoints(log, params.cloudWatch);
     const scaler = new RuleAutoscaler(rules, datapoints, {
       alarmReinvokeSeconds: params.cloudWatch.alarmReinvokeSeconds,
-      instanceWarmupSeconds: params.worker.compute === 'ec2' ? params.worker.instanceWarmupSeconds : undefined,
+      ec2: params.worker.compute === 'ec2',
     });
     const events: ScalingEvent[] = [];
     const timeline: { minute: number; backlog: number; workers: number }[] = [];
@@ -268,20 +268,20 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       if (sent > sentBefore && s - 1 - lastActivity >= params.cloudWatch.sqsInactiveAfterSeconds) sqsSilentUntil = s + params.cloudWatch.sqsWakeDelaySeconds;
       sentBefore = sent;
       if (q.visible + q.inFlight + q.delayed > 0) lastActivity = s;
-      const c = f.counts(s);
+      const c = f.counts();
       const conc = params.worker.concurrency;
       const busy = c.running === 0 ? NaN : Math.min(c.inFlight, c.running * conc) / (c.running * conc);
       const w = params.worker;
       const silent = s < sqsSilentUntil || s - lastActivity >= params.cloudWatch.sqsInactiveAfterSeconds;
       log.record(s - 1, { ...q, running: c.running, desired, cpuUtilization: w.idleCpuPercent + (w.busyCpuPercent - w.idleCpuPercent) * busy }, !silent);
 
-      const warming = w.compute === 'ec2' && s - c.warmingSince < w.instanceWarmupSeconds;
-      const decision = scaler.evaluate(s, desired, warming);
+      const group = w.compute === 'ec2' ? f.transitions(s, w.instanceWarmupSeconds) : NO_TRANSITIONS;
+      const decision = scaler.evaluate(s, desired, group);
       events.push(...decision.events);
       desired = decision.desired;
       busyWorkersRemoved += f.reconcile(desired, s);
       f.startDue(s);
-      const after = f.counts(s);
+      const after = f.counts();
       if (s <= duration) {
         peakWorkers = Math.max(peakWorkers, after.billed);
         if (s % 60 === 0 || s === duration) timeline.push({ minute: Math.ceil(s / 60) - 1, backlog: q.visible, workers: after.billed });
@@ -301,7 +301,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     }
     // A machine too busy to keep up with the clock may still hold work: give the workers some real time.
     const finishBy = Date.now() + FINISH_GRACE_REAL_MS;
-    while (!aborted() && Date.now() < finishBy && f.counts(duration).running > 0) {
+    while (!aborted() && Date.now() < finishBy && f.counts().running > 0) {
       const left = await queueCounts(sqs.client, queues.queueUrl);
       if (sent === messages.count && left.visible + left.inFlight + left.delayed === 0) break;
       await new Promise((resolve) => setTimeout(resolve, VIEW_REFRESH_MS));

@@ -9,6 +9,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import type { GroupTransitions } from '../simulation/autoscaler';
 import type { Random } from '../simulation/random';
 import type { SimClock } from './clock';
 import { WORKER_MODULE_ENV, type StartMessage, type WorkerReport } from './worker-process';
@@ -187,13 +188,12 @@ export class WorkerFleet {
   }
 
   /** Counts at simulated time `now`, as the simulator takes them. */
-  counts(now: number): { running: number; billed: number; starting: number; draining: number; inFlight: number; warmingSince: number } {
+  counts(): { running: number; billed: number; starting: number; draining: number; inFlight: number } {
     let running = 0;
     let billed = 0;
     let starting = 0;
     let draining = 0;
     let inFlight = 0;
-    let warmingSince = -Infinity;
     for (const w of this.workers) {
       if (w.state === 'stopped') continue;
       billed++;
@@ -204,10 +204,23 @@ export class WorkerFleet {
       running++;
       if (w.state === 'draining') draining++;
       inFlight += w.inFlight;
-      // Warm-up counts from InService (ready), as EC2 Auto Scaling counts it.
-      if (w.readyAt <= now) warmingSince = Math.max(warmingSince, w.readyAt);
     }
-    return { running, billed, starting, draining, inFlight, warmingSince };
+    return { running, billed, starting, draining, inFlight };
+  }
+
+  /**
+   * The workers as EC2 Auto Scaling counts an instance group's in transition at `now`: warming
+   * (starting, or ready for less than the warm-up, which counts from InService) and terminating.
+   */
+  transitions(now: number, warmupSeconds: number): GroupTransitions {
+    let warming = 0;
+    let terminating = 0;
+    for (const w of this.workers) {
+      if (w.state === 'stopped') continue;
+      if (w.state === 'draining') terminating++;
+      else if (w.state === 'starting' || now - w.readyAt < warmupSeconds) warming++;
+    }
+    return { warming, terminating };
   }
 
   /** SIGTERM to every worker (parked ones exit at once); resolves when all have exited, SIGKILL after `graceMs`. */

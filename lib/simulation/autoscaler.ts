@@ -11,7 +11,13 @@
  * - Several policies at once: the one giving the largest capacity wins, both ways.
  * - Target tracking: scale-out alarm on N of N datapoints above target, scale-in alarm on M of M
  *   below 90 % of it; new capacity ceil/floor(capacity x metric / target); no action on missing data.
- * - EC2 Auto Scaling: instance warm-up instead of cooldowns; scale-in waits while instances warm up.
+ * - EC2 Auto Scaling: no cooldowns (its step and target tracking policies take none). Instances
+ *   launched and not yet past their warm-up are not current capacity: a scale-out adds to the
+ *   capacity without them, so repeated breaches of the same step launch nothing more; and they
+ *   block scale-in until they finish warming up. Terminating instances are current capacity: a
+ *   scale-in removes from the capacity with them, so it removes no more than necessary
+ *   ("Set the default instance warmup for an Auto Scaling group"; "Step and simple scaling
+ *   policies for Amazon EC2 Auto Scaling").
  */
 import { findRuleStep, isScaleOutRule, targetTrackingDecision, Comparison, type ScalingRule, type ScalingRuleSet, type StepRule, type TargetTrackingRule } from '../policy/rules';
 import { applyAdjustment } from '../policy/steps';
@@ -27,9 +33,19 @@ export interface ScalingEvent {
 
 export interface AutoscalerOptions {
   readonly alarmReinvokeSeconds: number;
-  /** EC2 Auto Scaling instance warm-up; undefined for Application Auto Scaling (ECS) cooldowns. */
-  readonly instanceWarmupSeconds?: number;
+  /** EC2 Auto Scaling's rules (an Auto Scaling group) rather than Application Auto Scaling's (an ECS service). @default false */
+  readonly ec2?: boolean;
 }
+
+/** An EC2 group's instances in transition, as EC2 Auto Scaling counts them (always none on ECS). */
+export interface GroupTransitions {
+  /** Launched and not past their warm-up: Pending, or InService for less than the warm-up. */
+  readonly warming: number;
+  /** Terminating: their workers draining. */
+  readonly terminating: number;
+}
+
+export const NO_TRANSITIONS: GroupTransitions = { warming: 0, terminating: 0 };
 
 interface RuleState {
   readonly out: AlarmActions;
@@ -37,6 +53,12 @@ interface RuleState {
   outUntil: number;
   outBase: number;
   inUntil: number;
+}
+
+/** The capacities a scale-out and a scale-in adjust. */
+interface Bases {
+  readonly out: number;
+  readonly in: number;
 }
 
 interface Proposal {
@@ -65,21 +87,24 @@ export class RuleAutoscaler {
 
   /**
    * Evaluates every rule whose alarms evaluate at `now` (every period, at most every minute) and
-   * returns the new desired capacity with the events that changed it.
-   * `warming` says whether an EC2 instance is still warming up (always false on ECS).
+   * returns the new desired capacity with the events that changed it. `group` is an EC2 group's
+   * instances in transition (none on ECS).
    */
-  evaluate(now: number, desired: number, warming: boolean): { desired: number; events: ScalingEvent[] } {
+  evaluate(now: number, desired: number, group: GroupTransitions = NO_TRANSITIONS): { desired: number; events: ScalingEvent[] } {
     const outs: Proposal[] = [];
     const ins: Proposal[] = [];
+    const bases = this.options.ec2
+      ? { out: Math.max(0, desired - group.warming), in: desired + group.terminating }
+      : { out: desired, in: desired };
     this.ruleSet.rules.forEach((rule, i) => {
       const period = rule.metric.periodSeconds;
       if (now % Math.min(period, 60) !== 0) return;
       const state = this.states[i];
-      const proposals = rule.kind === 'step' ? this.step(rule, state, now, desired) : this.tracking(rule, state, now, desired);
+      const proposals = rule.kind === 'step' ? this.step(rule, state, now, bases) : this.tracking(rule, state, now, bases);
       for (const p of proposals) {
-        // A scale-out policy never lowers capacity, nor a scale-in one raises it; scale-in waits for warm-up.
+        // A scale-out policy never lowers capacity, nor a scale-in one raises it; on EC2 scale-in waits for warm-up.
         if (p.direction === 'out' && p.capacity > desired) outs.push(p);
-        else if (p.direction === 'in' && p.capacity < desired && !warming) ins.push(p);
+        else if (p.direction === 'in' && p.capacity < desired && !(this.options.ec2 && group.warming > 0)) ins.push(p);
       }
     });
     const largest = (ps: Proposal[]) => ps.reduce((a, b) => (b.capacity > a.capacity ? b : a));
@@ -108,11 +133,16 @@ export class RuleAutoscaler {
     return Math.min(this.ruleSet.maxWorkers, Math.max(this.ruleSet.minWorkers, capacity));
   }
 
-  private outCooldown(seconds: number): number {
-    return this.options.instanceWarmupSeconds ?? seconds;
+  /** EC2 Auto Scaling's policies take no cooldown. */
+  private cooldown(seconds: number): number {
+    return this.options.ec2 ? 0 : seconds;
   }
 
-  private step(rule: StepRule, state: RuleState, now: number, desired: number): Proposal[] {
+  /**
+   * `bases`: the capacity a scale-out and a scale-in adjust (on ECS the desired count; on EC2
+   * without the warming instances, and with the terminating ones).
+   */
+  private step(rule: StepRule, state: RuleState, now: number, bases: Bases): Proposal[] {
     const values = this.datapoints.values(rule.metric, now, rule.evaluationPeriods);
     const treatMissing = rule.treatMissingAsBreaching === false ? 'notBreaching' : 'missing';
     if (!state.out.shouldInvoke(alarmState(values, rule.evaluationPeriods, rule.comparison, rule.threshold, rule.datapointsToAlarm, treatMissing), now)) return [];
@@ -121,30 +151,30 @@ export class RuleAutoscaler {
     if (newest === undefined) return [];
     const step = findRuleStep(rule, newest);
     if (!step) return [];
-    const common = { state, rule, outCooldown: this.outCooldown(rule.cooldownSeconds), inCooldown: rule.cooldownSeconds };
+    const common = { state, rule, outCooldown: this.cooldown(rule.cooldownSeconds), inCooldown: this.cooldown(rule.cooldownSeconds) };
     if (isScaleOutRule(rule)) {
       const withinCooldown = now < state.outUntil;
-      const capacity = applyAdjustment(withinCooldown ? state.outBase : desired, step.change, rule.adjustmentType, this.bounds(rule));
+      const capacity = applyAdjustment(withinCooldown ? state.outBase : bases.out, step.change, rule.adjustmentType, this.bounds(rule));
       return [{ ...common, capacity, direction: 'out', withinCooldown }];
     }
     if (now < state.inUntil) return [];
-    return [{ ...common, capacity: applyAdjustment(desired, step.change, rule.adjustmentType, this.bounds(rule)), direction: 'in', withinCooldown: false }];
+    return [{ ...common, capacity: applyAdjustment(bases.in, step.change, rule.adjustmentType, this.bounds(rule)), direction: 'in', withinCooldown: false }];
   }
 
-  private tracking(rule: TargetTrackingRule, state: RuleState, now: number, desired: number): Proposal[] {
+  private tracking(rule: TargetTrackingRule, state: RuleState, now: number, bases: Bases): Proposal[] {
     const out: Proposal[] = [];
-    const common = { state, rule, outCooldown: this.outCooldown(rule.scaleOutCooldownSeconds), inCooldown: rule.scaleInCooldownSeconds };
+    const common = { state, rule, outCooldown: this.cooldown(rule.scaleOutCooldownSeconds), inCooldown: this.cooldown(rule.scaleInCooldownSeconds) };
     const high = this.datapoints.values(rule.metric, now, rule.scaleOutDatapoints);
     if (state.out.shouldInvoke(alarmState(high, rule.scaleOutDatapoints, Comparison.GREATER_THAN, rule.target), now)) {
       const withinCooldown = now < state.outUntil;
-      const next = targetTrackingDecision(rule, withinCooldown ? state.outBase : desired, high[high.length - 1], 'out');
+      const next = targetTrackingDecision(rule, withinCooldown ? state.outBase : bases.out, high[high.length - 1], 'out');
       if (next !== undefined) out.push({ ...common, capacity: this.clamp(next), direction: 'out', withinCooldown });
     }
     if (!rule.disableScaleIn) {
       const low = this.datapoints.values(rule.metric, now, rule.scaleInDatapoints);
       const state_ = alarmState(low, rule.scaleInDatapoints, Comparison.LESS_THAN, rule.scaleInRatio * rule.target);
       if (state.in.shouldInvoke(state_, now) && now >= state.inUntil) {
-        const next = targetTrackingDecision(rule, desired, low[low.length - 1], 'in');
+        const next = targetTrackingDecision(rule, bases.in, low[low.length - 1], 'in');
         if (next !== undefined) out.push({ ...common, capacity: this.clamp(next), direction: 'in', withinCooldown: false });
       }
     }

@@ -6,7 +6,7 @@
  * give the same result.
  */
 import type { RuleSample } from '../policy/rules';
-import { RuleAutoscaler, type ScalingEvent } from './autoscaler';
+import { NO_TRANSITIONS, RuleAutoscaler, type GroupTransitions, type ScalingEvent } from './autoscaler';
 import { HpaAutoscaler } from './keda';
 import { Datapoints, SampleLog } from './cloudwatch';
 import type { SimulationParams } from './params';
@@ -86,7 +86,8 @@ export interface FleetView {
   readonly visibleOrder: Int32Array;
   /** ...and how many of them have. */
   readonly visibleCount: number;
-  readonly warming: boolean;
+  /** An EC2 group's instances in transition (none on ECS). */
+  readonly group: GroupTransitions;
   /** The queue's and the fleet's counts now, as an API call (GetQueueAttributes) reads them. */
   readonly sample: RuleSample;
 }
@@ -227,15 +228,20 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
     let running = 0;
     let busySlots = 0;
     let billed = 0;
-    let warming = false;
+    let warming = 0;
+    let terminating = 0;
     for (const wk of workers) {
       if (wk.state === 'stopped') continue;
       billed++;
-      if (wk.state === 'starting') continue;
+      if (wk.state === 'starting') {
+        warming++;
+        continue;
+      }
       running++;
       for (let s = 0; s < conc; s++) if (wk.slot[s] >= 0) busySlots++;
+      if (wk.state === 'draining') terminating++;
       // EC2 Auto Scaling counts an instance's warm-up from when it enters InService (here: ready).
-      if (tickEnd - wk.readyAt < w.instanceWarmupSeconds) warming = true;
+      else if (tickEnd - wk.readyAt < w.instanceWarmupSeconds) warming++;
     }
     const load = (idle: number, busy: number) => (running === 0 ? NaN : idle + ((busy - idle) * busySlots) / (running * conc));
     const cpu = load(w.idleCpuPercent, w.busyCpuPercent);
@@ -245,7 +251,7 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
 
     // Decide, then bring the fleet to the desired capacity.
     const decision = controller.decide(tickEnd, desired, {
-      messages, inFlightWork, visibleWork, visibleOrder: order, visibleCount: nextVisible, warming: w.compute === 'ec2' && warming, sample,
+      messages, inFlightWork, visibleWork, visibleOrder: order, visibleCount: nextVisible, group: w.compute === 'ec2' ? { warming, terminating } : NO_TRANSITIONS, sample,
     });
     events.push(...decision.events);
     desired = decision.desired;
@@ -366,9 +372,9 @@ function makeController(policy: SimulationPolicy, datapoints: Datapoints, params
     default: {
       const scaler = new RuleAutoscaler(policy.rules, datapoints, {
         alarmReinvokeSeconds: params.cloudWatch.alarmReinvokeSeconds,
-        instanceWarmupSeconds: params.worker.compute === 'ec2' ? params.worker.instanceWarmupSeconds : undefined,
+        ec2: params.worker.compute === 'ec2',
       });
-      return { decide: (now, desired, view) => scaler.evaluate(now, desired, view.warming) };
+      return { decide: (now, desired, view) => scaler.evaluate(now, desired, view.group) };
     }
   }
 }

@@ -27,51 +27,51 @@ describe('our policy under the autoscaler', () => {
   test('AWS worked example: 1,500 visible on 10 workers for 3 minutes -> target tracking asks for 15', () => {
     // First reading at 3 datapoints: burst steps say +3 (excess 500), target tracking ceil(10 x 150 / 100) = 15; the larger wins.
     const scaler = new RuleAutoscaler(ours, datapoints(Array(3).fill({ visible: 1500, running: 10 })), options);
-    expect(scaler.evaluate(180, 10, false)).toMatchObject({ desired: 15, events: [{ rule: 'backlog-per-worker target tracking', from: 10, to: 15 }] });
+    expect(scaler.evaluate(180, 10)).toMatchObject({ desired: 15, events: [{ rule: 'backlog-per-worker target tracking', from: 10, to: 15 }] });
   });
 
   test('burst steps act on the first datapoint, not again on the same stale excess within the cooldown (two periods), again after it', () => {
     const scaler = new RuleAutoscaler(ours, datapoints(Array(3).fill({ visible: 1500, running: 10 })), options);
-    expect(scaler.evaluate(60, 10, false)).toMatchObject({ desired: 13, events: [{ rule: 'burst steps on excess backlog', from: 10, to: 13 }] });
-    expect(scaler.evaluate(120, 13, false).desired).toBe(13);
+    expect(scaler.evaluate(60, 10)).toMatchObject({ desired: 13, events: [{ rule: 'burst steps on excess backlog', from: 10, to: 13 }] });
+    expect(scaler.evaluate(120, 13).desired).toBe(13);
     // After it, burst steps say 16 and target tracking (3 datapoints now) ceil(13 x 150 / 100) = 20; the larger wins.
-    expect(scaler.evaluate(180, 13, false)).toMatchObject({ desired: 20, events: [{ rule: 'backlog-per-worker target tracking' }] });
+    expect(scaler.evaluate(180, 13)).toMatchObject({ desired: 20, events: [{ rule: 'backlog-per-worker target tracking' }] });
   });
 
   test('the burst counts workers already requested: 10 running and 10 starting hold 2,000 at the held backlog, so 1,500 visible is no excess', () => {
     const scaler = new RuleAutoscaler(ours, datapoints([{ visible: 1500, running: 10, desired: 20 }]), options);
-    expect(scaler.evaluate(60, 20, false).desired).toBe(20);
+    expect(scaler.evaluate(60, 20).desired).toBe(20);
   });
 
   test('from zero: one visible message makes the burst policy add a worker', () => {
     const scaler = new RuleAutoscaler(ours, datapoints([{ visible: 1, running: 0 }]), options);
-    expect(scaler.evaluate(60, 0, false).desired).toBe(1);
+    expect(scaler.evaluate(60, 0).desired).toBe(1);
   });
 
   test('scale-in acts on 1 of the 2 newest datapoints (the newest may lag) and never counts a busy worker as spare', () => {
     // 10 workers, all busy (one in-flight message each at concurrency 1), nothing visible: none spare.
     const busy = new RuleAutoscaler(ours, datapoints(Array(15).fill({ visible: 0, inFlight: 10, running: 10 })), options);
-    expect(busy.evaluate(900, 10, false).desired).toBe(10);
+    expect(busy.evaluate(900, 10).desired).toBe(10);
     // 4 of 10 busy, + sqrt(4) headroom: 4 spare (3 above the threshold of 1 -> the -2 step for 4-7 spare).
     const idle = new RuleAutoscaler(ours, datapoints(Array(3).fill({ visible: 0, inFlight: 4, running: 10 })), options);
-    expect(idle.evaluate(60, 10, false)).toMatchObject({ desired: 8, events: [{ rule: 'scale-in steps on spare workers', from: 10, to: 8 }] });
+    expect(idle.evaluate(60, 10)).toMatchObject({ desired: 8, events: [{ rule: 'scale-in steps on spare workers', from: 10, to: 8 }] });
     // 7 of 10 busy: 10 - 7 - 2.6 = 0.4 spare, below the threshold: the headroom keeps them.
     const nearlyBusy = new RuleAutoscaler(ours, datapoints(Array(3).fill({ visible: 0, inFlight: 7, running: 10 })), options);
-    expect(nearlyBusy.evaluate(120, 10, false).desired).toBe(10);
+    expect(nearlyBusy.evaluate(120, 10).desired).toBe(10);
   });
 
   test('scale-in divides in-flight messages by the model\'s concurrency', () => {
     const c4 = rulesFromModel(buildScalingModel({ minWorkers: 0, maxWorkers: 100, targetBacklogPerWorker: 200, concurrency: 4, burstSteps }));
     // 40 in flight at concurrency 4: all 10 workers busy.
     const allBusy = new RuleAutoscaler(c4, datapoints(Array(3).fill({ visible: 0, inFlight: 40, running: 10 })), options);
-    expect(allBusy.evaluate(180, 10, false).desired).toBe(10);
+    expect(allBusy.evaluate(180, 10).desired).toBe(10);
     // 4 in flight at concurrency 4: (4 + 2) / 4 = 1.5 busy with headroom, 8.5 spare (7.5 above the threshold -> the -8 step for 8-15 spare).
     const oneBusy = new RuleAutoscaler(c4, datapoints(Array(3).fill({ visible: 0, inFlight: 4, running: 10 })), options);
-    expect(oneBusy.evaluate(180, 10, false).desired).toBe(2);
+    expect(oneBusy.evaluate(180, 10).desired).toBe(2);
   });
 });
 
-describe('cooldowns (Application Auto Scaling)', () => {
+describe('cooldowns (Application Auto Scaling), and what EC2 Auto Scaling has instead', () => {
   const step = (steps: StepRule['steps'], comparison: Comparison, threshold: number, name: string): StepRule => ({
     kind: 'step', name, metric: { signal: VISIBLE_MESSAGES, signalParams: NO_SIGNAL_PARAMS, periodSeconds: 60, statistic: Statistic.AVERAGE },
     comparison, threshold, evaluationPeriods: 1, datapointsToAlarm: 1, adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps, cooldownSeconds: 300,
@@ -87,21 +87,38 @@ describe('cooldowns (Application Auto Scaling)', () => {
 
   test('a larger step during a scale-out cooldown adds only the difference (AWS\'s +2 then +3 example)', () => {
     const scaler = new RuleAutoscaler(set, datapoints([{ visible: 20, running: 5 }, { visible: 500, running: 5 }, { visible: 500, running: 5 }]), options);
-    expect(scaler.evaluate(60, 5, false).desired).toBe(7); // +2
-    expect(scaler.evaluate(120, 7, false).desired).toBe(8); // +3 on the base 5: only 1 more
-    expect(scaler.evaluate(180, 8, false).desired).toBe(8); // same step again inside the cooldown: nothing
+    expect(scaler.evaluate(60, 5).desired).toBe(7); // +2
+    expect(scaler.evaluate(120, 7).desired).toBe(8); // +3 on the base 5: only 1 more
+    expect(scaler.evaluate(180, 8).desired).toBe(8); // same step again inside the cooldown: nothing
   });
 
   test('scale-in cooldown blocks scale-in; a scale-out ends it', () => {
     const scaler = new RuleAutoscaler(set, datapoints([{ visible: 0, running: 5 }, { visible: 0, running: 5 }, { visible: 50, running: 5 }, { visible: 0, running: 5 }]), options);
-    expect(scaler.evaluate(60, 5, false).desired).toBe(4);
-    expect(scaler.evaluate(120, 4, false).desired).toBe(4); // blocked by the 300 s scale-in cooldown
-    expect(scaler.evaluate(180, 4, false).desired).toBe(6); // scale-out...
-    expect(scaler.evaluate(240, 6, false).desired).toBe(5); // ...cancelled the scale-in cooldown
+    expect(scaler.evaluate(60, 5).desired).toBe(4);
+    expect(scaler.evaluate(120, 4).desired).toBe(4); // blocked by the 300 s scale-in cooldown
+    expect(scaler.evaluate(180, 4).desired).toBe(6); // scale-out...
+    expect(scaler.evaluate(240, 6).desired).toBe(5); // ...cancelled the scale-in cooldown
   });
 
-  test('EC2 warm-up: scale-in waits while instances warm up', () => {
-    const scaler = new RuleAutoscaler(set, datapoints([{ visible: 0, running: 5 }]), { ...options, instanceWarmupSeconds: 300 });
-    expect(scaler.evaluate(60, 5, true).desired).toBe(5);
+  test('EC2: scale-in waits while instances warm up (pending ones included)', () => {
+    const scaler = new RuleAutoscaler(set, datapoints(Array(2).fill({ visible: 0, running: 5 })), { ...options, ec2: true });
+    expect(scaler.evaluate(60, 6, { warming: 1, terminating: 0 }).desired).toBe(6);
+    expect(scaler.evaluate(120, 6, { warming: 0, terminating: 0 }).desired).toBe(5);
+  });
+
+  test('EC2: warming instances are not current capacity, so the same step again launches nothing; a larger one adds the difference', () => {
+    const scaler = new RuleAutoscaler(set, datapoints([{ visible: 20, running: 5 }, { visible: 20, running: 5 }, { visible: 500, running: 5 }]), { ...options, ec2: true });
+    expect(scaler.evaluate(60, 5).desired).toBe(7); // +2
+    expect(scaler.evaluate(120, 7, { warming: 2, terminating: 0 }).desired).toBe(7); // +2 on the 5 warm: nothing
+    expect(scaler.evaluate(180, 7, { warming: 2, terminating: 0 }).desired).toBe(8); // +3 on the 5 warm: 1 more
+  });
+
+  test('EC2: no scale-in cooldown, but terminating instances are current capacity, so a repeated breach removes no more than necessary', () => {
+    const scaler = new RuleAutoscaler(set, datapoints(Array(3).fill({ visible: 0, running: 5 })), { ...options, ec2: true });
+    expect(scaler.evaluate(60, 5).desired).toBe(4);
+    // A minute later, the one removed still terminating: -1 from 4 + 1 leaves 4.
+    expect(scaler.evaluate(120, 4, { warming: 0, terminating: 1 }).desired).toBe(4);
+    // Once it has gone, the alarm (still in ALARM on its datapoint) removes another: EC2 has no cooldown to stop it.
+    expect(scaler.evaluate(180, 4).desired).toBe(3);
   });
 });
