@@ -62,6 +62,12 @@ export interface IAgentFleet extends IConstruct, iam.IGrantable {
    * @default - 60 s, a Fargate task's (`WORKER_START_SECONDS`)
    */
   readonly workerStartTime?: Duration;
+  /**
+   * Whether the fleet's step scaling policies honour a cooldown: Application Auto Scaling's (ECS)
+   * do; EC2 Auto Scaling's take none, so the default scale-in steps are smaller.
+   * @default true
+   */
+  readonly stepCooldowns?: boolean;
   /** A name unique in the account and region, used as the `Fleet` dimension of the fleet's metrics. */
   readonly fleetName: string;
   /** The workers' timing: handler timeout, drain deadline, stop timeout. */

@@ -102,10 +102,11 @@ export interface Ec2ComputeOptions {
   readonly notificationsTopic?: sns.ITopic;
   /**
    * The group's instance warm-up (DefaultInstanceWarmup): after an instance goes InService, how
-   * long its metrics stay out of the scaling policies' view while further scale-out counts it
-   * as capacity already added. EC2 Auto Scaling step policies take no cooldown, so on this fleet
-   * it is also what paces repeated step scale-outs; BacklogScaling's cooldowns do not apply here.
-   * @default Duration.seconds(180)
+   * long it is not yet current capacity (a scale-out adds to the capacity without it) and holds
+   * scale-in off. EC2 Auto Scaling step policies take no cooldown, so on this fleet it is also
+   * what paces repeated step scale-outs; BacklogScaling's cooldowns do not apply here (its
+   * default scale-in steps are smaller instead, `scaleInActionsPerCount`).
+   * @default Duration.seconds(60) (`EC2_INSTANCE_WARMUP_SECONDS`)
    */
   readonly instanceWarmup?: Duration;
 }
@@ -142,6 +143,8 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet, ec2.IConnect
   public readonly concurrency: number;
   /** An instance's launch to InService with the agent running: 60-180 s. */
   public readonly workerStartTime = Duration.seconds(WORKER_START_SECONDS.ec2);
+  /** EC2 Auto Scaling step policies take no cooldown ("Step and simple scaling policies"). */
+  public readonly stepCooldowns = false;
   public readonly fleetName: string;
   public readonly timings: WorkerTimings;
   public readonly metricsNamespace: string;

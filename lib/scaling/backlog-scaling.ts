@@ -49,7 +49,8 @@ export interface BacklogScalingOptions {
    * concurrency): workers beyond what the waiting messages and the busy workers need); each step
    * removes at most the spare workers at its lower bound.
    * @default - derived from `maxWorkers` (`defaultScaleInSteps`): half the spare workers below 8,
-   * then the power-of-two band's lower bound (-8 for 8-15, -16 for 16-31, ...)
+   * then the power-of-two band's lower bound (-8 for 8-15, -16 for 16-31, ...); on a fleet whose
+   * step policies take no cooldown (EC2), a third of that on one-minute metrics (`scaleInActionsPerCount`)
    */
   readonly scaleInSteps?: ScalingStep[];
   /**
@@ -167,6 +168,7 @@ export class BacklogScaling extends Construct {
       concurrency: knownNumber(fleetConcurrency) ?? 1,
       metricPeriodSeconds: knownSeconds(period),
       workerStartSeconds: knownSeconds(props.fleet.workerStartTime),
+      stepCooldowns: props.fleet.stepCooldowns,
       inputsArriveTogether: props.publisher !== undefined,
       scaleOutCooldownSeconds: knownSeconds(props.scaleOutCooldown),
       scaleInCooldownSeconds: knownSeconds(props.scaleInCooldown),

@@ -56,6 +56,7 @@ function oursModel(fleet: FleetConfig, params: SimulationParams): BacklogScaling
   const { acceptableLatencySeconds: _latency, ...input } = fleet;
   const model = buildScalingModel({
     workerStartSeconds: WORKER_START_SECONDS[params.worker.compute],
+    stepCooldowns: params.worker.compute !== 'ec2',
     ...input,
     targetBacklogPerWorker: fleetTarget(fleet, params),
     concurrency: params.worker.concurrency,

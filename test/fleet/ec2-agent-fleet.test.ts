@@ -112,7 +112,7 @@ describe('Ec2AgentFleet', () => {
       // The warm-up the simulator executes on EC2: what is deployed is what is simulated.
       DefaultInstanceWarmup: DEFAULT_PARAMS.worker.instanceWarmupSeconds,
     });
-    expect(DEFAULT_PARAMS.worker.instanceWarmupSeconds).toBe(180);
+    expect(DEFAULT_PARAMS.worker.instanceWarmupSeconds).toBe(60);
     template.hasResourceProperties('AWS::AutoScaling::LifecycleHook', {
       LifecycleTransition: 'autoscaling:EC2_INSTANCE_TERMINATING',
       LifecycleHookName: 'agent-drain',

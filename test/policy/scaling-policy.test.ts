@@ -1,5 +1,5 @@
 import {
-  buildScalingModel, defaultBurstSteps, defaultScaleInSteps, defaultScaleOutCooldownSeconds, DEFAULTS, HELD_BACKLOG_RATIO, periodsFor, validateScalingModel,
+  buildScalingModel, defaultBurstSteps, defaultScaleInSteps, defaultScaleOutCooldownSeconds, DEFAULTS, HELD_BACKLOG_RATIO, periodsFor, scaleInActionsPerCount, validateScalingModel,
   type BacklogScalingInput, type BacklogScalingModel,
 } from '../../lib/policy/scaling-policy';
 import { AdjustmentType } from '../../lib/policy/steps';
@@ -66,6 +66,16 @@ describe('buildScalingModel', () => {
     // 400 spare of 500: -256, then -128 of the 144 left, then -8: three actions.
     expect(defaultScaleInSteps(500).at(-1)).toEqual({ lower: 255, change: -256 });
     expect(defaultScaleInSteps(1)).toEqual([{ lower: 0, change: -1 }]);
+  });
+
+  test('without step cooldowns (EC2), each scale-in step is divided by the actions that may read one spare count', () => {
+    // One-minute metrics: a count is read for two minutes, by up to three minutely actions; 10 s ones by one.
+    expect([60, 30, 10].map(scaleInActionsPerCount)).toEqual([3, 2, 1]);
+    expect(defaultScaleInSteps(20, 3).map((s) => s.change)).toEqual([-1, -1, -1, -2, -5]);
+    // Three actions on one count of 400 spare remove 3 x 85 = 255 at most, never more than is spare.
+    expect(defaultScaleInSteps(500, 3).at(-1)).toEqual({ lower: 255, change: -85 });
+    expect(buildScalingModel({ ...input, stepCooldowns: false }).scaleIn.steps).toEqual(defaultScaleInSteps(20, 3));
+    expect(buildScalingModel({ ...input, stepCooldowns: false, metricPeriodSeconds: 10 }).scaleIn.steps).toEqual(defaultScaleInSteps(20));
   });
 
   test('default scale-out cooldown: two periods, at least a minute', () => {

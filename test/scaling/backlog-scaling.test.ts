@@ -89,12 +89,20 @@ describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (ki
     expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, EvaluationPeriods: 2, DatapointsToAlarm: 1 });
     expect(alarm!.Metrics.map((m: { Id: string }) => m.Id).sort()).toEqual(['expr_1', 'inFlight', 'running', 'visible'].sort());
     expect(stepPolicies(kind, template)).toContainEqual(expect.objectContaining({
-      StepAdjustments: [
+      // EC2 Auto Scaling's step policies take no cooldown: a third of each step, as up to three
+      // minutely actions read one one-minute spare count.
+      StepAdjustments: kind === 'fargate' ? [
         { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 1, ScalingAdjustment: -1 },
         { MetricIntervalLowerBound: 1, MetricIntervalUpperBound: 3, ScalingAdjustment: -1 },
         { MetricIntervalLowerBound: 3, MetricIntervalUpperBound: 7, ScalingAdjustment: -2 },
         { MetricIntervalLowerBound: 7, MetricIntervalUpperBound: 15, ScalingAdjustment: -8 },
         { MetricIntervalLowerBound: 15, ScalingAdjustment: -16 },
+      ] : [
+        { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 1, ScalingAdjustment: -1 },
+        { MetricIntervalLowerBound: 1, MetricIntervalUpperBound: 3, ScalingAdjustment: -1 },
+        { MetricIntervalLowerBound: 3, MetricIntervalUpperBound: 7, ScalingAdjustment: -1 },
+        { MetricIntervalLowerBound: 7, MetricIntervalUpperBound: 15, ScalingAdjustment: -2 },
+        { MetricIntervalLowerBound: 15, ScalingAdjustment: -5 },
       ],
     }));
   });
@@ -139,7 +147,7 @@ describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (ki
 
   test('its model is the policy model built from the same inputs: what the simulator replays', () => {
     const { scaling } = scaled(kind);
-    expect(scaling.model).toEqual(buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 40, concurrency: 1, workerStartSeconds: WORKER_START_SECONDS[kind] }));
+    expect(scaling.model).toEqual(buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 40, concurrency: 1, workerStartSeconds: WORKER_START_SECONDS[kind], stepCooldowns: kind === 'fargate' }));
   });
 });
 
