@@ -27,9 +27,10 @@ export const AWS_SCALING_FACTS = {
  * launch hook keeps an instance out of service until its worker takes messages, so the warm-up
  * need not cover the start-up (that is `WORKER_START_SECONDS`); one minute lets a one-minute
  * datapoint taken after the instance came in show it. On the suite's 60 EC2 cells, with EC2
- * Auto Scaling's rules simulated, 60 s passed as many cells as 180 s or more (seed 1: 46 against
- * 44; seed 2: see docs/simulation.md) for 8-10 % fewer worker-minutes: each batch dump's workers
- * are released minutes earlier. Not EC2 Auto Scaling's fallback, the 300 s default cooldown.
+ * Auto Scaling's rules simulated, 60 s passed 46 cells at 1.32x perfect foresight's
+ * worker-minutes, 180 s 43 at 1.40x (docs/simulation.md, fourth round, with the second seed):
+ * each batch dump's workers are released minutes earlier. Not EC2 Auto Scaling's fallback, the
+ * 300 s default cooldown.
  * `Ec2AgentFleet` deploys it and the simulator executes it.
  */
 export const EC2_INSTANCE_WARMUP_SECONDS = 60;
