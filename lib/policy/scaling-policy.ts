@@ -27,7 +27,7 @@ export const AWS_SCALING_FACTS = {
  * launch hook keeps an instance out of service until its worker takes messages, so the warm-up
  * need not cover the start-up (that is `WORKER_START_SECONDS`); one minute lets a one-minute
  * datapoint taken after the instance came in show it. On the suite's 60 EC2 cells, with EC2
- * Auto Scaling's rules simulated, 60 s passed 46 cells at 1.32x perfect foresight's
+ * Auto Scaling's rules simulated, 60 s passed 45 cells at 1.32x perfect foresight's
  * worker-minutes, 180 s 43 at 1.40x (docs/simulation.md, fourth round, with the second seed):
  * each batch dump's workers are released minutes earlier. Not EC2 Auto Scaling's fallback, the
  * 300 s default cooldown.
@@ -207,10 +207,10 @@ export function defaultScaleInSteps(maxWorkers: number, actionsPerCount = 1): Sc
  * the alarm re-invokes its action once a minute while in ALARM, and a datapoint is read for up to
  * two periods after it starts (metric math: its minute and SQS's publication delay; the
  * publisher's: its period and one more). One-minute metrics: 3; the publisher's 30 s: 2; 10 s: 1.
- * On the suite's EC2 cells with metric math, full steps passed 5 of 30 (the fleet fell below its
- * need on the second and third actions, then burst back), steps / 2 passed 14, / 3 passed 20 and
- * / 4 passed 18; with the publisher's 10 s metrics, full steps 26 of 30 and / 2, 24
- * (docs/simulation.md, fourth round).
+ * On the suite's EC2 cells with metric math (sweep with the baselines' groups at a 180 s
+ * warm-up), full steps passed 5 of 30 (the fleet fell below its need on the second and third
+ * actions, then burst back), steps / 2 passed 14, / 3 passed 20 and / 4 passed 18; with the
+ * publisher's 10 s metrics, full steps 26 of 30 and / 2, 24 (docs/simulation.md, fourth round).
  */
 export function scaleInActionsPerCount(metricPeriodSeconds: number): number {
   return 1 + Math.floor((2 * metricPeriodSeconds) / 60);
