@@ -162,8 +162,8 @@ export interface BacklogScalingInput {
  * minutes old: on the suite's 500-worker fleet a noise blip took the fleet to maxWorkers, scale-in
  * took it back, and the cycle repeated every 10-15 minutes. The burst signal now projects the
  * backlog's growth instead (`EXCESS_BACKLOG`), large on a real onset and nothing on a blip that
- * has passed: the full suite passes 94 of 120 cells against 85 (docs/simulation.md, fourth
- * round). A 10,000-worker fleet gets 15 steps (AWS allows 20).
+ * has passed: the full suite went from 85 to 94 of 120 cells, EC2 still simulated under ECS
+ * cooldowns (docs/simulation.md, fourth round). A 10,000-worker fleet gets 15 steps (AWS allows 20).
  */
 export function defaultBurstSteps(maxWorkers: number, target: number): ScalingStep[] {
   const top = Math.max(0, Math.ceil(Math.log2(Math.max(1, maxWorkers))));
