@@ -28,7 +28,8 @@ export interface BacklogScalingOptions {
   /**
    * Wait after a scale-in before the next one. Shorter than AWS's 300 s default: the
    * spare-workers signal never counts a busy worker as spare (see `DEFAULTS` in `lib/policy`).
-   * @default Duration.seconds(120); 240 s with `cpuTargetPercent`, `memoryTargetPercent` or `scaleOnMetric`
+   * Applies where step policies honour a cooldown (ECS); EC2 Auto Scaling's take none.
+   * @default Duration.seconds(180); 240 s with `cpuTargetPercent`, `memoryTargetPercent` or `scaleOnMetric`
    */
   readonly scaleInCooldown?: Duration;
   /**
