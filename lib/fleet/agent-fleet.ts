@@ -58,7 +58,7 @@ export interface IAgentFleet extends IConstruct, iam.IGrantable {
   readonly concurrency: number;
   /**
    * How long a requested worker takes to start taking messages, at worst: the burst signal
-   * projects the backlog's growth over it, at most a minute (`MAX_GROWTH_HORIZON_SECONDS`).
+   * projects the backlog's growth over it, or until its next look when sooner (`growthHorizonSeconds`).
    * @default - 60 s, a Fargate task's (`WORKER_START_SECONDS`)
    */
   readonly workerStartTime?: Duration;

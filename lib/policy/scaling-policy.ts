@@ -38,24 +38,9 @@ export const EC2_INSTANCE_WARMUP_SECONDS = 60;
 /**
  * How long a requested worker takes to start taking messages, at worst, by compute: Fargate
  * tasks 25-60 s, EC2 instances 60-180 s to InService with the agent running (both reported; no
- * AWS figure). The burst signal projects the backlog's growth over it, at most a minute
- * (`EXCESS_BACKLOG`, `MAX_GROWTH_HORIZON_SECONDS`).
+ * AWS figure). The burst signal projects the backlog's growth over it (`growthHorizonSeconds`).
  */
 export const WORKER_START_SECONDS = { fargate: 60, ec2: 180 } as const;
-
-/**
- * The longest the burst signal projects the backlog's growth: one minute, or the worker's start-up
- * when shorter. Within a minute the burst alarm looks again (it re-invokes its action every
- * minute while in ALARM; ECS's scale-out cooldown counts what the first action added), reads a
- * newer datapoint that shows whether the growth held, and adds what is still lacking. Projecting
- * one period's growth further amplifies its noise: with the publisher's 10 s metrics on EC2, over
- * the instances' 180 s (18 periods) a blip on the 20-worker daily wave took the fleet to
- * maxWorkers. On the suite's 60 EC2 cells (seeds 1 and 2), one minute passed as many cells as
- * 180 s (45 and 45) for 8 % fewer worker-minutes (geometric mean 1.22x perfect foresight's
- * against 1.32x; docs/simulation.md, fifth round). On Fargate it changes nothing (tasks start
- * within 60 s).
- */
-export const MAX_GROWTH_HORIZON_SECONDS = 60;
 
 /** The target tracking half of the policy: keeps backlog per worker at the target. */
 export interface TargetTrackingModel {
@@ -282,6 +267,22 @@ export function defaultScaleOutCooldownSeconds(metricPeriodSeconds: number): num
 }
 
 /**
+ * How far ahead the burst signal projects the backlog's growth (`EXCESS_BACKLOG`): over a worker's
+ * start-up, since the backlog grows until the new workers take messages, but no further than the
+ * burst's next look at a count that includes them (`defaultScaleOutCooldownSeconds`: two periods,
+ * at least a minute), which adds what is still lacking then. Projecting one period's growth
+ * further counts its noise several times over: with the publisher's 10 s metrics on EC2, over the
+ * instances' 180 s (18 periods), a blip on the 20-worker daily wave took the fleet to maxWorkers.
+ * Fargate: 60 s on both sources (the start-up); EC2: 120 s on one-minute metrics, 60 s on the
+ * publisher's 10 s ones. On the suite's 60 EC2 cells this passed 47 and 46 (seeds 1 and 2)
+ * against 45 and 45 over the whole 180 s, for 1.24x perfect foresight's worker-minutes against
+ * 1.32x; 60 s everywhere passed 45 and 45 at 1.22x (docs/simulation.md, fifth round).
+ */
+export function growthHorizonSeconds(workerStartSeconds: number, metricPeriodSeconds: number): number {
+  return Math.min(workerStartSeconds, defaultScaleOutCooldownSeconds(metricPeriodSeconds));
+}
+
+/**
  * M of N for the runs of breaching points (scale-in and scale to zero): one datapoint of slack,
  * so that a newest datapoint read before all its inputs arrived does not restart the run.
  */
@@ -361,7 +362,7 @@ export function signalParams(model: BacklogScalingModel): SignalParams {
     target: model.heldBacklogPerWorker,
     concurrency: model.concurrency,
     inputsArriveTogether: model.inputsArriveTogether,
-    growthPeriods: Math.min(model.workerStartSeconds, MAX_GROWTH_HORIZON_SECONDS) / model.metricPeriodSeconds,
+    growthPeriods: growthHorizonSeconds(model.workerStartSeconds, model.metricPeriodSeconds) / model.metricPeriodSeconds,
   };
 }
 

@@ -110,7 +110,7 @@ const VISIBLE_GROWTH = 'IF(FILL(DIFF(visible), 0) > 0, FILL(DIFF(visible), 0), 0
 
 /**
  * Messages beyond what the requested fleet should hold, with the backlog projected to when new
- * workers take messages (at most a minute ahead): visible + growthPeriods x max(DIFF(visible), 0) - target x desired.
+ * workers take messages: visible + growthPeriods x max(DIFF(visible), 0) - target x desired.
  * Above 0, the burst step policy adds workers. Counting desired rather than running workers means
  * workers already requested and still starting are not asked for again while the burst
  * datapoints keep breaching. With no workers any visible message is excess, which is how the
@@ -122,9 +122,8 @@ const VISIBLE_GROWTH = 'IF(FILL(DIFF(visible), 0) > 0, FILL(DIFF(visible), 0), 0
  * default), sizes a real onset large and a blip that has passed small. Over the slowest start-up
  * (`WORKER_START_SECONDS`), not also the datapoint's age: on Fargate with metric math, 120 s
  * amplified the noisy loads' blips (large fleet: 16 of 20 cells passing against 17 with 60 s;
- * docs/simulation.md, fourth round). And at most a minute (`MAX_GROWTH_HORIZON_SECONDS`): the
- * alarm looks again within one and adds what is still lacking; EC2's 180 s amplified the noise
- * of the publisher's 10 s growth (fifth round).
+ * docs/simulation.md, fourth round). And no further than the burst's next look at a count that
+ * includes the workers it requested (`growthHorizonSeconds`; fifth round).
  */
 export const EXCESS_BACKLOG: ScalingSignal = {
   id: 'excessBacklog',

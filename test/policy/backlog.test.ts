@@ -1,5 +1,5 @@
 import { backlogPerWorker, clampCapacity, targetFromLatency, targetTrackingCapacity } from '../../lib/policy/backlog';
-import { buildScalingModel, MAX_GROWTH_HORIZON_SECONDS, signalParams, WORKER_START_SECONDS, type BacklogScalingInput } from '../../lib/policy/scaling-policy';
+import { buildScalingModel, defaultScaleOutCooldownSeconds, signalParams, WORKER_START_SECONDS, type BacklogScalingInput } from '../../lib/policy/scaling-policy';
 import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS } from '../../lib/policy/signals';
 
 describe('backlog per worker (AWS "Scaling policy based on Amazon SQS")', () => {
@@ -66,15 +66,18 @@ describe('signals: the expression CloudFormation gets and the function the simul
     expect(EXCESS_BACKLOG.evaluate(sample, projecting)).toBe(260);
     expect(EXCESS_BACKLOG.expression(projecting))
       .toBe('visible + 3 * IF(FILL(DIFF(visible), 0) > 0, FILL(DIFF(visible), 0), 0) - 10 * FILL(desired, REPEAT)');
-    // The model's: a worker's start-up in periods, at most a minute's. Fargate's 60 s (the default)
-    // on one-minute metrics; EC2's 180 s capped at 60 s, on one-minute metrics and on the publisher's 10 s.
+    // The model's: a worker's start-up in periods, no further than the burst's next look at a count
+    // that includes its workers (the scale-out cooldown's two periods, at least 60 s).
     const growthPeriods = (input: Partial<BacklogScalingInput>) =>
       signalParams(buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 10, ...input })).growthPeriods;
+    // Fargate's 60 s (the default) on one-minute metrics: 1 period; on the publisher's 10 s: 6.
     expect(growthPeriods({})).toBe(WORKER_START_SECONDS.fargate / 60);
-    expect(MAX_GROWTH_HORIZON_SECONDS).toBeLessThan(WORKER_START_SECONDS.ec2);
-    expect(growthPeriods({ workerStartSeconds: WORKER_START_SECONDS.ec2 })).toBe(MAX_GROWTH_HORIZON_SECONDS / 60);
-    expect(growthPeriods({ workerStartSeconds: WORKER_START_SECONDS.ec2, metricPeriodSeconds: 10 })).toBe(MAX_GROWTH_HORIZON_SECONDS / 10);
-    // A start-up shorter than the cap is the horizon.
+    expect(growthPeriods({ metricPeriodSeconds: 10 })).toBe(6);
+    // EC2's 180 s: cut to 120 s on one-minute metrics (2 periods) and to 60 s on 10 s ones (6, not 18).
+    expect(defaultScaleOutCooldownSeconds(60)).toBeLessThan(WORKER_START_SECONDS.ec2);
+    expect(growthPeriods({ workerStartSeconds: WORKER_START_SECONDS.ec2 })).toBe(2);
+    expect(growthPeriods({ workerStartSeconds: WORKER_START_SECONDS.ec2, metricPeriodSeconds: 10 })).toBe(6);
+    // A start-up shorter than that is the horizon.
     expect(growthPeriods({ workerStartSeconds: 30, metricPeriodSeconds: 10 })).toBe(3);
   });
 

@@ -4,7 +4,7 @@ import {
   AdjustmentType, AgentQueue, BacklogPublisher, BacklogScaling, BacklogTarget, Ec2AgentFleet, FargateAgentFleet,
   type BacklogScalingOptions, type IAgentFleet,
 } from '../../lib';
-import { buildScalingModel, MAX_GROWTH_HORIZON_SECONDS, WORKER_START_SECONDS } from '../../lib/policy';
+import { buildScalingModel, growthHorizonSeconds, WORKER_START_SECONDS } from '../../lib/policy';
 import { resourcesOf, TEST_IMAGE, testStack, synthTemplate } from '../support/cdk';
 
 type FleetKind = 'fargate' | 'ec2';
@@ -64,8 +64,10 @@ describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (ki
 
   test('burst steps: an alarm on visible, its growth over a worker\'s start-up, beyond held backlog x requested workers; steps in powers of two up to maxWorkers, which also leave 0', () => {
     const { template } = scaled(kind);
-    // The growth of the last minute, projected over the start-up (60 s on Fargate, 180 s on EC2), at most a minute.
-    const periods = Math.min(WORKER_START_SECONDS[kind], MAX_GROWTH_HORIZON_SECONDS) / 60;
+    // The growth of the last minute, projected over the start-up (60 s on Fargate, 180 s on EC2), at
+    // most two periods: 1 period on Fargate, 2 on EC2.
+    const periods = growthHorizonSeconds(WORKER_START_SECONDS[kind], 60) / 60;
+    expect(periods).toBe(kind === 'fargate' ? 1 : 2);
     const alarm = alarmByExpression(template, new RegExp(`^visible \\+ ${periods} \\* ${GROWTH} - 20 \\* FILL\\(desired, REPEAT\\)$`));
     expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanThreshold', Threshold: 0, EvaluationPeriods: 1, DatapointsToAlarm: 1, TreatMissingData: 'notBreaching' });
     expect(stepPolicies(kind, template)).toContainEqual(expect.objectContaining({
@@ -176,8 +178,8 @@ describe('BacklogScaling', () => {
     // The publisher's inputs arrive in one put: no fleet input is filled.
     expect(metrics[2].Expression).toBe('visible / IF(desired > 1, desired, 1)');
     // The alarms evaluate 10 s datapoints: the burst projects the growth of 10 s over the start-up,
-    // at most a minute (6 periods); scale-in still waits 2 minutes, 11 of 12.
-    const burst = alarmByExpression(template, new RegExp(`^visible \\+ ${Math.min(WORKER_START_SECONDS[kind], MAX_GROWTH_HORIZON_SECONDS) / 10} \\* ${GROWTH} - 20 \\* desired$`));
+    // at most the 60 s cooldown (6 periods, not EC2's 18); scale-in still waits 2 minutes, 11 of 12.
+    const burst = alarmByExpression(template, new RegExp(`^visible \\+ 6 \\* ${GROWTH} - 20 \\* desired$`));
     expect(burst!.Metrics.find((m: { Id: string }) => m.Id === 'visible').MetricStat.Period).toBe(10);
     expect(alarmByExpression(template, /\) \/ 1\)/)).toMatchObject({ EvaluationPeriods: 12, DatapointsToAlarm: 11 });
     expect(resourcesOf(template, 'AWS::CloudWatch::Alarm').every(([, a]) => !JSON.stringify(a.Properties.Metrics).includes('REPEAT'))).toBe(true);

@@ -1,4 +1,4 @@
-import { MAX_GROWTH_HORIZON_SECONDS, WORKER_START_SECONDS } from '../../lib/policy/scaling-policy';
+import { growthHorizonSeconds, WORKER_START_SECONDS } from '../../lib/policy/scaling-policy';
 import { EXCESS_BACKLOG, SPARE_WORKERS } from '../../lib/policy/signals';
 import { compare } from '../../lib/simulation/compare';
 import { resolveConfig } from '../../lib/simulation/config';
@@ -79,12 +79,13 @@ describe('ours: the model the constructs deploy, for the simulated worker', () =
     expect(SPARE_WORKERS.evaluate({ visible: 0, inFlight: 80, delayed: 0, running: 20, desired: 20 }, scaleIn!.metric.signalParams)).toBeCloseTo(-Math.sqrt(80) / 4, 9);
   });
 
-  test('on EC2 the burst projects the growth over an instance\'s start-up, at most a minute, as Ec2AgentFleet sets it', () => {
+  test('on EC2 the burst projects the growth over an instance\'s start-up, at most two periods, as Ec2AgentFleet sets it', () => {
     const ec2 = resolveConfig({ worker: { compute: 'ec2' } });
     const policy = oursPolicy(ec2.fleet, ec2.params, 1);
     if (policy.kind !== 'rules') throw new Error('ours is a rule set');
     const burst = policy.rules.rules.find((r) => r.metric.signal === EXCESS_BACKLOG);
-    expect(burst?.metric.signalParams.growthPeriods).toBe(Math.min(WORKER_START_SECONDS.ec2, MAX_GROWTH_HORIZON_SECONDS) / 60);
+    expect(burst?.metric.signalParams.growthPeriods).toBe(growthHorizonSeconds(WORKER_START_SECONDS.ec2, 60) / 60);
+    expect(burst?.metric.signalParams.growthPeriods).toBe(2);
   });
 
   test.each([1, 2, 3])('viral burst, seed %i: p95 wait <= 1/3 of QueueProcessingFargateService\'s, worker-minutes <= 1.3x perfect foresight', (seed) => {
