@@ -14,6 +14,6 @@ export * from './monitoring/agent-fleet-monitoring';
 export * from './elastic-agent-fleet';
 export { AdjustmentType, type ScalingStep } from './policy/steps';
 export type { BacklogScalingModel, StepPolicyModel, TargetTrackingModel } from './policy/scaling-policy';
-export { DEFAULTS as SCALING_DEFAULTS, defaultBurstSteps, defaultScaleInSteps, scaleInActionsPerCount } from './policy/scaling-policy';
+export { DEFAULTS as SCALING_DEFAULTS, defaultBurstSteps, defaultScaleInSteps, growthHorizonSeconds, scaleInActionsPerCount } from './policy/scaling-policy';
 export { WORKER_DEFAULTS } from './worker/contract';
 export { HpaPolicyType, HpaSelectPolicy, type KedaScaling, type KedaSqsTrigger, type HpaScalingRules, type HpaScalingPolicy } from './policy/keda';

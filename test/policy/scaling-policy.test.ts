@@ -1,5 +1,5 @@
 import {
-  buildScalingModel, defaultBurstSteps, defaultScaleInSteps, defaultScaleOutCooldownSeconds, DEFAULTS, HELD_BACKLOG_RATIO, periodsFor, scaleInActionsPerCount, validateScalingModel,
+  buildScalingModel, defaultBurstSteps, defaultScaleInSteps, defaultScaleOutCooldownSeconds, DEFAULTS, growthHorizonSeconds, HELD_BACKLOG_RATIO, periodsFor, scaleInActionsPerCount, validateScalingModel,
   type BacklogScalingInput, type BacklogScalingModel,
 } from '../../lib/policy/scaling-policy';
 import { AdjustmentType } from '../../lib/policy/steps';
@@ -82,6 +82,12 @@ describe('buildScalingModel', () => {
     expect(defaultScaleOutCooldownSeconds(60)).toBe(120);
     expect(defaultScaleOutCooldownSeconds(10)).toBe(60);
     expect(DEFAULTS).toMatchObject({ scaleInCooldownSeconds: 180, scaleInAfterSeconds: 120 });
+  });
+
+  test('growth horizon: the start-up, no further than the burst\'s next look at a count with its workers (the scale-out cooldown)', () => {
+    // Fargate's 60 s start-up on both sources; EC2's 180 s cut to 120 s on one-minute metrics, 60 s on 10 s ones.
+    expect([[60, 60], [60, 10], [180, 60], [180, 10], [30, 60]].map(([start, period]) => growthHorizonSeconds(start, period)))
+      .toEqual([60, 60, 120, 60, 30]);
   });
 
   test('periodsFor rounds up and gives at least one', () => {
