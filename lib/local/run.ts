@@ -9,7 +9,7 @@
 import * as path from 'node:path';
 import { ReceiveMessageCommand, SendMessageBatchCommand } from '@aws-sdk/client-sqs';
 import { DEFAULT_STEPS, taskDurationStats } from '../../agent/simulated-task';
-import { NO_TRANSITIONS, RuleAutoscaler, type ScalingEvent } from '../simulation/autoscaler';
+import { RuleAutoscaler, type ScalingEvent } from '../simulation/autoscaler';
 import { Datapoints, SampleLog } from '../simulation/cloudwatch';
 import { initialWorkers } from '../simulation/compare';
 import type { SimulationConfig } from '../simulation/config';
@@ -275,8 +275,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       const silent = s < sqsSilentUntil || s - lastActivity >= params.cloudWatch.sqsInactiveAfterSeconds;
       log.record(s - 1, { ...q, running: c.running, desired, cpuUtilization: w.idleCpuPercent + (w.busyCpuPercent - w.idleCpuPercent) * busy }, !silent);
 
-      const group = w.compute === 'ec2' ? f.transitions(s, w.instanceWarmupSeconds) : NO_TRANSITIONS;
-      const decision = scaler.evaluate(s, desired, group);
+      const decision = scaler.evaluate(s, desired, f.transitions(s, w.instanceWarmupSeconds));
       events.push(...decision.events);
       desired = decision.desired;
       busyWorkersRemoved += f.reconcile(desired, s);

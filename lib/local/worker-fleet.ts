@@ -9,7 +9,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import type { GroupTransitions } from '../simulation/autoscaler';
+import { transitionOf, type GroupTransitions } from '../simulation/autoscaler';
 import type { Random } from '../simulation/random';
 import type { SimClock } from './clock';
 import { WORKER_MODULE_ENV, type StartMessage, type WorkerReport } from './worker-process';
@@ -187,7 +187,7 @@ export class WorkerFleet {
     child.once('exit', () => clearTimeout(timer));
   }
 
-  /** Counts at simulated time `now`, as the simulator takes them. */
+  /** The workers' counts, as the simulator takes them. */
   counts(): { running: number; billed: number; starting: number; draining: number; inFlight: number } {
     let running = 0;
     let billed = 0;
@@ -208,19 +208,15 @@ export class WorkerFleet {
     return { running, billed, starting, draining, inFlight };
   }
 
-  /**
-   * The workers as EC2 Auto Scaling counts an instance group's in transition at `now`: warming
-   * (starting, or ready for less than the warm-up, which counts from InService) and terminating.
-   */
+  /** The workers in transition at `now`, as EC2 Auto Scaling counts a group's instances (`transitionOf`). */
   transitions(now: number, warmupSeconds: number): GroupTransitions {
-    let warming = 0;
-    let terminating = 0;
+    const group = { warming: 0, terminating: 0 };
     for (const w of this.workers) {
       if (w.state === 'stopped') continue;
-      if (w.state === 'draining') terminating++;
-      else if (w.state === 'starting' || now - w.readyAt < warmupSeconds) warming++;
+      const transition = transitionOf(w.state, now - w.readyAt, warmupSeconds);
+      if (transition) group[transition]++;
     }
-    return { warming, terminating };
+    return group;
   }
 
   /** SIGTERM to every worker (parked ones exit at once); resolves when all have exited, SIGKILL after `graceMs`. */

@@ -37,7 +37,7 @@ export interface AutoscalerOptions {
   readonly ec2?: boolean;
 }
 
-/** An EC2 group's instances in transition, as EC2 Auto Scaling counts them (always none on ECS). */
+/** The fleet's workers in transition, as EC2 Auto Scaling counts a group's instances (read only on EC2). */
 export interface GroupTransitions {
   /** Launched and not past their warm-up: Pending, or InService for less than the warm-up. */
   readonly warming: number;
@@ -45,7 +45,17 @@ export interface GroupTransitions {
   readonly terminating: number;
 }
 
-export const NO_TRANSITIONS: GroupTransitions = { warming: 0, terminating: 0 };
+const NO_TRANSITIONS: GroupTransitions = { warming: 0, terminating: 0 };
+
+/**
+ * Where a live worker's instance is in the group's transitions: draining is terminating; starting
+ * is Pending, and a ready worker is InService, warming for `warmupSeconds` from then (EC2 Auto
+ * Scaling counts the warm-up from InService).
+ */
+export function transitionOf(state: 'starting' | 'running' | 'draining', secondsSinceReady: number, warmupSeconds: number): keyof GroupTransitions | undefined {
+  if (state === 'draining') return 'terminating';
+  return state === 'starting' || secondsSinceReady < warmupSeconds ? 'warming' : undefined;
+}
 
 interface RuleState {
   readonly out: AlarmActions;
@@ -87,8 +97,8 @@ export class RuleAutoscaler {
 
   /**
    * Evaluates every rule whose alarms evaluate at `now` (every period, at most every minute) and
-   * returns the new desired capacity with the events that changed it. `group` is an EC2 group's
-   * instances in transition (none on ECS).
+   * returns the new desired capacity with the events that changed it. `group`: the workers in
+   * transition, which only EC2 Auto Scaling's rules read.
    */
   evaluate(now: number, desired: number, group: GroupTransitions = NO_TRANSITIONS): { desired: number; events: ScalingEvent[] } {
     const outs: Proposal[] = [];

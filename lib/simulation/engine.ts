@@ -6,7 +6,7 @@
  * give the same result.
  */
 import type { RuleSample } from '../policy/rules';
-import { NO_TRANSITIONS, RuleAutoscaler, type GroupTransitions, type ScalingEvent } from './autoscaler';
+import { RuleAutoscaler, transitionOf, type GroupTransitions, type ScalingEvent } from './autoscaler';
 import { HpaAutoscaler } from './keda';
 import { Datapoints, SampleLog } from './cloudwatch';
 import type { SimulationParams } from './params';
@@ -86,7 +86,7 @@ export interface FleetView {
   readonly visibleOrder: Int32Array;
   /** ...and how many of them have. */
   readonly visibleCount: number;
-  /** An EC2 group's instances in transition (none on ECS). */
+  /** The workers in transition, as EC2 Auto Scaling counts a group's instances. */
   readonly group: GroupTransitions;
   /** The queue's and the fleet's counts now, as an API call (GetQueueAttributes) reads them. */
   readonly sample: RuleSample;
@@ -228,20 +228,15 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
     let running = 0;
     let busySlots = 0;
     let billed = 0;
-    let warming = 0;
-    let terminating = 0;
+    const group = { warming: 0, terminating: 0 };
     for (const wk of workers) {
       if (wk.state === 'stopped') continue;
       billed++;
-      if (wk.state === 'starting') {
-        warming++;
-        continue;
-      }
+      const transition = transitionOf(wk.state, tickEnd - wk.readyAt, w.instanceWarmupSeconds);
+      if (transition) group[transition]++;
+      if (wk.state === 'starting') continue;
       running++;
       for (let s = 0; s < conc; s++) if (wk.slot[s] >= 0) busySlots++;
-      if (wk.state === 'draining') terminating++;
-      // EC2 Auto Scaling counts an instance's warm-up from when it enters InService (here: ready).
-      else if (tickEnd - wk.readyAt < w.instanceWarmupSeconds) warming++;
     }
     const load = (idle: number, busy: number) => (running === 0 ? NaN : idle + ((busy - idle) * busySlots) / (running * conc));
     const cpu = load(w.idleCpuPercent, w.busyCpuPercent);
@@ -251,7 +246,7 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
 
     // Decide, then bring the fleet to the desired capacity.
     const decision = controller.decide(tickEnd, desired, {
-      messages, inFlightWork, visibleWork, visibleOrder: order, visibleCount: nextVisible, group: w.compute === 'ec2' ? { warming, terminating } : NO_TRANSITIONS, sample,
+      messages, inFlightWork, visibleWork, visibleOrder: order, visibleCount: nextVisible, group, sample,
     });
     events.push(...decision.events);
     desired = decision.desired;

@@ -1,7 +1,7 @@
 import { buildScalingModel } from '../../lib/policy/scaling-policy';
 import { Comparison, NO_SIGNAL_PARAMS, rulesFromModel, Statistic, VISIBLE_MESSAGES, type ScalingRuleSet, type StepRule } from '../../lib/policy/rules';
 import { AdjustmentType } from '../../lib/policy/steps';
-import { RuleAutoscaler } from '../../lib/simulation/autoscaler';
+import { RuleAutoscaler, transitionOf } from '../../lib/simulation/autoscaler';
 import { Datapoints, SampleLog } from '../../lib/simulation/cloudwatch';
 import { DEFAULT_CLOUDWATCH } from '../../lib/simulation/params';
 
@@ -104,6 +104,18 @@ describe('cooldowns (Application Auto Scaling), and what EC2 Auto Scaling has in
     const scaler = new RuleAutoscaler(set, datapoints(Array(2).fill({ visible: 0, running: 5 })), { ...options, ec2: true });
     expect(scaler.evaluate(60, 6, { warming: 1, terminating: 0 }).desired).toBe(6);
     expect(scaler.evaluate(120, 6, { warming: 0, terminating: 0 }).desired).toBe(5);
+  });
+
+  test('ECS: the workers in transition are no EC2 group\'s, so they change nothing', () => {
+    const scaler = new RuleAutoscaler(set, datapoints(Array(2).fill({ visible: 0, running: 5 })), options);
+    expect(scaler.evaluate(60, 6, { warming: 1, terminating: 1 }).desired).toBe(5);
+  });
+
+  test('transitionOf: draining is terminating; starting, or ready for less than the warm-up, is warming', () => {
+    expect(transitionOf('draining', 10, 60)).toBe('terminating');
+    expect(transitionOf('starting', -30, 60)).toBe('warming');
+    expect(transitionOf('running', 59, 60)).toBe('warming');
+    expect(transitionOf('running', 60, 60)).toBeUndefined();
   });
 
   test('EC2: warming instances are not current capacity, so the same step again launches nothing; a larger one adds the difference', () => {
