@@ -10,7 +10,7 @@ import { RuleAutoscaler, transitionOf, type GroupTransitions, type ScalingEvent 
 import { HpaAutoscaler } from './keda';
 import { Datapoints, SampleLog } from './cloudwatch';
 import type { SimulationParams } from './params';
-import type { SimulationPolicy } from './policies';
+import type { ReactiveBoundVariant, SimulationPolicy } from './policies';
 import { Random } from './random';
 import { percentile } from './stats';
 import type { Messages } from './trace';
@@ -360,6 +360,8 @@ function makeController(policy: SimulationPolicy, datapoints: Datapoints, params
       return { decide: (_now, desired) => ({ desired, events: [] }) };
     case 'foresight':
       return foresightController(policy.maxWorkers, policy.windowSeconds, params.worker.concurrency);
+    case 'reactive-bound':
+      return reactiveBoundController(policy, datapoints, params.worker.concurrency);
     case 'scaled-object': {
       const hpa = new HpaAutoscaler(policy.scaledObject);
       return { decide: (now, desired, view) => hpa.evaluate(now, desired, view.sample) };
@@ -392,6 +394,35 @@ function foresightController(maxWorkers: number, windowSeconds: number, concurre
       const slots = (view.inFlightWork + view.visibleWork + future) / windowSeconds;
       const next = Math.min(maxWorkers, Math.max(0, Math.ceil(slots / concurrency - 1e-9)));
       return { desired: next, events: next === desired ? [] : [{ time: now, rule: 'foresight', from: desired, to: next }] };
+    },
+  };
+}
+
+/**
+ * The reactive bound (`reactiveBoundPolicy`): each second it records the exact need, as the
+ * foresight bound counts work but with the last window's arrivals in place of the next's, and
+ * sets the fleet to the largest need among the snapshots of the last `holdSeconds` up to the
+ * newest readable datapoint's (the count sampled at the end of its period, as SQS's are).
+ */
+function reactiveBoundController(policy: ReactiveBoundVariant & { maxWorkers: number; periodSeconds: number }, datapoints: Datapoints, concurrency: number): Controller {
+  const { maxWorkers, periodSeconds: period, windowSeconds: window, holdSeconds } = policy;
+  const needs: number[] = [];
+  let seen = 0;
+  let oldest = 0;
+  let recentWork = 0;
+  return {
+    decide(now, desired, view) {
+      const { messages, visibleOrder } = view;
+      for (; seen < view.visibleCount; seen++) recentWork += messages.processingSeconds[visibleOrder[seen]];
+      while (oldest < seen && messages.visibleAt[visibleOrder[oldest]] < now - window) recentWork -= messages.processingSeconds[visibleOrder[oldest++]];
+      // The state at the end of second now - 1, the one the sample log holds for it.
+      needs[now - 1] = Math.ceil((view.inFlightWork + view.visibleWork + recentWork) / window / concurrency - 1e-9);
+      const newest = (datapoints.latestReadable(period, now) + 1) * period - 1;
+      if (newest < 0) return { desired, events: [] };
+      let next = 0;
+      for (let s = newest; s >= 0 && s >= newest - holdSeconds; s -= period) next = Math.max(next, needs[s]);
+      next = Math.min(maxWorkers, next);
+      return { desired: next, events: next === desired ? [] : [{ time: now, rule: 'reactive bound', from: desired, to: next }] };
     },
   };
 }

@@ -25,7 +25,18 @@ export type SimulationPolicy =
   | PolicyBase & { readonly kind: 'rules'; readonly rules: ScalingRuleSet }
   | PolicyBase & { readonly kind: 'scaled-object'; readonly scaledObject: ScaledObjectSpec }
   | PolicyBase & { readonly kind: 'fixed' }
-  | PolicyBase & { readonly kind: 'foresight'; readonly maxWorkers: number; readonly windowSeconds: number };
+  | PolicyBase & { readonly kind: 'foresight'; readonly maxWorkers: number; readonly windowSeconds: number }
+  | PolicyBase & { readonly kind: 'reactive-bound'; readonly maxWorkers: number; readonly periodSeconds: number } & ReactiveBoundVariant;
+
+/**
+ * How the reactive bound sizes the fleet from what it reads: workers enough to do the work in
+ * flight, the visible backlog and the last `windowSeconds` of arrivals within `windowSeconds`,
+ * kept for `holdSeconds` after the need falls.
+ */
+export interface ReactiveBoundVariant {
+  readonly windowSeconds: number;
+  readonly holdSeconds: number;
+}
 
 /**
  * Our fleet's choices: `BacklogScalingInput`, where the target may come from a latency goal
@@ -209,6 +220,26 @@ export function foresightPolicy(maxWorkers: number, initialWorkers: number): Sim
     initialWorkers: clampTo(initialWorkers, 0, maxWorkers),
     maxWorkers,
     windowSeconds: 60,
+  };
+}
+
+/**
+ * The reactive bound: the best any policy reading the cell's metric source could do. It knows the
+ * exact work (the processing time of every message visible and in flight, and of the last window's
+ * arrivals) but only at the newest datapoint an alarm can read (a snapshot one period plus the
+ * publication delay old, at worst), decides every second with no steps, cooldowns or alarms, and
+ * pays the compute's start-up. Not a deployable policy: where every variant of it fails a cell's
+ * pass rule, no reactive policy on that source is known to pass it.
+ */
+export function reactiveBoundPolicy(maxWorkers: number, initialWorkers: number, periodSeconds: number, variant: ReactiveBoundVariant): SimulationPolicy {
+  return {
+    kind: 'reactive-bound',
+    name: 'reactive-bound',
+    description: `knows the exact work, ${periodSeconds} s datapoints once readable: workers = work / ${variant.windowSeconds} s, held ${variant.holdSeconds} s, instant decisions, real start-up`,
+    initialWorkers: clampTo(initialWorkers, 0, maxWorkers),
+    maxWorkers,
+    periodSeconds,
+    ...variant,
   };
 }
 

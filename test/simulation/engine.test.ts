@@ -3,7 +3,7 @@ import { AdjustmentType } from '../../lib/policy/steps';
 import type { StepRule } from '../../lib/policy/rules';
 import { simulate } from '../../lib/simulation/engine';
 import { DEFAULT_PARAMS, type SimulationParams } from '../../lib/simulation/params';
-import { fixedPolicy, foresightPolicy, type SimulationPolicy } from '../../lib/simulation/policies';
+import { fixedPolicy, foresightPolicy, reactiveBoundPolicy, type SimulationPolicy } from '../../lib/simulation/policies';
 import type { Messages } from '../../lib/simulation/trace';
 
 function messages(sent: number[], processing: number[]): Messages {
@@ -50,6 +50,33 @@ describe('the loop, on hand-worked cases', () => {
     // The alarm reads minute 0 at 60 s, the worker is ready at 90 s.
     expect(run.waits[0]).toBe(90);
     expect(run.events[0]).toMatchObject({ time: 60, from: 0, to: 1 });
+  });
+});
+
+describe('the reactive bound', () => {
+  const delayed = { ...params, cloudWatch: { ...params.cloudWatch, publicationDelaySeconds: 60 }, worker: { ...params.worker, startupSeconds: { min: 30, max: 30 } } };
+  // 60 messages of 60 s from 600 s on, one a second: one worker's work each.
+  const onset = messages(Array.from({ length: 60 }, (_, i) => 600 + i), Array.from({ length: 60 }, () => 60));
+
+  test('acts on the newest readable datapoint only: a one-minute snapshot taken at 659 s, readable at 720 s', () => {
+    const run = simulate(onset, reactiveBoundPolicy(1000, 0, 60, { windowSeconds: 60, holdSeconds: 0 }), delayed, 1200);
+    // The snapshot at the end of second 659: 60 messages visible (3,600 s of work) and the same 60
+    // as the last minute's arrivals, the forecast of the next one's: 7,200 s over 60 s.
+    expect(run.events[0]).toMatchObject({ time: 720, from: 0, to: 120 });
+    // Ready 30 s later: the first message waited 150 s.
+    expect(run.waits[0]).toBe(150);
+  });
+
+  test('with 10 s datapoints it acts 70 s sooner; a smaller window sizes for faster work; a hold keeps the need', () => {
+    const fast = { ...delayed, cloudWatch: { ...delayed.cloudWatch, publicationDelaySeconds: 10 } };
+    const run = simulate(onset, reactiveBoundPolicy(100, 0, 10, { windowSeconds: 60, holdSeconds: 0 }), fast, 1200);
+    // The snapshot at 609 s (ten messages visible and arrived: 1,200 s of work over 60 s) is readable at 620 s.
+    expect(run.events[0]).toMatchObject({ time: 620, from: 0, to: 20 });
+    const quick = simulate(onset, reactiveBoundPolicy(100, 0, 10, { windowSeconds: 30, holdSeconds: 0 }), fast, 1200);
+    expect(quick.events[0]).toMatchObject({ time: 620, to: 40 });
+    const held = simulate(onset, reactiveBoundPolicy(100, 0, 10, { windowSeconds: 60, holdSeconds: 600 }), fast, 1200);
+    expect(held.workerMinutes).toBeGreaterThan(run.workerMinutes);
+    expect(Math.min(...held.events.filter((e) => e.to < e.from).map((e) => e.time))).toBeGreaterThan(Math.min(...run.events.filter((e) => e.to < e.from).map((e) => e.time)) + 500);
   });
 });
 
