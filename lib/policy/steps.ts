@@ -64,13 +64,16 @@ export function applyAdjustment(
   return Math.min(bounds.max, Math.max(bounds.min, next));
 }
 
+/** Step adjustments a step scaling policy may have (Application and EC2 Auto Scaling quotas). */
+export const MAX_STEPS = 20;
+
 /**
  * Steps must cover contiguous, non-overlapping, increasing intervals, with at most one open end
  * on each side, as AWS requires of a step scaling policy.
  */
 export function validateSteps(prop: string, steps: readonly ScalingStep[]): Violation[] {
   const out: Violation[] = [];
-  out.push(...check(steps.length > 0 && steps.length <= 20, prop, '1-20 steps', `${steps.length} steps`));
+  out.push(...check(steps.length > 0 && steps.length <= MAX_STEPS, prop, `1-${MAX_STEPS} steps`, `${steps.length} steps`));
   steps.forEach((s, i) => {
     const at = `${prop}[${i}]`;
     out.push(...check(Number.isFinite(s.change), `${at}.change`, 'a finite number', s.change));

@@ -50,8 +50,9 @@ export interface BacklogScalingOptions {
    * concurrency): workers beyond what the waiting messages and the busy workers need); each step
    * removes at most the spare workers at its lower bound.
    * @default - derived from `maxWorkers` (`defaultScaleInSteps`): half the spare workers below 8,
-   * then the power-of-two band's lower bound (-8 for 8-15, -16 for 16-31, ...); on a fleet whose
-   * step policies take no cooldown (EC2), a third of that on one-minute metrics (`scaleInActionsPerCount`)
+   * then the band's lower bound in bands of powers of two, split at 1.5x from 16 on (-8 for 8-15,
+   * -16 for 16-23, -24 for 24-31, -32 for 32-47, ...); on a fleet whose step policies take no
+   * cooldown (EC2), unsplit bands, a third of their bound on one-minute metrics (`scaleInActionsPerCount`)
    */
   readonly scaleInSteps?: ScalingStep[];
   /**

@@ -2,7 +2,7 @@ import {
   buildScalingModel, defaultBurstSteps, defaultScaleInSteps, defaultScaleOutCooldownSeconds, DEFAULTS, growthHorizonSeconds, HELD_BACKLOG_RATIO, periodsFor, scaleInActionsPerCount, validateScalingModel,
   type BacklogScalingInput, type BacklogScalingModel,
 } from '../../lib/policy/scaling-policy';
-import { AdjustmentType } from '../../lib/policy/steps';
+import { AdjustmentType, MAX_STEPS } from '../../lib/policy/steps';
 import { formatViolations } from '../../lib/policy/violation';
 
 const input: BacklogScalingInput = { minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 10 };
@@ -63,9 +63,27 @@ describe('buildScalingModel', () => {
       { lower: 0, upper: 1, change: -1 }, { lower: 1, upper: 3, change: -1 }, { lower: 3, upper: 7, change: -2 },
       { lower: 7, upper: 15, change: -8 }, { lower: 15, change: -16 },
     ]);
-    // 400 spare of 500: -256, then -128 of the 144 left, then -8: three actions.
-    expect(defaultScaleInSteps(500).at(-1)).toEqual({ lower: 255, change: -256 });
     expect(defaultScaleInSteps(1)).toEqual([{ lower: 0, change: -1 }]);
+  });
+
+  test('with step cooldowns, from 16 spare on each power of two has two bands (two thirds to all of the spare count)', () => {
+    expect(defaultScaleInSteps(100).slice(3)).toEqual([
+      { lower: 7, upper: 15, change: -8 },
+      { lower: 15, upper: 23, change: -16 }, { lower: 23, upper: 31, change: -24 },
+      { lower: 31, upper: 47, change: -32 }, { lower: 47, upper: 63, change: -48 },
+      { lower: 63, upper: 95, change: -64 }, { lower: 95, change: -96 },
+    ]);
+    // 400 spare of 500: -384, then -8 of the 16 left, then -4: three actions.
+    expect(defaultScaleInSteps(500).slice(-2)).toEqual([{ lower: 255, upper: 383, change: -256 }, { lower: 383, change: -384 }]);
+    // No band no fleet can reach: 20 workers are never 24 spare.
+    expect(defaultScaleInSteps(20).at(-1)).toEqual({ lower: 15, change: -16 });
+    for (const max of [1, 20, 100, 500, 1024, 4095, 4096, 10_000]) {
+      const steps = defaultScaleInSteps(max);
+      expect(steps.length).toBeLessThanOrEqual(MAX_STEPS);
+      expect(validateScalingModel(buildScalingModel({ ...input, maxWorkers: max }))).toEqual([]);
+    }
+    // Beyond AWS's 20 steps only the largest octaves are split.
+    expect(defaultScaleInSteps(10_000).map((s) => s.lower)).toEqual([0, 1, 3, 7, 15, 31, 63, 127, 191, 255, 383, 511, 767, 1023, 1535, 2047, 3071, 4095, 6143, 8191]);
   });
 
   test('without step cooldowns (EC2), each scale-in step is divided by the actions that may read one spare count', () => {
@@ -74,8 +92,11 @@ describe('buildScalingModel', () => {
     expect(defaultScaleInSteps(20, 3).map((s) => s.change)).toEqual([-1, -1, -1, -2, -5]);
     // Three actions on one count of 400 spare remove 3 x 85 = 255 at most, never more than is spare.
     expect(defaultScaleInSteps(500, 3).at(-1)).toEqual({ lower: 255, change: -85 });
-    expect(buildScalingModel({ ...input, stepCooldowns: false }).scaleIn.steps).toEqual(defaultScaleInSteps(20, 3));
-    expect(buildScalingModel({ ...input, stepCooldowns: false, metricPeriodSeconds: 10 }).scaleIn.steps).toEqual(defaultScaleInSteps(20));
+    expect(buildScalingModel({ ...input, stepCooldowns: false }).scaleIn.steps).toEqual(defaultScaleInSteps(20, 3, false));
+    // Nor are the bands split: an action read again by the next one compounds.
+    expect(buildScalingModel({ ...input, maxWorkers: 100, stepCooldowns: false, metricPeriodSeconds: 10 }).scaleIn.steps.map((s) => s.change))
+      .toEqual([-1, -1, -2, -8, -16, -32, -64]);
+    expect(buildScalingModel({ ...input, maxWorkers: 100 }).scaleIn.steps).toEqual(defaultScaleInSteps(100));
   });
 
   test('default scale-out cooldown: two periods, at least a minute', () => {
