@@ -190,7 +190,7 @@ export interface SuiteCell {
  * The reactive bound's variants tried on a failing cell (`reactiveBoundPolicy`), in order: the
  * exact need; the same held 3 minutes (capacity kept for a load that comes back); a fleet sized
  * to do the work in 5 s (as fast as capacity can come). On the 21 cells the full suite failed
- * (seed 1, fifth round), these three reached the same 11 cells as seven variants did (windows of
+ * (seed 1, fifth round), these three reached the same 11 cells as all six tried (windows of
  * 60 s held 0, 60, 180 or 300 s; 15 s and 5 s held 0; docs/simulation.md, sixth round).
  */
 export const REACTIVE_BOUND_VARIANTS: readonly ReactiveBoundVariant[] = [
