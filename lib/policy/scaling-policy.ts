@@ -325,6 +325,7 @@ export function buildScalingModel(input: BacklogScalingInput): BacklogScalingMod
   const scaleOutCooldown = input.scaleOutCooldownSeconds ?? defaultScaleOutCooldownSeconds(period);
   const scaleInPeriods = input.scaleInEvaluationPeriods ?? periodsFor(scaleInDefaults.scaleInAfterSeconds, period);
   const held = input.targetBacklogPerWorker * HELD_BACKLOG_RATIO;
+  const cooldowns = input.stepCooldowns !== false;
   return {
     minWorkers: input.minWorkers,
     maxWorkers: input.maxWorkers,
@@ -352,9 +353,7 @@ export function buildScalingModel(input: BacklogScalingInput): BacklogScalingMod
       evaluationPeriods: scaleInPeriods,
       datapointsToAlarm: slackDatapoints(scaleInPeriods),
       adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY,
-      steps: input.scaleInSteps ?? (input.stepCooldowns === false
-        ? defaultScaleInSteps(input.maxWorkers, scaleInActionsPerCount(period), false)
-        : defaultScaleInSteps(input.maxWorkers)),
+      steps: input.scaleInSteps ?? defaultScaleInSteps(input.maxWorkers, cooldowns ? 1 : scaleInActionsPerCount(period), cooldowns),
       cooldownSeconds: scaleInCooldown,
     },
     scaleToZero: input.minWorkers === 0

@@ -10,7 +10,7 @@ import { RuleAutoscaler, transitionOf, type GroupTransitions, type ScalingEvent 
 import { HpaAutoscaler } from './keda';
 import { Datapoints, SampleLog } from './cloudwatch';
 import type { SimulationParams } from './params';
-import type { ReactiveBoundVariant, SimulationPolicy } from './policies';
+import type { SimulationPolicy } from './policies';
 import { Random } from './random';
 import { percentile } from './stats';
 import type { Messages } from './trace';
@@ -391,11 +391,20 @@ function foresightController(maxWorkers: number, windowSeconds: number, concurre
         if (messages.visibleAt[m] >= now + windowSeconds) break;
         future += messages.processingSeconds[m];
       }
-      const slots = (view.inFlightWork + view.visibleWork + future) / windowSeconds;
-      const next = Math.min(maxWorkers, Math.max(0, Math.ceil(slots / concurrency - 1e-9)));
-      return { desired: next, events: next === desired ? [] : [{ time: now, rule: 'foresight', from: desired, to: next }] };
+      const next = Math.min(maxWorkers, workersFor(view.inFlightWork + view.visibleWork + future, windowSeconds, concurrency));
+      return setTo(now, desired, next, 'foresight');
     },
   };
+}
+
+/** Workers that do `workSeconds` of processing within `windowSeconds`. */
+function workersFor(workSeconds: number, windowSeconds: number, concurrency: number): number {
+  return Math.max(0, Math.ceil(workSeconds / windowSeconds / concurrency - 1e-9));
+}
+
+/** A bound's decision: the new desired count, with an event when it changed. */
+function setTo(now: number, desired: number, next: number, rule: string): { desired: number; events: ScalingEvent[] } {
+  return { desired: next, events: next === desired ? [] : [{ time: now, rule, from: desired, to: next }] };
 }
 
 /**
@@ -404,7 +413,7 @@ function foresightController(maxWorkers: number, windowSeconds: number, concurre
  * sets the fleet to the largest need among the snapshots of the last `holdSeconds` up to the
  * newest readable datapoint's (the count sampled at the end of its period, as SQS's are).
  */
-function reactiveBoundController(policy: ReactiveBoundVariant & { maxWorkers: number; periodSeconds: number }, datapoints: Datapoints, concurrency: number): Controller {
+function reactiveBoundController(policy: Extract<SimulationPolicy, { kind: 'reactive-bound' }>, datapoints: Datapoints, concurrency: number): Controller {
   const { maxWorkers, periodSeconds: period, windowSeconds: window, holdSeconds } = policy;
   const needs: number[] = [];
   let seen = 0;
@@ -416,13 +425,12 @@ function reactiveBoundController(policy: ReactiveBoundVariant & { maxWorkers: nu
       for (; seen < view.visibleCount; seen++) recentWork += messages.processingSeconds[visibleOrder[seen]];
       while (oldest < seen && messages.visibleAt[visibleOrder[oldest]] < now - window) recentWork -= messages.processingSeconds[visibleOrder[oldest++]];
       // The state at the end of second now - 1, the one the sample log holds for it.
-      needs[now - 1] = Math.ceil((view.inFlightWork + view.visibleWork + recentWork) / window / concurrency - 1e-9);
+      needs[now - 1] = workersFor(view.inFlightWork + view.visibleWork + recentWork, window, concurrency);
       const newest = (datapoints.latestReadable(period, now) + 1) * period - 1;
       if (newest < 0) return { desired, events: [] };
       let next = 0;
       for (let s = newest; s >= 0 && s >= newest - holdSeconds; s -= period) next = Math.max(next, needs[s]);
-      next = Math.min(maxWorkers, next);
-      return { desired: next, events: next === desired ? [] : [{ time: now, rule: 'reactive bound', from: desired, to: next }] };
+      return setTo(now, desired, Math.min(maxWorkers, next), 'reactive bound');
     },
   };
 }

@@ -255,9 +255,9 @@ export function runCell(shape: SuiteShapeName, scale: SuiteScaleName, source: Su
   const cell = judge({ shape, scale, source, compute, latencyGoalSeconds: config.params.latencyGoalSeconds, summaries });
   if (cell.failures.length === 0) return cell;
   // Would any policy reading the same datapoints have passed? The bound, judged in ours' place.
-  const period = config.fleet.metricPeriodSeconds ?? SUITE_SOURCES[source].metricPeriodSeconds;
   const reactiveBound = REACTIVE_BOUND_VARIANTS.find((variant) => {
-    const [bound] = compare(trace, config, { policies: [reactiveBoundPolicy(max, start, period, variant)], messages }).summaries;
+    const policy = reactiveBoundPolicy(max, start, SUITE_SOURCES[source].metricPeriodSeconds, variant);
+    const [bound] = compare(trace, config, { policies: [policy], messages }).summaries;
     return judge({ ...cell, summaries: { ...summaries, ours: bound } }).failures.length === 0;
   }) ?? null;
   return { ...cell, reactiveBound };
