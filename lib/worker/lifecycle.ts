@@ -2,9 +2,9 @@
  * EC2: watches the instance's target lifecycle state through IMDSv2
  * (`/latest/meta-data/autoscaling/target-lifecycle-state`, see
  * https://docs.aws.amazon.com/autoscaling/ec2/userguide/retrieving-target-lifecycle-state-through-imds.html)
- * and, once it reads `Terminated`, lets the worker drain and then completes the termination
- * lifecycle action (`autoscaling:CompleteLifecycleAction`, result CONTINUE).
- * Everything is a no-op when IMDS does not answer (not on EC2).
+ * and, once the instance leaves service (`leavesService`), lets the worker drain and then
+ * completes the termination lifecycle action (`autoscaling:CompleteLifecycleAction`, result
+ * CONTINUE). Everything is a no-op when IMDS does not answer (not on EC2).
  */
 import { AutoScalingClient, CompleteLifecycleActionCommand } from '@aws-sdk/client-auto-scaling';
 import { httpRequest, joinUrl } from './http';
@@ -23,6 +23,16 @@ export interface LifecycleWatcherOptions {
 
 const TOKEN_TTL_SECONDS = 21600;
 
+/**
+ * Whether a target lifecycle state takes the instance out of service: `Terminated`, or a
+ * `Warmed:*` state, where scale-in returns the instance to the group's warm pool (its termination
+ * hook then holds it in Warmed:Pending:Wait; EC2 Auto Scaling User Guide, "Use lifecycle hooks
+ * with a warm pool").
+ */
+export function leavesService(state: string | undefined): boolean {
+  return state === 'Terminated' || (state?.startsWith('Warmed:') ?? false);
+}
+
 export class LifecycleWatcher {
   private token: { value: string; expires: number } | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -31,14 +41,14 @@ export class LifecycleWatcher {
 
   constructor(private readonly options: LifecycleWatcherOptions) {}
 
-  /** Polls until the state reads `Terminated`, then calls `onTerminating` once. */
+  /** Polls until the instance leaves service, then calls `onTerminating` once. */
   watch(onTerminating: () => void): void {
     const tick = async (): Promise<void> => {
       if (this.stopped) return;
       const state = await this.readState();
       if (this.stopped) return;
-      if (state === 'Terminated') {
-        this.options.logger.info('instance is terminating: draining', { targetLifecycleState: state });
+      if (leavesService(state)) {
+        this.options.logger.info('instance is leaving service: draining', { targetLifecycleState: state });
         onTerminating();
         return;
       }

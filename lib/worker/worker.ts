@@ -13,7 +13,7 @@ import { TypedEmitter } from './emitter';
 import { AGENT_ENV, MIN_VISIBILITY_TIMEOUT_SECONDS, WORKER_DEFAULTS } from './contract';
 import { AgentWorkerConfigError, DrainDeadlineError, HandlerTimeoutError, backoffMs, classifySqsError, type SqsErrorKind } from './errors';
 import { InstanceProtection } from './instance-protection';
-import { LifecycleWatcher } from './lifecycle';
+import { leavesService, LifecycleWatcher } from './lifecycle';
 import { NO_HANDLER_METRICS, WorkerMetrics } from './metrics';
 import { resolveOptions, resolveVisibility, retryDelaySeconds, type AgentWorkerOptions, type ResolvedOptions } from './options';
 import { formatViolations } from '../policy/violation';
@@ -294,8 +294,8 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
 
   private async run(): Promise<void> {
     if (this.lifecycle) {
-      // A worker (re)started on an instance that is already terminating must not take messages.
-      if ((await this.lifecycle.readState()) === 'Terminated') {
+      // A worker (re)started on an instance that is already leaving service must not take messages.
+      if (leavesService(await this.lifecycle.readState())) {
         void this.drain('lifecycle');
         return;
       }

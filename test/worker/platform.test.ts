@@ -135,8 +135,9 @@ describe('ECS task scale-in protection', () => {
 });
 
 describe('EC2 termination lifecycle hook', () => {
-  test('drains when the target lifecycle state reads Terminated, then completes the lifecycle action', async () => {
-    // GIVEN a fake IMDSv2 that answers InService, then Terminated
+  // Terminated: scale-in terminates it; Warmed:Stopped: scale-in returns it to the group's warm pool.
+  test.each(['Terminated', 'Warmed:Stopped'])('drains when the target lifecycle state reads %s, then completes the lifecycle action', async (leaving) => {
+    // GIVEN a fake IMDSv2 that answers InService, then the state that takes the instance out of service
     let state = 'InService';
     const imds = await fakeServer((method, path, headers) => {
       if (method === 'PUT' && path === '/latest/api/token') return [200, 'token-1'];
@@ -164,7 +165,7 @@ describe('EC2 termination lifecycle hook', () => {
     worker.start();
     await waitFor(() => started, 10_000, 'the handler');
     // WHEN
-    state = 'Terminated';
+    state = leaving;
     // THEN
     expect(await stopped).toBe('lifecycle');
     expect(finished).toBe(true);
