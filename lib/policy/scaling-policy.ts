@@ -38,9 +38,12 @@ export const EC2_INSTANCE_WARMUP_SECONDS = 60;
 /**
  * How long a requested worker takes to start taking messages, at worst, by compute: Fargate
  * tasks 25-60 s, EC2 instances 60-180 s to InService with the agent running (both reported; no
- * AWS figure). The burst signal projects the backlog's growth over it (`growthHorizonSeconds`).
+ * AWS figure), and 30-60 s for an instance started from the group's warm pool (`ec2WarmPool`:
+ * stopped with Docker installed and the image pulled; "as low as 30 seconds", reported at the
+ * warm pools' launch; no AWS figure for the upper end, chosen as Fargate's). The burst signal
+ * projects the backlog's growth over it (`growthHorizonSeconds`).
  */
-export const WORKER_START_SECONDS = { fargate: 60, ec2: 180 } as const;
+export const WORKER_START_SECONDS = { fargate: 60, ec2: 180, ec2WarmPool: 60 } as const;
 
 /** The target tracking half of the policy: keeps backlog per worker at the target. */
 export interface TargetTrackingModel {

@@ -122,10 +122,12 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
   const workers: Worker[] = [];
   let stoppedWorkerSeconds = 0;
   const startupFor = (): number => (policy.kind === 'foresight' ? 0 : rng.uniform(w.startupSeconds.min, w.startupSeconds.max));
+  const pool = warmPoolOf(policy, rng);
   const launch = (now: number, ready = false): void => {
+    const warmStart = ready ? undefined : pool?.take(now);
     workers.push({
       launchedAt: now,
-      readyAt: ready ? now : now + startupFor(),
+      readyAt: ready ? now : warmStart ?? now + startupFor(),
       state: ready ? 'running' : 'starting',
       drainStartedAt: NaN,
       stoppedAt: NaN,
@@ -254,8 +256,12 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
     // Stopped workers leave the list (their time is counted now), so every loop walks live ones only.
     let live = 0;
     for (const wk of workers) {
-      if (wk.state === 'stopped') stoppedWorkerSeconds += wk.stoppedAt - wk.launchedAt;
-      else workers[live++] = wk;
+      if (wk.state === 'stopped') {
+        stoppedWorkerSeconds += wk.stoppedAt - wk.launchedAt;
+        pool?.returned(wk.stoppedAt);
+      } else {
+        workers[live++] = wk;
+      }
     }
     workers.length = live;
     peakWorkers = Math.max(peakWorkers, live);
@@ -292,6 +298,31 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
     workerMinutes: workerSeconds / 60,
     events,
     timeline: withWaits(timeline, messages, waits),
+  };
+}
+
+/**
+ * A group's warm pool (`WarmPool`): when each stopped instance is (or will be) ready to start. It
+ * holds maxPrepared less the workers at time 0, prepared before the run. `take` starts the
+ * earliest one and gives when it takes messages (undefined when none is left: the instance
+ * starts cold); `returned` puts back an instance that scale-in stopped once it had drained (reuse
+ * on scale-in). With maxPrepared = maxWorkers, every start is warm.
+ */
+function warmPoolOf(policy: SimulationPolicy, rng: Random) {
+  const spec = policy.warmPool;
+  if (!spec) return undefined;
+  const readyAt: number[] = Array.from({ length: Math.max(0, spec.maxPrepared - policy.initialWorkers) }, () => 0);
+  return {
+    take(now: number): number | undefined {
+      if (readyAt.length === 0) return undefined;
+      let first = 0;
+      for (let i = 1; i < readyAt.length; i++) if (readyAt[i] < readyAt[first]) first = i;
+      const [ready] = readyAt.splice(first, 1);
+      return Math.max(now, ready) + rng.uniform(spec.startupSeconds.min, spec.startupSeconds.max);
+    },
+    returned(stoppedAt: number): void {
+      readyAt.push(stoppedAt);
+    },
   };
 }
 

@@ -91,6 +91,9 @@ export const STARTUP_SECONDS: Record<ComputeKind, { readonly min: number; readon
   ec2: { min: 60, max: WORKER_START_SECONDS.ec2 },
 };
 
+/** An EC2 instance started from the group's warm pool (Stopped, prepared): about 30-60 s to taking messages (reported). */
+export const WARM_POOL_STARTUP_SECONDS = { min: 30, max: WORKER_START_SECONDS.ec2WarmPool } as const;
+
 export const DEFAULT_WORKER: WorkerParams = {
   compute: 'fargate',
   startupSeconds: STARTUP_SECONDS.fargate,

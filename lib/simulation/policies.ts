@@ -11,7 +11,7 @@ import { AWS_SCALING_FACTS, buildScalingModel, validateScalingModel, WORKER_STAR
 import { AdjustmentType } from '../policy/steps';
 import { formatViolations } from '../policy/violation';
 import { kedaDefaults, scaledObjectFromModel, type ScaledObjectSpec } from './keda';
-import type { SimulationParams } from './params';
+import { WARM_POOL_STARTUP_SECONDS, type SimulationParams } from './params';
 
 interface PolicyBase {
   /** Short name, used in the table and file names. */
@@ -19,6 +19,21 @@ interface PolicyBase {
   readonly description: string;
   /** Workers running (warm) at time 0. */
   readonly initialWorkers: number;
+  /** The warm pool its EC2 group draws on. @default - none: every worker starts cold */
+  readonly warmPool?: WarmPool;
+}
+
+/**
+ * An EC2 group's warm pool (`Ec2AgentFleet`'s default): instances launched, prepared (Docker
+ * installed, the image pulled) and stopped ahead of need, maxPrepared - desired of them (EC2
+ * Auto Scaling User Guide, "Warm pools": by default the pool holds the group's maximum less its
+ * desired capacity). A scale-out takes them first, each starting within `startupSeconds`; a
+ * scale-in drains an instance and stops it back into the pool (reuse on scale-in). A stopped
+ * instance is not worker time (it bills only its volume).
+ */
+export interface WarmPool {
+  readonly maxPrepared: number;
+  readonly startupSeconds: { readonly min: number; readonly max: number };
 }
 
 export type SimulationPolicy =
@@ -48,6 +63,8 @@ export interface FleetConfig extends Omit<BacklogScalingInput, 'targetBacklogPer
   readonly targetBacklogPerWorker?: number;
   /** @default - the simulation's latency goal */
   readonly acceptableLatencySeconds?: number;
+  /** On EC2, whether the group has a warm pool (`Ec2AgentFleet` `warmPool`). @default true */
+  readonly warmPool?: boolean;
 }
 
 /** The example fleet of the issue and the README: `ElasticAgentFleet` with 0-20 workers and a 1-minute latency goal. */
@@ -64,9 +81,9 @@ export function fleetTarget(fleet: FleetConfig, params: SimulationParams): numbe
 
 /** The model `BacklogScaling` deploys for these choices, validated as the construct validates it. */
 function oursModel(fleet: FleetConfig, params: SimulationParams): BacklogScalingModel {
-  const { acceptableLatencySeconds: _latency, ...input } = fleet;
+  const { acceptableLatencySeconds: _latency, warmPool: _warmPool, ...input } = fleet;
   const model = buildScalingModel({
-    workerStartSeconds: WORKER_START_SECONDS[params.worker.compute],
+    workerStartSeconds: oursWarmPool(fleet, params) ? WORKER_START_SECONDS.ec2WarmPool : WORKER_START_SECONDS[params.worker.compute],
     stepCooldowns: params.worker.compute !== 'ec2',
     ...input,
     targetBacklogPerWorker: fleetTarget(fleet, params),
@@ -77,15 +94,24 @@ function oursModel(fleet: FleetConfig, params: SimulationParams): BacklogScaling
   return model;
 }
 
-/** Ours: the model's rules, as `BacklogScaling` deploys them on ECS and EC2 Auto Scaling. */
+/** The warm pool our fleet's group has: on EC2 unless turned off, as `Ec2AgentFleet` deploys it. */
+export function oursWarmPool(fleet: FleetConfig, params: SimulationParams): WarmPool | undefined {
+  return params.worker.compute === 'ec2' && fleet.warmPool !== false
+    ? { maxPrepared: fleet.maxWorkers, startupSeconds: WARM_POOL_STARTUP_SECONDS }
+    : undefined;
+}
+
+/** Ours: the model's rules, as `BacklogScaling` deploys them on ECS and EC2 Auto Scaling (with the EC2 group's warm pool). */
 export function oursPolicy(fleet: FleetConfig, params: SimulationParams, initialWorkers: number): SimulationPolicy {
   const model = oursModel(fleet, params);
+  const warmPool = oursWarmPool(fleet, params);
   return {
     kind: 'rules',
     name: 'ours',
-    description: `backlog per worker, target ${round(model.targetBacklogPerWorker)}: target tracking + burst steps + spare-worker scale-in${model.scaleToZero ? ' + scale to zero' : ''}`,
+    description: `backlog per worker, target ${round(model.targetBacklogPerWorker)}: target tracking + burst steps + spare-worker scale-in${model.scaleToZero ? ' + scale to zero' : ''}${warmPool ? ', warm pool' : ''}`,
     initialWorkers: clampTo(initialWorkers, model.minWorkers, model.maxWorkers),
     rules: rulesFromModel(model),
+    ...(warmPool ? { warmPool } : {}),
   };
 }
 
@@ -231,7 +257,7 @@ export function foresightPolicy(maxWorkers: number, initialWorkers: number): Sim
  * pays the compute's start-up. Not a deployable policy: where every variant of it fails a cell's
  * pass rule, no reactive policy on that source is known to pass it.
  */
-export function reactiveBoundPolicy(maxWorkers: number, initialWorkers: number, periodSeconds: number, variant: ReactiveBoundVariant): SimulationPolicy {
+export function reactiveBoundPolicy(maxWorkers: number, initialWorkers: number, periodSeconds: number, variant: ReactiveBoundVariant, warmPool?: WarmPool): SimulationPolicy {
   return {
     kind: 'reactive-bound',
     name: 'reactive-bound',
@@ -240,6 +266,7 @@ export function reactiveBoundPolicy(maxWorkers: number, initialWorkers: number, 
     maxWorkers,
     periodSeconds,
     ...variant,
+    ...(warmPool ? { warmPool } : {}),
   };
 }
 

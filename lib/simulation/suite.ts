@@ -242,8 +242,9 @@ export function runCell(shape: SuiteShapeName, scale: SuiteScaleName, source: Su
   const messages = materialize(trace, config.params);
   const start = initialWorkers(messages, config);
   const max = config.fleet.maxWorkers;
+  const ours = oursPolicy(config.fleet, config.params, start);
   const policies = [
-    oursPolicy(config.fleet, config.params, start),
+    ours,
     qpfsPolicy(max, start),
     plainStepsPolicy(config.fleet, start),
     kedaPolicy(config.fleet, config.params, start),
@@ -256,7 +257,7 @@ export function runCell(shape: SuiteShapeName, scale: SuiteScaleName, source: Su
   if (cell.failures.length === 0) return cell;
   // Would any policy reading the same datapoints have passed? The bound, judged in ours' place.
   const reactiveBound = REACTIVE_BOUND_VARIANTS.find((variant) => {
-    const policy = reactiveBoundPolicy(max, start, SUITE_SOURCES[source].metricPeriodSeconds, variant);
+    const policy = reactiveBoundPolicy(max, start, SUITE_SOURCES[source].metricPeriodSeconds, variant, ours.warmPool);
     const [bound] = compare(trace, config, { policies: [policy], messages }).summaries;
     return judge({ ...cell, summaries: { ...summaries, ours: bound } }).failures.length === 0;
   }) ?? null;

@@ -79,13 +79,18 @@ describe('ours: the model the constructs deploy, for the simulated worker', () =
     expect(SPARE_WORKERS.evaluate({ visible: 0, inFlight: 80, delayed: 0, running: 20, desired: 20 }, scaleIn!.metric.signalParams)).toBeCloseTo(-Math.sqrt(80) / 4, 9);
   });
 
-  test('on EC2 the burst projects the growth over an instance\'s start-up, at most two periods, as Ec2AgentFleet sets it', () => {
-    const ec2 = resolveConfig({ worker: { compute: 'ec2' } });
-    const policy = oursPolicy(ec2.fleet, ec2.params, 1);
-    if (policy.kind !== 'rules') throw new Error('ours is a rule set');
-    const burst = policy.rules.rules.find((r) => r.metric.signal === EXCESS_BACKLOG);
-    expect(burst?.metric.signalParams.growthPeriods).toBe(growthHorizonSeconds(WORKER_START_SECONDS.ec2, 60) / 60);
-    expect(burst?.metric.signalParams.growthPeriods).toBe(2);
+  test('on EC2 the burst projects the growth over an instance\'s start-up, at most two periods, as Ec2AgentFleet sets it: from the warm pool or not', () => {
+    const growthPeriods = (warmPool: boolean) => {
+      const ec2 = resolveConfig({ worker: { compute: 'ec2' }, fleet: { warmPool } });
+      const policy = oursPolicy(ec2.fleet, ec2.params, 1);
+      if (policy.kind !== 'rules') throw new Error('ours is a rule set');
+      expect(policy.warmPool !== undefined).toBe(warmPool);
+      return policy.rules.rules.find((r) => r.metric.signal === EXCESS_BACKLOG)?.metric.signalParams.growthPeriods;
+    };
+    expect(growthPeriods(true)).toBe(growthHorizonSeconds(WORKER_START_SECONDS.ec2WarmPool, 60) / 60);
+    expect(growthPeriods(true)).toBe(1);
+    expect(growthPeriods(false)).toBe(growthHorizonSeconds(WORKER_START_SECONDS.ec2, 60) / 60);
+    expect(growthPeriods(false)).toBe(2);
   });
 
   test.each([1, 2, 3])('viral burst, seed %i: p95 wait <= 1/3 of QueueProcessingFargateService\'s, worker-minutes <= 1.3x perfect foresight', (seed) => {

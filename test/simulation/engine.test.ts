@@ -96,6 +96,34 @@ describe('EC2 instance warm-up', () => {
   });
 });
 
+describe('an EC2 group\'s warm pool', () => {
+  const cold = { ...params, worker: { ...params.worker, startupSeconds: { min: 30, max: 30 } } };
+  const warmPool = (maxPrepared: number) => ({ maxPrepared, startupSeconds: { min: 10, max: 10 } });
+
+  test('a scale-out starts a prepared instance in its warm start-up, not a new one\'s', () => {
+    const run = simulate(messages([0], [5]), { ...scaleOnAnyMessage(), warmPool: warmPool(5) }, cold, 300);
+    // The alarm reads minute 0 at 60 s; the instance from the pool is ready at 70 s, not 90 s.
+    expect(run.waits[0]).toBe(70);
+  });
+
+  test('with the pool empty, the instance starts cold', () => {
+    const run = simulate(messages([0], [5]), { ...scaleOnAnyMessage(), warmPool: warmPool(0) }, cold, 300);
+    expect(run.waits[0]).toBe(90);
+  });
+
+  test('scale-in stops the drained instance back into the pool: stopped, it is no worker time, and it starts warm again', () => {
+    const p = { ...cold, worker: { ...cold.worker, drainDeadlineSeconds: 300 } };
+    // One worker at 0 and none in the pool: scale-in at 60 s, drained at 200 s, back in the pool.
+    const again = messages([0, 400], [200, 5]);
+    const run = simulate(again, { ...zeroThenOne(), warmPool: warmPool(1) }, p, 600);
+    expect(run.events.map((e) => [e.time, e.to])).toEqual([[60, 0], [420, 1], [480, 0]]);
+    // The second message waits for the returned instance's warm start (ready at 430 s), not a new one's (450 s).
+    expect(run.waits[1]).toBe(430 - 400);
+    // Worker time: 0-200 s, then 420-480 s; none while it was stopped in the pool.
+    expect(run.workerMinutes).toBeCloseTo((200 + 60) / 60, 9);
+  });
+});
+
 describe('scale-in drains', () => {
   test('a removed worker finishes its in-flight message before it stops', () => {
     const p = { ...params, worker: { ...params.worker, drainDeadlineSeconds: 300 } };
@@ -127,6 +155,14 @@ function zeroWhenNothingVisible(initialWorkers: number): SimulationPolicy {
       }],
     },
   };
+}
+
+/** To 0 when nothing is queued, to 1 when a message is visible (one worker at 0). */
+function zeroThenOne(): SimulationPolicy {
+  const zero = zeroWhenNothingVisible(1);
+  const one = scaleOnAnyMessage();
+  if (zero.kind !== 'rules' || one.kind !== 'rules') throw new Error('rule sets');
+  return { ...zero, rules: { ...zero.rules, rules: [...zero.rules.rules, ...one.rules.rules] } };
 }
 
 function scaleOnAnyMessage(): SimulationPolicy {
