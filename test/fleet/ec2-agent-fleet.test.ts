@@ -1,3 +1,7 @@
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { Duration, type Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
@@ -20,6 +24,34 @@ function userData(template: Template): string {
   const joined = lt.Properties.LaunchTemplateData.UserData['Fn::Base64'];
   const parts: unknown[] = typeof joined === 'string' ? [joined] : joined['Fn::Join'][1];
   return parts.map((p) => (typeof p === 'string' ? p : '${token}')).join('');
+}
+
+/**
+ * Runs the boot unit's script from the user data with stand-ins for curl (IMDS answering
+ * `targetState`, or nothing), docker, systemctl, aws and sleep, and returns every call they got.
+ */
+function runLaunchScript(script: string, targetState: string | undefined, options: { failPull?: boolean } = {}): { status: number | null; calls: string[] } {
+  const body = /cat > \/usr\/local\/bin\/agent-worker-launch <<'SCRIPT'\n([\s\S]*?)\nSCRIPT\n/.exec(script)?.[1];
+  if (!body) throw new Error('no launch script in the user data');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'launch-'));
+  const log = path.join(dir, 'calls');
+  const stub = (name: string, behaviour = '') => fs.writeFileSync(path.join(dir, name), `#!/bin/bash\necho "${name} $*" >> ${log}\n${behaviour}\n`, { mode: 0o755 });
+  stub('curl', [
+    'case "$*" in',
+    '  *api/token*) echo t ;;',
+    `  *target-lifecycle-state*) ${targetState === undefined ? 'exit 22' : `echo '${targetState}'`} ;;`,
+    '  *instance-id*) echo i-0123456789abcdef0 ;;',
+    'esac',
+  ].join('\n'));
+  stub('docker', `[ "$1" = inspect ] && echo "true 2026-11-28T00:00:00Z"; [ "$1" = pull ] && exit ${options.failPull ? 1 : 0}; exit 0`);
+  for (const name of ['systemctl', 'aws', 'sleep', 'cloud-init']) stub(name);
+  const scriptPath = path.join(dir, 'launch');
+  // CloudFormation puts the region where the user data has a token.
+  fs.writeFileSync(scriptPath, body.replaceAll('${token}', 'us-east-1'), { mode: 0o755 });
+  const run = spawnSync('bash', [scriptPath], { env: { ...process.env, PATH: `${dir}:${process.env.PATH}` }, encoding: 'utf8' });
+  const calls = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').trim().split('\n').filter((c) => !c.startsWith('curl')) : [];
+  fs.rmSync(dir, { recursive: true, force: true });
+  return { status: run.status, calls };
 }
 
 function instanceStatements(template: Template): { Action: string | string[]; Resource: unknown; Condition?: unknown }[] {
@@ -46,7 +78,7 @@ describe('Ec2AgentFleet', () => {
     const { template } = fleet({ stopTimeout: Duration.seconds(90) });
     const script = userData(template);
     expect(script).toContain('dnf install -y docker');
-    expect(script).toContain('ExecStartPre=/usr/bin/docker pull public.ecr.aws/docker/library/node:20-alpine');
+    expect(script).toContain("ExecStartPre=/bin/sh -c 'docker pull public.ecr.aws/docker/library/node:20-alpine'");
     expect(script).toMatch(/ExecStart=\/usr\/bin\/docker run --rm --name agent-worker --env-file \/etc\/agent-fleet\/agent.env --log-driver awslogs/);
     expect(script).toContain('ExecStop=/usr/bin/docker stop --time 90 agent-worker');
     expect(script).toContain('Restart=always');
@@ -58,7 +90,7 @@ describe('Ec2AgentFleet', () => {
     expect(script).not.toContain('docker login');
   });
 
-  test('an instance counts only once its worker runs: a launch hook that user data completes after 30 s of a running container', () => {
+  test('an instance counts only once its worker runs: a launch hook that the boot unit completes after 30 s of a running container', () => {
     const { template } = fleet({ minWorkers: 1 });
     // On the group itself, so it holds the instances launched with the group too.
     template.hasResourceProperties('AWS::AutoScaling::AutoScalingGroup', {
@@ -70,8 +102,49 @@ describe('Ec2AgentFleet', () => {
       }],
     });
     const script = userData(template);
-    expect(script).toMatch(/docker inspect -f '\{\{\.State\.Running\}\} \{\{\.State\.StartedAt\}\}' agent-worker/);
-    expect(script).toMatch(/aws autoscaling complete-lifecycle-action --region \$\{token\} --lifecycle-hook-name agent-launch --auto-scaling-group-name TestStackFleet\S* --instance-id "\$INSTANCE_ID" --lifecycle-action-result CONTINUE/);
+    expect(script).toContain('ExecStart=/usr/local/bin/agent-worker-launch');
+    expect(script).toContain('systemctl enable agent-worker-launch.service');
+    // The worker unit itself is started by the boot unit only, never at boot on its own.
+    expect(script).not.toContain('systemctl enable --now agent-worker.service');
+    const run = runLaunchScript(script, 'InService');
+    expect(run.status).toBe(0);
+    expect(run.calls.filter((c) => c.startsWith('docker inspect')).length).toBeGreaterThanOrEqual(7);
+    expect(run.calls).toContain('systemctl start agent-worker.service');
+    expect(run.calls.at(-1)).toMatch(/^aws autoscaling complete-lifecycle-action --region us-east-1 --lifecycle-hook-name agent-launch --auto-scaling-group-name TestStackFleet\S* --instance-id i-0123456789abcdef0 --lifecycle-action-result CONTINUE$/);
+  });
+
+  test('warm pool: stopped instances reused on scale-in; going into it an instance pulls the image and never runs the worker', () => {
+    const { template, fleet: made } = fleet({ maxWorkers: 12 });
+    template.hasResourceProperties('AWS::AutoScaling::WarmPool', {
+      AutoScalingGroupName: Match.anyValue(), PoolState: 'Stopped', InstanceReusePolicy: { ReuseOnScaleIn: true },
+    });
+    expect(made.workerStartTime.toSeconds()).toBe(60);
+    const script = userData(template);
+    const pooled = runLaunchScript(script, 'Warmed:Stopped');
+    expect(pooled.status).toBe(0);
+    expect(pooled.calls).toContain('docker pull public.ecr.aws/docker/library/node:20-alpine');
+    // User data finishes before the hook lets the group stop the instance.
+    expect(pooled.calls.indexOf('cloud-init status --wait')).toBe(pooled.calls.length - 2);
+    expect(pooled.calls.some((c) => c.startsWith('systemctl start'))).toBe(false);
+    expect(pooled.calls.at(-1)).toMatch(/--lifecycle-hook-name agent-launch .* --lifecycle-action-result CONTINUE$/);
+    // An image that cannot be pulled leaves the hook to time out: the group abandons the instance.
+    const failed = runLaunchScript(script, 'Warmed:Stopped', { failPull: true });
+    expect(failed.status).not.toBe(0);
+    expect(failed.calls.some((c) => c.includes('complete-lifecycle-action'))).toBe(false);
+    // A target state that never reads runs the worker (after two minutes of tries).
+    const unread = runLaunchScript(script, undefined);
+    expect(unread.calls.filter((c) => c.startsWith('sleep 2')).length).toBe(60);
+    expect(unread.calls).toContain('systemctl start agent-worker.service');
+  });
+
+  test('without a warm pool (warmPool: false, or spot) a new instance takes 60-180 s; warmPool with spot is an error', () => {
+    for (const props of [{ warmPool: false }, { spot: true }]) {
+      const { template, fleet: made } = fleet(props);
+      expect(Object.keys(template.findResources('AWS::AutoScaling::WarmPool'))).toHaveLength(0);
+      expect(made.workerStartTime.toSeconds()).toBe(180);
+    }
+    expect(() => fleet({ spot: true, warmPool: true }))
+      .toThrow(/warmPool: must be false or unset with spot \(EC2 Auto Scaling takes no warm pool on a group that launches Spot instances\), got true/);
   });
 
   test('a worker that keeps failing marks its instance unhealthy, so the group replaces it', () => {
@@ -98,7 +171,7 @@ describe('Ec2AgentFleet', () => {
     const { template } = fleet({ image: AgentImage.fromEcrRepository(repository, 'v1') }, stack);
     const script = userData(template);
     expect(script).toMatch(/ExecStartPre=\/bin\/sh -c 'aws ecr get-login-password --region \$\{token\} \| docker login --username AWS --password-stdin \$\{token\}'/);
-    expect(script).toMatch(/ExecStartPre=\/usr\/bin\/docker pull \$\{token\}/);
+    expect(script).toMatch(/ExecStartPre=\/bin\/sh -c 'docker pull \$\{token\}\.dkr\.ecr\.\S+\/agents:v1'/);
     const [[, policy]] = resourcesOf(template, 'AWS::IAM::Policy').filter(([, p]) => JSON.stringify(p.Properties.Roles).includes('FleetInstanceRole'));
     expect(JSON.stringify(policy.Properties.PolicyDocument)).toContain('ecr:BatchGetImage');
   });
@@ -132,15 +205,21 @@ describe('Ec2AgentFleet', () => {
     expect(statements.some((s) => Array.isArray(s.Action) && s.Action.includes('sqs:ReceiveMessage'))).toBe(true);
   });
 
-  test('a launch template change rolls the group in quarters, scaling and health replacement suspended, the floor kept in service', () => {
-    const { template } = fleet({ minWorkers: 2, maxWorkers: 10 });
+  test('with a warm pool, a launch template change refreshes the instances, those in the pool too, waiting for busy ones', () => {
+    const [group] = Object.values(fleet({ minWorkers: 2, maxWorkers: 10 }).template.findResources('AWS::AutoScaling::AutoScalingGroup'));
+    expect(group.UpdatePolicy.AutoScalingInstanceRefresh).toEqual({ Strategy: 'Rolling', Preferences: { ScaleInProtectedInstances: 'Wait' } });
+    expect(group.UpdatePolicy.AutoScalingRollingUpdate).toBeUndefined();
+  });
+
+  test('without a warm pool, a launch template change rolls the group in quarters, scaling and health replacement suspended, the floor kept in service', () => {
+    const { template } = fleet({ minWorkers: 2, maxWorkers: 10, warmPool: false });
     const [[, group]] = Object.entries(template.findResources('AWS::AutoScaling::AutoScalingGroup')) as [string, { UpdatePolicy: Record<string, unknown> }][];
     expect(group.UpdatePolicy.AutoScalingRollingUpdate).toEqual({
       MaxBatchSize: 3,
       MinInstancesInService: 2,
       SuspendProcesses: ['HealthCheck', 'ReplaceUnhealthy', 'AZRebalance', 'AlarmNotification', 'ScheduledActions'],
     });
-    const fixed = fleet({ minWorkers: 4, maxWorkers: 4 }).template.findResources('AWS::AutoScaling::AutoScalingGroup');
+    const fixed = fleet({ minWorkers: 4, maxWorkers: 4, warmPool: false }).template.findResources('AWS::AutoScaling::AutoScalingGroup');
     // CloudFormation requires MinInstancesInService below MaxSize.
     expect(Object.values(fixed)[0].UpdatePolicy.AutoScalingRollingUpdate).toMatchObject({ MaxBatchSize: 1, MinInstancesInService: 3 });
   });

@@ -14,6 +14,15 @@ const ACCEPTED_WARNINGS: Record<string, string> = {
   W3005: 'redundant DependsOn written by aws-cdk-lib next to a Ref or GetAtt',
 };
 
+// Errors that are gaps in cfn-lint's schema, not in the template: each matches one rule at one
+// location, with why. Anything else at that rule still fails.
+const SCHEMA_GAPS: { readonly rule: string; readonly path: RegExp; readonly reason: string }[] = [{
+  rule: 'E3016',
+  path: /^Resources\/\w+\/UpdatePolicy\/AutoScalingInstanceRefresh$/,
+  reason: 'the AutoScalingInstanceRefresh update policy (CloudFormation UpdatePolicy attribute; aws-cdk-lib\'s '
+    + 'UpdatePolicy.instanceRefresh, the EC2 fleet\'s with a warm pool) is newer than cfn-lint 1.51\'s schema of UpdatePolicy',
+}];
+
 interface LintFinding {
   readonly Rule: { readonly Id: string };
   readonly Level: string;
@@ -47,8 +56,10 @@ if (!cfnLintPresent) {
 
     const describeFinding = (f: LintFinding) => `${f.Rule.Id} ${path.basename(f.Filename)} ${f.Location.Path.join('/')}: ${f.Message}`;
 
-    test('no errors in any template', () => {
-      expect(findings.filter((f) => f.Level === 'Error').map(describeFinding)).toEqual([]);
+    const schemaGap = (f: LintFinding) => SCHEMA_GAPS.some((g) => g.rule === f.Rule.Id && g.path.test(f.Location.Path.join('/')));
+
+    test('no errors in any template, but for the listed gaps of cfn-lint\'s schema', () => {
+      expect(findings.filter((f) => f.Level === 'Error' && !schemaGap(f)).map(describeFinding)).toEqual([]);
     });
 
     test('each warning is of a kind listed with its reason', () => {
