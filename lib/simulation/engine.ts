@@ -264,6 +264,7 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
       }
     }
     workers.length = live;
+    if (pool) stoppedWorkerSeconds += pool.stoppedCost();
     peakWorkers = Math.max(peakWorkers, live);
 
     if (tickEnd % 60 === 0 || tickEnd === durationSeconds) {
@@ -306,7 +307,8 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
  * holds maxPrepared less the workers at time 0, prepared before the run. `take` starts the
  * earliest one and gives when it takes messages (undefined when none is left: the instance
  * starts cold); `returned` puts back an instance that scale-in stopped once it had drained (reuse
- * on scale-in). With maxPrepared = maxWorkers, every start is warm.
+ * on scale-in); `stoppedCost` is what the stopped ones cost per second. With maxPrepared =
+ * maxWorkers, every start is warm.
  */
 function warmPoolOf(policy: SimulationPolicy, rng: Random) {
   const spec = policy.warmPool;
@@ -322,6 +324,10 @@ function warmPoolOf(policy: SimulationPolicy, rng: Random) {
     },
     returned(stoppedAt: number): void {
       readyAt.push(stoppedAt);
+    },
+    /** One second of the pool's stopped instances, in worker-seconds: their volumes' share of a running worker's price. */
+    stoppedCost(): number {
+      return readyAt.length * spec.stoppedCostRatio;
     },
   };
 }

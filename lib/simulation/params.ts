@@ -94,6 +94,14 @@ export const STARTUP_SECONDS: Record<ComputeKind, { readonly min: number; readon
 /** An EC2 instance started from the group's warm pool (Stopped, prepared): about 30-60 s to taking messages (reported). */
 export const WARM_POOL_STARTUP_SECONDS = { min: 30, max: WORKER_START_SECONDS.ec2WarmPool } as const;
 
+/**
+ * What a stopped instance in the warm pool costs, as a share of the same instance running: its
+ * 30 GB gp3 root volume (`Ec2AgentFleet`'s) at $0.08 per GB-month, $2.40 a month, against the
+ * default t3.medium's $0.0416 an hour, $30.37 a month (us-east-1 on-demand list prices). Larger
+ * instance types make it smaller.
+ */
+export const WARM_POOL_STOPPED_COST_RATIO = (30 * 0.08) / (0.0416 * 730);
+
 export const DEFAULT_WORKER: WorkerParams = {
   compute: 'fargate',
   startupSeconds: STARTUP_SECONDS.fargate,

@@ -11,7 +11,7 @@ import { AWS_SCALING_FACTS, buildScalingModel, validateScalingModel, WORKER_STAR
 import { AdjustmentType } from '../policy/steps';
 import { formatViolations } from '../policy/violation';
 import { kedaDefaults, scaledObjectFromModel, type ScaledObjectSpec } from './keda';
-import { WARM_POOL_STARTUP_SECONDS, type SimulationParams } from './params';
+import { WARM_POOL_STARTUP_SECONDS, WARM_POOL_STOPPED_COST_RATIO, type SimulationParams } from './params';
 
 interface PolicyBase {
   /** Short name, used in the table and file names. */
@@ -29,11 +29,13 @@ interface PolicyBase {
  * Auto Scaling User Guide, "Warm pools": by default the pool holds the group's maximum less its
  * desired capacity). A scale-out takes them first, each starting within `startupSeconds`; a
  * scale-in drains an instance and stops it back into the pool (reuse on scale-in). A stopped
- * instance is not worker time (it bills only its volume).
+ * instance bills only its volume: `stoppedCostRatio` of a running one's worker time.
  */
 export interface WarmPool {
   readonly maxPrepared: number;
   readonly startupSeconds: { readonly min: number; readonly max: number };
+  /** A stopped instance's price (its volume) as a share of a running one's: worker time per second stopped. */
+  readonly stoppedCostRatio: number;
 }
 
 export type SimulationPolicy =
@@ -97,7 +99,7 @@ function oursModel(fleet: FleetConfig, params: SimulationParams): BacklogScaling
 /** The warm pool our fleet's group has: on EC2 unless turned off, as `Ec2AgentFleet` deploys it. */
 export function oursWarmPool(fleet: FleetConfig, params: SimulationParams): WarmPool | undefined {
   return params.worker.compute === 'ec2' && fleet.warmPool !== false
-    ? { maxPrepared: fleet.maxWorkers, startupSeconds: WARM_POOL_STARTUP_SECONDS }
+    ? { maxPrepared: fleet.maxWorkers, startupSeconds: WARM_POOL_STARTUP_SECONDS, stoppedCostRatio: WARM_POOL_STOPPED_COST_RATIO }
     : undefined;
 }
 

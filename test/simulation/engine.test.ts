@@ -98,7 +98,7 @@ describe('EC2 instance warm-up', () => {
 
 describe('an EC2 group\'s warm pool', () => {
   const cold = { ...params, worker: { ...params.worker, startupSeconds: { min: 30, max: 30 } } };
-  const warmPool = (maxPrepared: number) => ({ maxPrepared, startupSeconds: { min: 10, max: 10 } });
+  const warmPool = (maxPrepared: number, stoppedCostRatio = 0) => ({ maxPrepared, startupSeconds: { min: 10, max: 10 }, stoppedCostRatio });
 
   test('a scale-out starts a prepared instance in its warm start-up, not a new one\'s', () => {
     const run = simulate(messages([0], [5]), { ...scaleOnAnyMessage(), warmPool: warmPool(5) }, cold, 300);
@@ -119,8 +119,11 @@ describe('an EC2 group\'s warm pool', () => {
     expect(run.events.map((e) => [e.time, e.to])).toEqual([[60, 0], [420, 1], [480, 0]]);
     // The second message waits for the returned instance's warm start (ready at 430 s), not a new one's (450 s).
     expect(run.waits[1]).toBe(430 - 400);
-    // Worker time: 0-200 s, then 420-480 s; none while it was stopped in the pool.
+    // Worker time: 0-200 s, then 420-480 s; none while it was stopped in the pool...
     expect(run.workerMinutes).toBeCloseTo((200 + 60) / 60, 9);
+    // ...but its volume's share of it: stopped 200-420 s and 480-600 s.
+    const billed = simulate(again, { ...zeroThenOne(), warmPool: warmPool(1, 0.1) }, p, 600);
+    expect(billed.workerMinutes * 60).toBeCloseTo(260 + 0.1 * (220 + 120), 0);
   });
 });
 

@@ -44,13 +44,16 @@ describe('the scenario suite', () => {
   test('EC2 with metric math, under EC2 Auto Scaling\'s rules (no step cooldowns): repeated scale-ins on one stale count do not cut the fleet below its need', () => {
     const ec2 = runSuite({ shapes: SUITE_SHAPE_NAMES, scales: ['small'], sources: ['metric-math'], computes: ['ec2'], seed: 1 });
     // What fails is what one-minute datapoints leave behind a load's onsets, even with instances
-    // started from the warm pool in 30-60 s (new instances' 60-180 s also failed the batch dumps and
-    // the heavy-tailed tasks: p95 240 s and 81 s); full scale-in steps failed the steady-ish loads
-    // too (daily wave, noisy sinusoid, ramp, long tasks).
-    expect(ec2.filter((c) => c.failures.length > 0).map((c) => c.shape)).toEqual(['spiky']);
-    expect(ec2.find((c) => c.shape === 'batch')!.summaries.ours.waitP95).toBeLessThan(180);
-    // The spikes are within the bound's reach with the need held 3 minutes.
-    expect(ec2.filter((c) => c.failures.length > 0).map((c) => c.reactiveBound)).toEqual([{ windowSeconds: 60, holdSeconds: 180 }]);
+    // started from the warm pool in 30-60 s (new instances' 60-180 s also failed the heavy-tailed
+    // tasks, p95 81 s, and the batch dumps' p95, 240 s); full scale-in steps failed the steady-ish
+    // loads too (daily wave, noisy sinusoid, ramp, long tasks).
+    const failing = ec2.filter((c) => c.failures.length > 0);
+    expect(failing.map((c) => c.shape)).toEqual(['spiky', 'batch']);
+    // The dumps fail on cost alone (3.3x foresight's worker-minutes, as without the pool): foresight
+    // runs instances only while a dump lasts, and the pool's stopped instances bill their volumes.
+    expect(failing[1].failures).toEqual([expect.stringMatching(/^cost 3\.\d\dx > 3x$/)]);
+    // Both are within the bound's reach: the spikes with the need held 3 minutes, the dumps with the exact need.
+    expect(failing.map((c) => c.reactiveBound)).toEqual([{ windowSeconds: 60, holdSeconds: 180 }, { windowSeconds: 60, holdSeconds: 0 }]);
   });
 
   test('the scorecard has a row per cell and a verdict line; the CSV a header and a row per cell', () => {
