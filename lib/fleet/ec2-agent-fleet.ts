@@ -86,9 +86,9 @@ export interface Ec2ComputeOptions {
    * its 30 GB root volume. Not with `spot` (EC2 Auto Scaling takes no warm pool on a group that
    * launches Spot instances). With it, a deployment replaces instances by an instance refresh,
    * which replaces those in the pool too (a rolling update would leave them on the old launch
-   * template). On the suite's 60 EC2 cells it took the cells passing from 47 to 56 (seed 1),
-   * 57 and 55 (seeds 2 and 3), for 1.14x perfect foresight's worker-minutes against 1.24x
-   * (docs/simulation.md, seventh round).
+   * template). On the suite's 60 EC2 cells it took the cells passing from 47, 46 and 45 to 52,
+   * 51 and 50 (seeds 1-3), for 1.37x perfect foresight's worker-minutes against 1.24x, the
+   * stopped instances' volumes counted (docs/simulation.md, seventh round).
    * @default - true, unless `spot`
    */
   readonly warmPool?: boolean;
