@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Duration, type Stack } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
+import * as autoscaling from 'aws-cdk-lib/aws-autoscaling';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecr from 'aws-cdk-lib/aws-ecr';
 import * as sns from 'aws-cdk-lib/aws-sns';
@@ -135,6 +136,14 @@ describe('Ec2AgentFleet', () => {
     const unread = runLaunchScript(script, undefined);
     expect(unread.calls.filter((c) => c.startsWith('sleep 2')).length).toBe(60);
     expect(unread.calls).toContain('systemctl start agent-worker.service');
+  });
+
+  test('the pool can be capped through its CloudFormation resource, as the README shows', () => {
+    const stack = testStack();
+    const queue = new AgentQueue(stack, 'Tasks');
+    const made = new Ec2AgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE, maxWorkers: 100 });
+    (made.warmPool!.node.defaultChild as autoscaling.CfnWarmPool).maxGroupPreparedCapacity = 30;
+    synthTemplate(stack).hasResourceProperties('AWS::AutoScaling::WarmPool', { MaxGroupPreparedCapacity: 30, PoolState: 'Stopped' });
   });
 
   test('without a warm pool (warmPool: false, or spot) a new instance takes 60-180 s; warmPool with spot is an error', () => {
