@@ -12,7 +12,7 @@ import type { Construct } from 'constructs';
 import { PUBLISHER_ENV, PUBLISHER_IAM_ACTIONS } from '../../lambda/backlog-publisher/contract';
 import { metricDataQueries } from '../scaling/metric-queries';
 import { check, checkIntegerRange, type Violation } from '../policy/violation';
-import { EC2_INSTANCE_WARMUP_SECONDS, WORKER_START_SECONDS } from '../policy/scaling-policy';
+import { EC2_INSTANCE_WARMUP_SECONDS, EC2_ROOT_VOLUME_GIB, WORKER_START_SECONDS } from '../policy/scaling-policy';
 import { AGENT_ENV, type WorkerTimings } from '../worker/contract';
 import { acknowledgeGranteeWildcard, acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
 import { checkWholeSeconds, knownSeconds, refuseTokens, throwIfInvalid } from '../validation';
@@ -83,10 +83,10 @@ export interface Ec2ComputeOptions {
    * installed, the image pulled) and stopped, up to maxWorkers with those in service. A scale-out
    * starts them in about 30-60 s instead of 60-180 s for a new instance; scale-in drains an
    * instance and stops it back into the pool (reuse on scale-in). A stopped instance costs only
-   * its 30 GB root volume. Not with `spot` (EC2 Auto Scaling takes no warm pool on a group that
-   * launches Spot instances). With it, a deployment replaces instances by an instance refresh,
-   * which replaces those in the pool too (a rolling update would leave them on the old launch
-   * template). On the suite's 60 EC2 cells it took the cells passing from 47, 46 and 45 to 52,
+   * its 30 GB root volume (`EC2_ROOT_VOLUME_GIB`). Not with `spot` (EC2 Auto Scaling takes no
+   * warm pool on a group that launches Spot instances). With it, a deployment replaces instances
+   * by an instance refresh, which replaces those in the pool too (a rolling update would leave
+   * them on the old launch template). On the suite's 60 EC2 cells it took the cells passing from 47, 46 and 45 to 52,
    * 51 and 50 (seeds 1-3), for 1.37x perfect foresight's worker-minutes against 1.24x, the
    * stopped instances' volumes counted (docs/simulation.md, seventh round).
    * @default - true, unless `spot`
@@ -256,7 +256,7 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet, ec2.IConnect
       associatePublicIpAddress: false,
       blockDevices: [{
         deviceName: '/dev/xvda',
-        volume: ec2.BlockDeviceVolume.ebs(30, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }),
+        volume: ec2.BlockDeviceVolume.ebs(EC2_ROOT_VOLUME_GIB, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }),
       }],
       userData: agentUserData(image, env, secrets, this.logGroup.logGroupName, settings.timings.stopTimeoutSeconds, groupName, props),
     });

@@ -36,6 +36,13 @@ export const AWS_SCALING_FACTS = {
 export const EC2_INSTANCE_WARMUP_SECONDS = 60;
 
 /**
+ * The root volume of an EC2 fleet's instances (gp3, GiB): room for Docker and an agent image of a
+ * few GB. `Ec2AgentFleet` deploys it; it is all a stopped instance in the warm pool bills, which
+ * the simulator prices (`WARM_POOL_STOPPED_COST_RATIO`).
+ */
+export const EC2_ROOT_VOLUME_GIB = 30;
+
+/**
  * How long a requested worker takes to start taking messages, at worst, by compute: Fargate
  * tasks 25-60 s, EC2 instances 60-180 s to InService with the agent running (both reported; no
  * AWS figure), and 30-60 s for an instance started from the group's warm pool (`ec2WarmPool`:

@@ -3,7 +3,7 @@
  * "stated" = AWS documents the value; "reported" = users measured it, AWS does not publish it;
  * "chosen" = our modelling choice. docs/simulation.md lists the same table.
  */
-import { AWS_SCALING_FACTS, EC2_INSTANCE_WARMUP_SECONDS, WORKER_START_SECONDS } from '../policy/scaling-policy';
+import { AWS_SCALING_FACTS, EC2_INSTANCE_WARMUP_SECONDS, EC2_ROOT_VOLUME_GIB, WORKER_START_SECONDS } from '../policy/scaling-policy';
 import { defaultDrainDeadline, WORKER_DEFAULTS } from '../worker/contract';
 
 /** How long one message takes to process. */
@@ -96,11 +96,11 @@ export const WARM_POOL_STARTUP_SECONDS = { min: 30, max: WORKER_START_SECONDS.ec
 
 /**
  * What a stopped instance in the warm pool costs, as a share of the same instance running: its
- * 30 GB gp3 root volume (`Ec2AgentFleet`'s) at $0.08 per GB-month, $2.40 a month, against the
- * default t3.medium's $0.0416 an hour, $30.37 a month (us-east-1 on-demand list prices). Larger
- * instance types make it smaller.
+ * 30 GB gp3 root volume (`EC2_ROOT_VOLUME_GIB`) at $0.08 per GB-month, $2.40 a month, against
+ * the default t3.medium's $0.0416 an hour, $30.37 a month (us-east-1 on-demand list prices).
+ * Larger instance types make it smaller.
  */
-export const WARM_POOL_STOPPED_COST_RATIO = (30 * 0.08) / (0.0416 * 730);
+export const WARM_POOL_STOPPED_COST_RATIO = (EC2_ROOT_VOLUME_GIB * 0.08) / (0.0416 * 730);
 
 export const DEFAULT_WORKER: WorkerParams = {
   compute: 'fargate',
