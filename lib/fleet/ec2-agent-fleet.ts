@@ -119,7 +119,7 @@ export interface Ec2ComputeOptions {
    * long it is not yet current capacity (a scale-out adds to the capacity without it) and holds
    * scale-in off. EC2 Auto Scaling step policies take no cooldown, so on this fleet it is also
    * what paces repeated step scale-outs; BacklogScaling's cooldowns do not apply here (its
-   * default scale-in steps are smaller instead, `scaleInActionsPerCount`).
+   * default scale-in sets exact capacities instead on one-minute metrics, `WORKERS_TO_KEEP`).
    * @default Duration.seconds(60) (`EC2_INSTANCE_WARMUP_SECONDS`)
    */
   readonly instanceWarmup?: Duration;

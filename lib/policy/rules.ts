@@ -1,7 +1,7 @@
 import { targetTrackingCapacity } from './backlog';
 import { AWS_SCALING_FACTS, signalParams, type BacklogScalingModel, type StepPolicyModel } from './scaling-policy';
-import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, type FleetSample, type SignalParams } from './signals';
-import { findStep, type ScalingStep } from './steps';
+import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, keep, QUEUED_MESSAGES, SPARE_WORKERS, WORKERS_TO_KEEP, type FleetSample, type SignalParams } from './signals';
+import { AdjustmentType, findStep, type ScalingStep } from './steps';
 import { spareWorkersSignal, UTILIZATION_PERIOD_SECONDS, utilizationRuleSignal } from './utilization';
 
 /**
@@ -117,9 +117,12 @@ export interface ScalingRuleSet {
   readonly rules: readonly ScalingRule[];
 }
 
-/** Whether a step rule adds workers (all its steps are positive, or it sets an exact capacity above 0). */
+/**
+ * Whether a step rule adds workers: all its steps are positive changes. An ExactCapacity rule
+ * adds or removes, whichever its capacity is against the current one.
+ */
 export function isScaleOutRule(rule: StepRule): boolean {
-  return rule.steps.every((s) => s.change > 0);
+  return rule.adjustmentType !== AdjustmentType.EXACT_CAPACITY && rule.steps.every((s) => s.change > 0);
 }
 
 /**
@@ -187,14 +190,28 @@ export function rulesFromModel(model: BacklogScalingModel): ScalingRuleSet {
       scaleInRatio: AWS_SCALING_FACTS.targetTrackingScaleInRatio,
     },
     stepRule('burst steps on excess backlog', model, model.burst, EXCESS_BACKLOG, Comparison.GREATER_THAN),
-    stepRule('scale-in steps on spare workers', model, model.scaleIn,
-      model.utilization ? spareWorkersSignal(model.utilization) : SPARE_WORKERS, Comparison.GREATER_THAN_OR_EQUAL),
+    scaleInRule(model),
     ...utilizationRules(model),
   ];
   if (model.scaleToZero) {
     rules.push(stepRule('scale to zero when idle', model, model.scaleToZero, QUEUED_MESSAGES, Comparison.LESS_THAN_OR_EQUAL));
   }
   return { minWorkers: model.minWorkers, maxWorkers: model.maxWorkers, rules };
+}
+
+/**
+ * The scale-in: steps on spare workers (`>=` threshold), or exact capacities on the workers to
+ * keep (`<` threshold), the workers needed being those that the spare count leaves out.
+ */
+function scaleInRule(model: BacklogScalingModel): StepRule {
+  const spare = model.utilization ? spareWorkersSignal(model.utilization) : SPARE_WORKERS;
+  if (!model.scaleIn.keep) return stepRule('scale-in steps on spare workers', model, model.scaleIn, spare, Comparison.GREATER_THAN_OR_EQUAL);
+  const workersToKeep: RuleSignal = {
+    id: WORKERS_TO_KEEP.id,
+    label: model.utilization ? `${WORKERS_TO_KEEP.label}, with ${spare.label}` : WORKERS_TO_KEEP.label,
+    evaluate: (s, p) => keep(s.running - spare.evaluate(s, p), s.running, p),
+  };
+  return stepRule('scale-in to the workers to keep', model, model.scaleIn, workersToKeep, Comparison.LESS_THAN);
 }
 
 /**

@@ -1,4 +1,4 @@
-import type { SignalParams } from './signals';
+import { KEEP_HEADROOM, type KeepParams, type SignalParams } from './signals';
 import { AdjustmentType, MAX_STEPS, validateSteps, type ScalingStep } from './steps';
 import { UTILIZATION_DEFAULTS, validateUtilization, type UtilizationSignal } from './utilization';
 import { check, checkIntegerRange, checkRange, type Violation } from './violation';
@@ -80,6 +80,15 @@ export interface StepPolicyModel {
   readonly minAdjustmentMagnitude?: number;
 }
 
+/**
+ * The scale-in: steps that remove spare workers (`SPARE_WORKERS`, `>=` threshold), or, with
+ * `keep`, exact capacities on the workers to keep (`WORKERS_TO_KEEP`, `<` threshold, `keepSteps`).
+ */
+export interface ScaleInModel extends StepPolicyModel {
+  /** The exact scale-in's constants. @default - steps that remove spare workers */
+  readonly keep?: KeepParams;
+}
+
 /** The idle rule: a step policy that sets the fleet to 0 once the queue has been empty long enough. */
 export interface ScaleToZeroModel extends StepPolicyModel {
   readonly idleSeconds: number;
@@ -118,7 +127,7 @@ export interface BacklogScalingModel {
   /** Step scaling on excess backlog (bursts, and 0 -> 1): alarm on `excessBacklog > threshold`. */
   readonly burst: StepPolicyModel;
   /** Step scaling on spare workers (scale-in that never counts busy workers as idle). */
-  readonly scaleIn: StepPolicyModel;
+  readonly scaleIn: ScaleInModel;
   /**
    * Going to 0: ExactCapacity 0 when `queuedMessages` stays <= 0 for `idleSeconds` (an alarm
    * that fires below its threshold). Absent when minWorkers > 0.
@@ -208,6 +217,8 @@ export function defaultBurstSteps(maxWorkers: number, target: number): ScalingSt
  * `actionsPerCount`: how many scale-in actions may read one spare count. Under a cooldown, one;
  * without (EC2 Auto Scaling's step policies take none, `scaleInActionsPerCount`), each step is
  * divided by it (at least -1), so that those actions together remove no more than was spare.
+ * That was the EC2 default on one-minute metrics until the exact scale-in (`WORKERS_TO_KEEP`)
+ * replaced it; these steps remain what `scaleInSteps` can choose.
  * There `stepCooldowns` is false (the default when a count is read by several actions) and the
  * bands are not split: the same split passed 46 of the 60 EC2 cells against 47 (a removal read
  * again by a second action compounds).
@@ -246,9 +257,46 @@ function range(from: number, to: number): number[] {
  * warm-up), full steps passed 5 of 30 (the fleet fell below its need on the second and third
  * actions, then burst back), steps / 2 passed 14, / 3 passed 20 and / 4 passed 18; with the
  * publisher's 10 s metrics, full steps 26 of 30 and / 2, 24 (docs/simulation.md, fourth round).
+ * Where it is above 1, the default scale-in sets exact capacities instead (`WORKERS_TO_KEEP`):
+ * the same on every read, so nothing compounds (eighth round).
  */
 export function scaleInActionsPerCount(metricPeriodSeconds: number): number {
   return 1 + Math.floor((2 * metricPeriodSeconds) / 60);
+}
+
+/**
+ * The capacities an exact scale-in sets (`WORKERS_TO_KEEP`): every whole number up to maxWorkers
+ * when AWS's 20 steps allow, else 1-8 and then a geometric ladder to maxWorkers in the 12 steps
+ * left (ratio 1.24 for 100 workers, 1.41 for 500, 2.0 for 10,000): a capacity at most that ratio
+ * above the workers to keep, which the next read brings down again as the need falls.
+ */
+export function keepCapacities(maxWorkers: number): { capacities: number[]; ratio: number } {
+  const max = Math.max(1, Math.floor(maxWorkers));
+  if (max <= MAX_STEPS) return { capacities: range(1, max), ratio: 1 };
+  const whole = 8;
+  const geometric = MAX_STEPS - whole;
+  // Rounded up: the condition on the running count (keepExpression) needs no smaller a ratio than the ladder's.
+  const ratio = Math.ceil(1000 * (max / whole) ** (1 / geometric)) / 1000;
+  const capacities = range(1, whole);
+  for (let j = 1; j <= geometric; j++) {
+    const previous = capacities[capacities.length - 1];
+    capacities.push(j === geometric ? max : Math.min(max, Math.max(previous + 1, Math.ceil(whole * ratio ** j))));
+  }
+  return { capacities, ratio };
+}
+
+/**
+ * The exact scale-in's steps on the workers to keep, against the threshold maxWorkers (an alarm
+ * that fires below it): a value in (c[j-1], c[j]] sets capacity c[j], the smallest capacity at or
+ * above it (below a threshold, a step's lower bound is exclusive and its upper bound inclusive).
+ */
+export function keepSteps(maxWorkers: number): ScalingStep[] {
+  const { capacities } = keepCapacities(maxWorkers);
+  return capacities.map((c, j) => ({
+    ...(j === 0 ? {} : { lower: capacities[j - 1] - maxWorkers }),
+    upper: c - maxWorkers,
+    change: c,
+  }));
 }
 
 /**
@@ -336,6 +384,11 @@ export function buildScalingModel(input: BacklogScalingInput): BacklogScalingMod
   const scaleInPeriods = input.scaleInEvaluationPeriods ?? periodsFor(scaleInDefaults.scaleInAfterSeconds, period);
   const held = input.targetBacklogPerWorker * HELD_BACKLOG_RATIO;
   const cooldowns = input.stepCooldowns !== false;
+  const actionsPerCount = cooldowns ? 1 : scaleInActionsPerCount(period);
+  // Where several actions read one count, the default scale-in sets exact capacities (WORKERS_TO_KEEP).
+  const keep = actionsPerCount > 1 && input.scaleInSteps === undefined
+    ? { headroom: KEEP_HEADROOM, ratio: keepCapacities(input.maxWorkers).ratio, none: input.maxWorkers + 1 }
+    : undefined;
   return {
     minWorkers: input.minWorkers,
     maxWorkers: input.maxWorkers,
@@ -359,12 +412,13 @@ export function buildScalingModel(input: BacklogScalingInput): BacklogScalingMod
       minAdjustmentMagnitude: 1,
     },
     scaleIn: {
-      threshold: 1,
+      threshold: keep ? input.maxWorkers : 1,
       evaluationPeriods: scaleInPeriods,
       datapointsToAlarm: slackDatapoints(scaleInPeriods),
-      adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY,
-      steps: input.scaleInSteps ?? defaultScaleInSteps(input.maxWorkers, cooldowns ? 1 : scaleInActionsPerCount(period), cooldowns),
+      adjustmentType: keep ? AdjustmentType.EXACT_CAPACITY : AdjustmentType.CHANGE_IN_CAPACITY,
+      steps: keep ? keepSteps(input.maxWorkers) : input.scaleInSteps ?? defaultScaleInSteps(input.maxWorkers, actionsPerCount, cooldowns),
       cooldownSeconds: scaleInCooldown,
+      ...(keep ? { keep } : {}),
     },
     scaleToZero: input.minWorkers === 0
       ? scaleToZeroModel(input.scaleToZeroAfterSeconds ?? DEFAULTS.scaleToZeroAfterSeconds, period, scaleInCooldown)
@@ -399,6 +453,7 @@ export function signalParams(model: BacklogScalingModel): SignalParams {
     concurrency: model.concurrency,
     inputsArriveTogether: model.inputsArriveTogether,
     growthPeriods: growthHorizonSeconds(model.workerStartSeconds, model.metricPeriodSeconds) / model.metricPeriodSeconds,
+    ...(model.scaleIn.keep ? { keep: model.scaleIn.keep } : {}),
   };
 }
 
@@ -434,7 +489,8 @@ export function validateScalingModel(model: BacklogScalingModel): Violation[] {
   }
   model.burst.steps.forEach((s, i) => out.push(...check(s.change > 0, `burstSteps[${i}].change`, '> 0 (burst steps add workers)', s.change)));
   out.push(...validateSteps('scaleInSteps', model.scaleIn.steps));
-  model.scaleIn.steps.forEach((s, i) => {
+  // The exact scale-in's steps are derived, not chosen: they set capacities, they don't remove.
+  if (!model.scaleIn.keep) model.scaleIn.steps.forEach((s, i) => {
     const spareAtLower = model.scaleIn.threshold + (s.lower ?? 0);
     out.push(...check(s.change < 0 && -s.change <= spareAtLower, `scaleInSteps[${i}].change`,
       `between -${spareAtLower} and -1 (no more than the spare workers at the step's lower bound)`, s.change));

@@ -52,6 +52,24 @@ export interface SignalParams {
    * @default 0 - no projection
    */
   readonly growthPeriods?: number;
+  /**
+   * The exact scale-in's constants (`WORKERS_TO_KEEP`), when the fleet scales in that way.
+   * @default - none
+   */
+  readonly keep?: KeepParams;
+}
+
+/** The constants of the workers-to-keep signal: see `WORKERS_TO_KEEP`. */
+export interface KeepParams {
+  /** Workers kept per worker needed (`KEEP_HEADROOM`). */
+  readonly headroom: number;
+  /** The largest ratio between neighbouring capacities the scale-in sets (1 when it sets every whole number). */
+  readonly ratio: number;
+  /**
+   * The value that asks for no scale-in: maxWorkers + 1, above the alarm's threshold (maxWorkers)
+   * and every step, so that no step applies even when an older datapoint keeps the alarm in ALARM.
+   */
+  readonly none: number;
 }
 
 /**
@@ -141,6 +159,11 @@ function round(x: number): number {
   return Math.round(x * 1000) / 1000;
 }
 
+/** A constant rounded up to three decimals: a bound that must not shrink. */
+function roundUp(x: number): number {
+  return Math.ceil(Math.round(x * 1e6) / 1000) / 1000;
+}
+
 /**
  * Standard deviations of in-flight noise that the spare-workers signal keeps as headroom. The
  * in-flight count a one-minute snapshot reads fluctuates around its mean like a Poisson count,
@@ -171,9 +194,66 @@ export const SPARE_WORKERS: ScalingSignal = {
   id: 'spareWorkers',
   label: 'Workers beyond what visible messages (at the target) and in-flight messages (busy workers, with headroom) need',
   inputs: ['visible', 'inFlight', 'running'],
-  expression: (p) => `${fleetInput('running', p)} - ${atLeastOne(`(visible / ${p.target} + (inFlight + ${IN_FLIGHT_HEADROOM_SIGMAS} * (inFlight ^ 0.5)) / ${p.concurrency})`)}`,
-  evaluate: (s, { target, concurrency }) =>
-    s.running - Math.max(s.visible / target + (s.inFlight + IN_FLIGHT_HEADROOM_SIGMAS * Math.sqrt(Math.max(0, s.inFlight))) / concurrency, 1),
+  expression: (p) => `${fleetInput('running', p)} - ${neededExpression(p)}`,
+  evaluate: (s, p) => s.running - needed(s, p),
+};
+
+/** The workers the queue needs, at least one: see `SPARE_WORKERS`. */
+function needed(s: FleetSample, { target, concurrency }: SignalParams): number {
+  return Math.max(s.visible / target + (s.inFlight + IN_FLIGHT_HEADROOM_SIGMAS * Math.sqrt(Math.max(0, s.inFlight))) / concurrency, 1);
+}
+
+function neededExpression(p: SignalParams): string {
+  return atLeastOne(`(visible / ${p.target} + (inFlight + ${IN_FLIGHT_HEADROOM_SIGMAS} * (inFlight ^ 0.5)) / ${p.concurrency})`);
+}
+
+/**
+ * Workers an exact scale-in keeps per worker needed. The count needed is a one-minute snapshot of
+ * in-flight messages and carries its noise (`IN_FLIGHT_HEADROOM_SIGMAS`); an exact capacity sets
+ * it at once rather than a step at a time, so it keeps a margin. On the suite's 30 EC2 cells with
+ * one-minute metrics, cells passing on seeds 1, 2 and 3: 1.0 24 / 24 / 22 (1.30x perfect
+ * foresight's worker-minutes), 1.1 26 / 25 / 22, 1.2 26 / 24 / 23, 1.25 26 / 25 / 23 (1.37x),
+ * 1.3 26 / 25 / 23 (1.38x); the steps that removed a third of the spare count passed 23 / 22 / 21
+ * (1.40x). 1.25 is the middle of the best plateau (docs/simulation.md, eighth round).
+ */
+export const KEEP_HEADROOM = 1.25;
+
+/**
+ * Workers to keep on a scale-in, for an exact capacity (ExactCapacity steps): headroom x the
+ * workers needed, when the fleet runs at least `ratio` x that plus one; otherwise `none` (no
+ * scale-in). `needed`: the workers needed, as an expression.
+ *
+ * Why exact: where nothing paces scale-in actions (EC2 Auto Scaling's step policies take no
+ * cooldown) and one-minute datapoints are read by up to three actions (`scaleInActionsPerCount`),
+ * a step that removes a count removes it again on each read, so the count steps had to be a third
+ * of the spare workers, and a fleet came down from a burst a third at a time. Setting a capacity
+ * instead is the same on every read. The `ratio` condition keeps the capacity the steps set (the
+ * next one at or above the value, `keepSteps`) below the running count, so the action never adds.
+ */
+export function keepExpression(neededWorkers: string, p: SignalParams): string {
+  const { headroom, ratio, none } = keepParams(p);
+  const running = fleetInput('running', p);
+  return `IF(${running} - ${roundUp(ratio * headroom)} * ${neededWorkers} >= 1, ${round(headroom)} * ${neededWorkers}, ${none})`;
+}
+
+/** `keepExpression` as a function of the workers needed and running. */
+export function keep(neededWorkers: number, running: number, p: SignalParams): number {
+  const { headroom, ratio, none } = keepParams(p);
+  return running - roundUp(ratio * headroom) * neededWorkers >= 1 ? round(headroom) * neededWorkers : none;
+}
+
+function keepParams(p: SignalParams): KeepParams {
+  if (!p.keep) throw new Error('the workers-to-keep signal needs SignalParams.keep');
+  return p.keep;
+}
+
+/** Workers to keep on a scale-in (`keepExpression`), from the queue's need. */
+export const WORKERS_TO_KEEP: ScalingSignal = {
+  id: 'workersToKeep',
+  label: 'Workers to keep: those the queue needs, with headroom (maxWorkers + 1 when none is spare)',
+  inputs: ['visible', 'inFlight', 'running'],
+  expression: (p) => keepExpression(neededExpression(p), p),
+  evaluate: (s, p) => keep(needed(s, p), s.running, p),
 };
 
 /** Every message the queue holds, in any state: visible + inFlight + delayed. 0 for long enough means idle. */

@@ -9,7 +9,7 @@ import {
   type BacklogScalingInput, type BacklogScalingModel, type StepPolicyModel,
 } from '../policy/scaling-policy';
 import { metricSignal, UTILIZATION_DEFAULTS, utilizationSignals, UtilizationSource, type UtilizationSignal } from '../policy/utilization';
-import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, type ScalingSignal } from '../policy/signals';
+import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, WORKERS_TO_KEEP, type ScalingSignal } from '../policy/signals';
 import { AdjustmentType, type ScalingStep } from '../policy/steps';
 import { checkWholeSeconds, knownNumber, knownSeconds, throwIfInvalid } from '../validation';
 import { check } from '../policy/violation';
@@ -52,7 +52,10 @@ export interface BacklogScalingOptions {
    * @default - derived from `maxWorkers` (`defaultScaleInSteps`): half the spare workers below 8,
    * then the band's lower bound in bands of powers of two, split at 1.5x from 16 on (-8 for 8-15,
    * -16 for 16-23, -24 for 24-31, -32 for 32-47, ...); on a fleet whose step policies take no
-   * cooldown (EC2), unsplit bands, a third of their bound on one-minute metrics (`scaleInActionsPerCount`)
+   * cooldown (EC2), unsplit bands with the publisher's 10 s metrics, and on one-minute metrics no
+   * such steps: the scale-in sets the workers to keep, 1.25 x those needed (`WORKERS_TO_KEEP`,
+   * ExactCapacity steps). Steps given here replace that too (`defaultScaleInSteps(maxWorkers,
+   * scaleInActionsPerCount(60))` is the earlier EC2 default: a third of each band's bound).
    */
   readonly scaleInSteps?: ScalingStep[];
   /**
@@ -214,7 +217,10 @@ export class BacklogScaling extends Construct {
     // The scale-in cooldown and the spare-workers alarm depend on the extra signals, which
     // scaleOnMetric may add later: both are read at synth.
     const scaleIn = { ...model.scaleIn, cooldownSeconds: Lazy.number({ produce: () => this.model.scaleIn.cooldownSeconds }) };
-    this.scaleInAlarm = this.stepPolicy('ScaleIn', SPARE_WORKERS, scaleIn, cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD);
+    // Exact capacities on the workers to keep where several actions read one count (EC2), else steps on spare workers.
+    this.scaleInAlarm = model.scaleIn.keep
+      ? this.stepPolicy('ScaleIn', WORKERS_TO_KEEP, scaleIn, cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD)
+      : this.stepPolicy('ScaleIn', SPARE_WORKERS, scaleIn, cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD);
     bindUtilizationToScaleIn(this.scaleInAlarm, this.metrics, () => this.model, this.utilizationMetrics);
     for (const signal of this.utilization) {
       props.fleet.enableUtilizationMetrics();

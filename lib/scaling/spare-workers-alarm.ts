@@ -1,7 +1,7 @@
 import { Lazy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { signalParams, type BacklogScalingModel } from '../policy/scaling-policy';
-import { SPARE_WORKERS } from '../policy/signals';
+import { fleetInput, keepExpression, SPARE_WORKERS, WORKERS_TO_KEEP } from '../policy/signals';
 import { spareWorkersExpressions, spareWorkersSignal } from '../policy/utilization';
 import type { BacklogMetrics } from './backlog-metrics';
 import { metricDataQueries, type MetricDataQuery } from './metric-queries';
@@ -47,8 +47,15 @@ export function spareWorkersQueries(
     usingMetrics: Object.fromEntries([...inputs].map(([id, m]) => [id, withPeriod(m)])),
     period: metrics.period,
   });
-  const expressions = spareWorkersExpressions(signalParams(model), model.utilization ?? []);
-  const label = spareWorkersSignal(model.utilization ?? []).label;
+  const params = signalParams(model);
+  const spare = spareWorkersExpressions(params, model.utilization ?? []);
+  // The exact scale-in keeps the workers that the spare count leaves out (WORKERS_TO_KEEP).
+  const expressions = model.scaleIn.keep
+    ? [...spare, { id: WORKERS_TO_KEEP.id, expression: keepExpression(`(${fleetInput('running', params)} - ${SPARE_WORKERS.id})`, params) }]
+    : spare;
+  const label = model.scaleIn.keep
+    ? `${WORKERS_TO_KEEP.label}, with ${spareWorkersSignal(model.utilization ?? []).label}`
+    : spareWorkersSignal(model.utilization ?? []).label;
   return [
     ...metricDataQueries(carrier, true).filter((q) => q.expression === undefined),
     ...own,

@@ -20,7 +20,7 @@
  *   policies for Amazon EC2 Auto Scaling").
  */
 import { findRuleStep, isScaleOutRule, targetTrackingDecision, Comparison, type ScalingRule, type ScalingRuleSet, type StepRule, type TargetTrackingRule } from '../policy/rules';
-import { applyAdjustment } from '../policy/steps';
+import { AdjustmentType, applyAdjustment } from '../policy/steps';
 import { AlarmActions, alarmState, type Datapoints } from './cloudwatch';
 
 /** A change of the fleet's desired capacity. */
@@ -110,7 +110,7 @@ export class RuleAutoscaler {
       const period = rule.metric.periodSeconds;
       if (now % Math.min(period, 60) !== 0) return;
       const state = this.states[i];
-      const proposals = rule.kind === 'step' ? this.step(rule, state, now, bases) : this.tracking(rule, state, now, bases);
+      const proposals = rule.kind === 'step' ? this.step(rule, state, now, bases, desired) : this.tracking(rule, state, now, bases);
       for (const p of proposals) {
         // A scale-out policy never lowers capacity, nor a scale-in one raises it; on EC2 scale-in waits for warm-up.
         if (p.direction === 'out' && p.capacity > desired) outs.push(p);
@@ -150,9 +150,10 @@ export class RuleAutoscaler {
 
   /**
    * `bases`: the capacity a scale-out and a scale-in adjust (on ECS the desired count; on EC2
-   * without the warming instances, and with the terminating ones).
+   * without the warming instances, and with the terminating ones). An ExactCapacity step scales
+   * out or in, whichever its capacity is against `desired`.
    */
-  private step(rule: StepRule, state: RuleState, now: number, bases: Bases): Proposal[] {
+  private step(rule: StepRule, state: RuleState, now: number, bases: Bases, desired: number): Proposal[] {
     const values = this.datapoints.values(rule.metric, now, rule.evaluationPeriods);
     const treatMissing = rule.treatMissingAsBreaching === false ? 'notBreaching' : 'missing';
     if (!state.out.shouldInvoke(alarmState(values, rule.evaluationPeriods, rule.comparison, rule.threshold, rule.datapointsToAlarm, treatMissing), now)) return [];
@@ -162,7 +163,8 @@ export class RuleAutoscaler {
     const step = findRuleStep(rule, newest);
     if (!step) return [];
     const common = { state, rule, outCooldown: this.cooldown(rule.cooldownSeconds), inCooldown: this.cooldown(rule.cooldownSeconds) };
-    if (isScaleOutRule(rule)) {
+    const exactAbove = rule.adjustmentType === AdjustmentType.EXACT_CAPACITY && this.clamp(step.change) > desired;
+    if (isScaleOutRule(rule) || exactAbove) {
       const withinCooldown = now < state.outUntil;
       const capacity = applyAdjustment(withinCooldown ? state.outBase : bases.out, step.change, rule.adjustmentType, this.bounds(rule));
       return [{ ...common, capacity, direction: 'out', withinCooldown }];

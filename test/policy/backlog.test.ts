@@ -1,6 +1,6 @@
 import { backlogPerWorker, clampCapacity, targetFromLatency, targetTrackingCapacity } from '../../lib/policy/backlog';
 import { buildScalingModel, defaultScaleOutCooldownSeconds, signalParams, WORKER_START_SECONDS, type BacklogScalingInput } from '../../lib/policy/scaling-policy';
-import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS } from '../../lib/policy/signals';
+import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, WORKERS_TO_KEEP } from '../../lib/policy/signals';
 
 describe('backlog per worker (AWS "Scaling policy based on Amazon SQS")', () => {
   test('AWS worked example: 1,500 visible, 10 workers, target 100 -> 15 workers', () => {
@@ -126,6 +126,21 @@ describe('signals: the expression CloudFormation gets and the function the simul
       // With messages waiting as well, even fewer are spare.
       expect(SPARE_WORKERS.evaluate({ ...allBusy, visible: 35 }, { target: 10, concurrency })).toBeLessThan(0);
     }
+  });
+
+  test('workers to keep: 1.2 x the workers needed when the fleet runs ratio x that + 1 or more, else maxWorkers + 1', () => {
+    const keep = { ...params, keep: { headroom: 1.2, ratio: 1.235, none: 101 } };
+    // 14 busy + sqrt(14) headroom = 17.7 needed; 1.2 x that = 21.3 kept; 1.482 x 17.7 + 1 = 27.3 running at least.
+    const busy14 = { visible: 0, inFlight: 14, delayed: 0, running: 28, desired: 28 };
+    const needed = 14 + Math.sqrt(14);
+    expect(WORKERS_TO_KEEP.evaluate(busy14, keep)).toBeCloseTo(1.2 * needed, 9);
+    expect(WORKERS_TO_KEEP.evaluate({ ...busy14, running: 27 }, keep)).toBe(101);
+    // The same need as the spare-workers signal's, at least one worker.
+    expect(WORKERS_TO_KEEP.evaluate(busy14, keep)).toBeCloseTo(1.2 * (busy14.running - SPARE_WORKERS.evaluate(busy14, params)), 9);
+    expect(WORKERS_TO_KEEP.evaluate({ visible: 0, inFlight: 0, delayed: 0, running: 5, desired: 5 }, keep)).toBeCloseTo(1.2, 9);
+    const needs = 'IF((visible / 10 + (inFlight + 1 * (inFlight ^ 0.5)) / 1) > 1, (visible / 10 + (inFlight + 1 * (inFlight ^ 0.5)) / 1), 1)';
+    expect(WORKERS_TO_KEEP.expression(keep)).toBe(`IF(FILL(running, REPEAT) - 1.482 * ${needs} >= 1, 1.2 * ${needs}, 101)`);
+    expect(() => WORKERS_TO_KEEP.evaluate(busy14, params)).toThrow(/SignalParams.keep/);
   });
 
   test('queued messages: visible + in flight + delayed', () => {

@@ -1,8 +1,10 @@
 import {
-  buildScalingModel, defaultBurstSteps, defaultScaleInSteps, defaultScaleOutCooldownSeconds, DEFAULTS, growthHorizonSeconds, HELD_BACKLOG_RATIO, periodsFor, scaleInActionsPerCount, validateScalingModel,
+  buildScalingModel, defaultBurstSteps, defaultScaleInSteps, defaultScaleOutCooldownSeconds, DEFAULTS, growthHorizonSeconds, HELD_BACKLOG_RATIO, keepCapacities, keepSteps, periodsFor,
+  scaleInActionsPerCount, signalParams, validateScalingModel,
   type BacklogScalingInput, type BacklogScalingModel,
 } from '../../lib/policy/scaling-policy';
-import { AdjustmentType, MAX_STEPS } from '../../lib/policy/steps';
+import { KEEP_HEADROOM } from '../../lib/policy/signals';
+import { AdjustmentType, findStep, MAX_STEPS, validateSteps } from '../../lib/policy/steps';
 import { formatViolations } from '../../lib/policy/violation';
 
 const input: BacklogScalingInput = { minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 10 };
@@ -86,17 +88,56 @@ describe('buildScalingModel', () => {
     expect(defaultScaleInSteps(10_000).map((s) => s.lower)).toEqual([0, 1, 3, 7, 15, 31, 63, 127, 191, 255, 383, 511, 767, 1023, 1535, 2047, 3071, 4095, 6143, 8191]);
   });
 
-  test('without step cooldowns (EC2), each scale-in step is divided by the actions that may read one spare count', () => {
+  test('without step cooldowns (EC2), on one-minute metrics the scale-in sets exact capacities; on 10 s ones it keeps full steps', () => {
     // One-minute metrics: a count is read for two minutes, by up to three minutely actions; 10 s ones by one.
     expect([60, 30, 10].map(scaleInActionsPerCount)).toEqual([3, 2, 1]);
-    expect(defaultScaleInSteps(20, 3).map((s) => s.change)).toEqual([-1, -1, -1, -2, -5]);
-    // Three actions on one count of 400 spare remove 3 x 85 = 255 at most, never more than is spare.
-    expect(defaultScaleInSteps(500, 3).at(-1)).toEqual({ lower: 255, change: -85 });
-    expect(buildScalingModel({ ...input, stepCooldowns: false }).scaleIn.steps).toEqual(defaultScaleInSteps(20, 3, false));
-    // Nor are the bands split: an action read again by the next one compounds.
+    const ec2 = buildScalingModel({ ...input, stepCooldowns: false });
+    expect(ec2.scaleIn).toMatchObject({
+      threshold: 20, evaluationPeriods: 2, datapointsToAlarm: 1, adjustmentType: AdjustmentType.EXACT_CAPACITY,
+      steps: keepSteps(20), keep: { headroom: KEEP_HEADROOM, ratio: 1, none: 21 },
+    });
+    expect(signalParams(ec2).keep).toEqual(ec2.scaleIn.keep);
+    expect(validateScalingModel(ec2)).toEqual([]);
+    expect(buildScalingModel({ ...input, stepCooldowns: false, metricPeriodSeconds: 30 }).scaleIn.keep).toBeDefined();
+    // Read once (10 s metrics), or paced by a cooldown (ECS), a count is removed once: full steps, as before.
     expect(buildScalingModel({ ...input, maxWorkers: 100, stepCooldowns: false, metricPeriodSeconds: 10 }).scaleIn.steps.map((s) => s.change))
       .toEqual([-1, -1, -2, -8, -16, -32, -64]);
     expect(buildScalingModel({ ...input, maxWorkers: 100 }).scaleIn.steps).toEqual(defaultScaleInSteps(100));
+    expect(buildScalingModel({ ...input, maxWorkers: 100 }).scaleIn.keep).toBeUndefined();
+    // Steps the user gives are kept, with the spare-workers signal: the previous EC2 default is one call away.
+    const chosen = buildScalingModel({ ...input, stepCooldowns: false, scaleInSteps: defaultScaleInSteps(20, 3) });
+    expect(chosen.scaleIn).toMatchObject({ threshold: 1, adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps: defaultScaleInSteps(20, 3) });
+    expect(chosen.scaleIn.keep).toBeUndefined();
+    // Those divided steps: three actions on one count of 400 spare remove 3 x 85 = 255 at most, never more than is spare.
+    expect(defaultScaleInSteps(20, 3).map((s) => s.change)).toEqual([-1, -1, -1, -2, -5]);
+    expect(defaultScaleInSteps(500, 3).at(-1)).toEqual({ lower: 255, change: -85 });
+  });
+
+  test('the exact scale-in\'s capacities: every whole number up to 20 workers, then 1-8 and a geometric ladder, within AWS\'s 20 steps', () => {
+    expect(keepCapacities(20)).toEqual({ capacities: Array.from({ length: 20 }, (_, i) => i + 1), ratio: 1 });
+    expect(keepCapacities(1)).toEqual({ capacities: [1], ratio: 1 });
+    expect(keepCapacities(100)).toEqual({ capacities: [1, 2, 3, 4, 5, 6, 7, 8, 10, 13, 16, 19, 23, 29, 36, 44, 54, 67, 82, 100], ratio: 1.235 });
+    expect(keepCapacities(500).ratio).toBe(1.412);
+    expect(keepSteps(20).slice(0, 2)).toEqual([{ upper: -19, change: 1 }, { lower: -19, upper: -18, change: 2 }]);
+    expect(keepSteps(20).at(-1)).toEqual({ lower: -1, upper: 0, change: 20 });
+    for (const max of [1, 7, 20, 21, 33, 100, 257, 500, 1000, 4096, 10_000]) {
+      const { capacities, ratio } = keepCapacities(max);
+      const steps = keepSteps(max);
+      expect(steps.length).toBeLessThanOrEqual(MAX_STEPS);
+      expect(validateSteps('scaleInSteps', steps)).toEqual([]);
+      expect(capacities.at(-1)).toBe(max);
+      capacities.forEach((c, j) => {
+        if (j > 0) expect(c).toBeGreaterThan(capacities[j - 1]);
+        // Any value in (c[j-1], c[j]] gets c[j], which is below ratio x value + 1: the running count the
+        // signal asks for before it lets the alarm fire (so an exact capacity never adds workers).
+        const justAbove = j === 0 ? 0 : capacities[j - 1] + 1e-9;
+        expect(c).toBeLessThan(ratio * justAbove + 1 + 1e-9);
+        expect(findStep(steps, max, c, true)?.change).toBe(c);
+        if (j > 0) expect(findStep(steps, max, justAbove, true)?.change).toBe(c);
+      });
+      // maxWorkers + 1 (no scale-in) is above the threshold: no step applies.
+      expect(findStep(steps, max, max + 1, true)).toBeUndefined();
+    }
   });
 
   test('default scale-out cooldown: two periods, at least a minute', () => {

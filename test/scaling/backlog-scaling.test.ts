@@ -90,32 +90,42 @@ describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (ki
     const { template } = scaled(kind);
     // Busy workers: in-flight messages plus one standard deviation of their noise, at concurrency 1.
     const busy = 'inFlight \\+ 1 \\* \\(inFlight \\^ 0\\.5\\)';
-    const alarm = alarmByExpression(template, new RegExp(`^FILL\\(running, REPEAT\\) - IF\\(\\(visible \\/ 20 \\+ \\(${busy}\\) \\/ 1\\) > 1, \\(visible \\/ 20 \\+ \\(${busy}\\) \\/ 1\\), 1\\)$`));
-    expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, EvaluationPeriods: 2, DatapointsToAlarm: 1 });
+    const needed = `IF\\(\\(visible \\/ 20 \\+ \\(${busy}\\) \\/ 1\\) > 1, \\(visible \\/ 20 \\+ \\(${busy}\\) \\/ 1\\), 1\\)`;
+    if (kind === 'fargate') {
+      const alarm = alarmByExpression(template, new RegExp(`^FILL\\(running, REPEAT\\) - ${needed}$`));
+      expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, EvaluationPeriods: 2, DatapointsToAlarm: 1 });
+      expect(alarm!.Metrics.map((m: { Id: string }) => m.Id).sort()).toEqual(['expr_1', 'inFlight', 'running', 'visible'].sort());
+      expect(stepPolicies(kind, template)).toContainEqual(expect.objectContaining({
+        StepAdjustments: [
+          { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 1, ScalingAdjustment: -1 },
+          { MetricIntervalLowerBound: 1, MetricIntervalUpperBound: 3, ScalingAdjustment: -1 },
+          { MetricIntervalLowerBound: 3, MetricIntervalUpperBound: 7, ScalingAdjustment: -2 },
+          { MetricIntervalLowerBound: 7, MetricIntervalUpperBound: 15, ScalingAdjustment: -8 },
+          { MetricIntervalLowerBound: 15, ScalingAdjustment: -16 },
+        ],
+      }));
+      return;
+    }
+    // EC2 Auto Scaling's step policies take no cooldown and up to three minutely actions read one
+    // one-minute count: the scale-in sets 1.25 x the workers needed (the next whole number) once the
+    // fleet runs at least that + 1, the same on every read; 21 (maxWorkers + 1) asks for nothing.
+    const alarm = alarmByExpression(template, new RegExp(`^IF\\(FILL\\(running, REPEAT\\) - 1\\.25 \\* ${needed} >= 1, 1\\.25 \\* ${needed}, 21\\)$`));
+    expect(alarm).toMatchObject({ ComparisonOperator: 'LessThanThreshold', Threshold: 20, EvaluationPeriods: 2, DatapointsToAlarm: 1 });
     expect(alarm!.Metrics.map((m: { Id: string }) => m.Id).sort()).toEqual(['expr_1', 'inFlight', 'running', 'visible'].sort());
-    expect(stepPolicies(kind, template)).toContainEqual(expect.objectContaining({
-      // EC2 Auto Scaling's step policies take no cooldown: a third of each step, as up to three
-      // minutely actions read one one-minute spare count.
-      StepAdjustments: kind === 'fargate' ? [
-        { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 1, ScalingAdjustment: -1 },
-        { MetricIntervalLowerBound: 1, MetricIntervalUpperBound: 3, ScalingAdjustment: -1 },
-        { MetricIntervalLowerBound: 3, MetricIntervalUpperBound: 7, ScalingAdjustment: -2 },
-        { MetricIntervalLowerBound: 7, MetricIntervalUpperBound: 15, ScalingAdjustment: -8 },
-        { MetricIntervalLowerBound: 15, ScalingAdjustment: -16 },
-      ] : [
-        { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 1, ScalingAdjustment: -1 },
-        { MetricIntervalLowerBound: 1, MetricIntervalUpperBound: 3, ScalingAdjustment: -1 },
-        { MetricIntervalLowerBound: 3, MetricIntervalUpperBound: 7, ScalingAdjustment: -1 },
-        { MetricIntervalLowerBound: 7, MetricIntervalUpperBound: 15, ScalingAdjustment: -2 },
-        { MetricIntervalLowerBound: 15, ScalingAdjustment: -5 },
-      ],
-    }));
+    const [exact] = stepPolicies(kind, template).filter((p) => p.AdjustmentType === 'ExactCapacity' && p.StepAdjustments.length > 1);
+    expect(exact.StepAdjustments).toHaveLength(20);
+    expect(exact.StepAdjustments.slice(0, 2)).toEqual([
+      { MetricIntervalUpperBound: -19, ScalingAdjustment: 1 },
+      { MetricIntervalLowerBound: -19, MetricIntervalUpperBound: -18, ScalingAdjustment: 2 },
+    ]);
+    expect(exact.StepAdjustments.at(-1)).toEqual({ MetricIntervalLowerBound: -1, MetricIntervalUpperBound: 0, ScalingAdjustment: 20 });
   });
 
   test('scale-in divides in-flight messages by the fleet\'s concurrency', () => {
     const { template, scaling } = scaled(kind, { concurrency: 4 });
     expect(scaling.model.concurrency).toBe(4);
-    expect(alarmByExpression(template, /\) \/ 4\)/)).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1 });
+    const comparison = kind === 'fargate' ? 'GreaterThanOrEqualToThreshold' : 'LessThanThreshold';
+    expect(alarmByExpression(template, /inFlight \^ 0\.5\)\) \/ 4\)/)).toMatchObject({ ComparisonOperator: comparison });
     expect(alarmByExpression(template, /\) \/ 1\)/)).toBeUndefined();
   });
 

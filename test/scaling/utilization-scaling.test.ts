@@ -106,6 +106,19 @@ describe('BacklogScaling on CPU, memory and custom metrics', () => {
     expect([...periods]).toEqual([source === BacklogMetricSource.PUBLISHER ? 10 : 60]);
   });
 
+  test('EC2 with one-minute metrics: the exact scale-in keeps 1.25 x the workers the signals need, running - spareWorkers', () => {
+    const { agents, template } = allSignals(AgentCompute.ec2());
+    const alarm = scaleInAlarm(template);
+    const max = agents.scaling.model.maxWorkers;
+    expect(alarm).toMatchObject({ ComparisonOperator: 'LessThanThreshold', Threshold: max });
+    const metrics = alarm.Metrics as { Id: string; Expression?: string; ReturnData?: boolean }[];
+    expect(metrics.map((m) => m.Id).slice(-2)).toEqual(['spareWorkers', 'workersToKeep']);
+    expect(metrics.filter((m) => m.ReturnData).map((m) => m.Id)).toEqual(['workersToKeep']);
+    const ratioTimesHeadroom = Math.ceil(1000 * agents.scaling.model.scaleIn.keep!.ratio * 1.25) / 1000;
+    const needed = '(FILL(running, REPEAT) - spareWorkers)';
+    expect(metrics.at(-1)!.Expression).toBe(`IF(FILL(running, REPEAT) - ${ratioTimesHeadroom} * ${needed} >= 1, 1.25 * ${needed}, ${max + 1})`);
+  });
+
   test('with extra signals the scale-in cooldown is 240 s and the alarm waits 8 minutes (also when scaleOnMetric adds the first one after construction)', () => {
     const stack = testStack();
     const queue = new AgentQueue(stack, 'Tasks');

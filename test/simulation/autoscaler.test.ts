@@ -133,4 +133,23 @@ describe('cooldowns (Application Auto Scaling), and what EC2 Auto Scaling has in
     // Once it has gone, the alarm (still in ALARM on its datapoint) removes another: EC2 has no cooldown to stop it.
     expect(scaler.evaluate(180, 4).desired).toBe(3);
   });
+
+  test('EC2 with one-minute metrics: the scale-in sets the workers to keep, the same on every read of a stale count; an exact capacity above the fleet adds', () => {
+    // The model EC2 fleets get (no step cooldowns): 20 workers, 4 busy, nothing visible.
+    const ec2 = rulesFromModel(buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 10, stepCooldowns: false }));
+    const scaler = new RuleAutoscaler(ec2, datapoints(Array(4).fill({ visible: 0, inFlight: 4, running: 20 })), { ...options, ec2: true });
+    // 4 busy + sqrt(4) = 6 needed, 1.25 x 6 = 7.5 kept: capacity 8, at once.
+    expect(scaler.evaluate(60, 20)).toMatchObject({ desired: 8, events: [{ rule: 'scale-in to the workers to keep', from: 20, to: 8 }] });
+    // The same datapoint read again sets 8 again: nothing more is removed (the step that removes a count removed it twice).
+    expect(scaler.evaluate(120, 8)).toMatchObject({ desired: 8, events: [] });
+    expect(scaler.evaluate(180, 8).desired).toBe(8);
+    // AWS applies an exact capacity both ways: above the current one, it adds.
+    const exact: StepRule = {
+      kind: 'step', name: 'exact', metric: { signal: VISIBLE_MESSAGES, signalParams: NO_SIGNAL_PARAMS, periodSeconds: 60, statistic: Statistic.MAXIMUM },
+      comparison: Comparison.LESS_THAN, threshold: 100, evaluationPeriods: 1, datapointsToAlarm: 1, treatMissingAsBreaching: false,
+      adjustmentType: AdjustmentType.EXACT_CAPACITY, steps: [{ upper: 0, change: 6 }], cooldownSeconds: 0,
+    };
+    const both = (desired: number) => new RuleAutoscaler({ minWorkers: 0, maxWorkers: 20, rules: [exact] }, datapoints([{ visible: 0, running: desired }]), { ...options, ec2: true }).evaluate(60, desired).desired;
+    expect([3, 6, 9].map(both)).toEqual([6, 6, 6]);
+  });
 });
