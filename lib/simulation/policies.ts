@@ -123,7 +123,8 @@ export function oursPolicy(fleet: FleetConfig, params: SimulationParams, initial
  * itself, so the metric source of the cell does not apply.
  */
 export function oursOnKedaPolicy(fleet: FleetConfig, params: SimulationParams, initialWorkers: number): SimulationPolicy {
-  const model = oursModel(fleet, params);
+  // An EKS fleet's model, whatever the cell's compute: its HPA paces scale-down like a cooldown (stepCooldowns, EksAgentFleet's default).
+  const model = oursModel({ stepCooldowns: true, ...fleet }, params);
   const scaledObject = scaledObjectFromModel(model);
   return {
     kind: 'scaled-object',
