@@ -126,7 +126,10 @@ export interface BacklogScalingModel {
   readonly targetTracking: TargetTrackingModel;
   /** Step scaling on excess backlog (bursts, and 0 -> 1): alarm on `excessBacklog > threshold`. */
   readonly burst: StepPolicyModel;
-  /** Step scaling on spare workers (scale-in that never counts busy workers as idle). */
+  /**
+   * Step scaling on spare workers (scale-in that never counts busy workers as idle); with `keep`,
+   * on the workers to keep, as exact capacities.
+   */
   readonly scaleIn: ScaleInModel;
   /**
    * Going to 0: ExactCapacity 0 when `queuedMessages` stays <= 0 for `idleSeconds` (an alarm
