@@ -43,7 +43,7 @@ Options:
                             the 6 s mean task: 10 x concurrency)
   --metric-source <s>       math (one-minute SQS datapoints, default) or publisher (the backlog
                             publisher's ${DEFAULT_PERIOD_SECONDS} s datapoints)
-  --compute <c>             fargate (start-up 25-60 s, default) or ec2 (60-180 s, warm-up)
+  --compute <c>             fargate (start-up 25-60 s, default) or ec2 (30-60 s from the warm pool, warm-up)
   --worker <module>         module whose default export is the handler, run inside AgentWorker in
                             each worker process (default: the reference agent's simulated task)
   --seed <n>                seed of the trace and start-up draws (default: 1)

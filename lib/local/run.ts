@@ -169,7 +169,8 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
         maxRetryDelaySeconds: 300 / speed,
         batchWindowMs: 50 / speed,
       },
-      startupSeconds: params.worker.startupSeconds,
+      // On EC2, instances start from the group's warm pool, as the prediction executes it (maxWorkers prepared: never empty).
+      startupSeconds: policy.warmPool?.startupSeconds ?? params.worker.startupSeconds,
       poolSize: config.fleet.maxWorkers,
       killAfterMs: Math.max(10_000, (WORKER_DEFAULTS.stopTimeoutSeconds / speed) * 1000),
       logFile: o.logFile,
@@ -233,6 +234,8 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     const timeline: { minute: number; backlog: number; workers: number }[] = [];
     let desired = policy.initialWorkers;
     let peakWorkers = desired;
+    // The warm pool's stopped instances bill their volumes, as in the prediction: worker-seconds.
+    let poolWorkerSeconds = 0;
     let busyWorkersRemoved = 0;
     let atEnd: QueueCounts = { visible: 0, inFlight: 0, delayed: 0 };
     let maxLag = 0;
@@ -283,6 +286,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       const after = f.counts();
       if (s <= duration) {
         peakWorkers = Math.max(peakWorkers, after.billed);
+        if (policy.warmPool) poolWorkerSeconds += Math.max(0, policy.warmPool.maxPrepared - after.billed) * policy.warmPool.stoppedCostRatio;
         if (s % 60 === 0 || s === duration) timeline.push({ minute: Math.ceil(s / 60) - 1, backlog: q.visible, workers: after.billed });
         if (s === duration) {
           atEnd = q;
@@ -360,7 +364,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       waits,
       released: f.released,
       peakWorkers,
-      workerMinutes: workerSeconds / 60,
+      workerMinutes: (workerSeconds + poolWorkerSeconds) / 60,
       busyWorkersRemoved,
       events,
       timeline: liveTimeline(timeline, messages, waits),

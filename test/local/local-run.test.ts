@@ -68,7 +68,8 @@ function runCli(args: readonly string[]): Promise<{ status: number | null; stdou
 }
 
 describe('a short local run with real worker processes', () => {
-  test('accounts for every message: processed once, or dead-lettered after maxReceiveCount receives', async () => {
+  // EC2: instances from the warm pool, the exact scale-in on one-minute metrics.
+  test.each(['fargate', 'ec2'])('%s: accounts for every message: processed once, or dead-lettered after maxReceiveCount receives', async (compute) => {
     // GIVEN a 3-minute trace of 60 tasks, every tenth of which always fails, and a 2-minute tail
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-run-'));
     fs.writeFileSync(path.join(dir, 'trace.csv'), 'time,arrivals\n0,10\n60,30\n120,20\n');
@@ -77,7 +78,7 @@ describe('a short local run with real worker processes', () => {
 
     // WHEN it runs at 100x with at most 3 worker processes
     const run = await runCli(['--trace', path.join(dir, 'trace.csv'), '--config', path.join(dir, 'config.json'),
-      '--speed', '100', '--max-workers', '3', '--worker', path.join(__dirname, 'fixtures', 'flaky-handler.ts'),
+      '--speed', '100', '--max-workers', '3', '--compute', compute, '--worker', path.join(__dirname, 'fixtures', 'flaky-handler.ts'),
       '--out', dir, '--report', report, '--no-charts']);
 
     // THEN every message is accounted for, the poison ones in the DLQ, none lost or twice
