@@ -270,7 +270,7 @@ export function scaleInActionsPerCount(metricPeriodSeconds: number): number {
 /**
  * The capacities an exact scale-in sets (`WORKERS_TO_KEEP`): every whole number up to maxWorkers
  * when AWS's 20 steps allow, else 1-8 and then a geometric ladder to maxWorkers in the 12 steps
- * left (ratio 1.24 for 100 workers, 1.41 for 500, 2.0 for 10,000): a capacity at most that ratio
+ * left (ratio 1.24 for 100 workers, 1.41 for 500, 1.81 for 10,000): a capacity at most that ratio
  * above the workers to keep, which the next read brings down again as the need falls.
  */
 export function keepCapacities(maxWorkers: number): { capacities: number[]; ratio: number } {
