@@ -63,7 +63,7 @@ export interface SignalParams {
 export interface KeepParams {
   /** Workers kept per worker needed (`KEEP_HEADROOM`). */
   readonly headroom: number;
-  /** The largest ratio between neighbouring capacities the scale-in sets (1 when it sets every whole number). */
+  /** The capacity ladder's ratio: the capacity set is below ratio x the value + 1 (`keepCapacities`; 1 when it sets every whole number). */
   readonly ratio: number;
   /**
    * The value that asks for no scale-in: maxWorkers + 1, above the alarm's threshold (maxWorkers)
