@@ -1,6 +1,6 @@
 import { targetTrackingCapacity } from './backlog';
 import { AWS_SCALING_FACTS, signalParams, type BacklogScalingModel, type StepPolicyModel } from './scaling-policy';
-import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, keep, QUEUED_MESSAGES, SPARE_WORKERS, WORKERS_TO_KEEP, type FleetSample, type SignalParams } from './signals';
+import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, keep, QUEUED_MESSAGES, SPARE_WORKERS, WORKERS_TO_KEEP, workersToKeepLabel, type FleetSample, type SignalParams } from './signals';
 import { AdjustmentType, findStep, type ScalingStep } from './steps';
 import { spareWorkersSignal, UTILIZATION_PERIOD_SECONDS, utilizationRuleSignal } from './utilization';
 
@@ -208,7 +208,7 @@ function scaleInRule(model: BacklogScalingModel): StepRule {
   if (!model.scaleIn.keep) return stepRule('scale-in steps on spare workers', model, model.scaleIn, spare, Comparison.GREATER_THAN_OR_EQUAL);
   const workersToKeep: RuleSignal = {
     id: WORKERS_TO_KEEP.id,
-    label: model.utilization ? `${WORKERS_TO_KEEP.label}, with ${spare.label}` : WORKERS_TO_KEEP.label,
+    label: workersToKeepLabel(model.utilization ? spare.label : undefined),
     evaluate: (s, p) => keep(s.running - spare.evaluate(s, p), s.running, p),
   };
   return stepRule('scale-in to the workers to keep', model, model.scaleIn, workersToKeep, Comparison.LESS_THAN);

@@ -247,6 +247,11 @@ function keepParams(p: SignalParams): KeepParams {
   return p.keep;
 }
 
+/** The workers-to-keep signal's label; `spareLabel`: the spare-workers signal it keeps from, when extra signals join the backlog's. */
+export function workersToKeepLabel(spareLabel?: string): string {
+  return spareLabel ? `${WORKERS_TO_KEEP.label}, with ${spareLabel}` : WORKERS_TO_KEEP.label;
+}
+
 /** Workers to keep on a scale-in (`keepExpression`), from the queue's need. */
 export const WORKERS_TO_KEEP: ScalingSignal = {
   id: 'workersToKeep',

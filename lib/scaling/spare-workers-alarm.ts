@@ -1,7 +1,7 @@
 import { Lazy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { signalParams, type BacklogScalingModel } from '../policy/scaling-policy';
-import { fleetInput, keepExpression, SPARE_WORKERS, WORKERS_TO_KEEP } from '../policy/signals';
+import { fleetInput, keepExpression, SPARE_WORKERS, WORKERS_TO_KEEP, workersToKeepLabel } from '../policy/signals';
 import { spareWorkersExpressions, spareWorkersSignal } from '../policy/utilization';
 import type { BacklogMetrics } from './backlog-metrics';
 import { metricDataQueries, type MetricDataQuery } from './metric-queries';
@@ -53,9 +53,8 @@ export function spareWorkersQueries(
   const expressions = model.scaleIn.keep
     ? [...spare, { id: WORKERS_TO_KEEP.id, expression: keepExpression(`(${fleetInput('running', params)} - ${SPARE_WORKERS.id})`, params) }]
     : spare;
-  const label = model.scaleIn.keep
-    ? `${WORKERS_TO_KEEP.label}, with ${spareWorkersSignal(model.utilization ?? []).label}`
-    : spareWorkersSignal(model.utilization ?? []).label;
+  const spareLabel = spareWorkersSignal(model.utilization ?? []).label;
+  const label = model.scaleIn.keep ? workersToKeepLabel(spareLabel) : spareLabel;
   return [
     ...metricDataQueries(carrier, true).filter((q) => q.expression === undefined),
     ...own,
