@@ -12,7 +12,7 @@ import { resolveConfig, type ConfigFile } from './config';
 import { formatReport, summariesToCsv } from './report';
 import {
   formatScorecard, parseNames, runSuite, scorecardToCsv, verdict, SUITE_COMPUTES, SUITE_NAMES, SUITE_SCALE_NAMES,
-  SUITE_SHAPE_NAMES, SUITE_SOURCE_NAMES, type SuiteSelection,
+  ALL_SHAPE_NAMES, SUITE_SOURCE_NAMES, type SuiteSelection,
 } from './suite';
 import { loadTrace, numberOption as number, SHARED_OPTIONS } from './cli-options';
 import { DEFAULT_BASE_RATE, materialize, SCENARIO_NAMES, traceToCsv, type Trace } from './trace';
@@ -26,10 +26,12 @@ depth, fixed fleets and a perfect-foresight bound. Prints a table per policy and
 PNG charts (arrivals, backlog, workers, wait over time) for each.
 
 Options:
-  --suite [full|quick]  run the scenario suite instead: every load shape x fleet scale x metric
+  --suite [full|quick|idle]
+                        run the scenario suite instead: every load shape x fleet scale x metric
                         source x compute, one scorecard row per cell, a verdict line, and
-                        <out>/suite-scorecard.csv (quick: small and medium fleets, Fargate)
-  --shapes <a,b>        with --suite: only these shapes (${SUITE_SHAPE_NAMES.join(', ')})
+                        <out>/suite-scorecard.csv (quick: small and medium fleets, Fargate;
+                        idle: loads with idle gaps, small and medium fleets)
+  --shapes <a,b>        with --suite: only these shapes (${ALL_SHAPE_NAMES.join(', ')})
   --scales <a,b>        with --suite: only these scales (${SUITE_SCALE_NAMES.join(', ')})
   --sources <a,b>       with --suite: only these metric sources (${SUITE_SOURCE_NAMES.join(', ')})
   --computes <a,b>      with --suite: only these computes (${SUITE_COMPUTES.join(', ')})
@@ -101,7 +103,7 @@ export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions 
     if (clash.length > 0) throw new Error(`--suite runs its own scenarios and fleets; drop ${clash.map((k) => `--${k}`).join(', ')}`);
     return {
       suite: {
-        shapes: parseNames('shapes', values.shapes, SUITE_SHAPE_NAMES) ?? base.shapes,
+        shapes: parseNames('shapes', values.shapes, ALL_SHAPE_NAMES) ?? base.shapes,
         scales: parseNames('scales', values.scales, SUITE_SCALE_NAMES) ?? base.scales,
         sources: parseNames('sources', values.sources, SUITE_SOURCE_NAMES) ?? base.sources,
         computes: parseNames('computes', values.computes, SUITE_COMPUTES) ?? base.computes,

@@ -25,15 +25,18 @@ interface SuiteShape {
   readonly durationSeconds: number;
   /** Processing time of this shape's tasks, as multiples of the scale's task time (`meanSeconds` in seconds when `absolute`). */
   readonly processingTime?: ProcessingTimeParams & { readonly absolute?: boolean };
-  /** Fraction of full capacity arriving per second at `t`; `noise` is a seeded N(0, 1) draw per interval. */
-  load(t: number, noise: number): number;
+  /**
+   * Fraction of full capacity arriving per second at `t`; `noise` is a seeded N(0, 1) draw per
+   * interval; `capacity` (messages per second) turns an absolute rate into that fraction.
+   */
+  load(t: number, noise: number, capacity: number): number;
   /** Messages dumped at once, as seconds of full capacity, at these times. */
   readonly dumps?: { readonly every: number; readonly capacitySeconds: number };
 }
 
 /** The processing time of a shape's tasks at a scale. */
 function processingTime(shape: SuiteShapeName, scale: SuiteScale): ProcessingTimeParams {
-  const own = (SUITE_SHAPES[shape] as SuiteShape).processingTime;
+  const own = SHAPES[shape].processingTime;
   if (!own) return { distribution: 'lognormal', meanSeconds: scale.taskSeconds, cv: 0.5 };
   const { absolute, ...p } = own;
   return absolute ? p : { ...p, meanSeconds: p.meanSeconds * scale.taskSeconds };
@@ -100,8 +103,32 @@ export const SUITE_SHAPES = {
   },
 } satisfies Record<string, SuiteShape>;
 
-export type SuiteShapeName = keyof typeof SUITE_SHAPES;
+/**
+ * Loads with idle gaps, for the idle rule (scale to zero): runs of work at fixed intervals, and
+ * single messages minutes apart whatever the fleet (absolute rates). Not in the full suite, whose
+ * loads never pause: `--suite idle` (docs/simulation.md, ninth round).
+ */
+export const IDLE_SHAPES = {
+  'cron-10m': { description: '3 h: every 10 min, 2 min at 40 % of capacity, nothing between', durationSeconds: 3 * HOUR, load: (t) => (t % (10 * MINUTE) < 2 * MINUTE ? 0.4 : 0) },
+  'cron-30m': { description: '4 h: every 30 min, 5 min at 40 %, nothing between', durationSeconds: 4 * HOUR, load: (t) => (t % (30 * MINUTE) < 5 * MINUTE ? 0.4 : 0) },
+  'cron-60m': { description: '5 h: every hour, 10 min at 40 %, nothing between', durationSeconds: 5 * HOUR, load: (t) => (t % HOUR < 10 * MINUTE ? 0.4 : 0) },
+  'office': {
+    description: '5 h: idle 1 h, 30 % for 2 h, idle 1 h, 30 % for 1 h',
+    durationSeconds: 5 * HOUR,
+    load: (t) => ((t >= HOUR && t < 3 * HOUR) || t >= 4 * HOUR ? 0.3 : 0),
+  },
+  'sparse-5m': { description: '4 h: one message every 5 minutes on average', durationSeconds: 4 * HOUR, load: (_t, _noise, capacity) => 1 / (5 * MINUTE) / capacity },
+  'sparse-20m': { description: '6 h: one message every 20 minutes on average', durationSeconds: 6 * HOUR, load: (_t, _noise, capacity) => 1 / (20 * MINUTE) / capacity },
+} satisfies Record<string, SuiteShape>;
+
+const SHAPES: Record<SuiteShapeName, SuiteShape> = { ...SUITE_SHAPES, ...IDLE_SHAPES };
+
+export type SuiteShapeName = keyof typeof SUITE_SHAPES | keyof typeof IDLE_SHAPES;
+/** The full suite's shapes. */
 export const SUITE_SHAPE_NAMES = Object.keys(SUITE_SHAPES) as SuiteShapeName[];
+export const IDLE_SHAPE_NAMES = Object.keys(IDLE_SHAPES) as SuiteShapeName[];
+/** Every shape `--shapes` takes. */
+export const ALL_SHAPE_NAMES = [...SUITE_SHAPE_NAMES, ...IDLE_SHAPE_NAMES];
 
 /** A fleet scale: its size, its workers' concurrency and the tasks' default processing time. */
 export interface SuiteScale {
@@ -162,7 +189,10 @@ export const FULL_SUITE: SuiteSelection = {
  */
 export const QUICK_SUITE: SuiteSelection = { ...FULL_SUITE, scales: ['small', 'medium'], computes: ['fargate'] };
 
-export const SUITE_NAMES = { full: FULL_SUITE, quick: QUICK_SUITE } as const;
+/** The idle rule's loads (`IDLE_SHAPES`) on the small and medium fleets, every source and compute. */
+export const IDLE_SUITE: SuiteSelection = { ...FULL_SUITE, shapes: IDLE_SHAPE_NAMES, scales: ['small', 'medium'] };
+
+export const SUITE_NAMES = { full: FULL_SUITE, quick: QUICK_SUITE, idle: IDLE_SUITE } as const;
 
 /** One cell's figures. */
 export interface SuiteCell {
@@ -207,7 +237,7 @@ export const MAX_GEOMEAN_COST_RATIO = 1.6;
 
 /** The arrivals of a shape at a scale: Poisson counts per 10 s (seeded), dumps inside one interval. */
 export function suiteTrace(name: SuiteShapeName, scale: SuiteScale, seed: number): Trace {
-  const shape: SuiteShape = SUITE_SHAPES[name];
+  const shape = SHAPES[name];
   const capacity = (scale.maxWorkers * scale.concurrency) / processingTime(name, scale).meanSeconds;
   const rng = new Random(seed * 7919 + name.length * 104_729 + scale.maxWorkers);
   const step = 10;
@@ -215,7 +245,7 @@ export function suiteTrace(name: SuiteShapeName, scale: SuiteScale, seed: number
   let noise = 0;
   for (let t = 0; t < shape.durationSeconds; t += step) {
     if (t % MINUTE === 0) noise = rng.normal();
-    let mean = shape.load(t + step / 2, noise) * capacity * step;
+    let mean = shape.load(t + step / 2, noise, capacity) * capacity * step;
     if (shape.dumps && t % shape.dumps.every === shape.dumps.every / 2) mean += shape.dumps.capacitySeconds * capacity;
     points.push({ time: t, arrivals: rng.poisson(mean) });
   }
