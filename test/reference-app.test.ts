@@ -74,7 +74,7 @@ describe('reference app', () => {
     const target = eksStack.agents.scaling.model.heldBacklogPerWorker;
     expect(target).toBe(20);
     expect(scaledObject.spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: deployment.metadata.name });
-    expect(scaledObject.spec).toMatchObject({ minReplicaCount: 0, maxReplicaCount: 20, cooldownPeriod: 900 });
+    expect(scaledObject.spec).toMatchObject({ minReplicaCount: 0, maxReplicaCount: 20, cooldownPeriod: 600 });
     expect(scaledObject.spec.triggers).toEqual([expect.objectContaining({
       type: 'aws-sqs-queue',
       metadata: expect.objectContaining({ queueLength: String(target), scaleOnInFlight: 'true', scaleOnDelayed: 'true', activationQueueLength: '0' }),

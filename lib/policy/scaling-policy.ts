@@ -336,7 +336,18 @@ export const DEFAULTS = {
    * batch load 3.3-3.9x perfect foresight's worker-minutes).
    */
   scaleInAfterSeconds: 2 * 60,
-  scaleToZeroAfterSeconds: 15 * 60,
+  /**
+   * Ten minutes of datapoints with no message queued (visible, in flight or delayed) before going
+   * to 0. On the idle suite (`--suite idle`: runs every 10, 30 or 60 minutes, office hours, single
+   * messages 5 or 20 minutes apart; small and medium fleets, both sources and computes), 15
+   * minutes (the first default) passed 17 and 17 of 48 cells on seeds 1 and 2 at 4.48x and 4.41x
+   * perfect foresight's worker-minutes; 10 minutes 17 and 18 at 4.27x and 4.21x, with the full
+   * suite's 120 cells passing or failing as before on seeds 1-3. 5 minutes (KEDA's cooldownPeriod)
+   * passed 20 and 20, cheaper, but failed three more cells on p95 wait (the fleet went to 0 within
+   * every 8-minute gap and started cold after it) and lost the full suite's viral burst on 20
+   * workers to KEDA (docs/simulation.md, ninth round).
+   */
+  scaleToZeroAfterSeconds: 10 * 60,
 } as const;
 
 /**

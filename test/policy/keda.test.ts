@@ -14,7 +14,7 @@ describe('kedaScalingFromModel: the model as a ScaledObject and HPA behavior', (
 
   test('scale to zero after the idle rule\'s time; polling at the model\'s period', () => {
     expect(keda.cooldownPeriodSeconds).toBe(model.scaleToZero!.idleSeconds);
-    expect(keda.cooldownPeriodSeconds).toBe(900);
+    expect(keda.cooldownPeriodSeconds).toBe(600);
     expect(keda.pollingIntervalSeconds).toBe(60);
     const fast = kedaScalingFromModel(buildScalingModel({ minWorkers: 0, maxWorkers: 5, targetBacklogPerWorker: 10, metricPeriodSeconds: 10, scaleToZeroAfterSeconds: 120 }));
     expect(fast).toMatchObject({ pollingIntervalSeconds: 10, cooldownPeriodSeconds: 120 });
@@ -92,7 +92,7 @@ describe('scaledObjectManifest', () => {
         minReplicaCount: 0,
         maxReplicaCount: 20,
         pollingInterval: 60,
-        cooldownPeriod: 900,
+        cooldownPeriod: 600,
         advanced: { horizontalPodAutoscalerConfig: { behavior: keda.behavior } },
         triggers: [{
           type: 'aws-sqs-queue',

@@ -22,7 +22,7 @@ describe('rulesFromModel: the rules BacklogScaling deploys, with the model\'s ow
     expect(scaleIn).toMatchObject({ comparison: Comparison.GREATER_THAN_OR_EQUAL, threshold: 1, evaluationPeriods: model.scaleIn.evaluationPeriods,
       datapointsToAlarm: model.scaleIn.datapointsToAlarm, treatMissingAsBreaching: false });
     expect(scaleIn.metric.signal).toBe(SPARE_WORKERS);
-    expect(zero).toMatchObject({ comparison: Comparison.LESS_THAN_OR_EQUAL, threshold: 0, evaluationPeriods: 15, adjustmentType: AdjustmentType.EXACT_CAPACITY });
+    expect(zero).toMatchObject({ comparison: Comparison.LESS_THAN_OR_EQUAL, threshold: 0, evaluationPeriods: 10, adjustmentType: AdjustmentType.EXACT_CAPACITY });
     expect(zero.metric.signal).toBe(QUEUED_MESSAGES);
     expect(set.rules.every((r) => r.metric.periodSeconds === 60 && r.metric.statistic === Statistic.MAXIMUM)).toBe(true);
   });

@@ -24,7 +24,7 @@ describe('buildScalingModel', () => {
     expect(model.burst).toMatchObject({ threshold: 0, evaluationPeriods: 1, datapointsToAlarm: 1, adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps: defaultBurstSteps(20, 5) });
     expect(model.concurrency).toBe(1);
     expect(model.scaleIn).toMatchObject({ threshold: 1, evaluationPeriods: 2, steps: defaultScaleInSteps(20), cooldownSeconds: DEFAULTS.scaleInCooldownSeconds });
-    expect(model.scaleToZero).toMatchObject({ idleSeconds: DEFAULTS.scaleToZeroAfterSeconds, threshold: 0, evaluationPeriods: 15, adjustmentType: AdjustmentType.EXACT_CAPACITY });
+    expect(model.scaleToZero).toMatchObject({ idleSeconds: DEFAULTS.scaleToZeroAfterSeconds, threshold: 0, evaluationPeriods: 10, adjustmentType: AdjustmentType.EXACT_CAPACITY });
     expect(validateScalingModel(model)).toEqual([]);
   });
 
@@ -40,7 +40,7 @@ describe('buildScalingModel', () => {
   test('runs of breaching points have one datapoint of slack for a half-arrived newest point (M = N - 1)', () => {
     const model = buildScalingModel(input);
     expect(model.scaleIn).toMatchObject({ evaluationPeriods: 2, datapointsToAlarm: 1 });
-    expect(model.scaleToZero).toMatchObject({ evaluationPeriods: 15, datapointsToAlarm: 14 });
+    expect(model.scaleToZero).toMatchObject({ evaluationPeriods: 10, datapointsToAlarm: 9 });
     const fine = buildScalingModel({ ...input, metricPeriodSeconds: 10 });
     expect(fine.scaleIn).toMatchObject({ evaluationPeriods: 12, datapointsToAlarm: 11 });
     expect(buildScalingModel({ ...input, scaleInEvaluationPeriods: 1 }).scaleIn.datapointsToAlarm).toBe(1);

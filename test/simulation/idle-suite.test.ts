@@ -1,6 +1,19 @@
-import { IDLE_SHAPE_NAMES, SUITE_NAMES, SUITE_SCALES, SUITE_SHAPE_NAMES, suiteTrace, type SuiteShapeName } from '../../lib/simulation/suite';
+import { compare, initialWorkers } from '../../lib/simulation/compare';
+import { oursPolicy } from '../../lib/simulation/policies';
+import { IDLE_SHAPE_NAMES, SUITE_NAMES, SUITE_SCALES, SUITE_SHAPE_NAMES, suiteConfig, suiteTrace, type SuiteShapeName } from '../../lib/simulation/suite';
+import { materialize } from '../../lib/simulation/trace';
+import { DEFAULTS } from '../../lib/policy/scaling-policy';
 
 const sent = (shape: SuiteShapeName, scale: keyof typeof SUITE_SCALES) => suiteTrace(shape, SUITE_SCALES[scale], 1).points.reduce((n, p) => n + p.arrivals, 0);
+
+/** Ours' paid workers, minute by minute, on an idle-suite load (20 workers, publisher, Fargate). */
+function workersPerMinute(shape: SuiteShapeName): number[] {
+  const config = suiteConfig(shape, 'small', 'publisher', 'fargate', 1);
+  const trace = suiteTrace(shape, SUITE_SCALES.small, 1);
+  const messages = materialize(trace, config.params);
+  const ours = oursPolicy(config.fleet, config.params, initialWorkers(messages, config));
+  return compare(trace, config, { policies: [ours], messages }).runs[0].timeline.map((m) => m.workers);
+}
 
 describe('the idle suite: loads with idle gaps, for the scale-to-zero rule (`--suite idle`)', () => {
   test('a selection of its own, not part of the full suite', () => {
@@ -18,5 +31,14 @@ describe('the idle suite: loads with idle gaps, for the scale-to-zero rule (`--s
     const cron = suiteTrace('cron-10m', SUITE_SCALES.small, 1).points;
     expect(cron.filter((p) => p.time % 600 >= 120).every((p) => p.arrivals === 0)).toBe(true);
     expect(cron.filter((p) => p.time % 600 < 120).every((p) => p.arrivals > 0)).toBe(true);
+  });
+
+  test('the idle rule keeps the fleet through an 8-minute gap and takes it to 0 in a 25-minute one', () => {
+    expect(DEFAULTS.scaleToZeroAfterSeconds).toBe(600);
+    // Between the first run's end (minute 2) and the last run's start (minute 170): never 0.
+    expect(Math.min(...workersPerMinute('cron-10m').slice(3, 170))).toBeGreaterThanOrEqual(1);
+    // Each 25-minute gap of cron-30m ends with the fleet at 0 (10 min idle, then the alarm's lag).
+    const every30 = workersPerMinute('cron-30m');
+    for (const gapEnd of [29, 59, 89, 119]) expect(every30[gapEnd]).toBe(0);
   });
 });

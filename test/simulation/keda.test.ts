@@ -51,7 +51,7 @@ describe('our model as KEDA executes it (the ScaledObject EksAgentFleet deploys)
   const spec = scaledObjectFromModel(model);
 
   test('the model\'s translation with the HPA controller\'s defaults around it', () => {
-    expect(spec).toMatchObject({ hpaSyncSeconds: 15, tolerance: 0.1, pollingIntervalSeconds: 60, cooldownPeriodSeconds: 900 });
+    expect(spec).toMatchObject({ hpaSyncSeconds: 15, tolerance: 0.1, pollingIntervalSeconds: 60, cooldownPeriodSeconds: 600 });
     expect(spec.trigger.queueLength).toBe(model.heldBacklogPerWorker);
   });
 
