@@ -118,11 +118,12 @@ export interface ScalingRuleSet {
 }
 
 /**
- * Whether a step rule adds workers: all its steps are positive changes. An ExactCapacity rule
- * adds or removes, whichever its capacity is against the current one.
+ * Whether a rule's step adds workers to a fleet at `desired`: a change rule does when all its
+ * steps are positive; an ExactCapacity step when its capacity is above `desired` (AWS applies a
+ * higher exact capacity as a scale-out).
  */
-export function isScaleOutRule(rule: StepRule): boolean {
-  return rule.adjustmentType !== AdjustmentType.EXACT_CAPACITY && rule.steps.every((s) => s.change > 0);
+export function isScaleOutStep(rule: StepRule, step: ScalingStep, desired: number): boolean {
+  return rule.adjustmentType === AdjustmentType.EXACT_CAPACITY ? step.change > desired : rule.steps.every((s) => s.change > 0);
 }
 
 /**

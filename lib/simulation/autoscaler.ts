@@ -19,8 +19,8 @@
  *   ("Set the default instance warmup for an Auto Scaling group"; "Step and simple scaling
  *   policies for Amazon EC2 Auto Scaling").
  */
-import { findRuleStep, isScaleOutRule, targetTrackingDecision, Comparison, type ScalingRule, type ScalingRuleSet, type StepRule, type TargetTrackingRule } from '../policy/rules';
-import { AdjustmentType, applyAdjustment } from '../policy/steps';
+import { findRuleStep, isScaleOutStep, targetTrackingDecision, Comparison, type ScalingRule, type ScalingRuleSet, type StepRule, type TargetTrackingRule } from '../policy/rules';
+import { applyAdjustment } from '../policy/steps';
 import { AlarmActions, alarmState, type Datapoints } from './cloudwatch';
 
 /** A change of the fleet's desired capacity. */
@@ -150,8 +150,8 @@ export class RuleAutoscaler {
 
   /**
    * `bases`: the capacity a scale-out and a scale-in adjust (on ECS the desired count; on EC2
-   * without the warming instances, and with the terminating ones). An ExactCapacity step scales
-   * out or in, whichever its capacity is against `desired`.
+   * without the warming instances, and with the terminating ones); `desired`: the capacity an
+   * ExactCapacity step is above (a scale-out) or not (`isScaleOutStep`).
    */
   private step(rule: StepRule, state: RuleState, now: number, bases: Bases, desired: number): Proposal[] {
     const values = this.datapoints.values(rule.metric, now, rule.evaluationPeriods);
@@ -163,8 +163,7 @@ export class RuleAutoscaler {
     const step = findRuleStep(rule, newest);
     if (!step) return [];
     const common = { state, rule, outCooldown: this.cooldown(rule.cooldownSeconds), inCooldown: this.cooldown(rule.cooldownSeconds) };
-    const exactAbove = rule.adjustmentType === AdjustmentType.EXACT_CAPACITY && this.clamp(step.change) > desired;
-    if (isScaleOutRule(rule) || exactAbove) {
+    if (isScaleOutStep(rule, step, desired)) {
       const withinCooldown = now < state.outUntil;
       const capacity = applyAdjustment(withinCooldown ? state.outBase : bases.out, step.change, rule.adjustmentType, this.bounds(rule));
       return [{ ...common, capacity, direction: 'out', withinCooldown }];

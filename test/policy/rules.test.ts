@@ -1,6 +1,6 @@
 import { buildScalingModel } from '../../lib/policy/scaling-policy';
 import {
-  breaches, Comparison, CPU_UTILIZATION, findRuleStep, NO_SIGNAL_PARAMS, isScaleOutRule, rulesFromModel, Statistic, targetTrackingDecision, VISIBLE_MESSAGES,
+  breaches, Comparison, CPU_UTILIZATION, findRuleStep, NO_SIGNAL_PARAMS, isScaleOutStep, rulesFromModel, Statistic, targetTrackingDecision, VISIBLE_MESSAGES,
   type StepRule, type TargetTrackingRule,
 } from '../../lib/policy/rules';
 import { AdjustmentType } from '../../lib/policy/steps';
@@ -43,13 +43,20 @@ describe('findRuleStep: the side of the threshold decides which bound is inclusi
     expect(findRuleStep(upper, 100)?.change).toBe(1);
     expect(findRuleStep(upper, 499)?.change).toBe(1);
     expect(findRuleStep(upper, 500)?.change).toBe(5);
-    expect(isScaleOutRule(upper)).toBe(true);
+    expect(isScaleOutStep(upper, upper.steps[0], 3)).toBe(true);
   });
 
   test('below: upper bound 0 is inclusive, so an empty queue matches <=0 -1', () => {
     expect(findRuleStep(lower, 0)?.change).toBe(-1);
     expect(findRuleStep(lower, 1)).toBeUndefined();
-    expect(isScaleOutRule(lower)).toBe(false);
+    expect(isScaleOutStep(lower, lower.steps[0], 3)).toBe(false);
+  });
+
+  test('an ExactCapacity step adds workers when its capacity is above the desired count, and removes them otherwise', () => {
+    const exact: StepRule = { ...lower, adjustmentType: AdjustmentType.EXACT_CAPACITY, steps: [{ upper: 0, change: 8 }] };
+    expect(isScaleOutStep(exact, exact.steps[0], 5)).toBe(true);
+    expect(isScaleOutStep(exact, exact.steps[0], 8)).toBe(false);
+    expect(isScaleOutStep(exact, exact.steps[0], 20)).toBe(false);
   });
 });
 
