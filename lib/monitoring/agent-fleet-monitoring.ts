@@ -254,7 +254,7 @@ export class AgentFleetMonitoring extends Construct {
       title: 'Alarms',
       width: 24,
       height: 3,
-      alarms: [this.deadLetterAlarm, this.oldestMessageAlarm, this.fleetSaturatedAlarm, this.workersNotStartingAlarm, this.memoryAlarm, scaling.burstAlarm, scaling.scaleInAlarm, scaling.idleAlarm]
+      alarms: [this.deadLetterAlarm, this.oldestMessageAlarm, this.fleetSaturatedAlarm, this.workersNotStartingAlarm, this.memoryAlarm, scaling.burstAlarm, scaling.scaleInAlarm, scaling.trimAlarm, scaling.idleAlarm]
         .filter((a): a is cloudwatch.Alarm => a !== undefined),
     }));
   }

@@ -1,6 +1,6 @@
 import { targetTrackingCapacity } from './backlog';
 import { AWS_SCALING_FACTS, signalParams, type BacklogScalingModel, type StepPolicyModel } from './scaling-policy';
-import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, keep, QUEUED_MESSAGES, SPARE_WORKERS, WORKERS_TO_KEEP, workersToKeepLabel, type FleetSample, type SignalParams } from './signals';
+import { aboveKeep, BACKLOG_PER_WORKER, EXCESS_BACKLOG, keep, keepLabel, QUEUED_MESSAGES, SPARE_WORKERS, WORKERS_ABOVE_KEEP, WORKERS_TO_KEEP, type FleetSample, type ScalingSignal, type SignalParams } from './signals';
 import { AdjustmentType, findStep, type ScalingStep } from './steps';
 import { spareWorkersSignal, UTILIZATION_PERIOD_SECONDS, utilizationRuleSignal } from './utilization';
 
@@ -192,6 +192,7 @@ export function rulesFromModel(model: BacklogScalingModel): ScalingRuleSet {
     },
     stepRule('burst steps on excess backlog', model, model.burst, EXCESS_BACKLOG, Comparison.GREATER_THAN),
     scaleInRule(model),
+    ...(model.trim ? [trimRule(model, model.trim)] : []),
     ...utilizationRules(model),
   ];
   if (model.scaleToZero) {
@@ -205,14 +206,28 @@ export function rulesFromModel(model: BacklogScalingModel): ScalingRuleSet {
  * keep (`<` threshold), the workers needed being those that the spare count leaves out.
  */
 function scaleInRule(model: BacklogScalingModel): StepRule {
-  const spare = model.utilization ? spareWorkersSignal(model.utilization) : SPARE_WORKERS;
-  if (!model.scaleIn.keep) return stepRule('scale-in steps on spare workers', model, model.scaleIn, spare, Comparison.GREATER_THAN_OR_EQUAL);
-  const workersToKeep: RuleSignal = {
-    id: WORKERS_TO_KEEP.id,
-    label: workersToKeepLabel(model.utilization ? spare.label : undefined),
-    evaluate: (s, p) => keep(s.running - spare.evaluate(s, p), s.running, p),
+  if (!model.scaleIn.keep) return stepRule('scale-in steps on spare workers', model, model.scaleIn, spareSignal(model), Comparison.GREATER_THAN_OR_EQUAL);
+  return stepRule('scale-in to the workers to keep', model, model.scaleIn, keepRuleSignal(model, WORKERS_TO_KEEP, keep), Comparison.LESS_THAN);
+}
+
+/** The exact scale-in's trim: steps on the workers above those to keep where its ladder has no capacity (`>=` threshold). */
+function trimRule(model: BacklogScalingModel, trim: StepPolicyModel): StepRule {
+  return stepRule('scale-in trim above the workers to keep', model, trim, keepRuleSignal(model, WORKERS_ABOVE_KEEP, aboveKeep), Comparison.GREATER_THAN_OR_EQUAL);
+}
+
+/** The spare-workers signal, with the extra signals' when the model has any. */
+function spareSignal(model: BacklogScalingModel): RuleSignal {
+  return model.utilization ? spareWorkersSignal(model.utilization) : SPARE_WORKERS;
+}
+
+/** An exact scale-in signal as a rule reads it: the workers needed are those the spare count leaves out. */
+function keepRuleSignal(model: BacklogScalingModel, signal: ScalingSignal, formula: (needed: number, running: number, p: SignalParams) => number): RuleSignal {
+  const spare = spareSignal(model);
+  return {
+    id: signal.id,
+    label: keepLabel(signal, model.utilization ? spare.label : undefined),
+    evaluate: (s, p) => formula(s.running - spare.evaluate(s, p), s.running, p),
   };
-  return stepRule('scale-in to the workers to keep', model, model.scaleIn, workersToKeep, Comparison.LESS_THAN);
 }
 
 /**

@@ -238,8 +238,36 @@ export function keepExpression(neededWorkers: string, p: SignalParams): string {
 
 /** `keepExpression` as a function of the workers needed and running. */
 export function keep(neededWorkers: number, running: number, p: SignalParams): number {
-  const { headroom, ratio, none } = keepParams(p);
-  return running - roundUp(ratio * headroom) * neededWorkers >= 1 ? round(headroom) * neededWorkers : none;
+  const { headroom, none } = keepParams(p);
+  return ladderApplies(neededWorkers, running, p) ? round(headroom) * neededWorkers : none;
+}
+
+/** Whether the fleet runs ratio x headroom x the workers needed + 1 or more: a capacity of the ladder lies below it. */
+function ladderApplies(neededWorkers: number, running: number, p: SignalParams): boolean {
+  const { headroom, ratio } = keepParams(p);
+  return running - roundUp(ratio * headroom) * neededWorkers >= 1;
+}
+
+/**
+ * Workers above those to keep where the exact scale-in's ladder can't set a capacity (the fleet
+ * runs less than ratio x the workers to keep + 1, `keepExpression`), else 0: running - headroom x
+ * the workers needed. Its steps remove a third of that a minute (`trimSteps`). `needed`: the
+ * workers needed, as an expression.
+ *
+ * Why: the ladder's capacities are up to its ratio apart (1.24 for 100 workers, 1.41 for 500,
+ * 1.58 for 2,000), so on its own the exact scale-in left a fleet at up to ratio x the workers to
+ * keep while the need fell slowly (a daily wave on 2,000 workers: 348,544 worker-minutes; with
+ * these steps, 295,000 or so; docs/simulation.md, tenth round).
+ */
+export function aboveKeepExpression(neededWorkers: string, p: SignalParams): string {
+  const { headroom, ratio } = keepParams(p);
+  const running = fleetInput('running', p);
+  return `IF(${running} - ${roundUp(ratio * headroom)} * ${neededWorkers} >= 1, 0, ${running} - ${round(headroom)} * ${neededWorkers})`;
+}
+
+/** `aboveKeepExpression` as a function of the workers needed and running. */
+export function aboveKeep(neededWorkers: number, running: number, p: SignalParams): number {
+  return ladderApplies(neededWorkers, running, p) ? 0 : running - round(keepParams(p).headroom) * neededWorkers;
 }
 
 function keepParams(p: SignalParams): KeepParams {
@@ -247,9 +275,9 @@ function keepParams(p: SignalParams): KeepParams {
   return p.keep;
 }
 
-/** The workers-to-keep signal's label; `spareLabel`: the spare-workers signal it keeps from, when extra signals join the backlog's. */
-export function workersToKeepLabel(spareLabel?: string): string {
-  return spareLabel ? `${WORKERS_TO_KEEP.label}, with ${spareLabel}` : WORKERS_TO_KEEP.label;
+/** An exact scale-in signal's label; `spareLabel`: the spare-workers signal it keeps from, when extra signals join the backlog's. */
+export function keepLabel(signal: ScalingSignal, spareLabel?: string): string {
+  return spareLabel ? `${signal.label}, with ${spareLabel}` : signal.label;
 }
 
 /** Workers to keep on a scale-in (`keepExpression`), from the queue's need. */
@@ -259,6 +287,15 @@ export const WORKERS_TO_KEEP: ScalingSignal = {
   inputs: ['visible', 'inFlight', 'running'],
   expression: (p) => keepExpression(neededExpression(p), p),
   evaluate: (s, p) => keep(needed(s, p), s.running, p),
+};
+
+/** Workers above those to keep, where the exact scale-in's ladder has no capacity below the running count (`aboveKeepExpression`). */
+export const WORKERS_ABOVE_KEEP: ScalingSignal = {
+  id: 'workersAboveKeep',
+  label: 'Workers above those to keep, where no capacity of the exact scale-in lies between (0 where one does)',
+  inputs: ['visible', 'inFlight', 'running'],
+  expression: (p) => aboveKeepExpression(neededExpression(p), p),
+  evaluate: (s, p) => aboveKeep(needed(s, p), s.running, p),
 };
 
 /** Every message the queue holds, in any state: visible + inFlight + delayed. 0 for long enough means idle. */

@@ -9,7 +9,7 @@ import {
   type BacklogScalingInput, type BacklogScalingModel, type StepPolicyModel,
 } from '../policy/scaling-policy';
 import { metricSignal, UTILIZATION_DEFAULTS, utilizationSignals, UtilizationSource, type UtilizationSignal } from '../policy/utilization';
-import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, WORKERS_TO_KEEP, type ScalingSignal } from '../policy/signals';
+import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, WORKERS_ABOVE_KEEP, WORKERS_TO_KEEP, type ScalingSignal } from '../policy/signals';
 import { AdjustmentType, type ScalingStep } from '../policy/steps';
 import { checkWholeSeconds, knownNumber, knownSeconds, throwIfInvalid } from '../validation';
 import { check } from '../policy/violation';
@@ -141,6 +141,11 @@ export class BacklogScaling extends Construct {
   public readonly burstAlarm: cloudwatch.Alarm;
   /** Fires when workers are spare for the scale-in evaluation periods. */
   public readonly scaleInAlarm: cloudwatch.Alarm;
+  /**
+   * Fires when workers are above those to keep where the exact scale-in's capacities can't bring
+   * them down (EC2 on one-minute metrics, more than 20 workers; `BacklogScalingModel.trim`).
+   */
+  public readonly trimAlarm?: cloudwatch.Alarm;
   /** Fires when the queue has been empty for the idle time (only with minWorkers 0). */
   public readonly idleAlarm?: cloudwatch.Alarm;
   private readonly fleet: IAgentFleet;
@@ -221,7 +226,12 @@ export class BacklogScaling extends Construct {
     this.scaleInAlarm = model.scaleIn.keep
       ? this.stepPolicy('ScaleIn', WORKERS_TO_KEEP, scaleIn, cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD)
       : this.stepPolicy('ScaleIn', SPARE_WORKERS, scaleIn, cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD);
-    bindUtilizationToScaleIn(this.scaleInAlarm, this.metrics, () => this.model, this.utilizationMetrics);
+    bindUtilizationToScaleIn(this.scaleInAlarm, this.metrics, () => this.model, this.utilizationMetrics, model.scaleIn.keep ? WORKERS_TO_KEEP : SPARE_WORKERS);
+    if (model.trim) {
+      this.trimAlarm = this.stepPolicy('ScaleInTrim', WORKERS_ABOVE_KEEP, { ...model.trim, cooldownSeconds: scaleIn.cooldownSeconds },
+        cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD);
+      bindUtilizationToScaleIn(this.trimAlarm, this.metrics, () => this.model, this.utilizationMetrics, WORKERS_ABOVE_KEEP);
+    }
     for (const signal of this.utilization) {
       props.fleet.enableUtilizationMetrics();
       const cpu = signal.source === UtilizationSource.CPU;

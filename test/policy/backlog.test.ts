@@ -1,6 +1,6 @@
 import { backlogPerWorker, clampCapacity, targetFromLatency, targetTrackingCapacity } from '../../lib/policy/backlog';
 import { buildScalingModel, defaultScaleOutCooldownSeconds, signalParams, WORKER_START_SECONDS, type BacklogScalingInput } from '../../lib/policy/scaling-policy';
-import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, WORKERS_TO_KEEP } from '../../lib/policy/signals';
+import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, WORKERS_ABOVE_KEEP, WORKERS_TO_KEEP } from '../../lib/policy/signals';
 
 describe('backlog per worker (AWS "Scaling policy based on Amazon SQS")', () => {
   test('AWS worked example: 1,500 visible, 10 workers, target 100 -> 15 workers', () => {
@@ -141,6 +141,21 @@ describe('signals: the expression CloudFormation gets and the function the simul
     const needs = 'IF((visible / 10 + (inFlight + 1 * (inFlight ^ 0.5)) / 1) > 1, (visible / 10 + (inFlight + 1 * (inFlight ^ 0.5)) / 1), 1)';
     expect(WORKERS_TO_KEEP.expression(keep)).toBe(`IF(FILL(running, REPEAT) - 1.482 * ${needs} >= 1, 1.2 * ${needs}, 101)`);
     expect(() => WORKERS_TO_KEEP.evaluate(busy14, params)).toThrow(/SignalParams.keep/);
+  });
+
+  test('workers above those to keep: running - 1.2 x the workers needed where the ladder has no capacity below the running count, else 0', () => {
+    const keep = { ...params, keep: { headroom: 1.2, ratio: 1.235, none: 101 } };
+    // 17.7 needed: the ladder applies from 27.3 running on; below that, 1.2 x 17.7 = 21.3 are kept.
+    const busy14 = { visible: 0, inFlight: 14, delayed: 0, running: 25, desired: 25 };
+    const needed = 14 + Math.sqrt(14);
+    expect(WORKERS_ABOVE_KEEP.evaluate(busy14, keep)).toBeCloseTo(25 - 1.2 * needed, 9);
+    expect(WORKERS_ABOVE_KEEP.evaluate({ ...busy14, running: 28 }, keep)).toBe(0);
+    expect(WORKERS_TO_KEEP.evaluate({ ...busy14, running: 28 }, keep)).toBeLessThan(101);
+    // Below the workers to keep: negative, under the alarm's threshold of 1.
+    expect(WORKERS_ABOVE_KEEP.evaluate({ ...busy14, running: 20 }, keep)).toBeLessThan(0);
+    const needs = 'IF((visible / 10 + (inFlight + 1 * (inFlight ^ 0.5)) / 1) > 1, (visible / 10 + (inFlight + 1 * (inFlight ^ 0.5)) / 1), 1)';
+    expect(WORKERS_ABOVE_KEEP.expression(keep)).toBe(`IF(FILL(running, REPEAT) - 1.482 * ${needs} >= 1, 0, FILL(running, REPEAT) - 1.2 * ${needs})`);
+    expect(() => WORKERS_ABOVE_KEEP.evaluate(busy14, params)).toThrow(/SignalParams.keep/);
   });
 
   test('queued messages: visible + in flight + delayed', () => {

@@ -1,5 +1,5 @@
 import {
-  buildScalingModel, defaultBurstSteps, defaultScaleInSteps, defaultScaleOutCooldownSeconds, DEFAULTS, growthHorizonSeconds, HELD_BACKLOG_RATIO, keepCapacities, keepSteps, periodsFor,
+  buildScalingModel, defaultBurstSteps, defaultScaleInSteps, trimSteps, defaultScaleOutCooldownSeconds, DEFAULTS, growthHorizonSeconds, HELD_BACKLOG_RATIO, keepCapacities, keepSteps, periodsFor,
   scaleInActionsPerCount, signalParams, validateScalingModel,
   type BacklogScalingInput, type BacklogScalingModel,
 } from '../../lib/policy/scaling-policy';
@@ -111,6 +111,23 @@ describe('buildScalingModel', () => {
     // Those divided steps: three actions on one count of 400 spare remove 3 x 85 = 255 at most, never more than is spare.
     expect(defaultScaleInSteps(20, 3).map((s) => s.change)).toEqual([-1, -1, -1, -2, -5]);
     expect(defaultScaleInSteps(500, 3).at(-1)).toEqual({ lower: 255, change: -85 });
+  });
+
+  test('where the exact scale-in\'s ladder is coarser than whole numbers (above 20 workers), trim steps remove a third of the workers above those to keep', () => {
+    const ec2 = buildScalingModel({ ...input, maxWorkers: 100, stepCooldowns: false });
+    expect(ec2.trim).toEqual({
+      threshold: 1, evaluationPeriods: 2, datapointsToAlarm: 1, adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY,
+      steps: trimSteps(100, 3), cooldownSeconds: ec2.scaleIn.cooldownSeconds,
+    });
+    // Three actions on one count remove no more than it showed above the workers to keep.
+    expect(trimSteps(100, 3).map((s) => s.change)).toEqual([-1, -1, -1, -2, -5, -10, -21]);
+    expect(validateScalingModel(ec2)).toEqual([]);
+    // Every whole number is a capacity up to 20 workers: nothing for a trim to do.
+    expect(buildScalingModel({ ...input, maxWorkers: 20, stepCooldowns: false }).trim).toBeUndefined();
+    // No exact scale-in, no trim: ECS, the publisher's 10 s metrics, steps the user chose.
+    expect(buildScalingModel({ ...input, maxWorkers: 100 }).trim).toBeUndefined();
+    expect(buildScalingModel({ ...input, maxWorkers: 100, stepCooldowns: false, metricPeriodSeconds: 10 }).trim).toBeUndefined();
+    expect(buildScalingModel({ ...input, maxWorkers: 100, stepCooldowns: false, scaleInSteps: defaultScaleInSteps(100, 3) }).trim).toBeUndefined();
   });
 
   test('the exact scale-in\'s capacities: every whole number up to 20 workers, then 1-8 and a geometric ladder, within AWS\'s 20 steps', () => {

@@ -4,7 +4,7 @@ import {
   AdjustmentType, AgentQueue, BacklogPublisher, BacklogScaling, BacklogTarget, Ec2AgentFleet, FargateAgentFleet,
   type BacklogScalingOptions, type IAgentFleet,
 } from '../../lib';
-import { buildScalingModel, growthHorizonSeconds, WORKER_START_SECONDS } from '../../lib/policy';
+import { buildScalingModel, growthHorizonSeconds, trimSteps, WORKER_START_SECONDS } from '../../lib/policy';
 import { resourcesOf, TEST_IMAGE, testStack, synthTemplate } from '../support/cdk';
 
 type FleetKind = 'fargate' | 'ec2';
@@ -12,10 +12,10 @@ type FleetKind = 'fargate' | 'ec2';
 /** The burst signal's growth term, escaped for a RegExp: max(DIFF(visible), 0), a missing DIFF as 0. */
 const GROWTH = 'IF\\(FILL\\(DIFF\\(visible\\), 0\\) > 0, FILL\\(DIFF\\(visible\\), 0\\), 0\\)';
 
-function scaled(kind: FleetKind, options: BacklogScalingOptions & { minWorkers?: number; concurrency?: number; publisherPeriod?: Duration } = {}, stack: Stack = testStack()) {
+function scaled(kind: FleetKind, options: BacklogScalingOptions & { minWorkers?: number; maxWorkers?: number; concurrency?: number; publisherPeriod?: Duration } = {}, stack: Stack = testStack()) {
   const queue = new AgentQueue(stack, 'Tasks');
-  const { minWorkers, concurrency, publisherPeriod, ...tuning } = options;
-  const fleetProps = { queue, image: TEST_IMAGE, minWorkers: minWorkers ?? 0, maxWorkers: 20, concurrency };
+  const { minWorkers, maxWorkers, concurrency, publisherPeriod, ...tuning } = options;
+  const fleetProps = { queue, image: TEST_IMAGE, minWorkers: minWorkers ?? 0, maxWorkers: maxWorkers ?? 20, concurrency };
   const fleet: IAgentFleet = kind === 'fargate' ? new FargateAgentFleet(stack, 'Fleet', fleetProps) : new Ec2AgentFleet(stack, 'Fleet', fleetProps);
   const publisher = publisherPeriod ? new BacklogPublisher(stack, 'Publisher', { queue, fleet, period: publisherPeriod }) : undefined;
   const scaling = new BacklogScaling(stack, 'Scaling', {
@@ -119,6 +119,29 @@ describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (ki
       { MetricIntervalLowerBound: -19, MetricIntervalUpperBound: -18, ScalingAdjustment: 2 },
     ]);
     expect(exact.StepAdjustments.at(-1)).toEqual({ MetricIntervalLowerBound: -1, MetricIntervalUpperBound: 0, ScalingAdjustment: 20 });
+  });
+
+  test('above 20 workers, EC2\'s exact scale-in is trimmed where its ladder has no capacity below the running count: a third of the workers above those to keep', () => {
+    const { template, scaling } = scaled(kind, { maxWorkers: 100 });
+    const trim = alarmByExpression(template, /^IF\(FILL\(running, REPEAT\) - 1\.544 \* .* >= 1, 0, FILL\(running, REPEAT\) - 1\.25 \* /);
+    if (kind === 'fargate') {
+      // ECS's cooldowns pace the spare-worker steps: each count is removed once, nothing to trim.
+      expect(scaling.trimAlarm).toBeUndefined();
+      expect(trim).toBeUndefined();
+      return;
+    }
+    expect(trim).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, EvaluationPeriods: 2, DatapointsToAlarm: 1 });
+    expect(trim!.AlarmActions).toHaveLength(1);
+    expect(stepPolicies(kind, template)).toContainEqual(expect.objectContaining({
+      AdjustmentType: 'ChangeInCapacity',
+      StepAdjustments: trimSteps(100, 3).map((st) => ({
+        MetricIntervalLowerBound: st.lower,
+        ...(st.upper === undefined ? {} : { MetricIntervalUpperBound: st.upper }),
+        ScalingAdjustment: st.change,
+      })),
+    }));
+    // The ladder's own alarm is unchanged: exact capacities once the fleet runs 1.544 x the need + 1.
+    expect(alarmByExpression(template, /^IF\(FILL\(running, REPEAT\) - 1\.544 \* .* >= 1, 1\.25 \* .*, 101\)$/)).toMatchObject({ ComparisonOperator: 'LessThanThreshold', Threshold: 100 });
   });
 
   test('scale-in divides in-flight messages by the fleet\'s concurrency', () => {

@@ -6,10 +6,10 @@ import { UTILIZATION_DEFAULTS } from '../../lib/policy/utilization';
 import { resourcesOf, synthTemplate, TEST_IMAGE, testStack } from '../support/cdk';
 
 /** A fresh app's fleet with every extra signal: CPU, memory and tokens per worker (metric math). */
-function allSignals(compute: AgentCompute, metricSource?: BacklogMetricSource) {
+function allSignals(compute: AgentCompute, metricSource?: BacklogMetricSource, maxWorkers?: number) {
   const stack = testStack();
   const agents = new ElasticAgentFleet(stack, 'Agents', {
-    image: TEST_IMAGE, compute, metricSource, scaling: { cpuTargetPercent: 60, memoryTargetPercent: 75 }, businessMetrics: ['TokensUsed'],
+    image: TEST_IMAGE, compute, metricSource, maxWorkers, scaling: { cpuTargetPercent: 60, memoryTargetPercent: 75 }, businessMetrics: ['TokensUsed'],
   });
   agents.scaling.scaleOnMetric('TokensPerWorker', { metric: tokensPerWorker(agents.fleet, agents.scaling), targetValue: 20_000 });
   return { stack, agents, template: synthTemplate(stack) };
@@ -26,8 +26,8 @@ function tokensPerWorker(fleet: IAgentFleet, scaling: BacklogScaling): cloudwatc
   });
 }
 
-function scaleInAlarm(template: Template): Record<string, any> {
-  const [[, alarm]] = resourcesOf(template, 'AWS::CloudWatch::Alarm').filter(([id]) => id.includes('ScaleInAlarm'));
+function scaleInAlarm(template: Template, name = 'ScaleInAlarm'): Record<string, any> {
+  const [[, alarm]] = resourcesOf(template, 'AWS::CloudWatch::Alarm').filter(([id]) => id.includes(name));
   return alarm.Properties;
 }
 
@@ -117,6 +117,21 @@ describe('BacklogScaling on CPU, memory and custom metrics', () => {
     const ratioTimesHeadroom = Math.ceil(1000 * agents.scaling.model.scaleIn.keep!.ratio * 1.25) / 1000;
     const needed = '(FILL(running, REPEAT) - spareWorkers)';
     expect(metrics.at(-1)!.Expression).toBe(`IF(FILL(running, REPEAT) - ${ratioTimesHeadroom} * ${needed} >= 1, 1.25 * ${needed}, ${max + 1})`);
+  });
+
+  test('EC2 above 20 workers: the trim reads the same need, running - spareWorkers, with every signal', () => {
+    const { agents, template } = allSignals(AgentCompute.ec2(), undefined, 100);
+    const alarm = scaleInAlarm(template, 'ScaleInTrimAlarm');
+    expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1 });
+    const metrics = alarm.Metrics as { Id: string; Expression?: string; ReturnData?: boolean }[];
+    expect(metrics.map((m) => m.Id).slice(-2)).toEqual(['spareWorkers', 'workersAboveKeep']);
+    expect(metrics.filter((m) => m.ReturnData).map((m) => m.Id)).toEqual(['workersAboveKeep']);
+    expect(metrics.map((m) => m.Id)).toEqual(scaleInAlarm(template).Metrics.map((m: { Id: string }) => m.Id.replace('workersToKeep', 'workersAboveKeep')));
+    const ratioTimesHeadroom = Math.ceil(1000 * agents.scaling.model.scaleIn.keep!.ratio * 1.25) / 1000;
+    const needed = '(FILL(running, REPEAT) - spareWorkers)';
+    expect(metrics.at(-1)!.Expression).toBe(`IF(FILL(running, REPEAT) - ${ratioTimesHeadroom} * ${needed} >= 1, 0, FILL(running, REPEAT) - 1.25 * ${needed})`);
+    // Its evaluation periods follow the scale-in's, longer with extra signals.
+    expect(alarm.EvaluationPeriods).toBe(scaleInAlarm(template).EvaluationPeriods);
   });
 
   test('with extra signals the scale-in cooldown is 240 s and the alarm waits 8 minutes (also when scaleOnMetric adds the first one after construction)', () => {

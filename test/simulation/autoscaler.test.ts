@@ -152,4 +152,16 @@ describe('cooldowns (Application Auto Scaling), and what EC2 Auto Scaling has in
     const both = (desired: number) => new RuleAutoscaler({ minWorkers: 0, maxWorkers: 20, rules: [exact] }, datapoints([{ visible: 0, running: desired }]), { ...options, ec2: true }).evaluate(60, desired).desired;
     expect([3, 6, 9].map(both)).toEqual([6, 6, 6]);
   });
+
+  test('EC2 above 20 workers: between two capacities of the ladder the trim removes a third of the workers above those to keep a read, never past them', () => {
+    // 100 workers: the ladder (..., 36, 44, 54, ...) is 1.235 apart. 30 busy + sqrt(30) = 35.5 needed, 44.4 kept;
+    // the ladder needs 1.544 x 35.5 + 1 = 55.8 running, so at 54 it can't act, and the trim sees 54 - 44.4 = 9.6 above.
+    const ec2 = rulesFromModel(buildScalingModel({ minWorkers: 0, maxWorkers: 100, targetBacklogPerWorker: 10, stepCooldowns: false }));
+    const scaler = new RuleAutoscaler(ec2, datapoints(Array(4).fill({ visible: 0, inFlight: 30, running: 54 })), { ...options, ec2: true });
+    // 9.6 is in the band 7-15 above the threshold of 1: -8 / 3 = -2 a read.
+    expect(scaler.evaluate(60, 54)).toMatchObject({ desired: 52, events: [{ rule: 'scale-in trim above the workers to keep', from: 54, to: 52 }] });
+    expect(scaler.evaluate(120, 52).desired).toBe(50);
+    // Three reads of the same count remove 6, within the 9.6 it showed: the fleet stays above the 44.4 kept.
+    expect(scaler.evaluate(180, 50).desired).toBe(48);
+  });
 });
