@@ -256,8 +256,8 @@ function ladderApplies(neededWorkers: number, running: number, p: SignalParams):
  *
  * Why: the ladder's capacities are up to its ratio apart (1.24 for 100 workers, 1.41 for 500,
  * 1.58 for 2,000), so on its own the exact scale-in left a fleet at up to ratio x the workers to
- * keep while the need fell slowly (a daily wave on 2,000 workers: 348,544 worker-minutes; with
- * these steps, 295,000 or so; docs/simulation.md, tenth round).
+ * keep while the need fell slowly (the suite's daily wave on 2,000 workers: 348,544 worker-minutes;
+ * with these steps, 302,717; docs/simulation.md, tenth round).
  */
 export function aboveKeepExpression(neededWorkers: string, p: SignalParams): string {
   const { headroom, ratio } = keepParams(p);
