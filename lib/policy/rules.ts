@@ -1,6 +1,6 @@
 import { targetTrackingCapacity } from './backlog';
 import { AWS_SCALING_FACTS, signalParams, type BacklogScalingModel, type StepPolicyModel } from './scaling-policy';
-import { aboveKeep, BACKLOG_PER_WORKER, EXCESS_BACKLOG, keep, keepLabel, QUEUED_MESSAGES, SPARE_WORKERS, WORKERS_ABOVE_KEEP, WORKERS_TO_KEEP, type FleetSample, type ScalingSignal, type SignalParams } from './signals';
+import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, keepLabel, QUEUED_MESSAGES, SPARE_WORKERS, WORKERS_ABOVE_KEEP, WORKERS_TO_KEEP, type FleetSample, type KeepSignal, type SignalParams } from './signals';
 import { AdjustmentType, findStep, type ScalingStep } from './steps';
 import { spareWorkersSignal, UTILIZATION_PERIOD_SECONDS, utilizationRuleSignal } from './utilization';
 
@@ -207,12 +207,12 @@ export function rulesFromModel(model: BacklogScalingModel): ScalingRuleSet {
  */
 function scaleInRule(model: BacklogScalingModel): StepRule {
   if (!model.scaleIn.keep) return stepRule('scale-in steps on spare workers', model, model.scaleIn, spareSignal(model), Comparison.GREATER_THAN_OR_EQUAL);
-  return stepRule('scale-in to the workers to keep', model, model.scaleIn, keepRuleSignal(model, WORKERS_TO_KEEP, keep), Comparison.LESS_THAN);
+  return stepRule('scale-in to the workers to keep', model, model.scaleIn, keepRuleSignal(model, WORKERS_TO_KEEP), Comparison.LESS_THAN);
 }
 
 /** The exact scale-in's trim: steps on the workers above those to keep where its ladder has no capacity (`>=` threshold). */
 function trimRule(model: BacklogScalingModel, trim: StepPolicyModel): StepRule {
-  return stepRule('scale-in trim above the workers to keep', model, trim, keepRuleSignal(model, WORKERS_ABOVE_KEEP, aboveKeep), Comparison.GREATER_THAN_OR_EQUAL);
+  return stepRule('scale-in trim above the workers to keep', model, trim, keepRuleSignal(model, WORKERS_ABOVE_KEEP), Comparison.GREATER_THAN_OR_EQUAL);
 }
 
 /** The spare-workers signal, with the extra signals' when the model has any. */
@@ -221,12 +221,12 @@ function spareSignal(model: BacklogScalingModel): RuleSignal {
 }
 
 /** An exact scale-in signal as a rule reads it: the workers needed are those the spare count leaves out. */
-function keepRuleSignal(model: BacklogScalingModel, signal: ScalingSignal, formula: (needed: number, running: number, p: SignalParams) => number): RuleSignal {
+function keepRuleSignal(model: BacklogScalingModel, signal: KeepSignal): RuleSignal {
   const spare = spareSignal(model);
   return {
     id: signal.id,
     label: keepLabel(signal, model.utilization ? spare.label : undefined),
-    evaluate: (s, p) => formula(s.running - spare.evaluate(s, p), s.running, p),
+    evaluate: (s, p) => signal.valueOnNeeded(s.running - spare.evaluate(s, p), s.running, p),
   };
 }
 

@@ -421,6 +421,8 @@ export function buildScalingModel(input: BacklogScalingInput): BacklogScalingMod
   const cooldowns = input.stepCooldowns !== false;
   const actionsPerCount = cooldowns ? 1 : scaleInActionsPerCount(period);
   // Where several actions read one count, the default scale-in sets exact capacities (WORKERS_TO_KEEP).
+  // The scale-in's alarm timing, which the trim shares.
+  const scaleInTiming = { evaluationPeriods: scaleInPeriods, datapointsToAlarm: slackDatapoints(scaleInPeriods), cooldownSeconds: scaleInCooldown };
   const keep = actionsPerCount > 1 && input.scaleInSteps === undefined
     ? { headroom: KEEP_HEADROOM, ratio: keepCapacities(input.maxWorkers).ratio, none: input.maxWorkers + 1 }
     : undefined;
@@ -447,23 +449,14 @@ export function buildScalingModel(input: BacklogScalingInput): BacklogScalingMod
       minAdjustmentMagnitude: 1,
     },
     scaleIn: {
+      ...scaleInTiming,
       threshold: keep ? input.maxWorkers : 1,
-      evaluationPeriods: scaleInPeriods,
-      datapointsToAlarm: slackDatapoints(scaleInPeriods),
       adjustmentType: keep ? AdjustmentType.EXACT_CAPACITY : AdjustmentType.CHANGE_IN_CAPACITY,
       steps: keep ? keepSteps(input.maxWorkers) : input.scaleInSteps ?? defaultScaleInSteps(input.maxWorkers, actionsPerCount, cooldowns),
-      cooldownSeconds: scaleInCooldown,
       ...(keep ? { keep } : {}),
     },
     ...(keep && keep.ratio > 1 ? {
-      trim: {
-        threshold: 1,
-        evaluationPeriods: scaleInPeriods,
-        datapointsToAlarm: slackDatapoints(scaleInPeriods),
-        adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY,
-        steps: trimSteps(input.maxWorkers, actionsPerCount),
-        cooldownSeconds: scaleInCooldown,
-      },
+      trim: { ...scaleInTiming, threshold: 1, adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps: trimSteps(input.maxWorkers, actionsPerCount) },
     } : {}),
     scaleToZero: input.minWorkers === 0
       ? scaleToZeroModel(input.scaleToZeroAfterSeconds ?? DEFAULTS.scaleToZeroAfterSeconds, period, scaleInCooldown)

@@ -259,14 +259,14 @@ function ladderApplies(neededWorkers: number, running: number, p: SignalParams):
  * keep while the need fell slowly (the suite's daily wave on 2,000 workers: 348,544 worker-minutes;
  * with these steps, 302,717; docs/simulation.md, tenth round).
  */
-export function aboveKeepExpression(neededWorkers: string, p: SignalParams): string {
+function aboveKeepExpression(neededWorkers: string, p: SignalParams): string {
   const { headroom, ratio } = keepParams(p);
   const running = fleetInput('running', p);
   return `IF(${running} - ${roundUp(ratio * headroom)} * ${neededWorkers} >= 1, 0, ${running} - ${round(headroom)} * ${neededWorkers})`;
 }
 
 /** `aboveKeepExpression` as a function of the workers needed and running. */
-export function aboveKeep(neededWorkers: number, running: number, p: SignalParams): number {
+function aboveKeep(neededWorkers: number, running: number, p: SignalParams): number {
   return ladderApplies(neededWorkers, running, p) ? 0 : running - round(keepParams(p).headroom) * neededWorkers;
 }
 
@@ -280,23 +280,35 @@ export function keepLabel(signal: ScalingSignal, spareLabel?: string): string {
   return spareLabel ? `${signal.label}, with ${spareLabel}` : signal.label;
 }
 
+/**
+ * A signal of the exact scale-in, written once on the workers needed: as metric math on an
+ * expression of them, and as a function. Its own expression reads the backlog's need; the
+ * scale-in alarm with extra signals applies it to theirs (running - spareWorkers).
+ */
+export interface KeepSignal extends ScalingSignal {
+  onNeeded(neededWorkers: string, p: SignalParams): string;
+  valueOnNeeded(neededWorkers: number, running: number, p: SignalParams): number;
+}
+
+function keepSignal(id: string, label: string, onNeeded: KeepSignal['onNeeded'], valueOnNeeded: KeepSignal['valueOnNeeded']): KeepSignal {
+  return {
+    id,
+    label,
+    inputs: ['visible', 'inFlight', 'running'],
+    onNeeded,
+    valueOnNeeded,
+    expression: (p) => onNeeded(neededExpression(p), p),
+    evaluate: (s, p) => valueOnNeeded(needed(s, p), s.running, p),
+  };
+}
+
 /** Workers to keep on a scale-in (`keepExpression`), from the queue's need. */
-export const WORKERS_TO_KEEP: ScalingSignal = {
-  id: 'workersToKeep',
-  label: 'Workers to keep: those the queue needs, with headroom (maxWorkers + 1 when none is spare)',
-  inputs: ['visible', 'inFlight', 'running'],
-  expression: (p) => keepExpression(neededExpression(p), p),
-  evaluate: (s, p) => keep(needed(s, p), s.running, p),
-};
+export const WORKERS_TO_KEEP = keepSignal('workersToKeep',
+  'Workers to keep: those the queue needs, with headroom (maxWorkers + 1 when none is spare)', keepExpression, keep);
 
 /** Workers above those to keep, where the exact scale-in's ladder has no capacity below the running count (`aboveKeepExpression`). */
-export const WORKERS_ABOVE_KEEP: ScalingSignal = {
-  id: 'workersAboveKeep',
-  label: 'Workers above those to keep, where no capacity of the exact scale-in lies between (0 where one does)',
-  inputs: ['visible', 'inFlight', 'running'],
-  expression: (p) => aboveKeepExpression(neededExpression(p), p),
-  evaluate: (s, p) => aboveKeep(needed(s, p), s.running, p),
-};
+export const WORKERS_ABOVE_KEEP = keepSignal('workersAboveKeep',
+  'Workers above those to keep, where no capacity of the exact scale-in lies between (0 where one does)', aboveKeepExpression, aboveKeep);
 
 /** Every message the queue holds, in any state: visible + inFlight + delayed. 0 for long enough means idle. */
 export const QUEUED_MESSAGES: ScalingSignal = {

@@ -223,10 +223,11 @@ export class BacklogScaling extends Construct {
     // scaleOnMetric may add later: both are read at synth.
     const scaleIn = { ...model.scaleIn, cooldownSeconds: Lazy.number({ produce: () => this.model.scaleIn.cooldownSeconds }) };
     // Exact capacities on the workers to keep where several actions read one count (EC2), else steps on spare workers.
-    this.scaleInAlarm = model.scaleIn.keep
-      ? this.stepPolicy('ScaleIn', WORKERS_TO_KEEP, scaleIn, cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD)
+    const keeping = model.scaleIn.keep ? WORKERS_TO_KEEP : undefined;
+    this.scaleInAlarm = keeping
+      ? this.stepPolicy('ScaleIn', keeping, scaleIn, cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD)
       : this.stepPolicy('ScaleIn', SPARE_WORKERS, scaleIn, cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD);
-    bindUtilizationToScaleIn(this.scaleInAlarm, this.metrics, () => this.model, this.utilizationMetrics, model.scaleIn.keep ? WORKERS_TO_KEEP : SPARE_WORKERS);
+    bindUtilizationToScaleIn(this.scaleInAlarm, this.metrics, () => this.model, this.utilizationMetrics, keeping);
     if (model.trim) {
       this.trimAlarm = this.stepPolicy('ScaleInTrim', WORKERS_ABOVE_KEEP, { ...model.trim, cooldownSeconds: scaleIn.cooldownSeconds },
         cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD);

@@ -1,7 +1,7 @@
 import { Lazy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { signalParams, type BacklogScalingModel } from '../policy/scaling-policy';
-import { aboveKeepExpression, fleetInput, keepExpression, keepLabel, SPARE_WORKERS, WORKERS_ABOVE_KEEP, WORKERS_TO_KEEP, type ScalingSignal, type SignalParams } from '../policy/signals';
+import { fleetInput, keepLabel, SPARE_WORKERS, type KeepSignal } from '../policy/signals';
 import { spareWorkersExpressions, spareWorkersSignal } from '../policy/utilization';
 import type { BacklogMetrics } from './backlog-metrics';
 import { metricDataQueries, type MetricDataQuery } from './metric-queries';
@@ -9,23 +9,17 @@ import { metricDataQueries, type MetricDataQuery } from './metric-queries';
 /** CloudWatch evaluates at most 10 metrics in one alarm ("Alarms on metric math expressions"). */
 const MAX_ALARM_METRICS = 10;
 
-/** The exact scale-in's expressions of the workers needed, by the signal they return. */
-const KEEP_EXPRESSIONS: Partial<Record<string, (needed: string, params: SignalParams) => string>> = {
-  [WORKERS_TO_KEEP.id]: keepExpression,
-  [WORKERS_ABOVE_KEEP.id]: aboveKeepExpression,
-};
-
 /**
  * A scale-in alarm's metrics with the extra signals (CPU, memory, `scaleOnMetric`): every input
  * with the alarm's period, each signal's own metric math, the backlog's spare workers, one term
- * per signal and the least of them, and, for the exact scale-in's signals (`returning`), theirs
- * on the workers that count leaves out: the last query, the only one that returns data.
+ * per signal and the least of them, and, for an exact scale-in signal (`keeping`), that signal on
+ * the workers the spare count leaves out: the last query, the only one that returns data.
  */
 export function spareWorkersQueries(
   metrics: BacklogMetrics,
   model: BacklogScalingModel,
   signalMetrics: ReadonlyMap<string, cloudwatch.IMetric>,
-  returning: ScalingSignal = SPARE_WORKERS,
+  keeping?: KeepSignal,
 ): MetricDataQuery[] {
   const withPeriod = (m: cloudwatch.IMetric) => (m instanceof cloudwatch.Metric ? m.with({ period: metrics.period }) : m);
   const inputs = new Map<string, cloudwatch.IMetric>(SPARE_WORKERS.inputs.map((id) => [id, metrics.input(id)]));
@@ -58,12 +52,11 @@ export function spareWorkersQueries(
   const params = signalParams(model);
   const spare = spareWorkersExpressions(params, model.utilization ?? []);
   // The exact scale-in reads the workers that the spare count leaves out (WORKERS_TO_KEEP, WORKERS_ABOVE_KEEP).
-  const keeping = KEEP_EXPRESSIONS[returning.id];
   const expressions = keeping
-    ? [...spare, { id: returning.id, expression: keeping(`(${fleetInput('running', params)} - ${SPARE_WORKERS.id})`, params) }]
+    ? [...spare, { id: keeping.id, expression: keeping.onNeeded(`(${fleetInput('running', params)} - ${SPARE_WORKERS.id})`, params) }]
     : spare;
   const spareLabel = spareWorkersSignal(model.utilization ?? []).label;
-  const label = keeping ? keepLabel(returning, spareLabel) : spareLabel;
+  const label = keeping ? keepLabel(keeping, spareLabel) : spareLabel;
   return [
     ...metricDataQueries(carrier, true).filter((q) => q.expression === undefined),
     ...own,
@@ -77,7 +70,7 @@ export function spareWorkersQueries(
 }
 
 /**
- * Makes a scale-in alarm (on `returning`) read the extra signals, at synth: its metrics become
+ * Makes a scale-in alarm (on `keeping`, else spare workers) read the extra signals, at synth: its metrics become
  * `spareWorkersQueries` once the model has any (the alarm keeps its own rendering otherwise), and
  * its evaluation periods those of the model then (longer with extra signals).
  */
@@ -86,7 +79,7 @@ export function bindUtilizationToScaleIn(
   metrics: BacklogMetrics,
   model: () => BacklogScalingModel,
   signalMetrics: ReadonlyMap<string, cloudwatch.IMetric>,
-  returning: ScalingSignal,
+  keeping?: KeepSignal,
 ): void {
   const cfn = alarm.node.defaultChild as cloudwatch.CfnAlarm;
   const rendered = cfn.metrics;
@@ -95,7 +88,7 @@ export function bindUtilizationToScaleIn(
   cfn.metrics = Lazy.any({
     produce: () => {
       const m = model();
-      return m.utilization ? spareWorkersQueries(metrics, m, signalMetrics, returning) : rendered;
+      return m.utilization ? spareWorkersQueries(metrics, m, signalMetrics, keeping) : rendered;
     },
   });
 }
