@@ -1,5 +1,5 @@
 import type { RuleSample, RuleSignal } from './rules';
-import { fleetInput, SPARE_WORKERS, type SignalParams } from './signals';
+import { fleetInput, remainingExpression, remainingWorkers, SPARE_WORKERS, type SignalParams } from './signals';
 import { check, type Violation } from './violation';
 
 /**
@@ -75,8 +75,8 @@ export const UTILIZATION_DEFAULTS = {
 /** Period of the signals' datapoints: ECS, EC2 detailed monitoring and the CloudWatch agent publish each minute. */
 export const UTILIZATION_PERIOD_SECONDS = 60;
 
-/** CloudWatch alarms take at most 10 metrics; the spare-workers alarm uses 3 of its own (visible, inFlight, running). */
-export const MAX_UTILIZATION_SIGNALS = 7;
+/** CloudWatch alarms take at most 10 metrics; the spare-workers alarm uses 4 of its own (visible, inFlight, running, desired). */
+export const MAX_UTILIZATION_SIGNALS = 6;
 
 /**
  * Workers a signal needs: the running workers carry `value` on average, so the total load is
@@ -96,13 +96,13 @@ export function utilizationValue(signal: UtilizationSignal, sample: RuleSample):
 
 /**
  * Spare workers with the extra signals: the fewest that the backlog rule (`SPARE_WORKERS`) and
- * each signal leave spare, min(backlog spare, running - needed(signal)...). A worker is spare only
- * when no signal needs it.
+ * each signal leave spare, min(backlog spare, remaining - needed(signal)...), of the workers that
+ * stay (`remainingWorkers`). A worker is spare only when no signal needs it.
  */
 export function spareWorkersWithUtilization(sample: RuleSample, params: SignalParams, signals: readonly UtilizationSignal[]): number {
   let spare = SPARE_WORKERS.evaluate(sample, params);
   for (const signal of signals) {
-    spare = Math.min(spare, sample.running - workersNeeded(signal, sample.running, utilizationValue(signal, sample)));
+    spare = Math.min(spare, remainingWorkers(sample) - workersNeeded(signal, sample.running, utilizationValue(signal, sample)));
   }
   return spare;
 }
@@ -115,7 +115,7 @@ export interface SpareWorkersExpression {
 
 /**
  * The spare-workers signal with the extra signals, as CloudWatch metric math: the backlog rule's
- * expression, one expression per signal (running - running x value / (0.9 x target)), and the
+ * expression, one expression per signal (remaining - running x value / (0.9 x target)), and the
  * least of them. Metric math reads metrics of any namespace (AWS/SQS, AWS/ECS, CWAgent, the
  * agents' own) in one alarm, and an alarm on metric math can trigger a step scaling policy;
  * a composite alarm could AND "spare" with "CPU below target" but can't trigger Auto Scaling.
@@ -126,9 +126,10 @@ export interface SpareWorkersExpression {
  */
 export function spareWorkersExpressions(params: SignalParams, signals: readonly UtilizationSignal[]): SpareWorkersExpression[] {
   const running = fleetInput('running', params);
+  const remaining = remainingExpression(params);
   const terms = signals.map((s) => ({
     id: `spare_${s.id}`,
-    expression: `${running} - ${running} * ${signalInput(s)} / ${round(UTILIZATION_SPARE_RATIO * s.target)}`,
+    expression: `${remaining} - ${running} * ${signalInput(s)} / ${round(UTILIZATION_SPARE_RATIO * s.target)}`,
   }));
   const backlog = { id: 'spare_backlog', expression: SPARE_WORKERS.expression(params) };
   return [backlog, ...terms, { id: SPARE_WORKERS.id, expression: `MIN([${[backlog, ...terms].map((t) => t.id).join(', ')}])` }];

@@ -1,7 +1,7 @@
 import { Lazy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { signalParams, type BacklogScalingModel } from '../policy/scaling-policy';
-import { fleetInput, keepLabel, SPARE_WORKERS, type KeepSignal } from '../policy/signals';
+import { keepLabel, remainingExpression, SPARE_WORKERS, type KeepSignal } from '../policy/signals';
 import { spareWorkersExpressions, spareWorkersSignal } from '../policy/utilization';
 import type { BacklogMetrics } from './backlog-metrics';
 import { metricDataQueries, type MetricDataQuery } from './metric-queries';
@@ -51,9 +51,9 @@ export function spareWorkersQueries(
   });
   const params = signalParams(model);
   const spare = spareWorkersExpressions(params, model.utilization ?? []);
-  // The exact scale-in reads the workers that the spare count leaves out (WORKERS_TO_KEEP, WORKERS_ABOVE_KEEP).
+  // The exact scale-in reads the workers that stay less the spare count: those needed (WORKERS_TO_KEEP, WORKERS_ABOVE_KEEP).
   const expressions = keeping
-    ? [...spare, { id: keeping.id, expression: keeping.onNeeded(`(${fleetInput('running', params)} - ${SPARE_WORKERS.id})`, params) }]
+    ? [...spare, { id: keeping.id, expression: keeping.onNeeded(`(${remainingExpression(params)} - ${SPARE_WORKERS.id})`, params) }]
     : spare;
   const spareLabel = spareWorkersSignal(model.utilization ?? []).label;
   const label = keeping ? keepLabel(keeping, spareLabel) : spareLabel;

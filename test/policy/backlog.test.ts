@@ -1,6 +1,6 @@
 import { backlogPerWorker, clampCapacity, targetFromLatency, targetTrackingCapacity } from '../../lib/policy/backlog';
 import { buildScalingModel, defaultScaleOutCooldownSeconds, signalParams, WORKER_START_SECONDS, type BacklogScalingInput } from '../../lib/policy/scaling-policy';
-import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, SPARE_WORKERS, WORKERS_ABOVE_KEEP, WORKERS_TO_KEEP } from '../../lib/policy/signals';
+import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, remainingWorkers, SPARE_WORKERS, WORKERS_ABOVE_KEEP, WORKERS_TO_KEEP } from '../../lib/policy/signals';
 
 describe('backlog per worker (AWS "Scaling policy based on Amazon SQS")', () => {
   test('AWS worked example: 1,500 visible, 10 workers, target 100 -> 15 workers', () => {
@@ -90,14 +90,25 @@ describe('signals: the expression CloudFormation gets and the function the simul
     expect(EXCESS_BACKLOG.expression({ ...params, inputsArriveTogether: true })).toBe('visible - 10 * desired');
   });
 
-  test('spare workers: running - max(visible / target + (inFlight + sqrt(inFlight)) / concurrency, 1)', () => {
+  test('spare workers: min(running, desired) - max(visible / target + (inFlight + sqrt(inFlight)) / concurrency, 1)', () => {
     // 300 / 10 = 30 workers for the waiting messages + 50 / 1 = 50 busy ones + sqrt(50) headroom.
     expect(SPARE_WORKERS.evaluate(sample, params)).toBeCloseTo(4 - 80 - Math.sqrt(50), 9);
     expect(SPARE_WORKERS.evaluate(sample, { target: 10, concurrency: 5 })).toBeCloseTo(4 - 30 - (50 + Math.sqrt(50)) / 5, 9);
     // Never below one needed worker: going to 0 is the idle rule's job.
     expect(SPARE_WORKERS.evaluate({ visible: 0, inFlight: 0, delayed: 0, running: 5, desired: 5 }, params)).toBe(4);
     expect(SPARE_WORKERS.expression({ target: 10, concurrency: 4 }))
-      .toBe('FILL(running, REPEAT) - IF((visible / 10 + (inFlight + 1 * (inFlight ^ 0.5)) / 4) > 1, (visible / 10 + (inFlight + 1 * (inFlight ^ 0.5)) / 4), 1)');
+      .toBe('IF(FILL(running, REPEAT) < FILL(desired, REPEAT), FILL(running, REPEAT), FILL(desired, REPEAT))'
+        + ' - IF((visible / 10 + (inFlight + 1 * (inFlight ^ 0.5)) / 4) > 1, (visible / 10 + (inFlight + 1 * (inFlight ^ 0.5)) / 4), 1)');
+  });
+
+  test('spare workers: a worker a scale-in removed is running until it has drained, but not spare again', () => {
+    // 2,000 running, 1,488 desired after a scale-in, 1,400 busy at concurrency 16: 88 - sqrt headroom spare, not 600.
+    const draining = { visible: 0, inFlight: 22_400, delayed: 0, running: 2_000, desired: 1_488 };
+    const p16 = { target: 8, concurrency: 16 };
+    expect(SPARE_WORKERS.evaluate(draining, p16)).toBeCloseTo(1_488 - (22_400 + Math.sqrt(22_400)) / 16, 9);
+    // Workers still starting are desired but not running: not spare either.
+    expect(SPARE_WORKERS.evaluate({ ...draining, running: 1_300, desired: 2_000 }, p16)).toBeCloseTo(1_300 - (22_400 + Math.sqrt(22_400)) / 16, 9);
+    expect(remainingWorkers(draining)).toBe(1_488);
   });
 
   test('spare workers: a busy worker is never spare (20 workers, 14 busy, nothing visible -> about 2 spare, not 19)', () => {

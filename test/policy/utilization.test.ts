@@ -29,12 +29,14 @@ describe('the extra signals in the policy model', () => {
   });
 
   test('the same formula as CloudWatch metric math', () => {
+    const remaining = 'IF(FILL(running, REPEAT) < FILL(desired, REPEAT), FILL(running, REPEAT), FILL(desired, REPEAT))';
     const exprs = spareWorkersExpressions(params, [...cpu60, metricSignal('Tokens', 1000, 180)]);
     expect(exprs).toEqual([
       { id: 'spare_backlog', expression: SPARE_WORKERS.expression(params) },
       // Fleet inputs repeat their last value (a late datapoint is not an idle fleet); a silent business metric is 0.
-      { id: 'spare_cpu', expression: 'FILL(running, REPEAT) - FILL(running, REPEAT) * FILL(cpu, REPEAT) / 54' },
-      { id: 'spare_metric_Tokens', expression: 'FILL(running, REPEAT) - FILL(running, REPEAT) * FILL(metric_Tokens, 0) / 900' },
+      // The load is the running workers'; the spare ones are among those that stay, min(running, desired).
+      { id: 'spare_cpu', expression: `${remaining} - FILL(running, REPEAT) * FILL(cpu, REPEAT) / 54` },
+      { id: 'spare_metric_Tokens', expression: `${remaining} - FILL(running, REPEAT) * FILL(metric_Tokens, 0) / 900` },
       { id: 'spareWorkers', expression: 'MIN([spare_backlog, spare_cpu, spare_metric_Tokens])' },
     ]);
   });

@@ -92,9 +92,11 @@ describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (ki
     const busy = 'inFlight \\+ 1 \\* \\(inFlight \\^ 0\\.5\\)';
     const needed = `IF\\(\\(visible \\/ 20 \\+ \\(${busy}\\) \\/ 1\\) > 1, \\(visible \\/ 20 \\+ \\(${busy}\\) \\/ 1\\), 1\\)`;
     if (kind === 'fargate') {
-      const alarm = alarmByExpression(template, new RegExp(`^FILL\\(running, REPEAT\\) - ${needed}$`));
+      // Spare among the workers that stay: a worker a scale-in removed runs until it has drained.
+      const remaining = 'IF\\(FILL\\(running, REPEAT\\) < FILL\\(desired, REPEAT\\), FILL\\(running, REPEAT\\), FILL\\(desired, REPEAT\\)\\)';
+      const alarm = alarmByExpression(template, new RegExp(`^${remaining} - ${needed}$`));
       expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1, EvaluationPeriods: 2, DatapointsToAlarm: 1 });
-      expect(alarm!.Metrics.map((m: { Id: string }) => m.Id).sort()).toEqual(['expr_1', 'inFlight', 'running', 'visible'].sort());
+      expect(alarm!.Metrics.map((m: { Id: string }) => m.Id).sort()).toEqual(['expr_1', 'inFlight', 'running', 'desired', 'visible'].sort());
       expect(stepPolicies(kind, template)).toContainEqual(expect.objectContaining({
         StepAdjustments: [
           { MetricIntervalLowerBound: 0, MetricIntervalUpperBound: 1, ScalingAdjustment: -1 },

@@ -90,15 +90,17 @@ describe('BacklogScaling on CPU, memory and custom metrics', () => {
     const { template } = allSignals(compute, source);
     const alarm = scaleInAlarm(template);
     const ids = (alarm.Metrics as { Id: string }[]).map((m) => m.Id);
-    expect(ids).toEqual(['visible', 'inFlight', 'running', 'cpu', 'memory', 'tokens', 'metric_TokensPerWorker',
+    expect(ids).toEqual(['visible', 'inFlight', 'running', 'desired', 'cpu', 'memory', 'tokens', 'metric_TokensPerWorker',
       'spare_backlog', 'spare_cpu', 'spare_memory', 'spare_metric_TokensPerWorker', 'spareWorkers']);
     const byId = Object.fromEntries((alarm.Metrics as { Id: string }[]).map((m) => [m.Id, m as Record<string, any>]));
     // 0.9 x target: a worker is spare only when the others carry its load under 90 % of the target.
     // The running count is filled as the backlog rule fills it: REPEAT unless the publisher puts every input at once.
-    const running = source === BacklogMetricSource.PUBLISHER ? 'running' : 'FILL(running, REPEAT)';
-    expect(byId.spare_cpu.Expression).toBe(`${running} - ${running} * FILL(cpu, REPEAT) / 54`);
-    expect(byId.spare_memory.Expression).toBe(`${running} - ${running} * FILL(memory, REPEAT) / 67.5`);
-    expect(byId.spare_metric_TokensPerWorker.Expression).toBe(`${running} - ${running} * FILL(metric_TokensPerWorker, 0) / 18000`);
+    const [running, desired] = source === BacklogMetricSource.PUBLISHER ? ['running', 'desired'] : ['FILL(running, REPEAT)', 'FILL(desired, REPEAT)'];
+    // Spare among the workers that stay (a removed worker runs until it has drained): min(running, desired).
+    const remaining = `IF(${running} < ${desired}, ${running}, ${desired})`;
+    expect(byId.spare_cpu.Expression).toBe(`${remaining} - ${running} * FILL(cpu, REPEAT) / 54`);
+    expect(byId.spare_memory.Expression).toBe(`${remaining} - ${running} * FILL(memory, REPEAT) / 67.5`);
+    expect(byId.spare_metric_TokensPerWorker.Expression).toBe(`${remaining} - ${running} * FILL(metric_TokensPerWorker, 0) / 18000`);
     expect(byId.spareWorkers).toMatchObject({ Expression: 'MIN([spare_backlog, spare_cpu, spare_memory, spare_metric_TokensPerWorker])', ReturnData: true });
     expect((alarm.Metrics as { ReturnData: boolean }[]).filter((m) => m.ReturnData)).toHaveLength(1);
     // Every input has the alarm's period (60 s, or the publisher's 10 s).
@@ -106,7 +108,7 @@ describe('BacklogScaling on CPU, memory and custom metrics', () => {
     expect([...periods]).toEqual([source === BacklogMetricSource.PUBLISHER ? 10 : 60]);
   });
 
-  test('EC2 with one-minute metrics: the exact scale-in keeps 1.25 x the workers the signals need, running - spareWorkers', () => {
+  test('EC2 with one-minute metrics: the exact scale-in keeps 1.25 x the workers the signals need, min(running, desired) - spareWorkers', () => {
     const { agents, template } = allSignals(AgentCompute.ec2());
     const alarm = scaleInAlarm(template);
     const max = agents.scaling.model.maxWorkers;
@@ -115,11 +117,11 @@ describe('BacklogScaling on CPU, memory and custom metrics', () => {
     expect(metrics.map((m) => m.Id).slice(-2)).toEqual(['spareWorkers', 'workersToKeep']);
     expect(metrics.filter((m) => m.ReturnData).map((m) => m.Id)).toEqual(['workersToKeep']);
     const ratioTimesHeadroom = Math.ceil(1000 * agents.scaling.model.scaleIn.keep!.ratio * 1.25) / 1000;
-    const needed = '(FILL(running, REPEAT) - spareWorkers)';
+    const needed = '(IF(FILL(running, REPEAT) < FILL(desired, REPEAT), FILL(running, REPEAT), FILL(desired, REPEAT)) - spareWorkers)';
     expect(metrics.at(-1)!.Expression).toBe(`IF(FILL(running, REPEAT) - ${ratioTimesHeadroom} * ${needed} >= 1, 1.25 * ${needed}, ${max + 1})`);
   });
 
-  test('EC2 above 20 workers: the trim reads the same need, running - spareWorkers, with every signal', () => {
+  test('EC2 above 20 workers: the trim reads the same need, min(running, desired) - spareWorkers, with every signal', () => {
     const { agents, template } = allSignals(AgentCompute.ec2(), undefined, 100);
     const alarm = scaleInAlarm(template, 'ScaleInTrimAlarm');
     expect(alarm).toMatchObject({ ComparisonOperator: 'GreaterThanOrEqualToThreshold', Threshold: 1 });
@@ -128,7 +130,7 @@ describe('BacklogScaling on CPU, memory and custom metrics', () => {
     expect(metrics.filter((m) => m.ReturnData).map((m) => m.Id)).toEqual(['workersAboveKeep']);
     expect(metrics.map((m) => m.Id)).toEqual(scaleInAlarm(template).Metrics.map((m: { Id: string }) => m.Id.replace('workersToKeep', 'workersAboveKeep')));
     const ratioTimesHeadroom = Math.ceil(1000 * agents.scaling.model.scaleIn.keep!.ratio * 1.25) / 1000;
-    const needed = '(FILL(running, REPEAT) - spareWorkers)';
+    const needed = '(IF(FILL(running, REPEAT) < FILL(desired, REPEAT), FILL(running, REPEAT), FILL(desired, REPEAT)) - spareWorkers)';
     expect(metrics.at(-1)!.Expression).toBe(`IF(FILL(running, REPEAT) - ${ratioTimesHeadroom} * ${needed} >= 1, 0, FILL(running, REPEAT) - 1.25 * ${needed})`);
     // Its evaluation periods follow the scale-in's, longer with extra signals.
     expect(alarm.EvaluationPeriods).toBe(scaleInAlarm(template).EvaluationPeriods);
@@ -187,8 +189,8 @@ describe('BacklogScaling on CPU, memory and custom metrics', () => {
     const fleet = new FargateAgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE });
     const scaling = new BacklogScaling(stack, 'Scaling', { fleet, queue, target: BacklogTarget.perWorker(5), cpuTargetPercent: 50, memoryTargetPercent: 50 });
     const metric = (name: string) => new cloudwatch.Metric({ namespace: 'AgentFleet', metricName: name });
-    for (const name of ['A', 'B', 'C', 'D', 'E']) scaling.scaleOnMetric(name, { metric: metric(name), targetValue: 1 });
-    expect(() => scaling.scaleOnMetric('F', { metric: metric('F'), targetValue: 1 })).toThrow(/scaleOnMetric: must be at most 7 extra signals/);
+    for (const name of ['A', 'B', 'C', 'D']) scaling.scaleOnMetric(name, { metric: metric(name), targetValue: 1 });
+    expect(() => scaling.scaleOnMetric('E', { metric: metric('E'), targetValue: 1 })).toThrow(/scaleOnMetric: must be at most 6 extra signals/);
   });
 
   test('scaleOutCooldown applies to the signals too', () => {
