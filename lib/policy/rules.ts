@@ -220,7 +220,7 @@ function spareSignal(model: BacklogScalingModel): RuleSignal {
   return model.utilization ? spareWorkersSignal(model.utilization) : SPARE_WORKERS;
 }
 
-/** An exact scale-in signal as a rule reads it: the workers needed are those of the workers that stay the spare count leaves out. */
+/** An exact scale-in signal as a rule reads it: the workers needed are the workers that stay less the spare count. */
 function keepRuleSignal(model: BacklogScalingModel, signal: KeepSignal): RuleSignal {
   const spare = spareSignal(model);
   return {

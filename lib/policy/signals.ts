@@ -204,8 +204,8 @@ export const SPARE_WORKERS: ScalingSignal = {
  * removed counts as running until it has drained and stopped (an ECS task stays RUNNING until its
  * container exits, up to its stop timeout; an instance until its termination hook completes), but
  * it is no longer desired: counted as spare, the next scale-in read it again and removed as many
- * from the smaller fleet. The suite's heavy-tailed load on 2,000 workers went 2,000 -> 1,488 ->
- * 976 while about 1,400 were busy, and burst back to 2,000 (docs/simulation.md, eleventh round).
+ * from the smaller fleet. The suite's heavy-tailed load, run on 2,000 workers, went 2,000 -> 1,488
+ * -> 976 while about 1,300 were busy, and burst back to 2,000 (docs/simulation.md, eleventh round).
  * Workers still starting are desired and not running: not spare either.
  */
 export function remainingWorkers(s: FleetSample): number {
