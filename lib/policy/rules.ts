@@ -1,6 +1,6 @@
 import { targetTrackingCapacity } from './backlog';
 import { AWS_SCALING_FACTS, signalParams, type BacklogScalingModel, type StepPolicyModel } from './scaling-policy';
-import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, keepLabel, QUEUED_MESSAGES, remainingWorkers, SPARE_WORKERS, WORKERS_ABOVE_KEEP, WORKERS_TO_KEEP, type FleetSample, type KeepSignal, type SignalParams } from './signals';
+import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, keepLabel, QUEUED_MESSAGES, SPARE_WORKERS, WORKERS_ABOVE_KEEP, WORKERS_TO_KEEP, type FleetSample, type KeepSignal, type SignalParams } from './signals';
 import { AdjustmentType, findStep, type ScalingStep } from './steps';
 import { spareWorkersSignal, UTILIZATION_PERIOD_SECONDS, utilizationRuleSignal } from './utilization';
 
@@ -220,13 +220,13 @@ function spareSignal(model: BacklogScalingModel): RuleSignal {
   return model.utilization ? spareWorkersSignal(model.utilization) : SPARE_WORKERS;
 }
 
-/** An exact scale-in signal as a rule reads it: the workers needed are the workers that stay less the spare count. */
+/** An exact scale-in signal as a rule reads it: on the spare count, with the extra signals' when the model has any. */
 function keepRuleSignal(model: BacklogScalingModel, signal: KeepSignal): RuleSignal {
   const spare = spareSignal(model);
   return {
     id: signal.id,
     label: keepLabel(signal, model.utilization ? spare.label : undefined),
-    evaluate: (s, p) => signal.valueOnNeeded(remainingWorkers(s) - spare.evaluate(s, p), s.running, p),
+    evaluate: (s, p) => signal.valueOnSpare(spare.evaluate(s, p), s, p),
   };
 }
 

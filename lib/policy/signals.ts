@@ -303,12 +303,16 @@ export function keepLabel(signal: ScalingSignal, spareLabel?: string): string {
 
 /**
  * A signal of the exact scale-in, written once on the workers needed: as metric math on an
- * expression of them, and as a function. Its own expression reads the backlog's need; the
- * scale-in alarm with extra signals applies it to theirs (running - spareWorkers).
+ * expression of them, and as a function. Its own expression reads the backlog's need; with extra
+ * signals it reads the need their spare count leaves (`onSpare`, `valueOnSpare`).
  */
 export interface KeepSignal extends ScalingSignal {
   onNeeded(neededWorkers: string, p: SignalParams): string;
   valueOnNeeded(neededWorkers: number, running: number, p: SignalParams): number;
+  /** On a spare count (a metric math id): the workers needed are the workers that stay less the spare ones. */
+  onSpare(spareWorkers: string, p: SignalParams): string;
+  /** `onSpare` as a function of the spare count. */
+  valueOnSpare(spareWorkers: number, s: FleetSample, p: SignalParams): number;
 }
 
 function keepSignal(id: string, label: string, onNeeded: KeepSignal['onNeeded'], valueOnNeeded: KeepSignal['valueOnNeeded']): KeepSignal {
@@ -318,6 +322,8 @@ function keepSignal(id: string, label: string, onNeeded: KeepSignal['onNeeded'],
     inputs: ['visible', 'inFlight', 'running'],
     onNeeded,
     valueOnNeeded,
+    onSpare: (spareWorkers, p) => onNeeded(`(${remainingExpression(p)} - ${spareWorkers})`, p),
+    valueOnSpare: (spareWorkers, s, p) => valueOnNeeded(remainingWorkers(s) - spareWorkers, s.running, p),
     expression: (p) => onNeeded(neededExpression(p), p),
     evaluate: (s, p) => valueOnNeeded(needed(s, p), s.running, p),
   };

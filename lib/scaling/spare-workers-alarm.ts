@@ -1,7 +1,7 @@
 import { Lazy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { signalParams, type BacklogScalingModel } from '../policy/scaling-policy';
-import { keepLabel, remainingExpression, SPARE_WORKERS, type KeepSignal } from '../policy/signals';
+import { keepLabel, SPARE_WORKERS, type KeepSignal } from '../policy/signals';
 import { spareWorkersExpressions, spareWorkersSignal } from '../policy/utilization';
 import type { BacklogMetrics } from './backlog-metrics';
 import { metricDataQueries, type MetricDataQuery } from './metric-queries';
@@ -13,7 +13,7 @@ const MAX_ALARM_METRICS = 10;
  * A scale-in alarm's metrics with the extra signals (CPU, memory, `scaleOnMetric`): every input
  * with the alarm's period, each signal's own metric math, the backlog's spare workers, one term
  * per signal and the least of them, and, for an exact scale-in signal (`keeping`), that signal on
- * the workers the spare count leaves out: the last query, the only one that returns data.
+ * the need the spare count leaves: the last query, the only one that returns data.
  */
 export function spareWorkersQueries(
   metrics: BacklogMetrics,
@@ -51,9 +51,9 @@ export function spareWorkersQueries(
   });
   const params = signalParams(model);
   const spare = spareWorkersExpressions(params, model.utilization ?? []);
-  // The exact scale-in reads the workers that stay less the spare count: those needed (WORKERS_TO_KEEP, WORKERS_ABOVE_KEEP).
+  // The exact scale-in reads the need the spare count leaves (WORKERS_TO_KEEP, WORKERS_ABOVE_KEEP).
   const expressions = keeping
-    ? [...spare, { id: keeping.id, expression: keeping.onNeeded(`(${remainingExpression(params)} - ${SPARE_WORKERS.id})`, params) }]
+    ? [...spare, { id: keeping.id, expression: keeping.onSpare(SPARE_WORKERS.id, params) }]
     : spare;
   const spareLabel = spareWorkersSignal(model.utilization ?? []).label;
   const label = keeping ? keepLabel(keeping, spareLabel) : spareLabel;
