@@ -61,7 +61,7 @@ export interface SignalParams {
 
 /** The constants of the workers-to-keep signal: see `WORKERS_TO_KEEP`. */
 export interface KeepParams {
-  /** Workers kept per worker needed (`KEEP_HEADROOM`). */
+  /** Workers kept beyond those needed, per square root of those needed (`KEEP_HEADROOM`). */
   readonly headroom: number;
   /** The capacity ladder's ratio: the capacity set is below ratio x the value + 1 (`keepCapacities`; 1 when it sets every whole number). */
   readonly ratio: number;
@@ -229,20 +229,35 @@ function neededExpression(p: SignalParams): string {
 }
 
 /**
- * Workers an exact scale-in keeps per worker needed. The count needed is a one-minute snapshot of
- * in-flight messages and carries its noise (`IN_FLIGHT_HEADROOM_SIGMAS`); an exact capacity sets
- * it at once rather than a step at a time, so it keeps a margin. On the suite's 30 EC2 cells with
- * one-minute metrics, cells passing on seeds 1, 2 and 3: 1.0 24 / 24 / 22 (1.30x perfect
- * foresight's worker-minutes), 1.1 26 / 25 / 22, 1.2 26 / 24 / 23, 1.25 26 / 25 / 23 (1.37x),
- * 1.3 26 / 25 / 23 (1.38x); the steps that removed a third of the spare count passed 23 / 22 / 21
- * (1.40x). 1.25 is the middle of the best plateau (docs/simulation.md, eighth round).
+ * Workers an exact scale-in keeps beyond those needed, per square root of those needed: it keeps
+ * n + 0.75 x sqrt(n) for n needed (square-root staffing: a margin that grows with the square root
+ * of the offered load, as a queue's fluctuations do; Halfin and Whitt, "Heavy-traffic limits for
+ * queues with many exponential servers", Operations Research, 1981). The count needed is a
+ * one-minute snapshot and carries its noise; an exact capacity sets it at once rather than a step
+ * at a time, so it keeps a margin. A fixed 25 % (1.25 x n, the eighth round's default) was the
+ * same margin as this at 9 workers and more than three times it at 100.
+ * On the suite's 30 EC2 cells with one-minute metrics, cells passing on seeds 1, 2 and 3 and the
+ * geometric mean of worker-minutes / perfect foresight's: 1.25 x n 26 / 25 / 23 at 1.338x /
+ * 1.344x / 1.345x; 0.75 26 / 25 / 23 at 1.312x / 1.315x / 1.313x; the same cells from 0.5
+ * (1.300x-1.308x) to 1.0 (1.319x-1.324x), while 0.25 lost a cell on seed 3 and 0 two on seed 1.
+ * 0.75 is the middle of that plateau (docs/simulation.md, twelfth round).
  */
-export const KEEP_HEADROOM = 1.25;
+export const KEEP_HEADROOM = 0.75;
+
+/** Workers to keep for `neededWorkers` needed, in metric math: n + headroom x sqrt(n) (`KEEP_HEADROOM`). */
+function keptExpression(neededWorkers: string, p: SignalParams): string {
+  return `(${neededWorkers} + ${round(keepParams(p).headroom)} * (${neededWorkers} ^ 0.5))`;
+}
+
+/** `keptExpression` as a function. */
+function kept(neededWorkers: number, p: SignalParams): number {
+  return neededWorkers + round(keepParams(p).headroom) * Math.sqrt(Math.max(0, neededWorkers));
+}
 
 /**
- * Workers to keep on a scale-in, for an exact capacity (ExactCapacity steps): headroom x the
- * workers needed, when the fleet runs at least `ratio` x that plus one; otherwise `none` (no
- * scale-in). `needed`: the workers needed, as an expression.
+ * Workers to keep on a scale-in, for an exact capacity (ExactCapacity steps): the workers needed
+ * with headroom (`keptExpression`), when the fleet runs at least `ratio` x that plus one;
+ * otherwise `none` (no scale-in). `needed`: the workers needed, as an expression.
  *
  * Why exact: where nothing paces scale-in actions (EC2 Auto Scaling's step policies take no
  * cooldown) and one-minute datapoints are read by up to three actions (`scaleInActionsPerCount`),
@@ -252,27 +267,26 @@ export const KEEP_HEADROOM = 1.25;
  * next one at or above the value, `keepSteps`) below the running count, so the action never adds.
  */
 export function keepExpression(neededWorkers: string, p: SignalParams): string {
-  const { headroom, ratio, none } = keepParams(p);
+  const { ratio, none } = keepParams(p);
   const running = fleetInput('running', p);
-  return `IF(${running} - ${roundUp(ratio * headroom)} * ${neededWorkers} >= 1, ${round(headroom)} * ${neededWorkers}, ${none})`;
+  const keeping = keptExpression(neededWorkers, p);
+  return `IF(${running} - ${roundUp(ratio)} * ${keeping} >= 1, ${keeping}, ${none})`;
 }
 
 /** `keepExpression` as a function of the workers needed and running. */
 export function keep(neededWorkers: number, running: number, p: SignalParams): number {
-  const { headroom, none } = keepParams(p);
-  return ladderApplies(neededWorkers, running, p) ? round(headroom) * neededWorkers : none;
+  return ladderApplies(neededWorkers, running, p) ? kept(neededWorkers, p) : keepParams(p).none;
 }
 
-/** Whether the fleet runs ratio x headroom x the workers needed + 1 or more: a capacity of the ladder lies below it. */
+/** Whether the fleet runs ratio x the workers to keep + 1 or more: a capacity of the ladder lies below it. */
 function ladderApplies(neededWorkers: number, running: number, p: SignalParams): boolean {
-  const { headroom, ratio } = keepParams(p);
-  return running - roundUp(ratio * headroom) * neededWorkers >= 1;
+  return running - roundUp(keepParams(p).ratio) * kept(neededWorkers, p) >= 1;
 }
 
 /**
  * Workers above those to keep where the exact scale-in's ladder can't set a capacity (the fleet
- * runs less than ratio x the workers to keep + 1, `keepExpression`), else 0: running - headroom x
- * the workers needed. Its steps remove a third of that a minute (`trimSteps`). `needed`: the
+ * runs less than ratio x the workers to keep + 1, `keepExpression`), else 0: running - the
+ * workers to keep. Its steps remove a third of that a minute (`trimSteps`). `needed`: the
  * workers needed, as an expression.
  *
  * Why: the ladder's capacities are up to its ratio apart (1.24 for 100 workers, 1.41 for 500,
@@ -281,14 +295,14 @@ function ladderApplies(neededWorkers: number, running: number, p: SignalParams):
  * with these steps, 302,717; docs/simulation.md, tenth round).
  */
 function aboveKeepExpression(neededWorkers: string, p: SignalParams): string {
-  const { headroom, ratio } = keepParams(p);
   const running = fleetInput('running', p);
-  return `IF(${running} - ${roundUp(ratio * headroom)} * ${neededWorkers} >= 1, 0, ${running} - ${round(headroom)} * ${neededWorkers})`;
+  const keeping = keptExpression(neededWorkers, p);
+  return `IF(${running} - ${roundUp(keepParams(p).ratio)} * ${keeping} >= 1, 0, ${running} - ${keeping})`;
 }
 
 /** `aboveKeepExpression` as a function of the workers needed and running. */
 function aboveKeep(neededWorkers: number, running: number, p: SignalParams): number {
-  return ladderApplies(neededWorkers, running, p) ? 0 : running - round(keepParams(p).headroom) * neededWorkers;
+  return ladderApplies(neededWorkers, running, p) ? 0 : running - kept(neededWorkers, p);
 }
 
 function keepParams(p: SignalParams): KeepParams {

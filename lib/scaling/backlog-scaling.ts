@@ -53,7 +53,7 @@ export interface BacklogScalingOptions {
    * then the band's lower bound in bands of powers of two, split at 1.5x from 16 on (-8 for 8-15,
    * -16 for 16-23, -24 for 24-31, -32 for 32-47, ...); on a fleet whose step policies take no
    * cooldown (EC2), unsplit bands with the publisher's 10 s metrics, and on one-minute metrics no
-   * such steps: the scale-in sets the workers to keep, 1.25 x those needed (`WORKERS_TO_KEEP`,
+   * such steps: the scale-in sets the workers to keep, those needed n + 0.75 x sqrt(n) (`WORKERS_TO_KEEP`,
    * ExactCapacity steps). Steps given here replace that too (`defaultScaleInSteps(maxWorkers,
    * scaleInActionsPerCount(60))` is the earlier EC2 default: a third of each band's bound).
    */

@@ -139,33 +139,44 @@ describe('signals: the expression CloudFormation gets and the function the simul
     }
   });
 
-  test('workers to keep: 1.2 x the workers needed when the fleet runs ratio x that + 1 or more, else maxWorkers + 1', () => {
-    const keep = { ...params, keep: { headroom: 1.2, ratio: 1.235, none: 101 } };
-    // 14 busy + sqrt(14) headroom = 17.7 needed; 1.2 x that = 21.3 kept; 1.482 x 17.7 + 1 = 27.3 running at least.
-    const busy14 = { visible: 0, inFlight: 14, delayed: 0, running: 28, desired: 28 };
+  test('workers to keep: the workers needed + 0.75 x their square root when the fleet runs ratio x that + 1 or more, else maxWorkers + 1', () => {
+    const keep = { ...params, keep: { headroom: 0.75, ratio: 1.235, none: 101 } };
+    // 14 busy + sqrt(14) headroom = 17.74 needed; + 0.75 x sqrt(17.74) = 20.90 kept; 1.235 x 20.90 + 1 = 26.81 running at least.
+    const busy14 = { visible: 0, inFlight: 14, delayed: 0, running: 27, desired: 27 };
     const needed = 14 + Math.sqrt(14);
-    expect(WORKERS_TO_KEEP.evaluate(busy14, keep)).toBeCloseTo(1.2 * needed, 9);
-    expect(WORKERS_TO_KEEP.evaluate({ ...busy14, running: 27 }, keep)).toBe(101);
+    const kept = needed + 0.75 * Math.sqrt(needed);
+    expect(kept).toBeCloseTo(20.9, 1);
+    expect(WORKERS_TO_KEEP.evaluate(busy14, keep)).toBeCloseTo(kept, 9);
+    expect(WORKERS_TO_KEEP.evaluate({ ...busy14, running: 26 }, keep)).toBe(101);
     // The same need as the spare-workers signal's, at least one worker.
-    expect(WORKERS_TO_KEEP.evaluate(busy14, keep)).toBeCloseTo(1.2 * (busy14.running - SPARE_WORKERS.evaluate(busy14, params)), 9);
-    expect(WORKERS_TO_KEEP.evaluate({ visible: 0, inFlight: 0, delayed: 0, running: 5, desired: 5 }, keep)).toBeCloseTo(1.2, 9);
+    const spareNeed = busy14.running - SPARE_WORKERS.evaluate(busy14, params);
+    expect(WORKERS_TO_KEEP.evaluate(busy14, keep)).toBeCloseTo(spareNeed + 0.75 * Math.sqrt(spareNeed), 9);
+    expect(WORKERS_TO_KEEP.evaluate({ visible: 0, inFlight: 0, delayed: 0, running: 5, desired: 5 }, keep)).toBeCloseTo(1.75, 9);
+    // The margin grows with the square root of the need: 25 % of 9 workers (90 waiting at 10 each), 7.5 % of 100.
+    const idle = { visible: 0, inFlight: 0, delayed: 0, running: 500, desired: 500 };
+    const large = { ...params, keep: { ...keep.keep, none: 501 } };
+    expect(WORKERS_TO_KEEP.evaluate({ ...idle, visible: 90 }, large)).toBeCloseTo(11.25, 9);
+    expect(WORKERS_TO_KEEP.evaluate({ ...idle, visible: 1000 }, large)).toBeCloseTo(107.5, 9);
     const needs = 'IF((visible / 10 + (inFlight + 1 * (inFlight ^ 0.5)) / 1) > 1, (visible / 10 + (inFlight + 1 * (inFlight ^ 0.5)) / 1), 1)';
-    expect(WORKERS_TO_KEEP.expression(keep)).toBe(`IF(FILL(running, REPEAT) - 1.482 * ${needs} >= 1, 1.2 * ${needs}, 101)`);
+    const keeping = `(${needs} + 0.75 * (${needs} ^ 0.5))`;
+    expect(WORKERS_TO_KEEP.expression(keep)).toBe(`IF(FILL(running, REPEAT) - 1.235 * ${keeping} >= 1, ${keeping}, 101)`);
     expect(() => WORKERS_TO_KEEP.evaluate(busy14, params)).toThrow(/SignalParams.keep/);
   });
 
-  test('workers above those to keep: running - 1.2 x the workers needed where the ladder has no capacity below the running count, else 0', () => {
-    const keep = { ...params, keep: { headroom: 1.2, ratio: 1.235, none: 101 } };
-    // 17.7 needed: the ladder applies from 27.3 running on; below that, 1.2 x 17.7 = 21.3 are kept.
+  test('workers above those to keep: running - the workers to keep where the ladder has no capacity below the running count, else 0', () => {
+    const keep = { ...params, keep: { headroom: 0.75, ratio: 1.235, none: 101 } };
+    // 17.74 needed, 20.90 to keep: the ladder applies from 26.81 running on; below that, the workers above 20.90.
     const busy14 = { visible: 0, inFlight: 14, delayed: 0, running: 25, desired: 25 };
     const needed = 14 + Math.sqrt(14);
-    expect(WORKERS_ABOVE_KEEP.evaluate(busy14, keep)).toBeCloseTo(25 - 1.2 * needed, 9);
-    expect(WORKERS_ABOVE_KEEP.evaluate({ ...busy14, running: 28 }, keep)).toBe(0);
-    expect(WORKERS_TO_KEEP.evaluate({ ...busy14, running: 28 }, keep)).toBeLessThan(101);
+    const kept = needed + 0.75 * Math.sqrt(needed);
+    expect(WORKERS_ABOVE_KEEP.evaluate(busy14, keep)).toBeCloseTo(25 - kept, 9);
+    expect(WORKERS_ABOVE_KEEP.evaluate({ ...busy14, running: 27 }, keep)).toBe(0);
+    expect(WORKERS_TO_KEEP.evaluate({ ...busy14, running: 27 }, keep)).toBeLessThan(101);
     // Below the workers to keep: negative, under the alarm's threshold of 1.
     expect(WORKERS_ABOVE_KEEP.evaluate({ ...busy14, running: 20 }, keep)).toBeLessThan(0);
     const needs = 'IF((visible / 10 + (inFlight + 1 * (inFlight ^ 0.5)) / 1) > 1, (visible / 10 + (inFlight + 1 * (inFlight ^ 0.5)) / 1), 1)';
-    expect(WORKERS_ABOVE_KEEP.expression(keep)).toBe(`IF(FILL(running, REPEAT) - 1.482 * ${needs} >= 1, 0, FILL(running, REPEAT) - 1.2 * ${needs})`);
+    const keeping = `(${needs} + 0.75 * (${needs} ^ 0.5))`;
+    expect(WORKERS_ABOVE_KEEP.expression(keep)).toBe(`IF(FILL(running, REPEAT) - 1.235 * ${keeping} >= 1, 0, FILL(running, REPEAT) - ${keeping})`);
     expect(() => WORKERS_ABOVE_KEEP.evaluate(busy14, params)).toThrow(/SignalParams.keep/);
   });
 

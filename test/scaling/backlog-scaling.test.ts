@@ -109,9 +109,11 @@ describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (ki
       return;
     }
     // EC2 Auto Scaling's step policies take no cooldown and up to three minutely actions read one
-    // one-minute count: the scale-in sets 1.25 x the workers needed (the next whole number) once the
-    // fleet runs at least that + 1, the same on every read; 21 (maxWorkers + 1) asks for nothing.
-    const alarm = alarmByExpression(template, new RegExp(`^IF\\(FILL\\(running, REPEAT\\) - 1\\.25 \\* ${needed} >= 1, 1\\.25 \\* ${needed}, 21\\)$`));
+    // one-minute count: the scale-in sets the workers needed + 0.75 x their square root (the next
+    // whole number) once the fleet runs at least that + 1, the same on every read; 21 (maxWorkers + 1)
+    // asks for nothing.
+    const keeping = `\\(${needed} \\+ 0\\.75 \\* \\(${needed} \\^ 0\\.5\\)\\)`;
+    const alarm = alarmByExpression(template, new RegExp(`^IF\\(FILL\\(running, REPEAT\\) - 1 \\* ${keeping} >= 1, ${keeping}, 21\\)$`));
     expect(alarm).toMatchObject({ ComparisonOperator: 'LessThanThreshold', Threshold: 20, EvaluationPeriods: 2, DatapointsToAlarm: 1 });
     expect(alarm!.Metrics.map((m: { Id: string }) => m.Id).sort()).toEqual(['expr_1', 'inFlight', 'running', 'visible'].sort());
     const [exact] = stepPolicies(kind, template).filter((p) => p.AdjustmentType === 'ExactCapacity' && p.StepAdjustments.length > 1);
@@ -125,7 +127,7 @@ describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (ki
 
   test('above 20 workers, EC2\'s exact scale-in is trimmed where its ladder has no capacity below the running count: a third of the workers above those to keep', () => {
     const { template, scaling } = scaled(kind, { maxWorkers: 100 });
-    const trim = alarmByExpression(template, /^IF\(FILL\(running, REPEAT\) - 1\.544 \* .* >= 1, 0, FILL\(running, REPEAT\) - 1\.25 \* /);
+    const trim = alarmByExpression(template, /^IF\(FILL\(running, REPEAT\) - 1\.235 \* \(.* >= 1, 0, FILL\(running, REPEAT\) - \(.* \+ 0\.75 \* \(.* \^ 0\.5\)\)\)$/);
     if (kind === 'fargate') {
       // ECS's cooldowns pace the spare-worker steps: each count is removed once, nothing to trim.
       expect(scaling.trimAlarm).toBeUndefined();
@@ -142,8 +144,8 @@ describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (ki
         ScalingAdjustment: st.change,
       })),
     }));
-    // The ladder's own alarm is unchanged: exact capacities once the fleet runs 1.544 x the need + 1.
-    expect(alarmByExpression(template, /^IF\(FILL\(running, REPEAT\) - 1\.544 \* .* >= 1, 1\.25 \* .*, 101\)$/)).toMatchObject({ ComparisonOperator: 'LessThanThreshold', Threshold: 100 });
+    // The ladder's own alarm is unchanged: exact capacities once the fleet runs 1.235 x the workers to keep + 1.
+    expect(alarmByExpression(template, /^IF\(FILL\(running, REPEAT\) - 1\.235 \* \(.* >= 1, \(.*\), 101\)$/)).toMatchObject({ ComparisonOperator: 'LessThanThreshold', Threshold: 100 });
   });
 
   test('scale-in divides in-flight messages by the fleet\'s concurrency', () => {

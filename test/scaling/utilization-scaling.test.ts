@@ -108,7 +108,7 @@ describe('BacklogScaling on CPU, memory and custom metrics', () => {
     expect([...periods]).toEqual([source === BacklogMetricSource.PUBLISHER ? 10 : 60]);
   });
 
-  test('EC2 with one-minute metrics: the exact scale-in keeps 1.25 x the workers the signals need, min(running, desired) - spareWorkers', () => {
+  test('EC2 with one-minute metrics: the exact scale-in keeps the workers the signals need + 0.75 x their square root, min(running, desired) - spareWorkers', () => {
     const { agents, template } = allSignals(AgentCompute.ec2());
     const alarm = scaleInAlarm(template);
     const max = agents.scaling.model.maxWorkers;
@@ -116,9 +116,10 @@ describe('BacklogScaling on CPU, memory and custom metrics', () => {
     const metrics = alarm.Metrics as { Id: string; Expression?: string; ReturnData?: boolean }[];
     expect(metrics.map((m) => m.Id).slice(-2)).toEqual(['spareWorkers', 'workersToKeep']);
     expect(metrics.filter((m) => m.ReturnData).map((m) => m.Id)).toEqual(['workersToKeep']);
-    const ratioTimesHeadroom = Math.ceil(1000 * agents.scaling.model.scaleIn.keep!.ratio * 1.25) / 1000;
+    const { ratio } = agents.scaling.model.scaleIn.keep!;
     const needed = '(IF(FILL(running, REPEAT) < FILL(desired, REPEAT), FILL(running, REPEAT), FILL(desired, REPEAT)) - spareWorkers)';
-    expect(metrics.at(-1)!.Expression).toBe(`IF(FILL(running, REPEAT) - ${ratioTimesHeadroom} * ${needed} >= 1, 1.25 * ${needed}, ${max + 1})`);
+    const keeping = `(${needed} + 0.75 * (${needed} ^ 0.5))`;
+    expect(metrics.at(-1)!.Expression).toBe(`IF(FILL(running, REPEAT) - ${ratio} * ${keeping} >= 1, ${keeping}, ${max + 1})`);
   });
 
   test('EC2 above 20 workers: the trim reads the same need, min(running, desired) - spareWorkers, with every signal', () => {
@@ -129,9 +130,10 @@ describe('BacklogScaling on CPU, memory and custom metrics', () => {
     expect(metrics.map((m) => m.Id).slice(-2)).toEqual(['spareWorkers', 'workersAboveKeep']);
     expect(metrics.filter((m) => m.ReturnData).map((m) => m.Id)).toEqual(['workersAboveKeep']);
     expect(metrics.map((m) => m.Id)).toEqual(scaleInAlarm(template).Metrics.map((m: { Id: string }) => m.Id.replace('workersToKeep', 'workersAboveKeep')));
-    const ratioTimesHeadroom = Math.ceil(1000 * agents.scaling.model.scaleIn.keep!.ratio * 1.25) / 1000;
+    const { ratio } = agents.scaling.model.scaleIn.keep!;
     const needed = '(IF(FILL(running, REPEAT) < FILL(desired, REPEAT), FILL(running, REPEAT), FILL(desired, REPEAT)) - spareWorkers)';
-    expect(metrics.at(-1)!.Expression).toBe(`IF(FILL(running, REPEAT) - ${ratioTimesHeadroom} * ${needed} >= 1, 0, FILL(running, REPEAT) - 1.25 * ${needed})`);
+    const keeping = `(${needed} + 0.75 * (${needed} ^ 0.5))`;
+    expect(metrics.at(-1)!.Expression).toBe(`IF(FILL(running, REPEAT) - ${ratio} * ${keeping} >= 1, 0, FILL(running, REPEAT) - ${keeping})`);
     // Its evaluation periods follow the scale-in's, longer with extra signals.
     expect(alarm.EvaluationPeriods).toBe(scaleInAlarm(template).EvaluationPeriods);
   });

@@ -138,7 +138,7 @@ describe('cooldowns (Application Auto Scaling), and what EC2 Auto Scaling has in
     // The model EC2 fleets get (no step cooldowns): 20 workers, 4 busy, nothing visible.
     const ec2 = rulesFromModel(buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 10, stepCooldowns: false }));
     const scaler = new RuleAutoscaler(ec2, datapoints(Array(4).fill({ visible: 0, inFlight: 4, running: 20 })), { ...options, ec2: true });
-    // 4 busy + sqrt(4) = 6 needed, 1.25 x 6 = 7.5 kept: capacity 8, at once.
+    // 4 busy + sqrt(4) = 6 needed, 6 + 0.75 x sqrt(6) = 7.8 kept: capacity 8, at once.
     expect(scaler.evaluate(60, 20)).toMatchObject({ desired: 8, events: [{ rule: 'scale-in to the workers to keep', from: 20, to: 8 }] });
     // The same datapoint read again sets 8 again: nothing more is removed (the step that removes a count removed it twice).
     expect(scaler.evaluate(120, 8)).toMatchObject({ desired: 8, events: [] });
@@ -154,14 +154,18 @@ describe('cooldowns (Application Auto Scaling), and what EC2 Auto Scaling has in
   });
 
   test('EC2 above 20 workers: between two capacities of the ladder the trim removes a third of the workers above those to keep a read, never past them', () => {
-    // 100 workers: the ladder (..., 36, 44, 54, ...) is 1.235 apart. 30 busy + sqrt(30) = 35.5 needed, 44.4 kept;
-    // the ladder needs 1.544 x 35.5 + 1 = 55.8 running, so at 54 it can't act, and the trim sees 54 - 44.4 = 9.6 above.
+    // 100 workers: the ladder (..., 36, 44, 54, ...) is 1.235 apart. 30 busy + sqrt(30) = 35.5 needed,
+    // 35.5 + 0.75 x sqrt(35.5) = 39.9 kept; the ladder needs 1.235 x 39.9 + 1 = 50.3 running, so at 50
+    // it can't act, and the trim sees 50 - 39.9 = 10.1 above.
     const ec2 = rulesFromModel(buildScalingModel({ minWorkers: 0, maxWorkers: 100, targetBacklogPerWorker: 10, stepCooldowns: false }));
-    const scaler = new RuleAutoscaler(ec2, datapoints(Array(4).fill({ visible: 0, inFlight: 30, running: 54 })), { ...options, ec2: true });
-    // 9.6 is in the band 7-15 above the threshold of 1: -8 / 3 = -2 a read.
-    expect(scaler.evaluate(60, 54)).toMatchObject({ desired: 52, events: [{ rule: 'scale-in trim above the workers to keep', from: 54, to: 52 }] });
-    expect(scaler.evaluate(120, 52).desired).toBe(50);
-    // Three reads of the same count remove 6, within the 9.6 it showed: the fleet stays above the 44.4 kept.
-    expect(scaler.evaluate(180, 50).desired).toBe(48);
+    const scaler = new RuleAutoscaler(ec2, datapoints(Array(4).fill({ visible: 0, inFlight: 30, running: 50 })), { ...options, ec2: true });
+    // 10.1 is in the band 7-15 above the threshold of 1: -8 / 3 = -2 a read.
+    expect(scaler.evaluate(60, 50)).toMatchObject({ desired: 48, events: [{ rule: 'scale-in trim above the workers to keep', from: 50, to: 48 }] });
+    expect(scaler.evaluate(120, 48).desired).toBe(46);
+    // Three reads of the same count remove 6, within the 10.1 it showed: the fleet stays above the 39.9 kept.
+    expect(scaler.evaluate(180, 46).desired).toBe(44);
+    // One more worker running and the ladder acts instead: the smallest capacity at or above 39.9.
+    const ladder = new RuleAutoscaler(ec2, datapoints(Array(4).fill({ visible: 0, inFlight: 30, running: 51 })), { ...options, ec2: true });
+    expect(ladder.evaluate(60, 51)).toMatchObject({ desired: 44, events: [{ rule: 'scale-in to the workers to keep', from: 51, to: 44 }] });
   });
 });
