@@ -64,7 +64,7 @@ export const UTILIZATION_DEFAULTS = {
   scaleInCooldownSeconds: 240,
   /**
    * Spare workers for this long before a scale-in with extra signals: 8 minutes rather than the
-   * backlog's 3. A CPU average moves with every task that starts or ends, so 2 of 3 minutes of
+   * backlog's 2. A CPU average moves with every task that starts or ends, so 2 of 3 minutes of
    * spare workers happen by chance on a steady load. CPU-bound scenario, 20 seeds, with the
    * 180 s and 240 s cooldowns above: 164 flaps and 25 busy workers removed with 3 minutes, 20 and
    * 1 with 6, 8 and 0 with 8 (4 % more worker-minutes than 6) (docs/simulation.md).

@@ -61,14 +61,14 @@ export interface BacklogScalingOptions {
   /**
    * Periods with spare workers before scaling in (the alarm fires on all but one of them, so a
    * newest datapoint read before all its inputs arrived does not restart the run).
-   * @default - 3 minutes' worth: 3 one-minute periods, or 18 with the publisher's 10 s period;
+   * @default - 2 minutes' worth: 2 one-minute periods, or 12 with the publisher's 10 s period;
    * 8 minutes' worth with `cpuTargetPercent`, `memoryTargetPercent` or `scaleOnMetric`
    */
   readonly scaleInEvaluationPeriods?: number;
   /**
    * With `minWorkers` 0: how long the queue must hold no message at all (visible, in flight or
    * delayed) before the fleet goes to 0.
-   * @default Duration.minutes(15)
+   * @default Duration.minutes(10)
    */
   readonly scaleToZeroAfter?: Duration;
   /**
