@@ -244,7 +244,11 @@ function neededExpression(p: SignalParams): string {
  */
 export const KEEP_HEADROOM = 0.75;
 
-/** Workers to keep for `neededWorkers` needed, in metric math: n + headroom x sqrt(n) (`KEEP_HEADROOM`). */
+/**
+ * Workers to keep for `neededWorkers` needed, in metric math: n + headroom x sqrt(n) (`KEEP_HEADROOM`).
+ * The expressions that use it write the need four times, about 600 characters: within the 2,048 an
+ * alarm's expression may have (CloudWatch API Reference, MetricDataQuery).
+ */
 function keptExpression(neededWorkers: string, p: SignalParams): string {
   return `(${neededWorkers} + ${round(keepParams(p).headroom)} * (${neededWorkers} ^ 0.5))`;
 }

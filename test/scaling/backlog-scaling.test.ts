@@ -148,6 +148,17 @@ describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (ki
     expect(alarmByExpression(template, /^IF\(FILL\(running, REPEAT\) - 1\.235 \* \(.* >= 1, \(.*\), 101\)$/)).toMatchObject({ ComparisonOperator: 'LessThanThreshold', Threshold: 100 });
   });
 
+  test('every alarm expression fits CloudWatch\'s 2,048 characters (MetricDataQuery Expression), the exact scale-in\'s included', () => {
+    const { template } = scaled(kind, { maxWorkers: 5_000, concurrency: 64 });
+    const expressions = resourcesOf(template, 'AWS::CloudWatch::Alarm')
+      .flatMap(([, alarm]) => (alarm.Properties.Metrics ?? []) as { Expression?: string }[])
+      .flatMap((m) => (m.Expression ? [m.Expression] : []));
+    // Burst, idle, and the spare workers (ECS) or the exact scale-in and its trim (EC2), which write the need four times.
+    expect(expressions).toHaveLength(kind === 'ec2' ? 4 : 3);
+    expect(expressions.filter((e) => e.includes(' + 0.75 * ('))).toHaveLength(kind === 'ec2' ? 2 : 0);
+    for (const expression of expressions) expect(expression.length).toBeLessThanOrEqual(2048);
+  });
+
   test('scale-in divides in-flight messages by the fleet\'s concurrency', () => {
     const { template, scaling } = scaled(kind, { concurrency: 4 });
     expect(scaling.model.concurrency).toBe(4);
