@@ -271,20 +271,24 @@ function kept(neededWorkers: number, p: SignalParams): number {
  * next one at or above the value, `keepSteps`) below the running count, so the action never adds.
  */
 export function keepExpression(neededWorkers: string, p: SignalParams): string {
-  const { ratio, none } = keepParams(p);
-  const running = fleetInput('running', p);
   const keeping = keptExpression(neededWorkers, p);
-  return `IF(${running} - ${roundUp(ratio)} * ${keeping} >= 1, ${keeping}, ${none})`;
+  return `IF(${ladderAppliesExpression(keeping, p)}, ${keeping}, ${keepParams(p).none})`;
 }
 
 /** `keepExpression` as a function of the workers needed and running. */
 export function keep(neededWorkers: number, running: number, p: SignalParams): number {
-  return ladderApplies(neededWorkers, running, p) ? kept(neededWorkers, p) : keepParams(p).none;
+  const keeping = kept(neededWorkers, p);
+  return ladderApplies(keeping, running, p) ? keeping : keepParams(p).none;
 }
 
 /** Whether the fleet runs ratio x the workers to keep + 1 or more: a capacity of the ladder lies below it. */
-function ladderApplies(neededWorkers: number, running: number, p: SignalParams): boolean {
-  return running - roundUp(keepParams(p).ratio) * kept(neededWorkers, p) >= 1;
+function ladderApplies(keeping: number, running: number, p: SignalParams): boolean {
+  return running - roundUp(keepParams(p).ratio) * keeping >= 1;
+}
+
+/** `ladderApplies` in metric math, on an expression of the workers to keep. */
+function ladderAppliesExpression(keeping: string, p: SignalParams): string {
+  return `${fleetInput('running', p)} - ${roundUp(keepParams(p).ratio)} * ${keeping} >= 1`;
 }
 
 /**
@@ -299,14 +303,14 @@ function ladderApplies(neededWorkers: number, running: number, p: SignalParams):
  * with these steps, 302,717; docs/simulation.md, tenth round).
  */
 function aboveKeepExpression(neededWorkers: string, p: SignalParams): string {
-  const running = fleetInput('running', p);
   const keeping = keptExpression(neededWorkers, p);
-  return `IF(${running} - ${roundUp(keepParams(p).ratio)} * ${keeping} >= 1, 0, ${running} - ${keeping})`;
+  return `IF(${ladderAppliesExpression(keeping, p)}, 0, ${fleetInput('running', p)} - ${keeping})`;
 }
 
 /** `aboveKeepExpression` as a function of the workers needed and running. */
 function aboveKeep(neededWorkers: number, running: number, p: SignalParams): number {
-  return ladderApplies(neededWorkers, running, p) ? 0 : running - kept(neededWorkers, p);
+  const keeping = kept(neededWorkers, p);
+  return ladderApplies(keeping, running, p) ? 0 : running - keeping;
 }
 
 function keepParams(p: SignalParams): KeepParams {
