@@ -4,13 +4,14 @@
  * new tasks into free slots at once. Backlog per worker barely moves; CPU is the signal. Runs
  * ours on the backlog alone, ours with `cpuTargetPercent`, and QueueProcessingFargateService's
  * defaults (CPU target tracking that also scales in), and reports whether the CPU policy reaches
- * its target, scales in a busy worker, or oscillates.
+ * its target, scales in a busy worker, or oscillates. On Fargate ours scales in by steps; on EC2
+ * by the exact scale-in (ExactCapacity), from the group's warm pool.
  *
- *   npm run simulate:cpu-bound
+ *   npm run simulate:cpu-bound -- [--compute fargate|ec2] [seeds...]
  */
 import { UTILIZATION_DEFAULTS, utilizationSignals } from '../policy/utilization';
 import { simulate, type RunResult } from './engine';
-import { DEFAULT_PARAMS, type SimulationParams } from './params';
+import { DEFAULT_PARAMS, STARTUP_SECONDS, type ComputeKind, type SimulationParams } from './params';
 import { oursPolicy, qpfsPolicy, type FleetConfig, type SimulationPolicy } from './policies';
 import { Random } from './random';
 import { percentile } from './stats';
@@ -49,6 +50,11 @@ export const CPU_BOUND_PARAMS: SimulationParams = {
     idleCpuPercent: 2,
   },
 };
+
+/** The scenario on a compute: its start-up (a new EC2 instance's for the baselines; ours starts from the warm pool). */
+export function cpuBoundParams(compute: ComputeKind, seed = 1): SimulationParams {
+  return { ...CPU_BOUND_PARAMS, seed, worker: { ...CPU_BOUND_PARAMS.worker, compute, startupSeconds: STARTUP_SECONDS[compute] } };
+}
 
 const FLEET: FleetConfig = { minWorkers: 1, maxWorkers: 20 };
 
@@ -127,15 +133,15 @@ export function cpuBoundFigures(run: RunResult): CpuBoundFigures {
   };
 }
 
-/** Runs the scenario: figures per policy. */
-export function runCpuBound(seed = 1): CpuBoundFigures[] {
-  const params = { ...CPU_BOUND_PARAMS, seed };
+/** Runs the scenario on a compute: figures per policy. */
+export function runCpuBound(seed = 1, compute: ComputeKind = 'fargate'): CpuBoundFigures[] {
+  const params = cpuBoundParams(compute, seed);
   const trace = cpuBoundTrace(seed);
   const messages = materialize(trace, params);
   return cpuBoundPolicies(params).map((policy) => cpuBoundFigures(simulate(messages, policy, params, trace.durationSeconds + params.tailSeconds)));
 }
 
-export function formatCpuBound(figures: readonly CpuBoundFigures[]): string {
+export function formatCpuBound(figures: readonly CpuBoundFigures[], compute: ComputeKind = 'fargate'): string {
   const head = ['policy', 'CPU mean', 'CPU min-max', 'workers', 'outs', 'ins', 'reversals', 'flaps', 'busy removed', 'released', 'p95 wait s', 'worker-min'];
   const rows = figures.map((f) => [
     f.policy, f.plateauCpuMean.toFixed(1), `${f.plateauCpuMin.toFixed(0)}-${f.plateauCpuMax.toFixed(0)}`,
@@ -145,15 +151,41 @@ export function formatCpuBound(figures: readonly CpuBoundFigures[]): string {
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i].length)));
   const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i])).join('  ');
   return [
-    `CPU-bound scenario: plateau figures from minute ${CPU_BOUND_PHASES[0].minutes + SETTLE_MINUTES} to ${CPU_BOUND_PHASES[0].minutes + CPU_BOUND_PHASES[1].minutes} (CPU target ${CPU_TARGET_PERCENT} %)`,
+    `CPU-bound scenario on ${compute === 'ec2' ? 'EC2' : 'Fargate'}: plateau figures from minute ${CPU_BOUND_PHASES[0].minutes + SETTLE_MINUTES} to ${CPU_BOUND_PHASES[0].minutes + CPU_BOUND_PHASES[1].minutes} (CPU target ${CPU_TARGET_PERCENT} %)`,
     line(head),
     ...rows.map(line),
   ].join('\n');
 }
 
+const COMPUTES: readonly ComputeKind[] = ['fargate', 'ec2'];
+
+/** The command's arguments: `--compute fargate|ec2` (default both) and seeds (default 1). */
+export function parseCpuBoundArgs(args: readonly string[]): { computes: ComputeKind[]; seeds: number[] } {
+  const computes: ComputeKind[] = [];
+  const seeds: number[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--compute') {
+      const value = args[++i];
+      if (!COMPUTES.includes(value as ComputeKind)) throw new Error(`--compute must be one of ${COMPUTES.join(', ')}; got ${value === undefined ? 'nothing' : `"${value}"`}`);
+      computes.push(value as ComputeKind);
+    } else if (/^\d+$/.test(arg)) {
+      seeds.push(Number(arg));
+    } else {
+      throw new Error(`unknown argument "${arg}": expected --compute fargate|ec2 and whole-number seeds`);
+    }
+  }
+  return { computes: computes.length > 0 ? computes : [...COMPUTES], seeds: seeds.length > 0 ? seeds : [1] };
+}
+
 if (require.main === module) {
-  const seeds = process.argv.slice(2).map(Number).filter(Number.isInteger);
-  for (const seed of seeds.length > 0 ? seeds : [1]) {
-    process.stdout.write(`seed ${seed}\n${formatCpuBound(runCpuBound(seed))}\n\n`);
+  try {
+    const { computes, seeds } = parseCpuBoundArgs(process.argv.slice(2));
+    for (const seed of seeds) {
+      for (const compute of computes) process.stdout.write(`seed ${seed}\n${formatCpuBound(runCpuBound(seed, compute), compute)}\n\n`);
+    }
+  } catch (error) {
+    process.stderr.write(`simulate:cpu-bound: ${(error as Error).message}\n`);
+    process.exitCode = 1;
   }
 }
