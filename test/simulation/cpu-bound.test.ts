@@ -1,19 +1,21 @@
-import { cpuBoundFigures, cpuBoundParams, cpuBoundPolicies, cpuBoundTrace, CPU_BOUND_PARAMS, CPU_TARGET_PERCENT, parseCpuBoundArgs } from '../../lib/simulation/cpu-bound';
+import { cpuBoundFigures, cpuBoundParams, cpuBoundPolicies, cpuBoundTrace, CPU_TARGET_PERCENT, parseCpuBoundArgs } from '../../lib/simulation/cpu-bound';
 import { simulate } from '../../lib/simulation/engine';
-import type { SimulationParams } from '../../lib/simulation/params';
+import type { ComputeKind } from '../../lib/simulation/params';
 import { materialize } from '../../lib/simulation/trace';
 
-/** The scenario's three policies on seed 1: their descriptions and figures. */
-function runSeed1(params: SimulationParams) {
+// On Fargate ours scales in by steps; on EC2 by the exact scale-in, from the warm pool.
+describe.each<ComputeKind>(['fargate', 'ec2'])('the CPU-bound scenario on %s (seed 1)', (compute) => {
+  const params = cpuBoundParams(compute);
   const trace = cpuBoundTrace(1);
   const messages = materialize(trace, params);
   const policies = cpuBoundPolicies(params);
   const [backlog, cpu, qpfs] = policies.map((p) => cpuBoundFigures(simulate(messages, p, params, trace.durationSeconds + params.tailSeconds)));
-  return { descriptions: policies.map((p) => p.description), backlog, cpu, qpfs };
-}
 
-describe('the CPU-bound scenario (seed 1)', () => {
-  const { backlog, cpu, qpfs } = runSeed1(CPU_BOUND_PARAMS);
+  test('ours runs the compute\'s scale-in: steps on Fargate, the workers to keep from the warm pool on EC2', () => {
+    const ec2 = compute === 'ec2';
+    expect(policies[1].description.includes('scale-in to the workers to keep')).toBe(ec2);
+    expect(policies[1].description.includes('warm pool')).toBe(ec2);
+  });
 
   test('on the backlog alone the fleet runs hot: the short backlog calls for few workers', () => {
     expect(backlog.plateauCpuMean).toBeGreaterThan(CPU_TARGET_PERCENT + 15);
@@ -29,30 +31,6 @@ describe('the CPU-bound scenario (seed 1)', () => {
   });
 
   test('QueueProcessingFargateService\'s CPU target tracking, which also scales in, flaps and removes busy workers', () => {
-    expect(qpfs.flaps).toBeGreaterThan(10);
-    expect(qpfs.busyWorkersRemoved).toBeGreaterThan(0);
-  });
-});
-
-describe('the CPU-bound scenario on EC2 (seed 1): the exact scale-in keeps the workers CPU needs', () => {
-  const { descriptions, backlog, cpu, qpfs } = runSeed1(cpuBoundParams('ec2'));
-
-  test('ours runs the EC2 group\'s rules: the exact scale-in, from the warm pool', () => {
-    expect(descriptions[1]).toContain('scale-in to the workers to keep');
-    expect(descriptions[1]).toContain('warm pool');
-  });
-
-  test('with cpuTargetPercent the plateau holds under the target, with no flap and no busy worker removed', () => {
-    expect(backlog.plateauCpuMean).toBeGreaterThan(CPU_TARGET_PERCENT + 15);
-    expect(cpu.plateauCpuMean).toBeLessThanOrEqual(CPU_TARGET_PERCENT);
-    expect(cpu.plateauCpuMean).toBeGreaterThan(CPU_TARGET_PERCENT * 0.75);
-    expect(cpu.flaps).toBe(0);
-    expect(cpu.busyWorkersRemoved).toBe(0);
-    expect(cpu.released).toBe(0);
-    expect(cpu.waitP95Seconds).toBeLessThan(backlog.waitP95Seconds);
-  });
-
-  test('CPU target tracking that also scales in flaps and removes busy workers on EC2 too', () => {
     expect(qpfs.flaps).toBeGreaterThan(10);
     expect(qpfs.busyWorkersRemoved).toBeGreaterThan(0);
   });
