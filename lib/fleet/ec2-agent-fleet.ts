@@ -15,7 +15,7 @@ import { check, checkIntegerRange, type Violation } from '../policy/violation';
 import { EC2_INSTANCE_WARMUP_SECONDS, EC2_ROOT_VOLUME_GIB, WORKER_START_SECONDS } from '../policy/scaling-policy';
 import { AGENT_ENV, type WorkerTimings } from '../worker/contract';
 import { acknowledgeGranteeWildcard, acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
-import { checkWholeSeconds, knownSeconds, refuseTokens, throwIfInvalid } from '../validation';
+import { checkWholeSeconds, knownNumber, knownSeconds, refuseTokens, throwIfInvalid } from '../validation';
 import {
   addSteps, checkOnDemandBase, FLEET_DEFAULTS, metricTrackingProps, resolveWorkerSettings, workerCountMetric, workerEnvironment,
   type AgentFleetProps, type FleetStepScalingOptions, type IAgentFleet, type MathTargetTrackingOptions, type MetricTargetTrackingOptions,
@@ -37,6 +37,16 @@ export interface Ec2ComputeOptions {
    * @default - the latest Amazon Linux 2023 for the instance type's architecture (an SSM parameter resolved at deploy)
    */
   readonly machineImage?: ec2.IMachineImage;
+  /**
+   * Size of each instance's root volume (gp3, encrypted), in GiB: the OS, Docker and the agent
+   * image's layers (a pull needs room for both the compressed and the extracted layers). A
+   * stopped instance in the warm pool bills only this volume, so its size sets the pool's price
+   * ($0.08 per GiB-month in us-east-1). 8 to 16,384 with the default AMI (Amazon Linux 2023's
+   * snapshot is 8 GiB); with your own `machineImage`, at least its snapshot's size (EC2 refuses
+   * a smaller volume at launch).
+   * @default 30 (`EC2_ROOT_VOLUME_GIB`)
+   */
+  readonly rootVolumeGiB?: number;
   /**
    * Secrets for the container (from Secrets Manager, optionally a JSON key or a version, or SSM
    * Parameter Store, SecureString included), as on Fargate. Each start of the container reads
@@ -83,7 +93,7 @@ export interface Ec2ComputeOptions {
    * installed, the image pulled) and stopped, up to maxWorkers with those in service. A scale-out
    * starts them in about 30-60 s instead of 60-180 s for a new instance; scale-in drains an
    * instance and stops it back into the pool (reuse on scale-in). A stopped instance costs only
-   * its 30 GB root volume (`EC2_ROOT_VOLUME_GIB`). Not with `spot` (EC2 Auto Scaling takes no
+   * its root volume (`rootVolumeGiB`, 30 GiB by default). Not with `spot` (EC2 Auto Scaling takes no
    * warm pool on a group that launches Spot instances). With it, a deployment replaces instances
    * by an instance refresh, which replaces those in the pool too (a rolling update would leave
    * them on the old launch template). On the suite's 60 EC2 cells it took the cells passing from 47, 46 and 45 to 52,
@@ -131,9 +141,13 @@ export interface Ec2AgentFleetProps extends AgentFleetProps, Ec2ComputeOptions {
 /** Defaults of `Ec2ComputeOptions`. */
 export const EC2_DEFAULTS = {
   instanceType: 't3.medium',
+  rootVolumeGiB: EC2_ROOT_VOLUME_GIB,
   stopTimeout: Duration.seconds(120),
   instanceWarmup: Duration.seconds(EC2_INSTANCE_WARMUP_SECONDS),
 } as const;
+
+/** The root volume snapshot of the default AMI, Amazon Linux 2023 (GiB): the smallest root volume it launches with. */
+const AL2023_SNAPSHOT_GIB = 8;
 
 /** Name of the termination lifecycle hook (hook names are per group, so a fixed name is safe). */
 export const DRAIN_HOOK_NAME = 'agent-drain';
@@ -208,6 +222,8 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet, ec2.IConnect
     throwIfInvalid(this, [
       ...check(!(warmPool && props.spot), 'warmPool', 'false or unset with spot (EC2 Auto Scaling takes no warm pool on a group that launches Spot instances)', props.warmPool),
       ...checkIntegerRange('workerStartTimeout', knownSeconds(props.workerStartTimeout), 30, 7200),
+      // gp3's range; the default AMI's snapshot sets the floor (a custom AMI's is not known at synth).
+      ...checkIntegerRange('rootVolumeGiB', knownNumber(props.rootVolumeGiB), props.machineImage ? 1 : AL2023_SNAPSHOT_GIB, 16_384),
       ...check(instanceProtection || !props.newInstancesProtectedFromScaleIn, 'newInstancesProtectedFromScaleIn',
         'false when instanceProtection is false (nothing would ever drop the protection)', props.newInstancesProtectedFromScaleIn),
       ...validateSpotTypes(props.spot ?? false, instanceType, props.spotInstanceTypes),
@@ -256,7 +272,7 @@ export class Ec2AgentFleet extends Resource implements IAgentFleet, ec2.IConnect
       associatePublicIpAddress: false,
       blockDevices: [{
         deviceName: '/dev/xvda',
-        volume: ec2.BlockDeviceVolume.ebs(EC2_ROOT_VOLUME_GIB, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }),
+        volume: ec2.BlockDeviceVolume.ebs(props.rootVolumeGiB ?? EC2_DEFAULTS.rootVolumeGiB, { encrypted: true, volumeType: ec2.EbsDeviceVolumeType.GP3 }),
       }],
       userData: agentUserData(image, env, secrets, this.logGroup.logGroupName, settings.timings.stopTimeoutSeconds, groupName, props),
     });

@@ -36,9 +36,9 @@ export const AWS_SCALING_FACTS = {
 export const EC2_INSTANCE_WARMUP_SECONDS = 60;
 
 /**
- * The root volume of an EC2 fleet's instances (gp3, GiB): room for Docker and an agent image of a
- * few GB. `Ec2AgentFleet` deploys it; it is all a stopped instance in the warm pool bills, which
- * the simulator prices (`WARM_POOL_STOPPED_COST_RATIO`).
+ * The default root volume of an EC2 fleet's instances (gp3, GiB; `Ec2AgentFleet` `rootVolumeGiB`):
+ * room for Docker and an agent image of a few GB. It is all a stopped instance in the warm pool
+ * bills, which the simulator prices (`warmPoolStoppedCostRatio`).
  */
 export const EC2_ROOT_VOLUME_GIB = 30;
 

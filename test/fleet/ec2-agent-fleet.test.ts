@@ -174,6 +174,22 @@ describe('Ec2AgentFleet', () => {
     expect(() => fleet({ workerStartTimeout: Duration.seconds(10) })).toThrow(/workerStartTimeout: must be an integer 30-7200, got 10/);
   });
 
+  test('rootVolumeGiB sizes the encrypted gp3 root volume; below the default AMI\'s 8 GiB snapshot, fractional or beyond gp3\'s 16,384 it is an error naming the construct', () => {
+    fleet({ rootVolumeGiB: 16 }).template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({ BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { Encrypted: true, VolumeSize: 16, VolumeType: 'gp3' } }] }),
+    });
+    expect(() => fleet({ rootVolumeGiB: 4 })).toThrow(/TestStack\/Fleet: invalid configuration[\s\S]*rootVolumeGiB: must be an integer 8-16384, got 4/);
+    expect(() => fleet({ rootVolumeGiB: 20.5 })).toThrow(/rootVolumeGiB: must be an integer 8-16384, got 20.5/);
+    expect(() => fleet({ rootVolumeGiB: 20_000 })).toThrow(/rootVolumeGiB: must be an integer 8-16384, got 20000/);
+    // Your own AMI's snapshot is not known at synth: EC2 checks it at launch.
+    const own = fleet({ rootVolumeGiB: 4, machineImage: ec2.MachineImage.genericLinux({ 'us-east-1': 'ami-0123456789abcdef0' }) });
+    own.template.hasResourceProperties('AWS::EC2::LaunchTemplate', {
+      LaunchTemplateData: Match.objectLike({ BlockDeviceMappings: [Match.objectLike({ Ebs: Match.objectLike({ VolumeSize: 4 }) })] }),
+    });
+    expect(() => fleet({ rootVolumeGiB: 0, machineImage: ec2.MachineImage.genericLinux({ 'us-east-1': 'ami-0123456789abcdef0' }) }))
+      .toThrow(/rootVolumeGiB: must be an integer 1-16384, got 0/);
+  });
+
   test('an image in ECR is pulled after a login on every start of the unit', () => {
     const stack = testStack();
     const repository = ecr.Repository.fromRepositoryName(stack, 'Repo', 'agents');
