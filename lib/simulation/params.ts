@@ -96,11 +96,13 @@ export const WARM_POOL_STARTUP_SECONDS = { min: 30, max: WORKER_START_SECONDS.ec
 
 /**
  * What a stopped instance in the warm pool costs, as a share of the same instance running: its
- * 30 GB gp3 root volume (`EC2_ROOT_VOLUME_GIB`) at $0.08 per GB-month, $2.40 a month, against
- * the default t3.medium's $0.0416 an hour, $30.37 a month (us-east-1 on-demand list prices).
- * Larger instance types make it smaller.
+ * gp3 root volume at $0.08 per GiB-month against the default t3.medium's $0.0416 an hour, $30.37
+ * a month (us-east-1 on-demand list prices). The default 30 GiB (`EC2_ROOT_VOLUME_GIB`, $2.40 a
+ * month) is 0.079. Larger instance types make it smaller.
  */
-export const WARM_POOL_STOPPED_COST_RATIO = (EC2_ROOT_VOLUME_GIB * 0.08) / (0.0416 * 730);
+export function warmPoolStoppedCostRatio(rootVolumeGiB: number = EC2_ROOT_VOLUME_GIB): number {
+  return (rootVolumeGiB * 0.08) / (0.0416 * 730);
+}
 
 export const DEFAULT_WORKER: WorkerParams = {
   compute: 'fargate',

@@ -9,9 +9,9 @@ import { targetFromLatency } from '../policy/backlog';
 import { Comparison, CPU_UTILIZATION, NO_SIGNAL_PARAMS, rulesFromModel, Statistic, VISIBLE_MESSAGES, type ScalingRuleSet, type StepRule } from '../policy/rules';
 import { AWS_SCALING_FACTS, buildScalingModel, validateScalingModel, WORKER_START_SECONDS, type BacklogScalingInput, type BacklogScalingModel } from '../policy/scaling-policy';
 import { AdjustmentType } from '../policy/steps';
-import { formatViolations } from '../policy/violation';
+import { checkIntegerRange, formatViolations } from '../policy/violation';
 import { kedaDefaults, scaledObjectFromModel, type ScaledObjectSpec } from './keda';
-import { WARM_POOL_STARTUP_SECONDS, WARM_POOL_STOPPED_COST_RATIO, type SimulationParams } from './params';
+import { WARM_POOL_STARTUP_SECONDS, warmPoolStoppedCostRatio, type SimulationParams } from './params';
 
 interface PolicyBase {
   /** Short name, used in the table and file names. */
@@ -67,6 +67,8 @@ export interface FleetConfig extends Omit<BacklogScalingInput, 'targetBacklogPer
   readonly acceptableLatencySeconds?: number;
   /** On EC2, whether the group has a warm pool (`Ec2AgentFleet` `warmPool`). @default true */
   readonly warmPool?: boolean;
+  /** On EC2, the instances' root volume (`Ec2AgentFleet` `rootVolumeGiB`): what a stopped instance in the pool bills. @default 30 */
+  readonly rootVolumeGiB?: number;
 }
 
 /** The example fleet of the issue and the README: `ElasticAgentFleet` with 0-20 workers and a 1-minute latency goal. */
@@ -83,7 +85,7 @@ export function fleetTarget(fleet: FleetConfig, params: SimulationParams): numbe
 
 /** The model `BacklogScaling` deploys for these choices, validated as the construct validates it. */
 function oursModel(fleet: FleetConfig, params: SimulationParams): BacklogScalingModel {
-  const { acceptableLatencySeconds: _latency, warmPool: _warmPool, ...input } = fleet;
+  const { acceptableLatencySeconds: _latency, warmPool: _warmPool, rootVolumeGiB, ...input } = fleet;
   const model = buildScalingModel({
     workerStartSeconds: oursWarmPool(fleet, params) ? WORKER_START_SECONDS.ec2WarmPool : WORKER_START_SECONDS[params.worker.compute],
     stepCooldowns: params.worker.compute !== 'ec2',
@@ -91,7 +93,7 @@ function oursModel(fleet: FleetConfig, params: SimulationParams): BacklogScaling
     targetBacklogPerWorker: fleetTarget(fleet, params),
     concurrency: params.worker.concurrency,
   });
-  const violations = validateScalingModel(model);
+  const violations = [...validateScalingModel(model), ...checkIntegerRange('rootVolumeGiB', rootVolumeGiB, 1, 16_384)];
   if (violations.length > 0) throw new Error(formatViolations('fleet', violations));
   return model;
 }
@@ -99,7 +101,7 @@ function oursModel(fleet: FleetConfig, params: SimulationParams): BacklogScaling
 /** The warm pool our fleet's group has: on EC2 unless turned off, as `Ec2AgentFleet` deploys it. */
 export function oursWarmPool(fleet: FleetConfig, params: SimulationParams): WarmPool | undefined {
   return params.worker.compute === 'ec2' && fleet.warmPool !== false
-    ? { maxPrepared: fleet.maxWorkers, startupSeconds: WARM_POOL_STARTUP_SECONDS, stoppedCostRatio: WARM_POOL_STOPPED_COST_RATIO }
+    ? { maxPrepared: fleet.maxWorkers, startupSeconds: WARM_POOL_STARTUP_SECONDS, stoppedCostRatio: warmPoolStoppedCostRatio(fleet.rootVolumeGiB) }
     : undefined;
 }
 

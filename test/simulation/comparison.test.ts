@@ -93,6 +93,26 @@ describe('ours: the model the constructs deploy, for the simulated worker', () =
     expect(growthPeriods(false)).toBe(2);
   });
 
+  test('on EC2 a stopped instance in the warm pool bills its root volume: rootVolumeGiB sets the pool\'s price, a bad size is an error', () => {
+    const ec2 = (fleet: object) => resolveConfig({ worker: { compute: 'ec2' }, fleet });
+    const pool = (fleet: object) => {
+      const c = ec2(fleet);
+      return oursPolicy(c.fleet, c.params, 1).warmPool!;
+    };
+    // 30 GiB at $0.08 per GiB-month against a t3.medium's $0.0416 an hour.
+    expect(pool({}).stoppedCostRatio).toBeCloseTo(2.4 / 30.368, 6);
+    expect(pool({ rootVolumeGiB: 15 }).stoppedCostRatio).toBeCloseTo(pool({}).stoppedCostRatio / 2, 9);
+    const [small, medium, large] = [10, 20, 30].map((rootVolumeGiB) => {
+      const c = ec2({ rootVolumeGiB });
+      return compare(viral, c, { policies: [oursPolicy(c.fleet, c.params, 1)] }).runs[0];
+    });
+    // The same fleet; the pool's stopped volumes cost in proportion to their size.
+    expect(large.timeline.map((m) => m.workers)).toEqual(small.timeline.map((m) => m.workers));
+    expect(large.workerMinutes - medium.workerMinutes).toBeGreaterThan(50);
+    expect(large.workerMinutes - medium.workerMinutes).toBeCloseTo(medium.workerMinutes - small.workerMinutes, 6);
+    expect(() => oursPolicy(ec2({ rootVolumeGiB: 0 }).fleet, ec2({}).params, 1)).toThrow('fleet: invalid configuration (1 problem):\n  - rootVolumeGiB: must be an integer 1-16384, got 0');
+  });
+
   test.each([1, 2, 3])('viral burst, seed %i: p95 wait <= 1/3 of QueueProcessingFargateService\'s, worker-minutes <= 1.3x perfect foresight', (seed) => {
     const trace = scenarioTrace('viral-burst', { baseRatePerSecond: DEFAULT_BASE_RATE, seed });
     const by = Object.fromEntries(compare(trace, resolveConfig({ seed })).summaries.map((s) => [s.policy, s]));
