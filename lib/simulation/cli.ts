@@ -39,7 +39,7 @@ Options:
   --trace <file.csv>    load from a CSV of "time,arrivals" rows (seconds, count); overrides --scenario
   --config <file.json>  fleet (BacklogScalingInput fields, acceptableLatencySeconds), worker,
                         cloudWatch and run parameters; see docs/simulation.md
-  --seed <n>            seed of every random draw (default: 1, or the config's)
+  --seed <n>            seed of every random draw, 0-4294967295 (default: 1, or the config's)
   --base-rate <n>       baseline arrivals per second of the built-in scenarios (default: ${DEFAULT_BASE_RATE})
   --min-workers <n>     override fleet.minWorkers
   --max-workers <n>     override fleet.maxWorkers

@@ -11,7 +11,7 @@
  */
 import { UTILIZATION_DEFAULTS, utilizationSignals } from '../policy/utilization';
 import { simulate, type RunResult } from './engine';
-import { DEFAULT_PARAMS, STARTUP_SECONDS, type ComputeKind, type SimulationParams } from './params';
+import { DEFAULT_PARAMS, MAX_SEED, STARTUP_SECONDS, type ComputeKind, type SimulationParams } from './params';
 import { oursPolicy, qpfsPolicy, type FleetConfig, type SimulationPolicy } from './policies';
 import { Random } from './random';
 import { percentile } from './stats';
@@ -170,6 +170,7 @@ export function parseCpuBoundArgs(args: readonly string[]): { computes: ComputeK
       if (!COMPUTES.includes(value as ComputeKind)) throw new Error(`--compute must be one of ${COMPUTES.join(', ')}; got ${value === undefined ? 'nothing' : `"${value}"`}`);
       computes.push(value as ComputeKind);
     } else if (/^\d+$/.test(arg)) {
+      if (Number(arg) > MAX_SEED) throw new Error(`a seed must be 0-${MAX_SEED}; got ${arg}`);
       seeds.push(Number(arg));
     } else {
       throw new Error(`unknown argument "${arg}": expected --compute fargate|ec2 and whole-number seeds`);

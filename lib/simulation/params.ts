@@ -154,12 +154,16 @@ export const DEFAULT_PARAMS: SimulationParams = {
   delaySeconds: 0,
 };
 
+/** The largest seed: the random source keeps 32 bits of it. */
+export const MAX_SEED = 2 ** 32 - 1;
+
 /** Rules for parameters, reported all at once. */
 export function validateParams(p: SimulationParams): string[] {
   const out: string[] = [];
   const need = (ok: boolean, what: string, value: unknown) => { if (!ok) out.push(`${what}, got ${String(value)}`); };
   const w = p.worker;
-  need(Number.isInteger(p.seed), 'seed must be an integer', p.seed);
+  // The random source keeps 32 bits of the seed: beyond them two seeds would give the same run.
+  need(Number.isInteger(p.seed) && p.seed >= 0 && p.seed <= MAX_SEED, `seed must be an integer 0-${MAX_SEED}`, p.seed);
   need(w.compute === 'fargate' || w.compute === 'ec2', 'worker.compute must be "fargate" or "ec2"', w.compute);
   need(w.startupSeconds.min >= 0 && w.startupSeconds.max >= w.startupSeconds.min, 'worker.startupSeconds must have 0 <= min <= max', `${w.startupSeconds.min}-${w.startupSeconds.max}`);
   need(Number.isInteger(w.concurrency) && w.concurrency >= 1 && w.concurrency <= 1000, 'worker.concurrency must be an integer 1-1000', w.concurrency);

@@ -46,5 +46,6 @@ describe('npm run simulate:cpu-bound arguments', () => {
     expect(() => parseCpuBoundArgs(['--compute', 'k8s'])).toThrow('--compute must be one of fargate, ec2; got "k8s"');
     expect(() => parseCpuBoundArgs(['--compute'])).toThrow('got nothing');
     expect(() => parseCpuBoundArgs(['-1'])).toThrow('unknown argument "-1"');
+    expect(() => parseCpuBoundArgs(['4294967296'])).toThrow('a seed must be 0-4294967295; got 4294967296');
   });
 });

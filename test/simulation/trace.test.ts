@@ -65,4 +65,8 @@ describe('config', () => {
       /unknown key "bogus"[\s\S]*worker\.concurrency must be an integer 1-1000, got 0[\s\S]*latencyGoalSeconds must be > 0, got -1/,
     );
   });
+
+  test.each([-1, 2 ** 32, 1.5])('seed %p, which the 32-bit random source would alias or round, is an error', (seed) => {
+    expect(() => resolveConfig({ seed })).toThrow(`seed must be an integer 0-4294967295, got ${seed}`);
+  });
 });
