@@ -13,6 +13,8 @@ const NODE_MODULES = path.join(ROOT, 'node_modules');
 /** The commands the package installs (`bin`), each run from the installed package. */
 const INSTALLED_BINS: readonly (readonly [bin: string, args: (out: string) => string[], produces: string[]])[] = [
   ['cdk-agent-fleet-sim', (out) => ['--scenario', 'steady', '--no-progress', '--out', out], ['summary.csv', '.svg', '.png']],
+  // Two cells in two child processes: the compiled suite worker ships and is found.
+  ['cdk-agent-fleet-sim', (out) => ['--suite', '--shapes', 'steady', '--scales', 'small', '--sources', 'publisher', '--jobs', '2', '--no-progress', '--out', out], ['suite-scorecard.csv']],
 ];
 
 const APP = `
@@ -119,8 +121,8 @@ describe('the packed package', () => {
     expect(run.status).toBe(0);
   });
 
-  test.each(INSTALLED_BINS)('the installed %s runs and writes its output', (bin, args, produces) => {
-    const project = path.join(dir, `${bin}-project`);
+  test.each(INSTALLED_BINS)('the installed %s runs and writes its output (%#)', (bin, args, produces) => {
+    const project = fs.mkdtempSync(path.join(dir, `${bin}-project-`));
     const installed = installInto(project, tarball);
     const script = path.join(installed, manifest.bin![bin]);
     expect(fs.readFileSync(script, 'utf8').startsWith('#!/usr/bin/env node\n')).toBe(true);

@@ -4,6 +4,7 @@
  * against the alternatives, prints a table per policy and writes charts. See docs/simulation.md.
  */
 import * as fs from 'fs';
+import { availableParallelism } from 'os';
 import * as path from 'path';
 import { parseArgs } from 'util';
 import { writeCharts } from './chart';
@@ -11,10 +12,11 @@ import { compare, defaultPolicies } from './compare';
 import { resolveConfig, type ConfigFile } from './config';
 import { formatReport, summariesToCsv } from './report';
 import {
-  formatScorecard, parseNames, runSuite, scorecardToCsv, verdict, SUITE_COMPUTES, SUITE_NAMES, SUITE_SCALE_NAMES,
+  formatScorecard, parseNames, scorecardToCsv, verdict, SUITE_COMPUTES, SUITE_NAMES, SUITE_SCALE_NAMES,
   ALL_SHAPE_NAMES, SUITE_SOURCE_NAMES, type SuiteSelection,
 } from './suite';
 import { loadTrace, numberOption as number, SHARED_OPTIONS } from './cli-options';
+import { runSuiteInParallel } from './suite-pool';
 import { DEFAULT_BASE_RATE, materialize, SCENARIO_NAMES, traceToCsv, type Trace } from './trace';
 
 export const HELP = `Usage: cdk-agent-fleet-sim [options]
@@ -35,6 +37,8 @@ Options:
   --scales <a,b>        with --suite: only these scales (${SUITE_SCALE_NAMES.join(', ')})
   --sources <a,b>       with --suite: only these metric sources (${SUITE_SOURCE_NAMES.join(', ')})
   --computes <a,b>      with --suite: only these computes (${SUITE_COMPUTES.join(', ')})
+  --jobs <n>            with --suite: cells run in n processes at once (default: the cores, here
+                        ${availableParallelism()}); the scorecard is the same for any n
   --scenario <name>     built-in load: ${SCENARIO_NAMES.join(', ')} (default: viral-burst)
   --trace <file.csv>    load from a CSV of "time,arrivals" rows (seconds, count); overrides --scenario
   --config <file.json>  fleet (BacklogScalingInput fields, acceptableLatencySeconds), worker,
@@ -64,6 +68,8 @@ export interface SuiteCliOptions {
   readonly suite: SuiteSelection;
   readonly out: string;
   readonly progress: boolean;
+  /** Child processes that run the cells (1: in this process). */
+  readonly jobs: number;
 }
 
 /** `--suite` with no value means the full suite. */
@@ -76,7 +82,7 @@ function withSuiteValue(argv: readonly string[]): string[] {
   return out;
 }
 
-const SUITE_ONLY = ['shapes', 'scales', 'sources', 'computes'] as const;
+const SUITE_ONLY = ['shapes', 'scales', 'sources', 'computes', 'jobs'] as const;
 const SCENARIO_ONLY = ['scenario', 'trace', 'config', 'base-rate', 'min-workers', 'max-workers', 'duration', 'no-charts'] as const;
 
 export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions | 'help' {
@@ -89,6 +95,7 @@ export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions 
       'scales': { type: 'string' },
       'sources': { type: 'string' },
       'computes': { type: 'string' },
+      'jobs': { type: 'string' },
       'duration': { type: 'string' },
       'no-progress': { type: 'boolean' },
     },
@@ -111,6 +118,7 @@ export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions 
       },
       out: values.out ?? 'sim-out',
       progress: !values['no-progress'] && process.stderr.isTTY === true,
+      jobs: number('jobs', values.jobs, (n) => Number.isInteger(n) && n >= 1 && n <= 256, 'an integer 1-256') ?? availableParallelism(),
     };
   }
   const stray = SUITE_ONLY.filter((k) => values[k] !== undefined);
@@ -177,7 +185,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 
 async function suiteMain(options: SuiteCliOptions): Promise<number> {
   const started = Date.now();
-  const cells = runSuite(options.suite, (cell, i, total) => {
+  const cells = await runSuiteInParallel(options.suite, options.jobs, (cell, i, total) => {
     if (options.progress) process.stderr.write(`\rsuite: ${i}/${total} cells (${cell.shape} ${cell.scale} ${cell.source} ${cell.compute})\x1b[K`);
   });
   if (options.progress) process.stderr.write('\n');

@@ -311,22 +311,28 @@ export function judge(cell: Pick<SuiteCell, 'shape' | 'scale' | 'source' | 'comp
   return { ...cell, waitBound, costRatio, failures };
 }
 
+/** What names one cell of the suite. */
+export interface SuiteCellKey {
+  readonly shape: SuiteShapeName;
+  readonly scale: SuiteScaleName;
+  readonly source: SuiteSourceName;
+  readonly compute: ComputeKind;
+}
+
+/** The cells of a selection, in the scorecard's fixed order. */
+export function suiteCellKeys(selection: SuiteSelection): SuiteCellKey[] {
+  return selection.shapes.flatMap((shape) => selection.scales.flatMap((scale) => selection.sources.flatMap((source) =>
+    selection.computes.map((compute) => ({ shape, scale, source, compute })))));
+}
+
 /** Every cell of a selection, in a fixed order; `onCell` reports progress. */
-export function runSuite(selection: SuiteSelection, onCell?: (cell: SuiteCell, index: number, total: number) => void): SuiteCell[] {
-  const cells: SuiteCell[] = [];
-  const total = selection.shapes.length * selection.scales.length * selection.sources.length * selection.computes.length;
-  for (const shape of selection.shapes) {
-    for (const scale of selection.scales) {
-      for (const source of selection.sources) {
-        for (const compute of selection.computes) {
-          const cell = runCell(shape, scale, source, compute, selection.seed);
-          cells.push(cell);
-          onCell?.(cell, cells.length, total);
-        }
-      }
-    }
-  }
-  return cells;
+export function runSuite(selection: SuiteSelection, onCell?: (cell: SuiteCell, done: number, total: number) => void): SuiteCell[] {
+  const keys = suiteCellKeys(selection);
+  return keys.map((k, i) => {
+    const cell = runCell(k.shape, k.scale, k.source, k.compute, selection.seed);
+    onCell?.(cell, i + 1, keys.length);
+    return cell;
+  });
 }
 
 /** The suite's verdict: every cell passes and the geometric mean of the cost ratios is within bounds. */

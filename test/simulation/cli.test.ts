@@ -1,4 +1,4 @@
-import { execFileSync } from 'child_process';
+import { execFileSync, spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -66,5 +66,22 @@ describe('the simulate command (child process)', () => {
     expect(fail(['--suite', '--shapes', 'steady,tsunami'])).toThrow(/--shapes must be a comma-separated list of steady, .*; got "steady,tsunami"/);
     expect(fail(['--suite', '--scenario', 'steady'])).toThrow(/--suite runs its own scenarios and fleets; drop --scenario/);
     expect(fail(['--shapes', 'steady'])).toThrow(/--shapes only apply with --suite/);
+    expect(fail(['--suite', '--jobs', '0'])).toThrow(/--jobs must be an integer 1-256, got "0"/);
+    expect(fail(['--jobs', '2'])).toThrow(/--jobs only apply with --suite/);
   }, 60_000);
+
+  test('--suite --jobs: cells run in several processes give the scorecard they give in one', () => {
+    const cells = ['--suite', '--shapes', 'steady,batch,burst-aftershock', '--scales', 'small', '--computes', 'fargate', '--no-progress'];
+    const scorecard = (jobs: string) => {
+      const dir = path.join(out, `jobs-${jobs}`);
+      // Exit code 0 or 1, with the verdict: whether the cells pass is not this test's concern.
+      const { status, stdout: text } = spawnSync(tsx, [cli, ...cells, '--jobs', jobs, '--out', dir], { cwd: root, encoding: 'utf8' });
+      expect([0, 1]).toContain(status);
+      expect(text).toMatch(/^verdict: (PASS|FAIL): \d+\/6 cells pass/m);
+      return fs.readFileSync(path.join(dir, 'suite-scorecard.csv'), 'utf8');
+    };
+    const one = scorecard('1');
+    expect(one.trim().split('\n')).toHaveLength(7);
+    expect(scorecard('3')).toBe(one);
+  }, 120_000);
 });
