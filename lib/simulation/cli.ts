@@ -12,7 +12,7 @@ import { compare, defaultPolicies } from './compare';
 import { resolveConfig, type ConfigFile } from './config';
 import { formatReport, summariesToCsv } from './report';
 import {
-  formatScorecard, parseNames, scorecardToCsv, verdict, SUITE_COMPUTES, SUITE_NAMES, SUITE_SCALE_NAMES,
+  cellName, formatScorecard, parseNames, scorecardToCsv, verdict, SUITE_COMPUTES, SUITE_NAMES, SUITE_SCALE_NAMES,
   ALL_SHAPE_NAMES, SUITE_SOURCE_NAMES, type SuiteSelection,
 } from './suite';
 import { loadTrace, numberOption as number, SHARED_OPTIONS } from './cli-options';
@@ -186,7 +186,7 @@ export async function main(argv: readonly string[]): Promise<number> {
 async function suiteMain(options: SuiteCliOptions): Promise<number> {
   const started = Date.now();
   const cells = await runSuiteInParallel(options.suite, options.jobs, (cell, i, total) => {
-    if (options.progress) process.stderr.write(`\rsuite: ${i}/${total} cells (${cell.shape} ${cell.scale} ${cell.source} ${cell.compute})\x1b[K`);
+    if (options.progress) process.stderr.write(`\rsuite: ${i}/${total} cells (${cellName(cell)})\x1b[K`);
   });
   if (options.progress) process.stderr.write('\n');
   process.stdout.write(`${formatScorecard(cells)}\n`);

@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { runSuite, suiteCellKeys, type SuiteCell, type SuiteSelection } from './suite';
+import { cellName, runSuite, suiteCellKeys, type SuiteCell, type SuiteSelection } from './suite';
 import type { SuiteWorkerTask } from './suite-worker';
 
 /** A child's answer: the cell it ran, or why it could not. */
@@ -42,7 +42,7 @@ export async function runSuiteInParallel(
         children.push(child);
         child.on('message', (reply: SuiteWorkerReply) => {
           busy.delete(child);
-          if ('error' in reply) return reject(new Error(`cell ${describeKey(keys[reply.index])}: ${reply.error}`));
+          if ('error' in reply) return reject(new Error(`cell ${cellName(keys[reply.index])}: ${reply.error}`));
           cells[reply.index] = reply.cell;
           done++;
           onCell?.(reply.cell, done, keys.length);
@@ -61,8 +61,4 @@ export async function runSuiteInParallel(
     for (const child of children) if (child.exitCode === null && child.signalCode === null && child.connected) child.kill();
   }
   return cells;
-}
-
-function describeKey(k: { shape: string; scale: string; source: string; compute: string }): string {
-  return `${k.shape} ${k.scale} ${k.source} ${k.compute}`;
 }

@@ -319,6 +319,11 @@ export interface SuiteCellKey {
   readonly compute: ComputeKind;
 }
 
+/** A cell's name in messages: shape, scale, source and compute. */
+export function cellName(k: SuiteCellKey): string {
+  return `${k.shape} ${k.scale} ${k.source} ${k.compute}`;
+}
+
 /** The cells of a selection, in the scorecard's fixed order. */
 export function suiteCellKeys(selection: SuiteSelection): SuiteCellKey[] {
   return selection.shapes.flatMap((shape) => selection.scales.flatMap((scale) => selection.sources.flatMap((source) =>
