@@ -12,7 +12,7 @@ import { compare, defaultPolicies } from './compare';
 import { resolveConfig, type ConfigFile } from './config';
 import { formatReport, summariesToCsv } from './report';
 import {
-  cellName, formatScorecard, parseNames, scorecardToCsv, verdict, SUITE_COMPUTES, SUITE_NAMES, SUITE_SCALE_NAMES,
+  cellName, formatScorecard, parseNames, scorecardToCsv, verdict, ALL_SCALE_NAMES, SUITE_COMPUTES, SUITE_NAMES,
   ALL_SHAPE_NAMES, SUITE_SOURCE_NAMES, type SuiteSelection,
 } from './suite';
 import { loadTrace, numberOption as number, SHARED_OPTIONS } from './cli-options';
@@ -28,13 +28,14 @@ depth, fixed fleets and a perfect-foresight bound. Prints a table per policy and
 PNG charts (arrivals, backlog, workers, wait over time) for each.
 
 Options:
-  --suite [full|quick|idle]
+  --suite [full|quick|idle|held-out]
                         run the scenario suite instead: every load shape x fleet scale x metric
                         source x compute, one scorecard row per cell, a verdict line, and
                         <out>/suite-scorecard.csv (quick: small and medium fleets, Fargate;
-                        idle: loads with idle gaps, small and medium fleets)
+                        idle: loads with idle gaps, small and medium fleets; held-out: loads
+                        and fleets no default was chosen on, tiny and mid fleets)
   --shapes <a,b>        with --suite: only these shapes (${ALL_SHAPE_NAMES.join(', ')})
-  --scales <a,b>        with --suite: only these scales (${SUITE_SCALE_NAMES.join(', ')})
+  --scales <a,b>        with --suite: only these scales (${ALL_SCALE_NAMES.join(', ')})
   --sources <a,b>       with --suite: only these metric sources (${SUITE_SOURCE_NAMES.join(', ')})
   --computes <a,b>      with --suite: only these computes (${SUITE_COMPUTES.join(', ')})
   --jobs <n>            with --suite: cells run in n processes at once (default: the cores, here
@@ -111,7 +112,7 @@ export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions 
     return {
       suite: {
         shapes: parseNames('shapes', values.shapes, ALL_SHAPE_NAMES) ?? base.shapes,
-        scales: parseNames('scales', values.scales, SUITE_SCALE_NAMES) ?? base.scales,
+        scales: parseNames('scales', values.scales, ALL_SCALE_NAMES) ?? base.scales,
         sources: parseNames('sources', values.sources, SUITE_SOURCE_NAMES) ?? base.sources,
         computes: parseNames('computes', values.computes, SUITE_COMPUTES) ?? base.computes,
         seed: number('seed', values.seed) ?? base.seed,

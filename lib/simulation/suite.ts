@@ -121,14 +121,38 @@ export const IDLE_SHAPES = {
   'sparse-20m': { description: '6 h: one message every 20 minutes on average', durationSeconds: 6 * HOUR, load: (_t, _noise, capacity) => 1 / (20 * MINUTE) / capacity },
 } satisfies Record<string, SuiteShape>;
 
-const SHAPES: Record<SuiteShapeName, SuiteShape> = { ...SUITE_SHAPES, ...IDLE_SHAPES };
+/**
+ * Loads no default was chosen on (`--suite held-out`), the ninth round's loads outside the suite:
+ * a user's check rather than a tuning set, so a change that only fits the full suite shows here.
+ */
+export const HELD_OUT_SHAPES = {
+  'square-wave': { description: '2 h: 20 min at 5 % of capacity, 20 min at 70 %, repeated', durationSeconds: 2 * HOUR, load: (t) => (t % (40 * MINUTE) < 20 * MINUTE ? 0.05 : 0.7) },
+  'sawtooth': { description: '2 h: 0 to 80 % over 30 min, repeated', durationSeconds: 2 * HOUR, load: (t) => (0.8 * (t % (30 * MINUTE))) / (30 * MINUTE) },
+  'twin-spikes': {
+    description: '3 h at 5 %: every hour two 3-minute spikes to 90 %, starting 6 minutes apart',
+    durationSeconds: 3 * HOUR,
+    load: (t) => [20, 26].some((m) => t % HOUR >= m * MINUTE && t % HOUR < (m + 3) * MINUTE) ? 0.9 : 0.05,
+  },
+  'step-up': { description: '2 h: 5 %, then 80 % from 30 min on', durationSeconds: 2 * HOUR, load: (t) => (t < 30 * MINUTE ? 0.05 : 0.8) },
+  'flash-crowd': {
+    description: '2 h: 1 % doubling every 5 min up to 100 % until 45 min, then 1 %',
+    durationSeconds: 2 * HOUR,
+    load: (t) => (t < 45 * MINUTE ? Math.min(1, 0.01 * 2 ** (t / (5 * MINUTE))) : 0.01),
+  },
+  'fast-noise': { description: '2 h at 40 % +- 80 % noise per minute', durationSeconds: 2 * HOUR, load: (_t, noise) => Math.max(0, 0.4 * (1 + 0.8 * noise)) },
+  'overload': { description: '2 h at 10 %: from 30 to 60 min 130 % of capacity', durationSeconds: 2 * HOUR, load: (t) => (t >= 30 * MINUTE && t < HOUR ? 1.3 : 0.1) },
+  'trickle': { description: '2 h at 0.4 %', durationSeconds: 2 * HOUR, load: () => 0.004 },
+} satisfies Record<string, SuiteShape>;
 
-export type SuiteShapeName = keyof typeof SUITE_SHAPES | keyof typeof IDLE_SHAPES;
+const SHAPES: Record<SuiteShapeName, SuiteShape> = { ...SUITE_SHAPES, ...IDLE_SHAPES, ...HELD_OUT_SHAPES };
+
+export type SuiteShapeName = keyof typeof SUITE_SHAPES | keyof typeof IDLE_SHAPES | keyof typeof HELD_OUT_SHAPES;
 /** The full suite's shapes. */
 export const SUITE_SHAPE_NAMES = Object.keys(SUITE_SHAPES) as SuiteShapeName[];
 export const IDLE_SHAPE_NAMES = Object.keys(IDLE_SHAPES) as SuiteShapeName[];
+export const HELD_OUT_SHAPE_NAMES = Object.keys(HELD_OUT_SHAPES) as SuiteShapeName[];
 /** Every shape `--shapes` takes. */
-export const ALL_SHAPE_NAMES = [...SUITE_SHAPE_NAMES, ...IDLE_SHAPE_NAMES];
+export const ALL_SHAPE_NAMES = [...SUITE_SHAPE_NAMES, ...IDLE_SHAPE_NAMES, ...HELD_OUT_SHAPE_NAMES];
 
 /** A fleet scale: its size, its workers' concurrency and the tasks' default processing time. */
 export interface SuiteScale {
@@ -151,8 +175,20 @@ export const SUITE_SCALES = {
   large: { maxWorkers: 500, concurrency: 32, taskSeconds: 30 },
 } satisfies Record<string, SuiteScale>;
 
-export type SuiteScaleName = keyof typeof SUITE_SCALES;
+/** Fleets no default was chosen on (`--suite held-out`; `huge` only when named, as `--scales huge`). */
+export const HELD_OUT_SCALES = {
+  tiny: { maxWorkers: 5, concurrency: 1, taskSeconds: 20 },
+  mid: { maxWorkers: 50, concurrency: 4, taskSeconds: 15 },
+  huge: { maxWorkers: 2000, concurrency: 16, taskSeconds: 60 },
+} satisfies Record<string, SuiteScale>;
+
+export type SuiteScaleName = keyof typeof SUITE_SCALES | keyof typeof HELD_OUT_SCALES;
+/** Every scale, by name. */
+export const SCALES: Record<SuiteScaleName, SuiteScale> = { ...SUITE_SCALES, ...HELD_OUT_SCALES };
+/** The full suite's scales. */
 export const SUITE_SCALE_NAMES = Object.keys(SUITE_SCALES) as SuiteScaleName[];
+/** Every scale `--scales` takes. */
+export const ALL_SCALE_NAMES = Object.keys(SCALES) as SuiteScaleName[];
 
 /** Where the scaling policies read their inputs. */
 export const SUITE_SOURCES = {
@@ -192,7 +228,10 @@ export const QUICK_SUITE: SuiteSelection = { ...FULL_SUITE, scales: ['small', 'm
 /** The idle rule's loads (`IDLE_SHAPES`) on the small and medium fleets, every source and compute. */
 export const IDLE_SUITE: SuiteSelection = { ...FULL_SUITE, shapes: IDLE_SHAPE_NAMES, scales: ['small', 'medium'] };
 
-export const SUITE_NAMES = { full: FULL_SUITE, quick: QUICK_SUITE, idle: IDLE_SUITE } as const;
+/** The held-out loads on the 5- and 50-worker fleets, every source and compute. */
+export const HELD_OUT_SUITE: SuiteSelection = { ...FULL_SUITE, shapes: HELD_OUT_SHAPE_NAMES, scales: ['tiny', 'mid'] };
+
+export const SUITE_NAMES = { 'full': FULL_SUITE, 'quick': QUICK_SUITE, 'idle': IDLE_SUITE, 'held-out': HELD_OUT_SUITE } as const;
 
 /** One cell's figures. */
 export interface SuiteCell {
@@ -254,7 +293,7 @@ export function suiteTrace(name: SuiteShapeName, scale: SuiteScale, seed: number
 
 /** The simulation config of a cell. */
 export function suiteConfig(shape: SuiteShapeName, scale: SuiteScaleName, source: SuiteSourceName, compute: ComputeKind, seed: number): SimulationConfig {
-  const s = SUITE_SCALES[scale];
+  const s = SCALES[scale];
   const src = SUITE_SOURCES[source];
   const file: ConfigFile = {
     seed,
@@ -268,7 +307,7 @@ export function suiteConfig(shape: SuiteShapeName, scale: SuiteScaleName, source
 /** Runs one cell and judges it. */
 export function runCell(shape: SuiteShapeName, scale: SuiteScaleName, source: SuiteSourceName, compute: ComputeKind, seed: number): SuiteCell {
   const config = suiteConfig(shape, scale, source, compute, seed);
-  const trace = suiteTrace(shape, SUITE_SCALES[scale], seed);
+  const trace = suiteTrace(shape, SCALES[scale], seed);
   const messages = materialize(trace, config.params);
   const start = initialWorkers(messages, config);
   const max = config.fleet.maxWorkers;

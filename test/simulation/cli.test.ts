@@ -62,7 +62,7 @@ describe('the simulate command (child process)', () => {
     expect(text).toMatch(/^verdict: PASS: 1\/1 cells pass/m);
     expect(fs.readFileSync(path.join(out, 'suite-scorecard.csv'), 'utf8')).toMatch(/^shape,scale,source,compute,ours\.waitP95/);
     const fail = (args: string[]) => () => execFileSync(tsx, [cli, ...args], { cwd: root, stdio: 'pipe' });
-    expect(fail(['--suite', 'huge'])).toThrow(/--suite must be one of full, quick, idle /);
+    expect(fail(['--suite', 'huge'])).toThrow(/--suite must be one of full, quick, idle, held-out /);
     expect(fail(['--suite', '--shapes', 'steady,tsunami'])).toThrow(/--shapes must be a comma-separated list of steady, .*; got "steady,tsunami"/);
     expect(fail(['--suite', '--scenario', 'steady'])).toThrow(/--suite runs its own scenarios and fleets; drop --scenario/);
     expect(fail(['--shapes', 'steady'])).toThrow(/--shapes only apply with --suite/);
