@@ -57,8 +57,8 @@ export async function runSuiteInParallel(
       }
     });
   } finally {
-    // On an error, the children still running.
-    for (const child of children) if (child.exitCode === null && child.signalCode === null && child.connected) child.kill();
+    // On an error, the children still running (a child that is done has been disconnected).
+    for (const child of children) if (child.connected) child.kill();
   }
   return cells;
 }

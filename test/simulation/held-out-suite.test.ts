@@ -6,7 +6,10 @@ import {
 /** Arrivals of a held-out load on the 50-worker fleet, per minute, and that fleet's capacity per minute. */
 function perMinute(shape: SuiteShapeName): { arrivals: number[]; capacity: number } {
   const arrivals: number[] = [];
-  for (const p of suiteTrace(shape, HELD_OUT_SCALES.mid, 1).points) arrivals[Math.floor(p.time / 60)] = (arrivals[Math.floor(p.time / 60)] ?? 0) + p.arrivals;
+  for (const p of suiteTrace(shape, HELD_OUT_SCALES.mid, 1).points) {
+    const minute = Math.floor(p.time / 60);
+    arrivals[minute] = (arrivals[minute] ?? 0) + p.arrivals;
+  }
   const { maxWorkers, concurrency, taskSeconds } = HELD_OUT_SCALES.mid;
   return { arrivals, capacity: (maxWorkers * concurrency * 60) / taskSeconds };
 }
