@@ -10,7 +10,7 @@ import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import {
   AgentCompute, AgentQueue, BacklogMetricSource, BacklogScaling, BacklogTarget, EC2_DEFAULTS, Ec2AgentFleet, ElasticAgentFleet,
-  FARGATE_DEFAULTS, FargateAgentFleet, FLEET_DEFAULTS, SCALING_DEFAULTS, WORKER_DEFAULTS, type ElasticAgentFleetProps,
+  defaultScaleInCooldownSeconds, FARGATE_DEFAULTS, FargateAgentFleet, FLEET_DEFAULTS, SCALING_DEFAULTS, WORKER_DEFAULTS, type ElasticAgentFleetProps,
 } from '../lib';
 import { resourcesOf, TEST_IMAGE, testStack } from './support/cdk';
 
@@ -260,7 +260,8 @@ describe('11. CDK conventions', () => {
     expect(FARGATE_DEFAULTS).toMatchObject({ cpu: 512, memoryLimitMiB: 1024 });
     expect(EC2_DEFAULTS.instanceType).toBe('t3.medium');
     expect(WORKER_DEFAULTS.handlerTimeoutSeconds).toBe(300);
-    expect(SCALING_DEFAULTS.scaleInCooldownSeconds).toBe(180);
+    expect(SCALING_DEFAULTS.scaleInAfterSeconds).toBe(120);
+    expect([defaultScaleInCooldownSeconds(60), defaultScaleInCooldownSeconds(10)]).toEqual([180, 60]);
   });
 });
 

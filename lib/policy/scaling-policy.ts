@@ -336,17 +336,6 @@ export const HELD_BACKLOG_RATIO = 0.5;
 export const DEFAULTS = {
   metricPeriodSeconds: AWS_SCALING_FACTS.sqsMetricPeriodSeconds,
   /**
-   * Three minutes, not AWS's default 300 s: the spare-workers signal never counts a busy worker
-   * as spare, so scaling in soon after a burst removes only idle capacity. Not two: a removed
-   * worker counts as running until it has drained and stopped, and the newest readable datapoint
-   * is a snapshot one period plus the publication delay old, so two minutes after a scale-in the
-   * alarm could still read the workers it removed and remove as many again from the smaller
-   * fleet (the suite's burst-with-aftershock load on 100 workers went 100 -> 36 -> 0 while 4
-   * were needed). On the quick suite (docs/simulation.md) 180 s took the cells passing from 31
-   * to 34 of 40; 240 s cost more worker-minutes (batch loads above 3x perfect foresight).
-   */
-  scaleInCooldownSeconds: 180,
-  /**
    * Two minutes of datapoints with a spare worker before scaling in (with one datapoint of slack,
    * see `slackDatapoints`), not target tracking's 15 (AWS_SCALING_FACTS.targetTrackingScaleInDatapoints):
    * target tracking waits that long because its backlog metric can't tell idle workers from busy
@@ -385,6 +374,25 @@ export function defaultScaleOutCooldownSeconds(metricPeriodSeconds: number): num
 }
 
 /**
+ * Default scale-in cooldown: three periods, at least 60 s (180 s on one-minute metrics, 60 s on
+ * the publisher's 10 s ones). Not AWS's default 300 s: the spare-workers signal never counts a
+ * busy worker as spare, so scaling in soon after a burst removes only idle capacity. The next
+ * scale-in should read a datapoint taken after the last one took effect: the newest readable one
+ * is a snapshot one period plus the publication delay old (SQS's one-minute metrics: up to two
+ * minutes; the publisher's: seconds), and it shows the smaller fleet one period after that.
+ * With one-minute metrics, 180 s took the quick suite from 31 to 34 of 40 cells (240 s cost the
+ * batch loads more than 3x perfect foresight's worker-minutes); 120 s, against 180 s, passed 19
+ * of the 30 Fargate metric-math cells instead of 23 (the noisy loads oscillated). With the
+ * publisher, 60 s against 180 s passed the same 30 of 30 Fargate cells on seeds 1, 2 and 3 for
+ * 1.089x, 1.084x and 1.083x perfect foresight's worker-minutes against 1.122x, 1.116x and 1.120x;
+ * 30 s and 0 s cost the same as 60 s with more actions (docs/simulation.md, fifteenth round).
+ * Only ECS honours it: EC2 Auto Scaling's step policies take no cooldown.
+ */
+export function defaultScaleInCooldownSeconds(metricPeriodSeconds: number): number {
+  return Math.max(60, 3 * metricPeriodSeconds);
+}
+
+/**
  * How far ahead the burst signal projects the backlog's growth (`EXCESS_BACKLOG`): over a worker's
  * start-up, since the backlog grows until the new workers take messages, but no further than the
  * burst's next look at a count that includes them (`defaultScaleOutCooldownSeconds`: two periods,
@@ -413,8 +421,10 @@ export function buildScalingModel(input: BacklogScalingInput): BacklogScalingMod
   const period = input.metricPeriodSeconds ?? DEFAULTS.metricPeriodSeconds;
   // Extra signals (CPU, memory, per-worker metrics) are noisier than the backlog: they scale in
   // more slowly (UTILIZATION_DEFAULTS).
-  const scaleInDefaults = input.utilization && input.utilization.length > 0 ? UTILIZATION_DEFAULTS : DEFAULTS;
-  const scaleInCooldown = input.scaleInCooldownSeconds ?? scaleInDefaults.scaleInCooldownSeconds;
+  const withUtilization = input.utilization !== undefined && input.utilization.length > 0;
+  const scaleInDefaults = withUtilization ? UTILIZATION_DEFAULTS : DEFAULTS;
+  const scaleInCooldown = input.scaleInCooldownSeconds
+    ?? (withUtilization ? UTILIZATION_DEFAULTS.scaleInCooldownSeconds : defaultScaleInCooldownSeconds(period));
   const scaleOutCooldown = input.scaleOutCooldownSeconds ?? defaultScaleOutCooldownSeconds(period);
   const scaleInPeriods = input.scaleInEvaluationPeriods ?? periodsFor(scaleInDefaults.scaleInAfterSeconds, period);
   const held = input.targetBacklogPerWorker * HELD_BACKLOG_RATIO;
@@ -461,7 +471,7 @@ export function buildScalingModel(input: BacklogScalingInput): BacklogScalingMod
     scaleToZero: input.minWorkers === 0
       ? scaleToZeroModel(input.scaleToZeroAfterSeconds ?? DEFAULTS.scaleToZeroAfterSeconds, period, scaleInCooldown)
       : undefined,
-    ...(input.utilization && input.utilization.length > 0 ? { utilization: input.utilization } : {}),
+    ...(withUtilization ? { utilization: input.utilization } : {}),
   };
 }
 

@@ -56,9 +56,10 @@ export const UTILIZATION_DEFAULTS = {
    */
   scaleOutCooldownSeconds: 180,
   /**
-   * Scale-in cooldown with extra signals: 240 s rather than the backlog's 120 s, so that the next
-   * scale-in reads three datapoints taken after the last one (publication takes 60 s), as many as
-   * a target tracking scale-out needs; with 120 s one minute of CPU noise decided it. CPU-bound
+   * Scale-in cooldown with extra signals: 240 s rather than the backlog's 180 s on one-minute
+   * metrics (`defaultScaleInCooldownSeconds`), so that the next scale-in reads three datapoints
+   * taken after the last one (publication takes 60 s), as many as a target tracking scale-out
+   * needs; with 120 s one minute of CPU noise decided it. CPU-bound
    * scenario, 20 seeds: 23 flaps (a scale-out within 15 minutes of a scale-in) with 120 s, 4 with 240 s.
    */
   scaleInCooldownSeconds: 240,

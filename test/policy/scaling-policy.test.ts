@@ -1,5 +1,5 @@
 import {
-  buildScalingModel, defaultBurstSteps, defaultScaleInSteps, trimSteps, defaultScaleOutCooldownSeconds, DEFAULTS, growthHorizonSeconds, HELD_BACKLOG_RATIO, keepCapacities, keepSteps, periodsFor,
+  buildScalingModel, defaultBurstSteps, defaultScaleInSteps, trimSteps, defaultScaleOutCooldownSeconds, defaultScaleInCooldownSeconds, DEFAULTS, growthHorizonSeconds, HELD_BACKLOG_RATIO, keepCapacities, keepSteps, periodsFor,
   scaleInActionsPerCount, signalParams, validateScalingModel,
   type BacklogScalingInput, type BacklogScalingModel,
 } from '../../lib/policy/scaling-policy';
@@ -23,7 +23,7 @@ describe('buildScalingModel', () => {
     expect(model.inputsArriveTogether).toBe(false);
     expect(model.burst).toMatchObject({ threshold: 0, evaluationPeriods: 1, datapointsToAlarm: 1, adjustmentType: AdjustmentType.CHANGE_IN_CAPACITY, steps: defaultBurstSteps(20, 5) });
     expect(model.concurrency).toBe(1);
-    expect(model.scaleIn).toMatchObject({ threshold: 1, evaluationPeriods: 2, steps: defaultScaleInSteps(20), cooldownSeconds: DEFAULTS.scaleInCooldownSeconds });
+    expect(model.scaleIn).toMatchObject({ threshold: 1, evaluationPeriods: 2, steps: defaultScaleInSteps(20), cooldownSeconds: 180 });
     expect(model.scaleToZero).toMatchObject({ idleSeconds: DEFAULTS.scaleToZeroAfterSeconds, threshold: 0, evaluationPeriods: 10, adjustmentType: AdjustmentType.EXACT_CAPACITY });
     expect(validateScalingModel(model)).toEqual([]);
   });
@@ -160,7 +160,15 @@ describe('buildScalingModel', () => {
   test('default scale-out cooldown: two periods, at least a minute', () => {
     expect(defaultScaleOutCooldownSeconds(60)).toBe(120);
     expect(defaultScaleOutCooldownSeconds(10)).toBe(60);
-    expect(DEFAULTS).toMatchObject({ scaleInCooldownSeconds: 180, scaleInAfterSeconds: 120 });
+    expect(DEFAULTS).toMatchObject({ scaleInAfterSeconds: 120 });
+  });
+
+  test('default scale-in cooldown: three periods, at least a minute, as the model gets it', () => {
+    expect(defaultScaleInCooldownSeconds(60)).toBe(180);
+    expect(defaultScaleInCooldownSeconds(30)).toBe(90);
+    expect(defaultScaleInCooldownSeconds(10)).toBe(60);
+    expect(buildScalingModel({ ...input, metricPeriodSeconds: 10 }).scaleIn.cooldownSeconds).toBe(60);
+    expect(buildScalingModel({ ...input, metricPeriodSeconds: 10, scaleInCooldownSeconds: 240 }).scaleIn.cooldownSeconds).toBe(240);
   });
 
   test('growth horizon: the start-up, no further than the burst\'s next look at a count with its workers (the scale-out cooldown)', () => {

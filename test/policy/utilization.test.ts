@@ -1,4 +1,4 @@
-import { buildScalingModel, DEFAULTS, validateScalingModel } from '../../lib/policy/scaling-policy';
+import { buildScalingModel, defaultScaleInCooldownSeconds, validateScalingModel } from '../../lib/policy/scaling-policy';
 import { rulesFromModel, type RuleSample, type TargetTrackingRule } from '../../lib/policy/rules';
 import { SPARE_WORKERS } from '../../lib/policy/signals';
 import {
@@ -50,7 +50,7 @@ describe('the extra signals in the policy model', () => {
     const scaleIn = rules.find((r) => r.name === 'scale-in steps on spare workers')!;
     expect(scaleIn.metric.signal.evaluate(sample({ inFlight: 8, cpuUtilization: 50 }), scaleIn.metric.signalParams)).toBeCloseTo(10 - 500 / 54, 9);
     expect(model.scaleIn.cooldownSeconds).toBe(UTILIZATION_DEFAULTS.scaleInCooldownSeconds);
-    expect(buildScalingModel({ minWorkers: 1, maxWorkers: 20, targetBacklogPerWorker: 10 }).scaleIn.cooldownSeconds).toBe(DEFAULTS.scaleInCooldownSeconds);
+    expect(buildScalingModel({ minWorkers: 1, maxWorkers: 20, targetBacklogPerWorker: 10 }).scaleIn.cooldownSeconds).toBe(defaultScaleInCooldownSeconds(60));
   });
 
   test('validation: percentages 1-100, targets > 0, each once', () => {

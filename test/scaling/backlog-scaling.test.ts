@@ -211,6 +211,14 @@ describe('BacklogScaling', () => {
     expect(stepPolicies('fargate', template).map((p) => p.Cooldown).sort()).toEqual([120, 180, 180]);
   });
 
+  test('default cooldowns with the publisher\'s 10 s metrics: 60 s scale-out, 60 s scale-in and idle (three periods, at least a minute)', () => {
+    const { template } = scaled('fargate', { publisherPeriod: Duration.seconds(10) });
+    expect(targetTracking('fargate', template).ScaleOutCooldown).toBe(60);
+    expect(stepPolicies('fargate', template).map((p) => p.Cooldown).sort()).toEqual([60, 60, 60]);
+    const { template: perMinute } = scaled('fargate', { publisherPeriod: Duration.seconds(60) });
+    expect(stepPolicies('fargate', perMinute).map((p) => p.Cooldown).sort()).toEqual([120, 180, 180]);
+  });
+
   test('cooldowns: scale-out on target tracking (ECS) and burst, scale-in on the spare-worker steps', () => {
     const { template } = scaled('fargate', { scaleOutCooldown: Duration.seconds(90), scaleInCooldown: Duration.minutes(10) });
     expect(targetTracking('fargate', template).ScaleOutCooldown).toBe(90);
