@@ -261,7 +261,7 @@ describe('11. CDK conventions', () => {
     expect(EC2_DEFAULTS.instanceType).toBe('t3.medium');
     expect(WORKER_DEFAULTS.handlerTimeoutSeconds).toBe(300);
     expect(SCALING_DEFAULTS.scaleInAfterSeconds).toBe(120);
-    expect([defaultScaleInCooldownSeconds(60), defaultScaleInCooldownSeconds(10)]).toEqual([180, 60]);
+    expect([defaultScaleInCooldownSeconds(60), defaultScaleInCooldownSeconds(10)]).toEqual([180, 80]);
   });
 });
 

@@ -374,22 +374,25 @@ export function defaultScaleOutCooldownSeconds(metricPeriodSeconds: number): num
 }
 
 /**
- * Default scale-in cooldown: three periods, at least 60 s (180 s on one-minute metrics, 60 s on
- * the publisher's 10 s ones). Not AWS's default 300 s: the spare-workers signal never counts a
- * busy worker as spare, so scaling in soon after a burst removes only idle capacity. The next
- * scale-in should read a datapoint taken after the last one took effect: the newest readable one
- * is a snapshot one period plus the publication delay old (SQS's one-minute metrics: up to two
- * minutes; the publisher's: seconds), and it shows the smaller fleet one period after that.
+ * Default scale-in cooldown: two periods plus 60 s (180 s on one-minute metrics, 80 s on the
+ * publisher's 10 s ones). Not AWS's default 300 s: the spare-workers signal never counts a busy
+ * worker as spare, so scaling in soon after a burst removes only idle capacity. The next scale-in
+ * must read a datapoint taken after the last one took effect: the newest readable one is a period
+ * plus the publication delay old, and it shows the smaller fleet one period after the action.
+ * SQS's one-minute metrics take about 60 s to publish; CloudWatch gives no bound for
+ * PutMetricData, so the publisher's delay is counted as 60 s too, though it is usually seconds.
  * With one-minute metrics, 180 s took the quick suite from 31 to 34 of 40 cells (240 s cost the
- * batch loads more than 3x perfect foresight's worker-minutes); 120 s, against 180 s, passed 19
- * of the 30 Fargate metric-math cells instead of 23 (the noisy loads oscillated). With the
- * publisher, 60 s against 180 s passed the same 30 of 30 Fargate cells on seeds 1, 2 and 3 for
- * 1.089x, 1.084x and 1.083x perfect foresight's worker-minutes against 1.122x, 1.116x and 1.120x;
- * 30 s and 0 s cost the same as 60 s with more actions (docs/simulation.md, fifteenth round).
- * Only ECS honours it: EC2 Auto Scaling's step policies take no cooldown.
+ * batch loads more than 3x perfect foresight's worker-minutes); 120 s passed 19 of the 30 Fargate
+ * metric-math cells against 23 (the noisy loads oscillated). With the publisher, on its 30
+ * Fargate cells (seed 1), cells passing and worker-minutes / perfect foresight's, for a
+ * publication delay of 10 s / 30 s / 60 s: 180 s 30, 1.122x / 30, 1.147x / 25, 1.187x; 80 s 30,
+ * 1.103x / 30, 1.134x / 24, 1.177x; 60 s 30, 1.089x / 30, 1.118x / 8, 1.79x: below a period plus
+ * the delay, a scale-in reads the workers the last one removed and removes them again
+ * (docs/simulation.md, fifteenth round). Only ECS honours it: EC2 Auto Scaling's step policies
+ * take no cooldown.
  */
 export function defaultScaleInCooldownSeconds(metricPeriodSeconds: number): number {
-  return Math.max(60, 3 * metricPeriodSeconds);
+  return 2 * metricPeriodSeconds + 60;
 }
 
 /**

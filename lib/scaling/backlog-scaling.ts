@@ -29,8 +29,8 @@ export interface BacklogScalingOptions {
    * Wait after a scale-in before the next one. Shorter than AWS's 300 s default: the
    * spare-workers signal never counts a busy worker as spare (`defaultScaleInCooldownSeconds`).
    * Applies where step policies honour a cooldown (ECS); EC2 Auto Scaling's take none.
-   * @default - three metric periods, at least 60 s: 180 s on metric math, 60 s with the
-   * publisher; 240 s with `cpuTargetPercent`, `memoryTargetPercent` or `scaleOnMetric`
+   * @default - two metric periods plus 60 s: 180 s on metric math, 80 s with the publisher's
+   * 10 s metrics; 240 s with `cpuTargetPercent`, `memoryTargetPercent` or `scaleOnMetric`
    */
   readonly scaleInCooldown?: Duration;
   /**

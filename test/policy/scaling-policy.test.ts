@@ -163,11 +163,11 @@ describe('buildScalingModel', () => {
     expect(DEFAULTS).toMatchObject({ scaleInAfterSeconds: 120 });
   });
 
-  test('default scale-in cooldown: three periods, at least a minute, as the model gets it', () => {
+  test('default scale-in cooldown: two periods plus a minute of publication delay, as the model gets it', () => {
     expect(defaultScaleInCooldownSeconds(60)).toBe(180);
-    expect(defaultScaleInCooldownSeconds(30)).toBe(90);
-    expect(defaultScaleInCooldownSeconds(10)).toBe(60);
-    expect(buildScalingModel({ ...input, metricPeriodSeconds: 10 }).scaleIn.cooldownSeconds).toBe(60);
+    expect(defaultScaleInCooldownSeconds(30)).toBe(120);
+    expect(defaultScaleInCooldownSeconds(10)).toBe(80);
+    expect(buildScalingModel({ ...input, metricPeriodSeconds: 10 }).scaleIn.cooldownSeconds).toBe(80);
     expect(buildScalingModel({ ...input, metricPeriodSeconds: 10, scaleInCooldownSeconds: 240 }).scaleIn.cooldownSeconds).toBe(240);
   });
 

@@ -211,10 +211,10 @@ describe('BacklogScaling', () => {
     expect(stepPolicies('fargate', template).map((p) => p.Cooldown).sort()).toEqual([120, 180, 180]);
   });
 
-  test('default cooldowns with the publisher\'s 10 s metrics: 60 s scale-out, 60 s scale-in and idle (three periods, at least a minute)', () => {
+  test('default cooldowns with the publisher\'s 10 s metrics: 60 s scale-out, 80 s scale-in and idle (two periods plus 60 s)', () => {
     const { template } = scaled('fargate', { publisherPeriod: Duration.seconds(10) });
     expect(targetTracking('fargate', template).ScaleOutCooldown).toBe(60);
-    expect(stepPolicies('fargate', template).map((p) => p.Cooldown).sort()).toEqual([60, 60, 60]);
+    expect(stepPolicies('fargate', template).map((p) => p.Cooldown).sort()).toEqual([60, 80, 80]);
     const { template: perMinute } = scaled('fargate', { publisherPeriod: Duration.seconds(60) });
     expect(stepPolicies('fargate', perMinute).map((p) => p.Cooldown).sort()).toEqual([120, 180, 180]);
   });
