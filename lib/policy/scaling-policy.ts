@@ -18,6 +18,13 @@ export const AWS_SCALING_FACTS = {
   /** Target tracking scale-in alarm: 15 of 15 datapoints below 90 % of target (15 reported; the 10 % rule stated by AWS). */
   targetTrackingScaleInDatapoints: 15,
   targetTrackingScaleInRatio: 0.9,
+  /**
+   * Time from a period's end until its datapoint is readable by an alarm: "a few minutes at worst;
+   * irregular" (AWS, qualitative), so chosen, not documented. CloudWatch gives no bound for
+   * PutMetricData either. The simulator's default (`DEFAULT_CLOUDWATCH`) and the scale-in
+   * cooldown (`defaultScaleInCooldownSeconds`) use it.
+   */
+  metricPublicationDelaySeconds: 60,
 } as const;
 
 /**
@@ -392,7 +399,7 @@ export function defaultScaleOutCooldownSeconds(metricPeriodSeconds: number): num
  * take no cooldown.
  */
 export function defaultScaleInCooldownSeconds(metricPeriodSeconds: number): number {
-  return 2 * metricPeriodSeconds + 60;
+  return 2 * metricPeriodSeconds + AWS_SCALING_FACTS.metricPublicationDelaySeconds;
 }
 
 /**

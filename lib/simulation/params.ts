@@ -126,8 +126,8 @@ export const DEFAULT_WORKER: WorkerParams = {
 export const DEFAULT_CLOUDWATCH: CloudWatchParams = {
   /** SQS publishes its Approximate* metrics once a minute (stated); Container Insights' RunningTaskCount too. */
   countSampleSeconds: AWS_SCALING_FACTS.sqsMetricPeriodSeconds,
-  /** "A few minutes at worst; irregular" (AWS, qualitative); 60 s is chosen. See docs/simulation.md for the sensitivity. */
-  publicationDelaySeconds: 60,
+  /** Chosen (`AWS_SCALING_FACTS.metricPublicationDelaySeconds`). See docs/simulation.md for the sensitivity. */
+  publicationDelaySeconds: AWS_SCALING_FACTS.metricPublicationDelaySeconds,
   /** An alarm in ALARM re-invokes its step action once a minute (stated). */
   alarmReinvokeSeconds: 60,
   /** SQS: a queue inactive for 6 h (stated)... */
