@@ -38,6 +38,8 @@ Options:
   --scales <a,b>        with --suite: only these scales (${ALL_SCALE_NAMES.join(', ')})
   --sources <a,b>       with --suite: only these metric sources (${SUITE_SOURCE_NAMES.join(', ')})
   --computes <a,b>      with --suite: only these computes (${SUITE_COMPUTES.join(', ')})
+  --latency-goal <s>    with --suite: the latency goal every cell's fleet derives its target from,
+                        and the pass rule's first bound (default: 60)
   --jobs <n>            with --suite: cells run in n processes at once (default: the cores, here
                         ${availableParallelism()}); the scorecard is the same for any n
   --scenario <name>     built-in load: ${SCENARIO_NAMES.join(', ')} (default: viral-burst)
@@ -83,7 +85,7 @@ function withSuiteValue(argv: readonly string[]): string[] {
   return out;
 }
 
-const SUITE_ONLY = ['shapes', 'scales', 'sources', 'computes', 'jobs'] as const;
+const SUITE_ONLY = ['shapes', 'scales', 'sources', 'computes', 'latency-goal', 'jobs'] as const;
 const SCENARIO_ONLY = ['scenario', 'trace', 'config', 'base-rate', 'min-workers', 'max-workers', 'duration', 'no-charts'] as const;
 
 export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions | 'help' {
@@ -96,6 +98,7 @@ export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions 
       'scales': { type: 'string' },
       'sources': { type: 'string' },
       'computes': { type: 'string' },
+      'latency-goal': { type: 'string' },
       'jobs': { type: 'string' },
       'duration': { type: 'string' },
       'no-progress': { type: 'boolean' },
@@ -116,6 +119,7 @@ export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions 
         sources: parseNames('sources', values.sources, SUITE_SOURCE_NAMES) ?? base.sources,
         computes: parseNames('computes', values.computes, SUITE_COMPUTES) ?? base.computes,
         seed: number('seed', values.seed) ?? base.seed,
+        latencyGoalSeconds: number('latency-goal', values['latency-goal'], (n) => n > 0 && n <= 86_400, 'a number of seconds > 0 and <= 86400') ?? base.latencyGoalSeconds,
       },
       out: values.out ?? 'sim-out',
       progress: !values['no-progress'] && process.stderr.isTTY === true,

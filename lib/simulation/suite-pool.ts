@@ -31,7 +31,7 @@ export async function runSuiteInParallel(
       // Gives a child the next cell, or lets it exit when none is left.
       const feed = (child: ChildProcess) => {
         if (next >= keys.length) return child.disconnect();
-        const task: SuiteWorkerTask = { index: next, key: keys[next], seed: selection.seed };
+        const task: SuiteWorkerTask = { index: next, key: keys[next], seed: selection.seed, latencyGoalSeconds: selection.latencyGoalSeconds };
         busy.add(child);
         next++;
         child.send(task);

@@ -5,7 +5,7 @@
  */
 import { compare, initialWorkers } from './compare';
 import { resolveConfig, type ConfigFile, type SimulationConfig } from './config';
-import type { ComputeKind, ProcessingTimeParams } from './params';
+import { DEFAULT_PARAMS, type ComputeKind, type ProcessingTimeParams } from './params';
 import {
   foresightPolicy, kedaPolicy, oursOnKedaPolicy, oursPolicy, plainStepsPolicy, qpfsPolicy, reactiveBoundPolicy, type ReactiveBoundVariant,
 } from './policies';
@@ -212,6 +212,11 @@ export interface SuiteSelection {
   readonly sources: readonly SuiteSourceName[];
   readonly computes: readonly ComputeKind[];
   readonly seed: number;
+  /**
+   * The latency goal every cell's fleet derives its target from (`BacklogTarget.fromLatency`) and
+   * the pass rule's first bound. @default 60 (`DEFAULT_PARAMS.latencyGoalSeconds`)
+   */
+  readonly latencyGoalSeconds?: number;
 }
 
 /** The full suite: every shape, scale, source and compute. */
@@ -292,11 +297,15 @@ export function suiteTrace(name: SuiteShapeName, scale: SuiteScale, seed: number
 }
 
 /** The simulation config of a cell. */
-export function suiteConfig(shape: SuiteShapeName, scale: SuiteScaleName, source: SuiteSourceName, compute: ComputeKind, seed: number): SimulationConfig {
+export function suiteConfig(
+  shape: SuiteShapeName, scale: SuiteScaleName, source: SuiteSourceName, compute: ComputeKind, seed: number,
+  latencyGoalSeconds = DEFAULT_PARAMS.latencyGoalSeconds,
+): SimulationConfig {
   const s = SCALES[scale];
   const src = SUITE_SOURCES[source];
   const file: ConfigFile = {
     seed,
+    latencyGoalSeconds,
     fleet: { minWorkers: 0, maxWorkers: s.maxWorkers, metricPeriodSeconds: src.metricPeriodSeconds, inputsArriveTogether: source === 'publisher' },
     worker: { compute, concurrency: s.concurrency, processingTime: processingTime(shape, s) },
     cloudWatch: { countSampleSeconds: src.countSampleSeconds, publicationDelaySeconds: src.publicationDelaySeconds },
@@ -305,8 +314,11 @@ export function suiteConfig(shape: SuiteShapeName, scale: SuiteScaleName, source
 }
 
 /** Runs one cell and judges it. */
-export function runCell(shape: SuiteShapeName, scale: SuiteScaleName, source: SuiteSourceName, compute: ComputeKind, seed: number): SuiteCell {
-  const config = suiteConfig(shape, scale, source, compute, seed);
+export function runCell(
+  shape: SuiteShapeName, scale: SuiteScaleName, source: SuiteSourceName, compute: ComputeKind, seed: number,
+  latencyGoalSeconds?: number,
+): SuiteCell {
+  const config = suiteConfig(shape, scale, source, compute, seed, latencyGoalSeconds);
   const trace = suiteTrace(shape, SCALES[scale], seed);
   const messages = materialize(trace, config.params);
   const start = initialWorkers(messages, config);
@@ -373,7 +385,7 @@ export function suiteCellKeys(selection: SuiteSelection): SuiteCellKey[] {
 export function runSuite(selection: SuiteSelection, onCell?: (cell: SuiteCell, done: number, total: number) => void): SuiteCell[] {
   const keys = suiteCellKeys(selection);
   return keys.map((k, i) => {
-    const cell = runCell(k.shape, k.scale, k.source, k.compute, selection.seed);
+    const cell = runCell(k.shape, k.scale, k.source, k.compute, selection.seed, selection.latencyGoalSeconds);
     onCell?.(cell, i + 1, keys.length);
     return cell;
   });
@@ -429,13 +441,15 @@ export function formatScorecard(cells: readonly SuiteCell[]): string {
   const widths = HEADER.map((_, i) => Math.max(...rows.map((r) => r[i].length)));
   const line = (r: string[]) => r.map((c, i) => (i < 4 || i === r.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
   const v = verdict(cells);
+  const goals = [...new Set(cells.map((c) => c.latencyGoalSeconds))];
   return [
     line(HEADER),
     widths.map((w) => '-'.repeat(w)).join('  '),
     ...rows.slice(1).map(line),
     '',
     `verdict: ${v.pass ? 'PASS' : 'FAIL'}: ${v.passed}/${v.cells} cells pass; geometric mean of worker-minutes / perfect foresight ${v.geomeanCostRatio.toFixed(2)}x (at most ${MAX_GEOMEAN_COST_RATIO}x)`
-      + (v.passed < v.cells ? `; ${v.beyondReactiveBound} of the ${v.cells - v.passed} failing cells are beyond the reactive bound` : ''),
+      + (v.passed < v.cells ? `; ${v.beyondReactiveBound} of the ${v.cells - v.passed} failing cells are beyond the reactive bound` : '')
+      + (goals.length === 1 && goals[0] !== DEFAULT_PARAMS.latencyGoalSeconds ? `; latency goal ${goals[0]} s` : ''),
   ].join('\n');
 }
 

@@ -68,20 +68,25 @@ describe('the simulate command (child process)', () => {
     expect(fail(['--shapes', 'steady'])).toThrow(/--shapes only apply with --suite/);
     expect(fail(['--suite', '--jobs', '0'])).toThrow(/--jobs must be an integer 1-256, got "0"/);
     expect(fail(['--jobs', '2'])).toThrow(/--jobs only apply with --suite/);
+    expect(fail(['--suite', '--latency-goal', '0'])).toThrow(/--latency-goal must be a number of seconds > 0 and <= 86400, got "0"/);
+    expect(fail(['--latency-goal', '20'])).toThrow(/--latency-goal only apply with --suite/);
   }, 60_000);
 
-  test('--suite --jobs: cells run in several processes give the scorecard they give in one', () => {
-    const cells = ['--suite', '--shapes', 'steady,batch,burst-aftershock', '--scales', 'small', '--computes', 'fargate', '--no-progress'];
+  test('--suite --jobs --latency-goal: cells run in several processes give the scorecard they give in one, at the goal given', () => {
+    const cells = ['--suite', '--shapes', 'steady,batch,burst-aftershock', '--scales', 'small', '--computes', 'fargate', '--latency-goal', '300', '--no-progress'];
     const scorecard = (jobs: string) => {
       const dir = path.join(out, `jobs-${jobs}`);
       // Exit code 0 or 1, with the verdict: whether the cells pass is not this test's concern.
       const { status, stdout: text } = spawnSync(tsx, [cli, ...cells, '--jobs', jobs, '--out', dir], { cwd: root, encoding: 'utf8' });
       expect([0, 1]).toContain(status);
-      expect(text).toMatch(/^verdict: (PASS|FAIL): \d+\/6 cells pass/m);
+      expect(text).toMatch(/^verdict: (PASS|FAIL): \d+\/6 cells pass.*; latency goal 300 s$/m);
       return fs.readFileSync(path.join(dir, 'suite-scorecard.csv'), 'utf8');
     };
     const one = scorecard('1');
     expect(one.trim().split('\n')).toHaveLength(7);
     expect(scorecard('3')).toBe(one);
+    // The goal reached every cell: it is the wait bound's floor.
+    const [header, ...rows] = one.trim().split('\n').map((r) => r.split(','));
+    for (const row of rows) expect(Number(row[header.indexOf('waitBound')])).toBeGreaterThanOrEqual(300);
   }, 120_000);
 });
