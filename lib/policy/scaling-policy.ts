@@ -432,9 +432,10 @@ export function buildScalingModel(input: BacklogScalingInput): BacklogScalingMod
   // Extra signals (CPU, memory, per-worker metrics) are noisier than the backlog: they scale in
   // more slowly (UTILIZATION_DEFAULTS).
   const withUtilization = input.utilization !== undefined && input.utilization.length > 0;
-  const scaleInDefaults = withUtilization ? UTILIZATION_DEFAULTS : DEFAULTS;
-  const scaleInCooldown = input.scaleInCooldownSeconds
-    ?? (withUtilization ? UTILIZATION_DEFAULTS.scaleInCooldownSeconds : defaultScaleInCooldownSeconds(period));
+  const scaleInDefaults = withUtilization
+    ? UTILIZATION_DEFAULTS
+    : { scaleInAfterSeconds: DEFAULTS.scaleInAfterSeconds, scaleInCooldownSeconds: defaultScaleInCooldownSeconds(period) };
+  const scaleInCooldown = input.scaleInCooldownSeconds ?? scaleInDefaults.scaleInCooldownSeconds;
   const scaleOutCooldown = input.scaleOutCooldownSeconds ?? defaultScaleOutCooldownSeconds(period);
   const scaleInPeriods = input.scaleInEvaluationPeriods ?? periodsFor(scaleInDefaults.scaleInAfterSeconds, period);
   const held = input.targetBacklogPerWorker * HELD_BACKLOG_RATIO;
