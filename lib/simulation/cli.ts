@@ -13,7 +13,7 @@ import { resolveConfig, type ConfigFile } from './config';
 import { formatReport, summariesToCsv } from './report';
 import {
   cellName, formatScorecard, parseNames, scorecardToCsv, verdict, ALL_SCALE_NAMES, SUITE_COMPUTES, SUITE_NAMES,
-  ALL_SHAPE_NAMES, SUITE_SOURCE_NAMES, type SuiteSelection,
+  ALL_SHAPE_NAMES, ALL_SOURCE_NAMES, type SuiteSelection,
 } from './suite';
 import { loadTrace, numberOption as number, SHARED_OPTIONS } from './cli-options';
 import { runSuiteInParallel } from './suite-pool';
@@ -36,7 +36,7 @@ Options:
                         and fleets no default was chosen on, tiny and mid fleets)
   --shapes <a,b>        with --suite: only these shapes (${ALL_SHAPE_NAMES.join(', ')})
   --scales <a,b>        with --suite: only these scales (${ALL_SCALE_NAMES.join(', ')})
-  --sources <a,b>       with --suite: only these metric sources (${SUITE_SOURCE_NAMES.join(', ')})
+  --sources <a,b>       with --suite: only these metric sources (${ALL_SOURCE_NAMES.join(', ')})
   --computes <a,b>      with --suite: only these computes (${SUITE_COMPUTES.join(', ')})
   --latency-goal <s>    with --suite: the latency goal every cell's fleet derives its target from,
                         and the pass rule's first bound (default: 60)
@@ -116,7 +116,7 @@ export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions 
       suite: {
         shapes: parseNames('shapes', values.shapes, ALL_SHAPE_NAMES) ?? base.shapes,
         scales: parseNames('scales', values.scales, ALL_SCALE_NAMES) ?? base.scales,
-        sources: parseNames('sources', values.sources, SUITE_SOURCE_NAMES) ?? base.sources,
+        sources: parseNames('sources', values.sources, ALL_SOURCE_NAMES) ?? base.sources,
         computes: parseNames('computes', values.computes, SUITE_COMPUTES) ?? base.computes,
         seed: number('seed', values.seed) ?? base.seed,
         latencyGoalSeconds: number('latency-goal', values['latency-goal'], (n) => n > 0 && n <= 86_400, 'a number of seconds > 0 and <= 86400') ?? base.latencyGoalSeconds,

@@ -190,19 +190,41 @@ export const SUITE_SCALE_NAMES = Object.keys(SUITE_SCALES) as SuiteScaleName[];
 /** Every scale `--scales` takes. */
 export const ALL_SCALE_NAMES = Object.keys(SCALES) as SuiteScaleName[];
 
-/** Where the scaling policies read their inputs. */
+/** Where the scaling policies read their inputs, and whether those arrive in one put. */
+export interface SuiteSource {
+  readonly metricPeriodSeconds: number;
+  readonly countSampleSeconds: number;
+  readonly publicationDelaySeconds: number;
+  readonly inputsArriveTogether: boolean;
+}
+
+/** The full suite's metric sources. */
 export const SUITE_SOURCES = {
   /** SQS's and the fleet's own one-minute metrics through metric math (the default). */
-  'metric-math': { metricPeriodSeconds: 60, countSampleSeconds: 60, publicationDelaySeconds: 60 },
+  'metric-math': { metricPeriodSeconds: 60, countSampleSeconds: 60, publicationDelaySeconds: 60, inputsArriveTogether: false },
   /**
    * The backlog publisher's 10 s high-resolution metrics: counts taken every 10 s; readable about
    * 10 s after the period ends (chosen: PutMetricData is immediate, CloudWatch's ingestion adds seconds).
    */
-  'publisher': { metricPeriodSeconds: 10, countSampleSeconds: 10, publicationDelaySeconds: 10 },
-} as const;
+  'publisher': { metricPeriodSeconds: 10, countSampleSeconds: 10, publicationDelaySeconds: 10, inputsArriveTogether: true },
+} satisfies Record<string, SuiteSource>;
 
-export type SuiteSourceName = keyof typeof SUITE_SOURCES;
+/**
+ * The publisher at its other periods (`publisherPeriod` 30 or 60 s, a third and a quarter of the
+ * 10 s period's cost): sources no default was chosen on, run only when named (`--sources publisher-30s`).
+ */
+export const OTHER_SOURCES = {
+  'publisher-30s': { metricPeriodSeconds: 30, countSampleSeconds: 30, publicationDelaySeconds: 10, inputsArriveTogether: true },
+  'publisher-60s': { metricPeriodSeconds: 60, countSampleSeconds: 60, publicationDelaySeconds: 10, inputsArriveTogether: true },
+} satisfies Record<string, SuiteSource>;
+
+export type SuiteSourceName = keyof typeof SUITE_SOURCES | keyof typeof OTHER_SOURCES;
+/** Every source, by name. */
+export const SOURCES: Record<SuiteSourceName, SuiteSource> = { ...SUITE_SOURCES, ...OTHER_SOURCES };
+/** The full suite's sources. */
 export const SUITE_SOURCE_NAMES = Object.keys(SUITE_SOURCES) as SuiteSourceName[];
+/** Every source `--sources` takes. */
+export const ALL_SOURCE_NAMES = Object.keys(SOURCES) as SuiteSourceName[];
 export const SUITE_COMPUTES: readonly ComputeKind[] = ['fargate', 'ec2'];
 
 /** Which cells to run. */
@@ -302,11 +324,11 @@ export function suiteConfig(
   latencyGoalSeconds = DEFAULT_PARAMS.latencyGoalSeconds,
 ): SimulationConfig {
   const s = SCALES[scale];
-  const src = SUITE_SOURCES[source];
+  const src = SOURCES[source];
   const file: ConfigFile = {
     seed,
     latencyGoalSeconds,
-    fleet: { minWorkers: 0, maxWorkers: s.maxWorkers, metricPeriodSeconds: src.metricPeriodSeconds, inputsArriveTogether: source === 'publisher' },
+    fleet: { minWorkers: 0, maxWorkers: s.maxWorkers, metricPeriodSeconds: src.metricPeriodSeconds, inputsArriveTogether: src.inputsArriveTogether },
     worker: { compute, concurrency: s.concurrency, processingTime: processingTime(shape, s) },
     cloudWatch: { countSampleSeconds: src.countSampleSeconds, publicationDelaySeconds: src.publicationDelaySeconds },
   };
@@ -338,7 +360,7 @@ export function runCell(
   if (cell.failures.length === 0) return cell;
   // Would any policy reading the same datapoints have passed? The bound, judged in ours' place.
   const reactiveBound = REACTIVE_BOUND_VARIANTS.find((variant) => {
-    const policy = reactiveBoundPolicy(max, start, SUITE_SOURCES[source].metricPeriodSeconds, variant, ours.warmPool);
+    const policy = reactiveBoundPolicy(max, start, SOURCES[source].metricPeriodSeconds, variant, ours.warmPool);
     const [bound] = compare(trace, config, { policies: [policy], messages }).summaries;
     return judge({ ...cell, summaries: { ...summaries, ours: bound } }).failures.length === 0;
   }) ?? null;

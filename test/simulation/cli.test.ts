@@ -56,14 +56,16 @@ describe('the simulate command (child process)', () => {
   });
 
   test('--suite: a scorecard row per cell, a verdict line and the scorecard CSV; unknown suite values are one clear error', () => {
-    const text = run(['--suite', 'quick', '--shapes', 'steady', '--scales', 'small', '--sources', 'publisher', '--out', out, '--no-progress']);
+    const text = run(['--suite', 'quick', '--shapes', 'steady', '--scales', 'small', '--sources', 'publisher,publisher-30s', '--out', out, '--no-progress']);
     expect(text).toMatch(/^shape\s+scale\s+source\s+compute\s+ours p95\s+ours w-min\s+qpfs p95/m);
     expect(text).toMatch(/^steady\s+small\s+publisher\s+fargate\s+\d+/m);
-    expect(text).toMatch(/^verdict: PASS: 1\/1 cells pass/m);
+    expect(text).toMatch(/^steady\s+small\s+publisher-30s\s+fargate\s+\d+/m);
+    expect(text).toMatch(/^verdict: PASS: 2\/2 cells pass/m);
     expect(fs.readFileSync(path.join(out, 'suite-scorecard.csv'), 'utf8')).toMatch(/^shape,scale,source,compute,ours\.waitP95/);
     const fail = (args: string[]) => () => execFileSync(tsx, [cli, ...args], { cwd: root, stdio: 'pipe' });
     expect(fail(['--suite', 'huge'])).toThrow(/--suite must be one of full, quick, idle, held-out /);
     expect(fail(['--suite', '--shapes', 'steady,tsunami'])).toThrow(/--shapes must be a comma-separated list of steady, .*; got "steady,tsunami"/);
+    expect(fail(['--suite', '--sources', 'publisher-20s'])).toThrow(/--sources must be a comma-separated list of metric-math, publisher, publisher-30s, publisher-60s; got "publisher-20s"/);
     expect(fail(['--suite', '--scenario', 'steady'])).toThrow(/--suite runs its own scenarios and fleets; drop --scenario/);
     expect(fail(['--shapes', 'steady'])).toThrow(/--shapes only apply with --suite/);
     expect(fail(['--suite', '--jobs', '0'])).toThrow(/--jobs must be an integer 1-256, got "0"/);

@@ -1,5 +1,6 @@
 import {
-  formatScorecard, judge, MAX_COST_RATIO, MAX_GEOMEAN_COST_RATIO, runSuite, scorecardToCsv, verdict, SUITE_SHAPE_NAMES, type SuiteCell,
+  formatScorecard, judge, MAX_COST_RATIO, MAX_GEOMEAN_COST_RATIO, runSuite, scorecardToCsv, suiteConfig, verdict, FULL_SUITE, SUITE_SHAPE_NAMES,
+  type SuiteCell,
 } from '../../lib/simulation/suite';
 import type { RunSummary } from '../../lib/simulation/stats';
 
@@ -59,6 +60,20 @@ describe('the scenario suite', () => {
     const csv = scorecardToCsv(publisher).trim().split('\n');
     expect(csv).toHaveLength(1 + publisher.length);
     expect(csv[0]).toMatch(/^shape,scale,source,compute,ours\.waitP95,ours\.workerMinutes,qpfs-defaults\.waitP95,.*keda\.workerMinutes,perfect-foresight\.waitP95/);
+  });
+});
+
+describe('the metric sources', () => {
+  test('the full suite reads metric math and the publisher at 10 s; the publisher\'s other periods run only when named', () => {
+    expect(FULL_SUITE.sources).toEqual(['metric-math', 'publisher']);
+    const at = (source: 'metric-math' | 'publisher' | 'publisher-30s' | 'publisher-60s') => {
+      const { fleet, params: { cloudWatch } } = suiteConfig('steady', 'small', source, 'fargate', 1);
+      return [fleet.metricPeriodSeconds, cloudWatch.countSampleSeconds, cloudWatch.publicationDelaySeconds, fleet.inputsArriveTogether];
+    };
+    expect(at('metric-math')).toEqual([60, 60, 60, false]);
+    expect(at('publisher')).toEqual([10, 10, 10, true]);
+    expect(at('publisher-30s')).toEqual([30, 30, 10, true]);
+    expect(at('publisher-60s')).toEqual([60, 60, 10, true]);
   });
 });
 
