@@ -60,8 +60,9 @@ export interface BacklogScalingOptions {
    */
   readonly scaleInSteps?: ScalingStep[];
   /**
-   * Periods with spare workers before scaling in (the alarm fires on all but one of them, so a
-   * newest datapoint read before all its inputs arrived does not restart the run).
+   * Periods the scale-in's alarm evaluates: it fires when at least half of them show a spare
+   * worker (`scaleInDatapoints`), or, with extra signals, all but one (so that a newest datapoint
+   * read before all its inputs arrived does not restart the run).
    * @default - 2 minutes' worth: 2 one-minute periods, or 12 with the publisher's 10 s period;
    * 8 minutes' worth with `cpuTargetPercent`, `memoryTargetPercent` or `scaleOnMetric`
    */

@@ -6,6 +6,7 @@ import {
 import { KEEP_HEADROOM } from '../../lib/policy/signals';
 import { AdjustmentType, findStep, MAX_STEPS, validateSteps } from '../../lib/policy/steps';
 import { formatViolations } from '../../lib/policy/violation';
+import { utilizationSignals } from '../../lib/policy/utilization';
 
 const input: BacklogScalingInput = { minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 10 };
 
@@ -37,13 +38,18 @@ describe('buildScalingModel', () => {
     expect(model.scaleIn).toMatchObject({ cooldownSeconds: 90, evaluationPeriods: 4 });
   });
 
-  test('runs of breaching points have one datapoint of slack for a half-arrived newest point (M = N - 1)', () => {
+  test('the idle run has one datapoint of slack (M = N - 1); the backlog\'s scale-in alarms on half of its window, extra signals on all but one', () => {
     const model = buildScalingModel(input);
     expect(model.scaleIn).toMatchObject({ evaluationPeriods: 2, datapointsToAlarm: 1 });
     expect(model.scaleToZero).toMatchObject({ evaluationPeriods: 10, datapointsToAlarm: 9 });
     const fine = buildScalingModel({ ...input, metricPeriodSeconds: 10 });
-    expect(fine.scaleIn).toMatchObject({ evaluationPeriods: 12, datapointsToAlarm: 11 });
+    expect(fine.scaleIn).toMatchObject({ evaluationPeriods: 12, datapointsToAlarm: 6 });
+    expect(fine.scaleToZero).toMatchObject({ evaluationPeriods: 60, datapointsToAlarm: 59 });
+    expect(buildScalingModel({ ...input, metricPeriodSeconds: 30 }).scaleIn).toMatchObject({ evaluationPeriods: 4, datapointsToAlarm: 2 });
     expect(buildScalingModel({ ...input, scaleInEvaluationPeriods: 1 }).scaleIn.datapointsToAlarm).toBe(1);
+    expect(buildScalingModel({ ...input, scaleInEvaluationPeriods: 5 }).scaleIn.datapointsToAlarm).toBe(3);
+    const cpu = buildScalingModel({ ...input, utilization: utilizationSignals({ cpuTargetPercent: 60, scaleOutCooldownSeconds: 180 }) });
+    expect(cpu.scaleIn).toMatchObject({ evaluationPeriods: 8, datapointsToAlarm: 7 });
   });
 
   test('default burst steps: bands of workers lacking in powers of two, each adding its upper bound, up to maxWorkers', () => {

@@ -237,10 +237,10 @@ describe('BacklogScaling', () => {
     // The publisher's inputs arrive in one put: no fleet input is filled.
     expect(metrics[2].Expression).toBe('visible / IF(desired > 1, desired, 1)');
     // The alarms evaluate 10 s datapoints: the burst projects the growth of 10 s over the start-up,
-    // at most the 60 s cooldown (6 periods, not EC2's 18); scale-in still waits 2 minutes, 11 of 12.
+    // at most the 60 s cooldown (6 periods, not EC2's 18); scale-in still reads 2 minutes, 6 of 12.
     const burst = alarmByExpression(template, new RegExp(`^visible \\+ 6 \\* ${GROWTH} - 20 \\* desired$`));
     expect(burst!.Metrics.find((m: { Id: string }) => m.Id === 'visible').MetricStat.Period).toBe(10);
-    expect(alarmByExpression(template, /\) \/ 1\)/)).toMatchObject({ EvaluationPeriods: 12, DatapointsToAlarm: 11 });
+    expect(alarmByExpression(template, /\) \/ 1\)/)).toMatchObject({ EvaluationPeriods: 12, DatapointsToAlarm: 6 });
     expect(resourcesOf(template, 'AWS::CloudWatch::Alarm').every(([, a]) => !JSON.stringify(a.Properties.Metrics).includes('REPEAT'))).toBe(true);
     expect(stack).toBeDefined();
   });
