@@ -435,9 +435,11 @@ export function slackDatapoints(evaluationPeriods: number): number {
  * of a noisy in-flight count to agree, and the fleet kept idle workers after each dump and spike.
  * On the publisher's 60 cells, seeds 1 and 2, 59 and 59 passed either way, at 1.148x and 1.146x
  * perfect foresight's worker-minutes against 1.217x and 1.213x (batch dumps 14-22 % cheaper); the
- * held-out and idle suites' publisher cells passed as many or more (docs/simulation.md,
- * seventeenth round). The step is still the newest datapoint's: one that shows no spare worker
- * removes none. Extra signals keep all but one (`UTILIZATION_DEFAULTS`: a CPU average is noisier).
+ * held-out and idle suites' publisher cells passed as many or more; at a 20 s latency goal, one
+ * cell fewer on each seed, an EC2 daily wave that had passed by hundredths of a second
+ * (docs/simulation.md, seventeenth round). The step is still the newest datapoint's: one that
+ * shows no spare worker removes none. Extra signals keep all but one (`UTILIZATION_DEFAULTS`: a
+ * CPU average is noisier).
  */
 export function scaleInDatapoints(evaluationPeriods: number): number {
   return Math.max(1, Math.ceil(evaluationPeriods / 2));
