@@ -1,6 +1,6 @@
 import {
   formatScorecard, judge, MAX_COST_RATIO, MAX_GEOMEAN_COST_RATIO, runSuite, scorecardToCsv, suiteConfig, verdict, FULL_SUITE, SUITE_SHAPE_NAMES,
-  type SuiteCell,
+  type SuiteCell, type SuiteSourceName,
 } from '../../lib/simulation/suite';
 import type { RunSummary } from '../../lib/simulation/stats';
 
@@ -66,7 +66,7 @@ describe('the scenario suite', () => {
 describe('the metric sources', () => {
   test('the full suite reads metric math and the publisher at 10 s; the publisher\'s other periods run only when named', () => {
     expect(FULL_SUITE.sources).toEqual(['metric-math', 'publisher']);
-    const at = (source: 'metric-math' | 'publisher' | 'publisher-30s' | 'publisher-60s') => {
+    const at = (source: SuiteSourceName) => {
       const { fleet, params: { cloudWatch } } = suiteConfig('steady', 'small', source, 'fargate', 1);
       return [fleet.metricPeriodSeconds, cloudWatch.countSampleSeconds, cloudWatch.publicationDelaySeconds, fleet.inputsArriveTogether];
     };
