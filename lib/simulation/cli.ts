@@ -40,6 +40,10 @@ Options:
   --computes <a,b>      with --suite: only these computes (${SUITE_COMPUTES.join(', ')})
   --latency-goal <s>    with --suite: the latency goal every cell's fleet derives its target from,
                         and the pass rule's first bound (default: 60)
+  --publication-delay <s>
+                        with --suite: seconds after its period that every source's datapoint
+                        becomes readable by the alarms (default: each source's own, 60 for
+                        metric math and 10 for the publisher); KEDA reads the queue itself
   --jobs <n>            with --suite: cells run in n processes at once (default: the cores, here
                         ${availableParallelism()}); the scorecard is the same for any n
   --scenario <name>     built-in load: ${SCENARIO_NAMES.join(', ')} (default: viral-burst)
@@ -85,7 +89,7 @@ function withSuiteValue(argv: readonly string[]): string[] {
   return out;
 }
 
-const SUITE_ONLY = ['shapes', 'scales', 'sources', 'computes', 'latency-goal', 'jobs'] as const;
+const SUITE_ONLY = ['shapes', 'scales', 'sources', 'computes', 'latency-goal', 'publication-delay', 'jobs'] as const;
 const SCENARIO_ONLY = ['scenario', 'trace', 'config', 'base-rate', 'min-workers', 'max-workers', 'duration', 'no-charts'] as const;
 
 export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions | 'help' {
@@ -99,6 +103,7 @@ export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions 
       'sources': { type: 'string' },
       'computes': { type: 'string' },
       'latency-goal': { type: 'string' },
+      'publication-delay': { type: 'string' },
       'jobs': { type: 'string' },
       'duration': { type: 'string' },
       'no-progress': { type: 'boolean' },
@@ -120,6 +125,7 @@ export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions 
         computes: parseNames('computes', values.computes, SUITE_COMPUTES) ?? base.computes,
         seed: number('seed', values.seed) ?? base.seed,
         latencyGoalSeconds: number('latency-goal', values['latency-goal'], (n) => n > 0 && n <= 86_400, 'a number of seconds > 0 and <= 86400') ?? base.latencyGoalSeconds,
+        publicationDelaySeconds: number('publication-delay', values['publication-delay'], (n) => n >= 0 && n <= 3600, 'a number of seconds 0-3600') ?? base.publicationDelaySeconds,
       },
       out: values.out ?? 'sim-out',
       progress: !values['no-progress'] && process.stderr.isTTY === true,

@@ -227,18 +227,28 @@ export const SUITE_SOURCE_NAMES = Object.keys(SUITE_SOURCES) as SuiteSourceName[
 export const ALL_SOURCE_NAMES = Object.keys(SOURCES) as SuiteSourceName[];
 export const SUITE_COMPUTES: readonly ComputeKind[] = ['fargate', 'ec2'];
 
-/** Which cells to run. */
-export interface SuiteSelection {
-  readonly shapes: readonly SuiteShapeName[];
-  readonly scales: readonly SuiteScaleName[];
-  readonly sources: readonly SuiteSourceName[];
-  readonly computes: readonly ComputeKind[];
+/** What every cell of a run shares: the seed, the latency goal, and how late the datapoints are. */
+export interface SuiteRun {
   readonly seed: number;
   /**
    * The latency goal every cell's fleet derives its target from (`BacklogTarget.fromLatency`) and
    * the pass rule's first bound. @default 60 (`DEFAULT_PARAMS.latencyGoalSeconds`)
    */
   readonly latencyGoalSeconds?: number;
+  /**
+   * Seconds after its period ends that a datapoint becomes readable by the alarms, for every
+   * source: the world the policies run in, not a policy setting (a deployed fleet's cooldowns do
+   * not know it). KEDA reads the queue itself and is not delayed. @default - each source's own
+   */
+  readonly publicationDelaySeconds?: number;
+}
+
+/** Which cells to run. */
+export interface SuiteSelection extends SuiteRun {
+  readonly shapes: readonly SuiteShapeName[];
+  readonly scales: readonly SuiteScaleName[];
+  readonly sources: readonly SuiteSourceName[];
+  readonly computes: readonly ComputeKind[];
 }
 
 /** The full suite: every shape, scale, source and compute. */
@@ -267,6 +277,8 @@ export interface SuiteCell {
   readonly source: SuiteSourceName;
   readonly compute: ComputeKind;
   readonly latencyGoalSeconds: number;
+  /** The publication delay the run set for every source (`SuiteRun`); unset when each source had its own. */
+  readonly publicationDelaySeconds?: number;
   readonly summaries: Readonly<Record<string, RunSummary>>;
   /** ours' p95 wait must be at most this: max(latency goal, foresight p95 + 60 s, QPFS p95 / 3). */
   readonly waitBound: number;
@@ -319,29 +331,23 @@ export function suiteTrace(name: SuiteShapeName, scale: SuiteScale, seed: number
 }
 
 /** The simulation config of a cell. */
-export function suiteConfig(
-  shape: SuiteShapeName, scale: SuiteScaleName, source: SuiteSourceName, compute: ComputeKind, seed: number,
-  latencyGoalSeconds = DEFAULT_PARAMS.latencyGoalSeconds,
-): SimulationConfig {
-  const s = SCALES[scale];
-  const src = SOURCES[source];
+export function suiteConfig(key: SuiteCellKey, run: SuiteRun): SimulationConfig {
+  const s = SCALES[key.scale];
+  const src = SOURCES[key.source];
   const file: ConfigFile = {
-    seed,
-    latencyGoalSeconds,
+    seed: run.seed,
+    latencyGoalSeconds: run.latencyGoalSeconds ?? DEFAULT_PARAMS.latencyGoalSeconds,
     fleet: { minWorkers: 0, maxWorkers: s.maxWorkers, metricPeriodSeconds: src.metricPeriodSeconds, inputsArriveTogether: src.inputsArriveTogether },
-    worker: { compute, concurrency: s.concurrency, processingTime: processingTime(shape, s) },
-    cloudWatch: { countSampleSeconds: src.countSampleSeconds, publicationDelaySeconds: src.publicationDelaySeconds },
+    worker: { compute: key.compute, concurrency: s.concurrency, processingTime: processingTime(key.shape, s) },
+    cloudWatch: { countSampleSeconds: src.countSampleSeconds, publicationDelaySeconds: run.publicationDelaySeconds ?? src.publicationDelaySeconds },
   };
   return resolveConfig(file);
 }
 
 /** Runs one cell and judges it. */
-export function runCell(
-  shape: SuiteShapeName, scale: SuiteScaleName, source: SuiteSourceName, compute: ComputeKind, seed: number,
-  latencyGoalSeconds?: number,
-): SuiteCell {
-  const config = suiteConfig(shape, scale, source, compute, seed, latencyGoalSeconds);
-  const trace = suiteTrace(shape, SCALES[scale], seed);
+export function runCell(key: SuiteCellKey, run: SuiteRun): SuiteCell {
+  const config = suiteConfig(key, run);
+  const trace = suiteTrace(key.shape, SCALES[key.scale], run.seed);
   const messages = materialize(trace, config.params);
   const start = initialWorkers(messages, config);
   const max = config.fleet.maxWorkers;
@@ -356,7 +362,9 @@ export function runCell(
   ];
   const result = compare(trace, config, { policies, messages });
   const summaries = Object.fromEntries(result.summaries.map((s) => [s.policy, s]));
-  const cell = judge({ shape, scale, source, compute, latencyGoalSeconds: config.params.latencyGoalSeconds, summaries });
+  const { shape, scale, source, compute } = key;
+  const delay = run.publicationDelaySeconds === undefined ? {} : { publicationDelaySeconds: run.publicationDelaySeconds };
+  const cell = judge({ shape, scale, source, compute, latencyGoalSeconds: config.params.latencyGoalSeconds, ...delay, summaries });
   if (cell.failures.length === 0) return cell;
   // Would any policy reading the same datapoints have passed? The bound, judged in ours' place.
   const reactiveBound = REACTIVE_BOUND_VARIANTS.find((variant) => {
@@ -368,7 +376,7 @@ export function runCell(
 }
 
 /** Applies the pass rule to a cell's summaries. */
-export function judge(cell: Pick<SuiteCell, 'shape' | 'scale' | 'source' | 'compute' | 'latencyGoalSeconds' | 'summaries'>): SuiteCell {
+export function judge(cell: Pick<SuiteCell, 'shape' | 'scale' | 'source' | 'compute' | 'latencyGoalSeconds' | 'publicationDelaySeconds' | 'summaries'>): SuiteCell {
   const s = cell.summaries;
   const ours = s.ours;
   const foresight = s['perfect-foresight'];
@@ -407,7 +415,7 @@ export function suiteCellKeys(selection: SuiteSelection): SuiteCellKey[] {
 export function runSuite(selection: SuiteSelection, onCell?: (cell: SuiteCell, done: number, total: number) => void): SuiteCell[] {
   const keys = suiteCellKeys(selection);
   return keys.map((k, i) => {
-    const cell = runCell(k.shape, k.scale, k.source, k.compute, selection.seed, selection.latencyGoalSeconds);
+    const cell = runCell(k, selection);
     onCell?.(cell, i + 1, keys.length);
     return cell;
   });
@@ -464,6 +472,7 @@ export function formatScorecard(cells: readonly SuiteCell[]): string {
   const line = (r: string[]) => r.map((c, i) => (i < 4 || i === r.length - 1 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd();
   const v = verdict(cells);
   const goals = [...new Set(cells.map((c) => c.latencyGoalSeconds))];
+  const delays = [...new Set(cells.map((c) => c.publicationDelaySeconds))];
   return [
     line(HEADER),
     widths.map((w) => '-'.repeat(w)).join('  '),
@@ -471,7 +480,8 @@ export function formatScorecard(cells: readonly SuiteCell[]): string {
     '',
     `verdict: ${v.pass ? 'PASS' : 'FAIL'}: ${v.passed}/${v.cells} cells pass; geometric mean of worker-minutes / perfect foresight ${v.geomeanCostRatio.toFixed(2)}x (at most ${MAX_GEOMEAN_COST_RATIO}x)`
       + (v.passed < v.cells ? `; ${v.beyondReactiveBound} of the ${v.cells - v.passed} failing cells are beyond the reactive bound` : '')
-      + (goals.length === 1 && goals[0] !== DEFAULT_PARAMS.latencyGoalSeconds ? `; latency goal ${goals[0]} s` : ''),
+      + (goals.length === 1 && goals[0] !== DEFAULT_PARAMS.latencyGoalSeconds ? `; latency goal ${goals[0]} s` : '')
+      + (delays.length === 1 && delays[0] !== undefined ? `; datapoints readable ${delays[0]} s after their period` : ''),
   ].join('\n');
 }
 

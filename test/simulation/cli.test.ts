@@ -72,16 +72,18 @@ describe('the simulate command (child process)', () => {
     expect(fail(['--jobs', '2'])).toThrow(/--jobs only apply with --suite/);
     expect(fail(['--suite', '--latency-goal', '0'])).toThrow(/--latency-goal must be a number of seconds > 0 and <= 86400, got "0"/);
     expect(fail(['--latency-goal', '20'])).toThrow(/--latency-goal only apply with --suite/);
+    expect(fail(['--suite', '--publication-delay', '3601'])).toThrow(/--publication-delay must be a number of seconds 0-3600, got "3601"/);
+    expect(fail(['--publication-delay', '120'])).toThrow(/--publication-delay only apply with --suite/);
   }, 60_000);
 
-  test('--suite --jobs --latency-goal: cells run in several processes give the scorecard they give in one, at the goal given', () => {
-    const cells = ['--suite', '--shapes', 'steady,batch,burst-aftershock', '--scales', 'small', '--computes', 'fargate', '--latency-goal', '300', '--no-progress'];
+  test('--suite --jobs --latency-goal --publication-delay: cells run in several processes give the scorecard they give in one, at the goal and delay given', () => {
+    const cells = ['--suite', '--shapes', 'steady,batch,burst-aftershock', '--scales', 'small', '--computes', 'fargate', '--latency-goal', '300', '--publication-delay', '30', '--no-progress'];
     const scorecard = (jobs: string) => {
       const dir = path.join(out, `jobs-${jobs}`);
       // Exit code 0 or 1, with the verdict: whether the cells pass is not this test's concern.
       const { status, stdout: text } = spawnSync(tsx, [cli, ...cells, '--jobs', jobs, '--out', dir], { cwd: root, encoding: 'utf8' });
       expect([0, 1]).toContain(status);
-      expect(text).toMatch(/^verdict: (PASS|FAIL): \d+\/6 cells pass.*; latency goal 300 s$/m);
+      expect(text).toMatch(/^verdict: (PASS|FAIL): \d+\/6 cells pass.*; latency goal 300 s; datapoints readable 30 s after their period$/m);
       return fs.readFileSync(path.join(dir, 'suite-scorecard.csv'), 'utf8');
     };
     const one = scorecard('1');

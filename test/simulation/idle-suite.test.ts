@@ -8,7 +8,7 @@ const sent = (shape: SuiteShapeName, scale: keyof typeof SUITE_SCALES) => suiteT
 
 /** Ours' paid workers, minute by minute, on an idle-suite load (20 workers, publisher, Fargate). */
 function workersPerMinute(shape: SuiteShapeName): number[] {
-  const config = suiteConfig(shape, 'small', 'publisher', 'fargate', 1);
+  const config = suiteConfig({ shape, scale: 'small', source: 'publisher', compute: 'fargate' }, { seed: 1 });
   const trace = suiteTrace(shape, SUITE_SCALES.small, 1);
   const messages = materialize(trace, config.params);
   const ours = oursPolicy(config.fleet, config.params, initialWorkers(messages, config));

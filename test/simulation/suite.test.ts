@@ -1,6 +1,6 @@
 import {
-  formatScorecard, judge, MAX_COST_RATIO, MAX_GEOMEAN_COST_RATIO, runSuite, scorecardToCsv, suiteConfig, verdict, FULL_SUITE, SUITE_SHAPE_NAMES,
-  type SuiteCell, type SuiteSourceName,
+  formatScorecard, judge, MAX_COST_RATIO, MAX_GEOMEAN_COST_RATIO, runCell, runSuite, scorecardToCsv, suiteConfig, verdict, ALL_SOURCE_NAMES, FULL_SUITE,
+  SUITE_SHAPE_NAMES, type SuiteCell, type SuiteSourceName,
 } from '../../lib/simulation/suite';
 import type { RunSummary } from '../../lib/simulation/stats';
 
@@ -67,13 +67,38 @@ describe('the metric sources', () => {
   test('the full suite reads metric math and the publisher at 10 s; the publisher\'s other periods run only when named', () => {
     expect(FULL_SUITE.sources).toEqual(['metric-math', 'publisher']);
     const at = (source: SuiteSourceName) => {
-      const { fleet, params: { cloudWatch } } = suiteConfig('steady', 'small', source, 'fargate', 1);
+      const { fleet, params: { cloudWatch } } = suiteConfig({ shape: 'steady', scale: 'small', source, compute: 'fargate' }, { seed: 1 });
       return [fleet.metricPeriodSeconds, cloudWatch.countSampleSeconds, cloudWatch.publicationDelaySeconds, fleet.inputsArriveTogether];
     };
     expect(at('metric-math')).toEqual([60, 60, 60, false]);
     expect(at('publisher')).toEqual([10, 10, 10, true]);
     expect(at('publisher-30s')).toEqual([30, 30, 10, true]);
     expect(at('publisher-60s')).toEqual([60, 60, 10, true]);
+  });
+});
+
+describe('the publication delay (`--publication-delay`)', () => {
+  const key = { shape: 'burst-aftershock', scale: 'small', source: 'metric-math', compute: 'fargate' } as const;
+
+  test('sets every source\'s delay, and nothing else of the cell', () => {
+    for (const source of ALL_SOURCE_NAMES) {
+      const own = suiteConfig({ ...key, source }, { seed: 1 });
+      const late = suiteConfig({ ...key, source }, { seed: 1, publicationDelaySeconds: 120 });
+      expect(late.params.cloudWatch.publicationDelaySeconds).toBe(120);
+      expect({ ...late.params.cloudWatch, publicationDelaySeconds: 0 }).toEqual({ ...own.params.cloudWatch, publicationDelaySeconds: 0 });
+      expect(late.fleet).toEqual(own.fleet);
+    }
+  });
+
+  test('datapoints a minute later: ours reads the aftershock later; KEDA, which reads the queue itself, does not change', () => {
+    const own = runCell(key, { seed: 1 });
+    const late = runCell(key, { seed: 1, publicationDelaySeconds: 120 });
+    expect(late.summaries.ours.waitP95).toBeGreaterThan(own.summaries.ours.waitP95 + 20);
+    expect(late.summaries.keda).toEqual(own.summaries.keda);
+    expect(late.publicationDelaySeconds).toBe(120);
+    expect(own.publicationDelaySeconds).toBeUndefined();
+    expect(formatScorecard([late])).toMatch(/^verdict: .*; datapoints readable 120 s after their period$/m);
+    expect(formatScorecard([own])).not.toMatch(/readable/);
   });
 });
 
