@@ -28,7 +28,10 @@ export interface BacklogScalingOptions {
   /**
    * Wait after a scale-in before the next one. Shorter than AWS's 300 s default: the
    * spare-workers signal never counts a busy worker as spare (`defaultScaleInCooldownSeconds`).
-   * Applies where step policies honour a cooldown (ECS); EC2 Auto Scaling's take none.
+   * Applies where step policies honour a cooldown (ECS); EC2 Auto Scaling's take none. The 60 s
+   * in it is the datapoints' assumed lateness: if your alarms read SQS's datapoints later, add
+   * the difference, or a scale-in reads the count from before its last removal (docs/simulation.md,
+   * eighteenth round; better still, the publisher).
    * @default - two metric periods plus 60 s: 180 s on metric math, 80 s with the publisher's
    * 10 s metrics; 240 s with `cpuTargetPercent`, `memoryTargetPercent` or `scaleOnMetric`
    */
