@@ -12,8 +12,8 @@ import { compare, defaultPolicies } from './compare';
 import { resolveConfig, type ConfigFile } from './config';
 import { formatReport, summariesToCsv } from './report';
 import {
-  cellName, formatScorecard, parseNames, scorecardToCsv, verdict, ALL_SCALE_NAMES, SUITE_COMPUTES, SUITE_NAMES,
-  ALL_SHAPE_NAMES, ALL_SOURCE_NAMES, type SuiteSelection,
+  cellName, formatScorecard, parseCellKey, parseNames, scorecardToCsv, suiteConfigFile, suiteTrace, verdict, ALL_SCALE_NAMES, FULL_SUITE, SCALES,
+  SUITE_COMPUTES, SUITE_NAMES, ALL_SHAPE_NAMES, ALL_SOURCE_NAMES, type SuiteRun, type SuiteSelection,
 } from './suite';
 import { loadTrace, numberOption as number, SHARED_OPTIONS } from './cli-options';
 import { runSuiteInParallel } from './suite-pool';
@@ -38,12 +38,16 @@ Options:
   --scales <a,b>        with --suite: only these scales (${ALL_SCALE_NAMES.join(', ')})
   --sources <a,b>       with --suite: only these metric sources (${ALL_SOURCE_NAMES.join(', ')})
   --computes <a,b>      with --suite: only these computes (${SUITE_COMPUTES.join(', ')})
-  --latency-goal <s>    with --suite: the latency goal every cell's fleet derives its target from,
-                        and the pass rule's first bound (default: 60)
+  --cell <shape>,<scale>,<source>,<compute>
+                        replay one cell of the suite (a scorecard CSV row's first four columns)
+                        as a scenario: its load, fleet and policies, a table per policy and
+                        charts; with --seed, --latency-goal and --publication-delay as the suite's
+  --latency-goal <s>    with --suite or --cell: the latency goal every cell's fleet derives its
+                        target from, and the pass rule's first bound (default: 60)
   --publication-delay <s>
-                        with --suite: seconds after its period that every source's datapoint
-                        becomes readable by the alarms (default: each source's own, 60 for
-                        metric math and 10 for the publisher); KEDA reads the queue itself
+                        with --suite or --cell: seconds after its period that every source's
+                        datapoint becomes readable by the alarms (default: each source's own,
+                        60 for metric math and 10 for the publisher); KEDA reads the queue itself
   --jobs <n>            with --suite: cells run in n processes at once (default: the cores, here
                         ${availableParallelism()}); the scorecard is the same for any n
   --scenario <name>     built-in load: ${SCENARIO_NAMES.join(', ')} (default: viral-burst)
@@ -89,8 +93,28 @@ function withSuiteValue(argv: readonly string[]): string[] {
   return out;
 }
 
-const SUITE_ONLY = ['shapes', 'scales', 'sources', 'computes', 'latency-goal', 'publication-delay', 'jobs'] as const;
-const SCENARIO_ONLY = ['scenario', 'trace', 'config', 'base-rate', 'min-workers', 'max-workers', 'duration', 'no-charts'] as const;
+const SUITE_ONLY = ['shapes', 'scales', 'sources', 'computes', 'jobs'] as const;
+/** What a suite's cells share (`SuiteRun`), for a suite or one cell of it. */
+const RUN_ONLY = ['latency-goal', 'publication-delay'] as const;
+/** What sets the load and the fleet of a scenario; a suite's cell has its own. */
+const SCENARIO_INPUTS = ['scenario', 'trace', 'config', 'base-rate', 'min-workers', 'max-workers'] as const;
+const SCENARIO_ONLY = [...SCENARIO_INPUTS, 'duration', 'no-charts'] as const;
+
+type CliValues = Partial<Record<(typeof RUN_ONLY)[number] | 'seed', string>>;
+
+/** The seed, latency goal and publication delay of a suite run or a cell. */
+function suiteRun(values: CliValues, base: SuiteRun): SuiteRun {
+  return {
+    seed: number('seed', values.seed) ?? base.seed,
+    latencyGoalSeconds: number('latency-goal', values['latency-goal'], (n) => n > 0 && n <= 86_400, 'a number of seconds > 0 and <= 86400') ?? base.latencyGoalSeconds,
+    publicationDelaySeconds: number('publication-delay', values['publication-delay'], (n) => n >= 0 && n <= 3600, 'a number of seconds 0-3600') ?? base.publicationDelaySeconds,
+  };
+}
+
+/** Names the flags of `keys` that were given. */
+function given(values: Record<string, unknown>, keys: readonly string[]): string[] {
+  return keys.filter((k) => values[k] !== undefined).map((k) => `--${k}`);
+}
 
 export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions | 'help' {
   const { values } = parseArgs({
@@ -98,6 +122,7 @@ export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions 
     options: {
       ...SHARED_OPTIONS,
       'suite': { type: 'string' },
+      'cell': { type: 'string' },
       'shapes': { type: 'string' },
       'scales': { type: 'string' },
       'sources': { type: 'string' },
@@ -115,25 +140,35 @@ export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions 
     const names = Object.keys(SUITE_NAMES) as (keyof typeof SUITE_NAMES)[];
     const base = SUITE_NAMES[values.suite as keyof typeof SUITE_NAMES];
     if (!base || !names.includes(values.suite as keyof typeof SUITE_NAMES)) throw new Error(`--suite must be one of ${names.join(', ')} (or no value for full), got "${values.suite}"`);
-    const clash = SCENARIO_ONLY.filter((k) => values[k] !== undefined);
-    if (clash.length > 0) throw new Error(`--suite runs its own scenarios and fleets; drop ${clash.map((k) => `--${k}`).join(', ')}`);
+    const clash = given(values, [...SCENARIO_ONLY, 'cell']);
+    if (clash.length > 0) throw new Error(`--suite runs its own scenarios and fleets; drop ${clash.join(', ')}`);
     return {
       suite: {
         shapes: parseNames('shapes', values.shapes, ALL_SHAPE_NAMES) ?? base.shapes,
         scales: parseNames('scales', values.scales, ALL_SCALE_NAMES) ?? base.scales,
         sources: parseNames('sources', values.sources, ALL_SOURCE_NAMES) ?? base.sources,
         computes: parseNames('computes', values.computes, SUITE_COMPUTES) ?? base.computes,
-        seed: number('seed', values.seed) ?? base.seed,
-        latencyGoalSeconds: number('latency-goal', values['latency-goal'], (n) => n > 0 && n <= 86_400, 'a number of seconds > 0 and <= 86400') ?? base.latencyGoalSeconds,
-        publicationDelaySeconds: number('publication-delay', values['publication-delay'], (n) => n >= 0 && n <= 3600, 'a number of seconds 0-3600') ?? base.publicationDelaySeconds,
+        ...suiteRun(values, base),
       },
       out: values.out ?? 'sim-out',
       progress: !values['no-progress'] && process.stderr.isTTY === true,
       jobs: number('jobs', values.jobs, (n) => Number.isInteger(n) && n >= 1 && n <= 256, 'an integer 1-256') ?? availableParallelism(),
     };
   }
-  const stray = SUITE_ONLY.filter((k) => values[k] !== undefined);
-  if (stray.length > 0) throw new Error(`${stray.map((k) => `--${k}`).join(', ')} only apply with --suite`);
+  const stray = given(values, SUITE_ONLY);
+  if (stray.length > 0) throw new Error(`${stray.join(', ')} only apply with --suite`);
+  if (values.cell !== undefined) {
+    const clash = given(values, SCENARIO_INPUTS);
+    if (clash.length > 0) throw new Error(`--cell replays the suite's own load and fleet; drop ${clash.join(', ')}`);
+    const key = parseCellKey(values.cell);
+    const run = suiteRun(values, FULL_SUITE);
+    const { shape, scale, source, compute } = key;
+    // The scorecard's row, replayed: the same trace, config and policies (ours, the baselines, foresight).
+    const trace = { ...suiteTrace(shape, SCALES[scale], run.seed), name: `${shape}-${scale}-${source}-${compute}` };
+    return cliOptions(values, trace, suiteConfigFile(key, run));
+  }
+  const runOnly = given(values, RUN_ONLY);
+  if (runOnly.length > 0) throw new Error(`${runOnly.join(', ')} only apply with --suite or --cell`);
   const file: ConfigFile = values.config ? JSON.parse(fs.readFileSync(values.config, 'utf8')) : {};
   const seed = number('seed', values.seed) ?? file.seed ?? 1;
   const minWorkers = number('min-workers', values['min-workers']);
@@ -143,7 +178,11 @@ export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions 
     seed,
     fleet: { ...file.fleet, ...(minWorkers !== undefined ? { minWorkers } : {}), ...(maxWorkers !== undefined ? { maxWorkers } : {}) },
   };
-  const trace = loadTrace(values, seed);
+  return cliOptions(values, loadTrace(values, seed), config);
+}
+
+/** A scenario run's options: its trace and config, and what the shared flags say. */
+function cliOptions(values: { readonly duration?: string; readonly out?: string; readonly 'no-charts'?: boolean; readonly 'no-progress'?: boolean }, trace: Trace, config: ConfigFile): CliOptions {
   const durationSeconds = number('duration', values.duration);
   if (durationSeconds !== undefined && durationSeconds <= 0) throw new Error(`--duration must be > 0 seconds, got ${durationSeconds}`);
   return {

@@ -330,18 +330,22 @@ export function suiteTrace(name: SuiteShapeName, scale: SuiteScale, seed: number
   return { name, description: shape.description, points, durationSeconds: shape.durationSeconds };
 }
 
-/** The simulation config of a cell. */
-export function suiteConfig(key: SuiteCellKey, run: SuiteRun): SimulationConfig {
+/** A cell's config file: what `--config` would take to replay the cell (`--cell`). */
+export function suiteConfigFile(key: SuiteCellKey, run: SuiteRun): ConfigFile {
   const s = SCALES[key.scale];
   const src = SOURCES[key.source];
-  const file: ConfigFile = {
+  return {
     seed: run.seed,
     latencyGoalSeconds: run.latencyGoalSeconds ?? DEFAULT_PARAMS.latencyGoalSeconds,
     fleet: { minWorkers: 0, maxWorkers: s.maxWorkers, metricPeriodSeconds: src.metricPeriodSeconds, inputsArriveTogether: src.inputsArriveTogether },
     worker: { compute: key.compute, concurrency: s.concurrency, processingTime: processingTime(key.shape, s) },
     cloudWatch: { countSampleSeconds: src.countSampleSeconds, publicationDelaySeconds: run.publicationDelaySeconds ?? src.publicationDelaySeconds },
   };
-  return resolveConfig(file);
+}
+
+/** The simulation config of a cell. */
+export function suiteConfig(key: SuiteCellKey, run: SuiteRun): SimulationConfig {
+  return resolveConfig(suiteConfigFile(key, run));
 }
 
 /** Runs one cell and judges it. */
@@ -403,6 +407,22 @@ export interface SuiteCellKey {
 /** A cell's name in messages: shape, scale, source and compute. */
 export function cellName(k: SuiteCellKey): string {
   return `${k.shape} ${k.scale} ${k.source} ${k.compute}`;
+}
+
+/**
+ * A cell named as the scorecard CSV's first four columns, `shape,scale,source,compute`, with one
+ * clear error naming what each part takes.
+ */
+export function parseCellKey(value: string): SuiteCellKey {
+  const [shape, scale, source, compute, ...rest] = value.split(',').map((p) => p.trim());
+  const ok = rest.length === 0
+    && ALL_SHAPE_NAMES.includes(shape as SuiteShapeName) && ALL_SCALE_NAMES.includes(scale as SuiteScaleName)
+    && ALL_SOURCE_NAMES.includes(source as SuiteSourceName) && SUITE_COMPUTES.includes(compute as ComputeKind);
+  if (!ok) {
+    throw new Error(`--cell must be <shape>,<scale>,<source>,<compute> (shapes: ${ALL_SHAPE_NAMES.join(', ')}; scales: ${ALL_SCALE_NAMES.join(', ')}; `
+      + `sources: ${ALL_SOURCE_NAMES.join(', ')}; computes: ${SUITE_COMPUTES.join(', ')}); got "${value}"`);
+  }
+  return { shape, scale, source, compute } as SuiteCellKey;
 }
 
 /** The cells of a selection, in the scorecard's fixed order. */

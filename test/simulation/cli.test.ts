@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { SERIES } from '../../lib/simulation/chart';
+import { parseCellKey, runCell } from '../../lib/simulation/suite';
 
 const root = path.join(__dirname, '..', '..');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
@@ -73,7 +74,26 @@ describe('the simulate command (child process)', () => {
     expect(fail(['--suite', '--latency-goal', '0'])).toThrow(/--latency-goal must be a number of seconds > 0 and <= 86400, got "0"/);
     expect(fail(['--latency-goal', '20'])).toThrow(/--latency-goal only apply with --suite/);
     expect(fail(['--suite', '--publication-delay', '3601'])).toThrow(/--publication-delay must be a number of seconds 0-3600, got "3601"/);
-    expect(fail(['--publication-delay', '120'])).toThrow(/--publication-delay only apply with --suite/);
+    expect(fail(['--publication-delay', '120'])).toThrow(/--publication-delay only apply with --suite or --cell/);
+  }, 60_000);
+
+  test('--cell: one scorecard row replayed as a scenario, with the figures the suite gives that cell at the run options given', () => {
+    const key = 'burst-aftershock,small,metric-math,fargate';
+    const dir = path.join(out, 'cell');
+    const text = run(['--cell', key, '--publication-delay', '120', '--no-charts', '--no-progress', '--out', dir]);
+    expect(text).toMatch(/^scenario: burst-aftershock-small-metric-math-fargate \(2 h at 3 %/m);
+    const [header, ...rows] = fs.readFileSync(path.join(dir, 'burst-aftershock-small-metric-math-fargate-summary.csv'), 'utf8').trim().split('\n').map((r) => r.split(','));
+    const cell = runCell(parseCellKey(key), { seed: 1, publicationDelaySeconds: 120 });
+    for (const policy of ['ours', 'qpfs-defaults', 'plain-steps', 'keda', 'perfect-foresight']) {
+      const row = rows.find((r) => r[0] === policy)!;
+      expect(Number(row[header.indexOf('waitP95')])).toBeCloseTo(cell.summaries[policy].waitP95, 2);
+      expect(Number(row[header.indexOf('workerMinutes')])).toBeCloseTo(cell.summaries[policy].workerMinutes, 2);
+    }
+    const fail = (args: string[]) => () => execFileSync(tsx, [cli, ...args], { cwd: root, stdio: 'pipe' });
+    expect(fail(['--cell', 'steady,small,publisher'])).toThrow(/--cell must be <shape>,<scale>,<source>,<compute> \(shapes: steady, .*; computes: fargate, ec2\); got "steady,small,publisher"/);
+    expect(fail(['--cell', 'steady,small,publisher,fargate', '--scenario', 'spiky'])).toThrow(/--cell replays the suite's own load and fleet; drop --scenario/);
+    expect(fail(['--cell', 'steady,small,publisher,fargate', '--shapes', 'steady'])).toThrow(/--shapes only apply with --suite/);
+    expect(fail(['--suite', '--cell', 'steady,small,publisher,fargate'])).toThrow(/--suite runs its own scenarios and fleets; drop --cell/);
   }, 60_000);
 
   test('--suite --jobs --latency-goal --publication-delay: cells run in several processes give the scorecard they give in one, at the goal and delay given', () => {
