@@ -12,8 +12,8 @@ import { compare, defaultPolicies } from './compare';
 import { resolveConfig, type ConfigFile } from './config';
 import { formatReport, summariesToCsv } from './report';
 import {
-  cellName, formatScorecard, parseCellKey, parseNames, scorecardToCsv, suiteConfigFile, suiteTrace, verdict, ALL_SCALE_NAMES, FULL_SUITE, SCALES,
-  SUITE_COMPUTES, SUITE_NAMES, ALL_SHAPE_NAMES, ALL_SOURCE_NAMES, type SuiteRun, type SuiteSelection,
+  cellName, describeCell, formatScorecard, judgeComparison, parseCellKey, parseNames, scorecardToCsv, suiteConfigFile, suiteTrace, verdict,
+  ALL_SCALE_NAMES, FULL_SUITE, SCALES, SUITE_COMPUTES, SUITE_NAMES, ALL_SHAPE_NAMES, ALL_SOURCE_NAMES, type SuiteCellKey, type SuiteRun, type SuiteSelection,
 } from './suite';
 import { loadTrace, numberOption as number, SHARED_OPTIONS } from './cli-options';
 import { runSuiteInParallel } from './suite-pool';
@@ -72,6 +72,8 @@ interface CliOptions {
   readonly charts: boolean;
   readonly progress: boolean;
   readonly durationSeconds?: number;
+  /** With `--cell`: the suite's cell this run replays, judged by the pass rule after the table. */
+  readonly cell?: { readonly key: SuiteCellKey; readonly run: SuiteRun };
 }
 
 /** What `--suite` runs. */
@@ -165,7 +167,7 @@ export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions 
     const { shape, scale, source, compute } = key;
     // The scorecard's row, replayed: the same trace, config and policies (ours, the baselines, foresight).
     const trace = { ...suiteTrace(shape, SCALES[scale], run.seed), name: `${shape}-${scale}-${source}-${compute}` };
-    return cliOptions(values, trace, suiteConfigFile(key, run));
+    return { ...cliOptions(values, trace, suiteConfigFile(key, run)), cell: { key, run } };
   }
   const runOnly = given(values, RUN_ONLY);
   if (runOnly.length > 0) throw new Error(`${runOnly.join(', ')} only apply with --suite or --cell`);
@@ -221,6 +223,8 @@ export async function main(argv: readonly string[]): Promise<number> {
   });
   bar?.stop();
   process.stdout.write(`${formatReport(result, config.params.latencyGoalSeconds)}\n`);
+  // The row's pass rule, from this run (the reactive bound is the suite's: not run here).
+  if (parsed.cell) process.stdout.write(`\n${describeCell(judgeComparison(parsed.cell.key, parsed.cell.run, result))}\n`);
 
   fs.mkdirSync(parsed.out, { recursive: true });
   const prefix = parsed.trace.name;

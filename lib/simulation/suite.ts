@@ -3,7 +3,7 @@
  * comparison of ours with the baselines (QueueProcessingFargateService's defaults, plain steps,
  * KEDA) and the perfect-foresight bound, judged by one pass rule. See docs/simulation.md.
  */
-import { compare, initialWorkers } from './compare';
+import { compare, initialWorkers, type Comparison } from './compare';
 import { resolveConfig, type ConfigFile, type SimulationConfig } from './config';
 import { DEFAULT_PARAMS, type ComputeKind, type ProcessingTimeParams } from './params';
 import {
@@ -365,18 +365,30 @@ export function runCell(key: SuiteCellKey, run: SuiteRun): SuiteCell {
     foresightPolicy(max, start),
   ];
   const result = compare(trace, config, { policies, messages });
-  const summaries = Object.fromEntries(result.summaries.map((s) => [s.policy, s]));
-  const { shape, scale, source, compute } = key;
-  const delay = run.publicationDelaySeconds === undefined ? {} : { publicationDelaySeconds: run.publicationDelaySeconds };
-  const cell = judge({ shape, scale, source, compute, latencyGoalSeconds: config.params.latencyGoalSeconds, ...delay, summaries });
+  const cell = judgeComparison(key, run, result);
   if (cell.failures.length === 0) return cell;
+  const summaries = cell.summaries;
   // Would any policy reading the same datapoints have passed? The bound, judged in ours' place.
   const reactiveBound = REACTIVE_BOUND_VARIANTS.find((variant) => {
-    const policy = reactiveBoundPolicy(max, start, SOURCES[source].metricPeriodSeconds, variant, ours.warmPool);
+    const policy = reactiveBoundPolicy(max, start, SOURCES[key.source].metricPeriodSeconds, variant, ours.warmPool);
     const [bound] = compare(trace, config, { policies: [policy], messages }).summaries;
     return judge({ ...cell, summaries: { ...summaries, ours: bound } }).failures.length === 0;
   }) ?? null;
   return { ...cell, reactiveBound };
+}
+
+/** Applies the pass rule to a comparison that ran a cell's policies (ours, the baselines, foresight). */
+export function judgeComparison(key: SuiteCellKey, run: SuiteRun, result: Comparison): SuiteCell {
+  const summaries = Object.fromEntries(result.summaries.map((s) => [s.policy, s]));
+  const latencyGoalSeconds = run.latencyGoalSeconds ?? DEFAULT_PARAMS.latencyGoalSeconds;
+  const delay = run.publicationDelaySeconds === undefined ? {} : { publicationDelaySeconds: run.publicationDelaySeconds };
+  return judge({ ...key, latencyGoalSeconds, ...delay, summaries });
+}
+
+/** A cell's result in one line: its name, pass or why not, its wait bound and cost ratio. */
+export function describeCell(cell: SuiteCell): string {
+  const result = cell.failures.length === 0 ? 'pass' : `FAIL: ${cell.failures.join('; ')}`;
+  return `${cellName(cell)}: ${result} (p95 bound ${cell.waitBound.toFixed(0)} s; worker-minutes ${cell.costRatio.toFixed(2)}x perfect foresight's)`;
 }
 
 /** Applies the pass rule to a cell's summaries. */

@@ -3,7 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { SERIES } from '../../lib/simulation/chart';
-import { parseCellKey, runCell } from '../../lib/simulation/suite';
+import { describeCell, parseCellKey, runCell } from '../../lib/simulation/suite';
 
 const root = path.join(__dirname, '..', '..');
 const tsx = path.join(root, 'node_modules', '.bin', 'tsx');
@@ -84,6 +84,9 @@ describe('the simulate command (child process)', () => {
     expect(text).toMatch(/^scenario: burst-aftershock-small-metric-math-fargate \(2 h at 3 %/m);
     const [header, ...rows] = fs.readFileSync(path.join(dir, 'burst-aftershock-small-metric-math-fargate-summary.csv'), 'utf8').trim().split('\n').map((r) => r.split(','));
     const cell = runCell(parseCellKey(key), { seed: 1, publicationDelaySeconds: 120 });
+    // The row's pass rule, as the suite judges it.
+    expect(text).toMatch(/^burst-aftershock small metric-math fargate: (pass|FAIL: .+) \(p95 bound \d+ s; worker-minutes \d\.\d\dx perfect foresight's\)$/m);
+    expect(text).toContain(describeCell(cell));
     for (const policy of ['ours', 'qpfs-defaults', 'plain-steps', 'keda', 'perfect-foresight']) {
       const row = rows.find((r) => r[0] === policy)!;
       expect(Number(row[header.indexOf('waitP95')])).toBeCloseTo(cell.summaries[policy].waitP95, 2);
