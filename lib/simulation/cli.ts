@@ -164,9 +164,8 @@ export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions 
     if (clash.length > 0) throw new Error(`--cell replays the suite's own load and fleet; drop ${clash.join(', ')}`);
     const key = parseCellKey(values.cell);
     const run = suiteRun(values, FULL_SUITE);
-    const { shape, scale, source, compute } = key;
     // The scorecard's row, replayed: the same trace, config and policies (ours, the baselines, foresight).
-    const trace = { ...suiteTrace(shape, SCALES[scale], run.seed), name: `${shape}-${scale}-${source}-${compute}` };
+    const trace = { ...suiteTrace(key.shape, SCALES[key.scale], run.seed), name: cellName(key).replaceAll(' ', '-') };
     return { ...cliOptions(values, trace, suiteConfigFile(key, run)), cell: { key, run } };
   }
   const runOnly = given(values, RUN_ONLY);

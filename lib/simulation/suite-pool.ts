@@ -1,6 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
-import { cellName, runSuite, suiteCellKeys, type SuiteCell, type SuiteRun, type SuiteSelection } from './suite';
+import { cellName, runSuite, suiteCellKeys, type SuiteCell, type SuiteSelection } from './suite';
 import type { SuiteWorkerTask } from './suite-worker';
 
 /** A child's answer: the cell it ran, or why it could not. */
@@ -18,8 +18,6 @@ export async function runSuiteInParallel(
 ): Promise<SuiteCell[]> {
   const keys = suiteCellKeys(selection);
   if (jobs <= 1 || keys.length <= 1) return runSuite(selection, onCell);
-  const { seed, latencyGoalSeconds, publicationDelaySeconds } = selection;
-  const run: SuiteRun = { seed, latencyGoalSeconds, publicationDelaySeconds };
   // The same extension as this module: the compiled package forks .js, a clone under tsx forks .ts
   // (a forked child inherits tsx's loader through process.execArgv).
   const worker = path.join(__dirname, `suite-worker${path.extname(__filename)}`);
@@ -33,7 +31,7 @@ export async function runSuiteInParallel(
       // Gives a child the next cell, or lets it exit when none is left.
       const feed = (child: ChildProcess) => {
         if (next >= keys.length) return child.disconnect();
-        const task: SuiteWorkerTask = { index: next, key: keys[next], run };
+        const task: SuiteWorkerTask = { index: next, key: keys[next], run: selection };
         busy.add(child);
         next++;
         child.send(task);

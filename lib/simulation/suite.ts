@@ -330,13 +330,18 @@ export function suiteTrace(name: SuiteShapeName, scale: SuiteScale, seed: number
   return { name, description: shape.description, points, durationSeconds: shape.durationSeconds };
 }
 
+/** The latency goal of a run: its own, or the simulator's default. */
+function latencyGoal(run: SuiteRun): number {
+  return run.latencyGoalSeconds ?? DEFAULT_PARAMS.latencyGoalSeconds;
+}
+
 /** A cell's config file: what `--config` would take to replay the cell (`--cell`). */
 export function suiteConfigFile(key: SuiteCellKey, run: SuiteRun): ConfigFile {
   const s = SCALES[key.scale];
   const src = SOURCES[key.source];
   return {
     seed: run.seed,
-    latencyGoalSeconds: run.latencyGoalSeconds ?? DEFAULT_PARAMS.latencyGoalSeconds,
+    latencyGoalSeconds: latencyGoal(run),
     fleet: { minWorkers: 0, maxWorkers: s.maxWorkers, metricPeriodSeconds: src.metricPeriodSeconds, inputsArriveTogether: src.inputsArriveTogether },
     worker: { compute: key.compute, concurrency: s.concurrency, processingTime: processingTime(key.shape, s) },
     cloudWatch: { countSampleSeconds: src.countSampleSeconds, publicationDelaySeconds: run.publicationDelaySeconds ?? src.publicationDelaySeconds },
@@ -367,12 +372,11 @@ export function runCell(key: SuiteCellKey, run: SuiteRun): SuiteCell {
   const result = compare(trace, config, { policies, messages });
   const cell = judgeComparison(key, run, result);
   if (cell.failures.length === 0) return cell;
-  const summaries = cell.summaries;
   // Would any policy reading the same datapoints have passed? The bound, judged in ours' place.
   const reactiveBound = REACTIVE_BOUND_VARIANTS.find((variant) => {
     const policy = reactiveBoundPolicy(max, start, SOURCES[key.source].metricPeriodSeconds, variant, ours.warmPool);
     const [bound] = compare(trace, config, { policies: [policy], messages }).summaries;
-    return judge({ ...cell, summaries: { ...summaries, ours: bound } }).failures.length === 0;
+    return judge({ ...cell, summaries: { ...cell.summaries, ours: bound } }).failures.length === 0;
   }) ?? null;
   return { ...cell, reactiveBound };
 }
@@ -380,15 +384,13 @@ export function runCell(key: SuiteCellKey, run: SuiteRun): SuiteCell {
 /** Applies the pass rule to a comparison that ran a cell's policies (ours, the baselines, foresight). */
 export function judgeComparison(key: SuiteCellKey, run: SuiteRun, result: Comparison): SuiteCell {
   const summaries = Object.fromEntries(result.summaries.map((s) => [s.policy, s]));
-  const latencyGoalSeconds = run.latencyGoalSeconds ?? DEFAULT_PARAMS.latencyGoalSeconds;
   const delay = run.publicationDelaySeconds === undefined ? {} : { publicationDelaySeconds: run.publicationDelaySeconds };
-  return judge({ ...key, latencyGoalSeconds, ...delay, summaries });
+  return judge({ ...key, latencyGoalSeconds: latencyGoal(run), ...delay, summaries });
 }
 
 /** A cell's result in one line: its name, pass or why not, its wait bound and cost ratio. */
 export function describeCell(cell: SuiteCell): string {
-  const result = cell.failures.length === 0 ? 'pass' : `FAIL: ${cell.failures.join('; ')}`;
-  return `${cellName(cell)}: ${result} (p95 bound ${cell.waitBound.toFixed(0)} s; worker-minutes ${cell.costRatio.toFixed(2)}x perfect foresight's)`;
+  return `${cellName(cell)}: ${resultText(cell)} (p95 bound ${cell.waitBound.toFixed(0)} s; worker-minutes ${cell.costRatio.toFixed(2)}x perfect foresight's)`;
 }
 
 /** Applies the pass rule to a cell's summaries. */
@@ -480,8 +482,13 @@ function scorecardRows(cells: readonly SuiteCell[]): string[][] {
     (c.summaries.ours.waitP95 / Math.max(c.summaries['qpfs-defaults'].waitP95, 1e-9)).toFixed(2),
     c.costRatio.toFixed(2),
     c.waitBound.toFixed(0),
-    c.failures.length === 0 ? 'pass' : `FAIL: ${c.failures.join('; ')}${reachNote(c)}`,
+    resultText(c),
   ]);
+}
+
+/** Pass, or why not, with the reactive bound when it was tried. */
+function resultText(c: SuiteCell): string {
+  return c.failures.length === 0 ? 'pass' : `FAIL: ${c.failures.join('; ')}${reachNote(c)}`;
 }
 
 /** A failing cell's reactive bound, in words. */
