@@ -58,7 +58,7 @@ describe('reference app', () => {
     ec2.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.handler', Environment: { Variables: Match.objectLike({ PERIOD_SECONDS: '10' }) } });
   });
 
-  test('EKS stack: a Deployment, a ScaledObject on aws-sqs-queue with queueLength = the held backlog target, a grace period >= the drain deadline, KEDA', () => {
+  test('EKS stack: a Deployment, a ScaledObject on aws-sqs-queue with queueLength = the held backlog capped at the concurrency, a grace period >= the drain deadline, KEDA', () => {
     const objects = kubernetesManifests(eks);
     const deployment = objects.find((o) => o.kind === 'Deployment')!;
     const pod = deployment.spec.template.spec;
@@ -70,9 +70,10 @@ describe('reference app', () => {
     expect(deployment.spec.replicas).toBeUndefined();
 
     const scaledObject = objects.find((o) => o.kind === 'ScaledObject')!;
-    // queueLength = the backlog per worker the policy model holds (half the acceptable 40).
-    const target = eksStack.agents.scaling.model.heldBacklogPerWorker;
-    expect(target).toBe(20);
+    // queueLength = the backlog per worker the policy model holds (half the acceptable 40), capped at the concurrency (4).
+    const { heldBacklogPerWorker, concurrency } = eksStack.agents.scaling.model;
+    expect([heldBacklogPerWorker, concurrency]).toEqual([20, 4]);
+    const target = concurrency;
     expect(scaledObject.spec.scaleTargetRef).toMatchObject({ kind: 'Deployment', name: deployment.metadata.name });
     expect(scaledObject.spec).toMatchObject({ minReplicaCount: 0, maxReplicaCount: 20, cooldownPeriod: 600 });
     expect(scaledObject.spec.triggers).toEqual([expect.objectContaining({

@@ -5,7 +5,7 @@ import * as eks from 'aws-cdk-lib/aws-eks-v2';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DependencyGroup, type Construct } from 'constructs';
-import { kedaScalingFromModel, scaledObjectManifest, type KedaScaling } from '../policy/keda';
+import { kedaMessagesPerReplica, kedaScalingFromModel, scaledObjectManifest, type KedaScaling } from '../policy/keda';
 import type { BacklogScalingModel } from '../policy/scaling-policy';
 import { check } from '../policy/violation';
 import { knownSeconds, throwIfInvalid } from '../validation';
@@ -246,9 +246,10 @@ export class EksAgentFleet extends Resource implements IModelScaledFleet {
   /** Translates the model into a KEDA ScaledObject (aws-sqs-queue trigger, HPA behavior) and applies it. */
   public scaleFromModel(model: BacklogScalingModel): void {
     this.kedaScaling = kedaScalingFromModel(model);
-    if (this.kedaScaling.trigger.queueLength !== model.heldBacklogPerWorker) {
+    const messagesPerReplica = kedaMessagesPerReplica(model);
+    if (this.kedaScaling.trigger.queueLength !== messagesPerReplica) {
       Annotations.of(this).addWarningV2('cdk-agent-fleet:kedaQueueLength',
-        `KEDA's queueLength is an integer: the held backlog per worker ${model.heldBacklogPerWorker} becomes ${this.kedaScaling.trigger.queueLength} (more replicas, never fewer).`);
+        `KEDA's queueLength is an integer: the held backlog per worker ${messagesPerReplica} becomes ${this.kedaScaling.trigger.queueLength} (more replicas, never fewer).`);
     }
     const scaledObject = new eks.KubernetesManifest(this, 'ScaledObject', {
       cluster: this.cluster,

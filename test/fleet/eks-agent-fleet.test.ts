@@ -66,9 +66,10 @@ describe('EksAgentFleet on an existing cluster', () => {
     const { template, agents } = elastic();
     const scaledObject = kubernetesManifests(template).find((o) => o.kind === 'ScaledObject');
     expect(scaledObject.spec).toMatchObject({ minReplicaCount: 0, maxReplicaCount: 12, pollingInterval: 60, cooldownPeriod: 600 });
-    // The backlog per worker the model holds: half the target of 10.
-    expect(scaledObject.spec.triggers[0].metadata).toMatchObject({ queueLength: '5', scaleOnInFlight: 'true' });
-    expect((agents.fleet as EksAgentFleet).kedaScaling?.trigger.queueLength).toBe(agents.scaling.model.heldBacklogPerWorker);
+    // The backlog per worker the model holds (half the target of 10), capped at the concurrency (2).
+    expect(agents.scaling.model.heldBacklogPerWorker).toBe(5);
+    expect(scaledObject.spec.triggers[0].metadata).toMatchObject({ queueLength: '2', scaleOnInFlight: 'true' });
+    expect((agents.fleet as EksAgentFleet).kedaScaling?.trigger.queueLength).toBe(2);
     template.resourceCountIs('AWS::ApplicationAutoScaling::ScalingPolicy', 0);
     for (const [, alarm] of resourcesOf(template, 'AWS::CloudWatch::Alarm')) {
       if (/scaling of/.test(alarm.Properties.AlarmDescription)) expect(alarm.Properties.AlarmActions).toBeUndefined();
@@ -108,10 +109,15 @@ describe('EksAgentFleet on an existing cluster', () => {
     Annotations.fromStack(bare.stack).hasWarning('/TestStack/Agents/Fleet', Match.stringLikeRegexp('sqs:GetQueueAttributes'));
   });
 
-  test('a fractional target becomes an integer queueLength rounded down, with a warning', () => {
-    const { template, stack } = elastic({}, { target: BacklogTarget.fromLatency({ acceptableLatency: Duration.minutes(1), processingTime: Duration.seconds(7) }) });
-    expect(kubernetesManifests(template).find((o) => o.kind === 'ScaledObject').spec.triggers[0].metadata.queueLength).toBe('8');
-    Annotations.fromStack(stack).hasWarning('/TestStack/Agents/Fleet', Match.stringLikeRegexp('queueLength is an integer'));
+  test('a fractional held backlog below the concurrency becomes an integer queueLength rounded down, with a warning', () => {
+    // 60 s ÷ 45 s x concurrency 2 = 2.67 acceptable, 1.33 held: below the concurrency, so not capped.
+    const { template, stack } = elastic({}, { target: BacklogTarget.fromLatency({ acceptableLatency: Duration.minutes(1), processingTime: Duration.seconds(45) }) });
+    expect(kubernetesManifests(template).find((o) => o.kind === 'ScaledObject').spec.triggers[0].metadata.queueLength).toBe('1');
+    Annotations.fromStack(stack).hasWarning('/TestStack/Agents/Fleet', Match.stringLikeRegexp('queueLength is an integer: the held backlog per worker 1\\.33\\d* becomes 1'));
+    // Capped at the concurrency, an integer: no warning.
+    const capped = elastic({}, { target: BacklogTarget.fromLatency({ acceptableLatency: Duration.minutes(1), processingTime: Duration.seconds(7) }) });
+    expect(kubernetesManifests(capped.template).find((o) => o.kind === 'ScaledObject').spec.triggers[0].metadata.queueLength).toBe('2');
+    Annotations.fromStack(capped.stack).hasNoWarning('/TestStack/Agents/Fleet', Match.stringLikeRegexp('queueLength is an integer'));
   });
 
   test('running workers: Container Insights\' running pods of the fleet\'s namespace', () => {

@@ -1,4 +1,4 @@
-import { kedaQueueLength, kedaQueueMetric, kedaScalingFromModel, KEDA_FACTS, scaledObjectManifest } from '../../lib/policy/keda';
+import { kedaMessagesPerReplica, kedaQueueLength, kedaQueueMetric, kedaScalingFromModel, KEDA_FACTS, scaledObjectManifest } from '../../lib/policy/keda';
 import { buildScalingModel } from '../../lib/policy/scaling-policy';
 import { AdjustmentType } from '../../lib/policy/steps';
 
@@ -6,10 +6,22 @@ describe('kedaScalingFromModel: the model as a ScaledObject and HPA behavior', (
   const model = buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 40, concurrency: 4 });
   const keda = kedaScalingFromModel(model);
 
-  test('bounds, queueLength = the backlog per worker the model holds, in-flight and delayed counted, activation at any message', () => {
+  test('bounds, queueLength = the backlog per worker the model holds at most the concurrency, in-flight and delayed counted, activation at any message', () => {
     expect(keda).toMatchObject({ minReplicaCount: 0, maxReplicaCount: 20 });
     expect(model.heldBacklogPerWorker).toBe(20);
-    expect(keda.trigger).toEqual({ queueLength: 20, activationQueueLength: 0, scaleOnInFlight: true, scaleOnDelayed: true });
+    expect(keda.trigger).toEqual({ queueLength: 4, activationQueueLength: 0, scaleOnInFlight: true, scaleOnDelayed: true });
+  });
+
+  test('a busy pod counts as one replica at least: the held backlog is capped at the concurrency', () => {
+    expect(kedaMessagesPerReplica(model)).toBe(4);
+    // Held backlog below the concurrency: kept (8 busy pods' 64 in-flight messages still ask for 32 replicas).
+    const wide = buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 4, concurrency: 8 });
+    expect(kedaMessagesPerReplica(wide)).toBe(2);
+    expect(kedaScalingFromModel(wide).trigger.queueLength).toBe(2);
+    // The cap: 10 busy pods at concurrency 1 hold 10 messages, which ask for 10 replicas, not ceil(10 / 5) = 2.
+    const narrow = buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 10, concurrency: 1 });
+    expect(narrow.heldBacklogPerWorker).toBe(5);
+    expect(kedaScalingFromModel(narrow).trigger.queueLength).toBe(1);
   });
 
   test('scale to zero after the idle rule\'s time; polling at the model\'s period', () => {
@@ -97,7 +109,7 @@ describe('scaledObjectManifest', () => {
         triggers: [{
           type: 'aws-sqs-queue',
           authenticationRef: { name: 'sqs' },
-          metadata: { queueURL: 'https://q', awsRegion: 'eu-west-1', queueLength: '20', activationQueueLength: '0', scaleOnInFlight: 'true', scaleOnDelayed: 'true' },
+          metadata: { queueURL: 'https://q', awsRegion: 'eu-west-1', queueLength: '1', activationQueueLength: '0', scaleOnInFlight: 'true', scaleOnDelayed: 'true' },
         }],
       },
     });
