@@ -117,7 +117,8 @@ export function kedaQueueLength(targetBacklogPerWorker: number): number {
  * held-out suite 54 and 52 of 64 against 53 and 49; the idle suite 17 and 17 of 48 against 23 and
  * 23 (work every 10 minutes costs more than 3x foresight's worker-minutes: each run now gets a pod
  * per `concurrency` messages). Worker-minutes / foresight's, geometric mean over the full suite:
- * 1.26x against 1.24x (docs/simulation.md, nineteenth round).
+ * 1.26x against 1.24x; at a 300 s latency goal 1.19x against 0.84x, where the held backlog no
+ * longer sizes the fleet (docs/simulation.md, nineteenth round).
  */
 export function kedaMessagesPerReplica(model: Pick<BacklogScalingModel, 'heldBacklogPerWorker' | 'concurrency'>): number {
   return Math.min(model.heldBacklogPerWorker, model.concurrency);
