@@ -7,7 +7,7 @@ import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import { DependencyGroup, type Construct } from 'constructs';
 import { kedaMessagesPerReplica, kedaScalingFromModel, scaledObjectManifest, type KedaScaling } from '../policy/keda';
 import type { BacklogScalingModel } from '../policy/scaling-policy';
-import { check } from '../policy/violation';
+import { check, checkIntegerRange } from '../policy/violation';
 import { knownSeconds, throwIfInvalid } from '../validation';
 import { WORKER_DEFAULTS, type WorkerTimings } from '../worker/contract';
 import { acknowledgeManagedPolicies, acknowledgeRule, acknowledgeWildcardResource } from '../nag-acknowledgements';
@@ -87,6 +87,15 @@ export interface EksComputeOptions {
    * @default - none: a warning asks you to grant it yourself
    */
   readonly kedaOperatorRole?: iam.IRole;
+  /**
+   * Messages per replica the ScaledObject targets (`aws-sqs-queue` `queueLength`, an integer).
+   * KEDA counts an in-flight message like a waiting one, so above the concurrency a busy pod
+   * counts as less than one replica, and once the backlog is caught up the HPA removes busy pods
+   * and the backlog builds again. Set it above the concurrency only when your latency goal can
+   * absorb that (docs/eks.md): it then holds more messages per pod, for fewer pods.
+   * @default - the backlog per worker the scaling model holds, at most the concurrency (`kedaMessagesPerReplica`)
+   */
+  readonly queueLength?: number;
 }
 
 /** Properties of an `EksAgentFleet`. */
@@ -134,6 +143,8 @@ export class EksAgentFleet extends Resource implements IModelScaledFleet {
   /** The KEDA settings the model became, once `BacklogScaling` applied it. */
   public kedaScaling?: KedaScaling;
   private readonly queueUrl: string;
+  /** The `queueLength` chosen in the props, instead of the model's. */
+  private readonly queueLength?: number;
   private readonly queueRegion: string;
   private readonly kubernetesObjects: eks.KubernetesManifest;
 
@@ -147,7 +158,9 @@ export class EksAgentFleet extends Resource implements IModelScaledFleet {
       ...violations,
       ...check(/^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/.test(this.namespace), 'namespace', 'a DNS label (a-z, 0-9, -; at most 63)', this.namespace),
       ...check(!(props.installKeda === false) || props.cluster !== undefined, 'installKeda', 'true for a new cluster (it has no KEDA)', props.installKeda),
+      ...checkIntegerRange('queueLength', props.queueLength, 1, 1_000_000),
     ]);
+    this.queueLength = props.queueLength;
     this.minWorkers = settings.minWorkers;
     this.maxWorkers = settings.maxWorkers;
     this.concurrency = settings.concurrency;
@@ -245,9 +258,10 @@ export class EksAgentFleet extends Resource implements IModelScaledFleet {
 
   /** Translates the model into a KEDA ScaledObject (aws-sqs-queue trigger, HPA behavior) and applies it. */
   public scaleFromModel(model: BacklogScalingModel): void {
-    this.kedaScaling = kedaScalingFromModel(model);
+    const scaling = kedaScalingFromModel(model);
+    this.kedaScaling = this.queueLength === undefined ? scaling : { ...scaling, trigger: { ...scaling.trigger, queueLength: this.queueLength } };
     const messagesPerReplica = kedaMessagesPerReplica(model);
-    if (this.kedaScaling.trigger.queueLength !== messagesPerReplica) {
+    if (this.queueLength === undefined && scaling.trigger.queueLength !== messagesPerReplica) {
       Annotations.of(this).addWarningV2('cdk-agent-fleet:kedaQueueLength',
         `KEDA's queueLength is an integer: the held backlog per worker ${messagesPerReplica} becomes ${this.kedaScaling.trigger.queueLength} (more replicas, never fewer).`);
     }

@@ -120,6 +120,13 @@ describe('EksAgentFleet on an existing cluster', () => {
     Annotations.fromStack(capped.stack).hasNoWarning('/TestStack/Agents/Fleet', Match.stringLikeRegexp('queueLength is an integer'));
   });
 
+  test('queueLength chosen in the props replaces the model\'s, with no rounding warning', () => {
+    const { template, stack, agents } = elastic({ queueLength: 5 }, { target: BacklogTarget.fromLatency({ acceptableLatency: Duration.minutes(1), processingTime: Duration.seconds(45) }) });
+    expect(kubernetesManifests(template).find((o) => o.kind === 'ScaledObject').spec.triggers[0].metadata.queueLength).toBe('5');
+    expect((agents.fleet as EksAgentFleet).kedaScaling?.trigger.queueLength).toBe(5);
+    Annotations.fromStack(stack).hasNoWarning('/TestStack/Agents/Fleet', Match.stringLikeRegexp('queueLength is an integer'));
+  });
+
   test('running workers: Container Insights\' running pods of the fleet\'s namespace', () => {
     const { agents } = elastic();
     const metric = agents.fleet.metricRunningWorkers();
@@ -141,6 +148,12 @@ describe('EksAgentFleet validation and what does not apply', () => {
       queue: new AgentQueue(stack, 'Tasks'), image: TEST_IMAGE, cluster: existingCluster(stack), stopTimeout: Duration.seconds(60),
     });
     Annotations.fromStack(stack).hasWarning('/TestStack/Fleet', Match.stringLikeRegexp('drainDeadline \\(50 s\\) < handlerTimeout \\(300 s\\)'));
+  });
+
+  test('queueLength must be an integer of at least 1', () => {
+    expect(fleet({ queueLength: 0 })).toThrow(/TestStack\/Fleet: invalid configuration[\s\S]*queueLength: must be an integer 1-1000000, got 0/);
+    expect(fleet({ queueLength: 2.5 })).toThrow(/queueLength: must be an integer 1-1000000, got 2\.5/);
+    expect(fleet({ queueLength: 40 })).not.toThrow();
   });
 
   test('namespace must be a DNS label; a new cluster has no KEDA to reuse', () => {
