@@ -112,13 +112,14 @@ export function kedaQueueLength(targetBacklogPerWorker: number): number {
  * caught up with its backlog asks to remove pods that are busy. The model never counts busy
  * workers as spare (`SPARE_WORKERS`); at the concurrency, a busy pod counts as one replica at
  * least. Above it, the suite's steady load on 20 workers (concurrency 1, held backlog 5) swung
- * between about 20 and 3-5 pods every six minutes on EC2's starts. With the cap, the `ours-keda` column of the full suite
- * passes the scorecard's rule in 113 and 114 of 120 cells on seeds 1 and 2, against 92 and 92; the
- * held-out suite 54 and 52 of 64 against 53 and 49; the idle suite 17 and 17 of 48 against 23 and
- * 23 (work every 10 minutes costs more than 3x foresight's worker-minutes: each run now gets a pod
- * per `concurrency` messages). Worker-minutes / foresight's, geometric mean over the full suite:
- * 1.26x against 1.24x; at a 300 s latency goal 1.19x against 0.84x, where the held backlog no
- * longer sizes the fleet (docs/simulation.md, nineteenth round).
+ * between about 20 and 3-5 pods every six minutes with EC2's starts. With the cap, the
+ * `ours-keda` column of the full suite passes the scorecard's rule in 113 and 114 of 120 cells on
+ * seeds 1 and 2, against 92 and 92; the held-out suite 54 and 52 of 64 against 53 and 49; the
+ * idle suite 17 and 17 of 48 against 23 and 23 (work every 10 minutes costs more than 3x
+ * foresight's worker-minutes: each run now gets a pod per `concurrency` messages). Worker-minutes
+ * / foresight's, geometric mean over the full suite: 1.26x against 1.24x; at a 300 s latency goal
+ * 1.19x against 0.84x, where the held backlog no longer sizes the fleet (docs/simulation.md,
+ * nineteenth round; `EksAgentFleet` `queueLength` chooses another value).
  */
 export function kedaMessagesPerReplica(model: Pick<BacklogScalingModel, 'heldBacklogPerWorker' | 'concurrency'>): number {
   return Math.min(model.heldBacklogPerWorker, model.concurrency);
