@@ -353,12 +353,17 @@ export function suiteConfig(key: SuiteCellKey, run: SuiteRun): SimulationConfig 
   return resolveConfig(suiteConfigFile(key, run));
 }
 
-/** Runs one cell and judges it. */
-export function runCell(key: SuiteCellKey, run: SuiteRun): SuiteCell {
+/** What every policy of a cell runs on: its config, trace and messages, and the workers it starts with. */
+export function cellInputs(key: SuiteCellKey, run: SuiteRun) {
   const config = suiteConfig(key, run);
   const trace = suiteTrace(key.shape, SCALES[key.scale], run.seed);
   const messages = materialize(trace, config.params);
-  const start = initialWorkers(messages, config);
+  return { config, trace, messages, start: initialWorkers(messages, config) };
+}
+
+/** Runs one cell and judges it. */
+export function runCell(key: SuiteCellKey, run: SuiteRun): SuiteCell {
+  const { config, trace, messages, start } = cellInputs(key, run);
   const max = config.fleet.maxWorkers;
   const ours = oursPolicy(config.fleet, config.params, start);
   const policies = [

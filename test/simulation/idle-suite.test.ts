@@ -1,17 +1,14 @@
-import { compare, initialWorkers } from '../../lib/simulation/compare';
+import { compare } from '../../lib/simulation/compare';
 import { oursPolicy } from '../../lib/simulation/policies';
-import { IDLE_SHAPE_NAMES, SUITE_NAMES, SUITE_SCALES, SUITE_SHAPE_NAMES, suiteConfig, suiteTrace, type SuiteShapeName } from '../../lib/simulation/suite';
-import { materialize } from '../../lib/simulation/trace';
+import { cellInputs, IDLE_SHAPE_NAMES, SUITE_NAMES, SUITE_SCALES, SUITE_SHAPE_NAMES, suiteTrace, type SuiteShapeName } from '../../lib/simulation/suite';
 import { DEFAULTS } from '../../lib/policy/scaling-policy';
 
 const sent = (shape: SuiteShapeName, scale: keyof typeof SUITE_SCALES) => suiteTrace(shape, SUITE_SCALES[scale], 1).points.reduce((n, p) => n + p.arrivals, 0);
 
 /** Ours' paid workers, minute by minute, on an idle-suite load (20 workers, publisher, Fargate). */
 function workersPerMinute(shape: SuiteShapeName): number[] {
-  const config = suiteConfig({ shape, scale: 'small', source: 'publisher', compute: 'fargate' }, { seed: 1 });
-  const trace = suiteTrace(shape, SUITE_SCALES.small, 1);
-  const messages = materialize(trace, config.params);
-  const ours = oursPolicy(config.fleet, config.params, initialWorkers(messages, config));
+  const { config, trace, messages, start } = cellInputs({ shape, scale: 'small', source: 'publisher', compute: 'fargate' }, { seed: 1 });
+  const ours = oursPolicy(config.fleet, config.params, start);
   return compare(trace, config, { policies: [ours], messages }).runs[0].timeline.map((m) => m.workers);
 }
 
