@@ -258,10 +258,9 @@ export class EksAgentFleet extends Resource implements IModelScaledFleet {
 
   /** Translates the model into a KEDA ScaledObject (aws-sqs-queue trigger, HPA behavior) and applies it. */
   public scaleFromModel(model: BacklogScalingModel): void {
-    const scaling = kedaScalingFromModel(model);
-    this.kedaScaling = this.queueLength === undefined ? scaling : { ...scaling, trigger: { ...scaling.trigger, queueLength: this.queueLength } };
+    this.kedaScaling = kedaScalingFromModel(model, this.queueLength);
     const messagesPerReplica = kedaMessagesPerReplica(model);
-    if (this.queueLength === undefined && scaling.trigger.queueLength !== messagesPerReplica) {
+    if (this.queueLength === undefined && this.kedaScaling.trigger.queueLength !== messagesPerReplica) {
       Annotations.of(this).addWarningV2('cdk-agent-fleet:kedaQueueLength',
         `KEDA's queueLength is an integer: the held backlog per worker ${messagesPerReplica} becomes ${this.kedaScaling.trigger.queueLength} (more replicas, never fewer).`);
     }

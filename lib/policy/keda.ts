@@ -156,8 +156,10 @@ export function kedaMessagesPerReplica(model: Pick<BacklogScalingModel, 'heldBac
  *   period): the HPA scales down only to the highest count recommended over the window, as the
  *   alarm acts only after that many consecutive periods with a spare worker; at most the largest
  *   scale-in step per scale-in cooldown.
+ *
+ * `queueLength`, when given (the fleet's own choice), replaces the model's messages per replica.
  */
-export function kedaScalingFromModel(model: BacklogScalingModel): KedaScaling {
+export function kedaScalingFromModel(model: BacklogScalingModel, queueLength?: number): KedaScaling {
   const burstPolicy: HpaScalingPolicy = {
     type: model.burst.adjustmentType === AdjustmentType.PERCENT_CHANGE_IN_CAPACITY ? HpaPolicyType.PERCENT : HpaPolicyType.PODS,
     value: largestChange(model.burst.steps),
@@ -170,7 +172,7 @@ export function kedaScalingFromModel(model: BacklogScalingModel): KedaScaling {
     pollingIntervalSeconds: model.metricPeriodSeconds,
     cooldownPeriodSeconds: model.scaleToZero?.idleSeconds ?? KEDA_FACTS.cooldownPeriodSeconds,
     trigger: {
-      queueLength: kedaQueueLength(kedaMessagesPerReplica(model)),
+      queueLength: queueLength ?? kedaQueueLength(kedaMessagesPerReplica(model)),
       activationQueueLength: model.burst.threshold,
       scaleOnInFlight: SPARE_WORKERS.inputs.includes('inFlight'),
       scaleOnDelayed: QUEUED_MESSAGES.inputs.includes('delayed'),

@@ -22,6 +22,9 @@ describe('kedaScalingFromModel: the model as a ScaledObject and HPA behavior', (
     const narrow = buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 10, concurrency: 1 });
     expect(narrow.heldBacklogPerWorker).toBe(5);
     expect(kedaScalingFromModel(narrow).trigger.queueLength).toBe(1);
+    // A fleet's own choice replaces it, and nothing else.
+    const chosen = kedaScalingFromModel(narrow, 5);
+    expect(chosen).toEqual({ ...kedaScalingFromModel(narrow), trigger: { ...kedaScalingFromModel(narrow).trigger, queueLength: 5 } });
   });
 
   test('scale to zero after the idle rule\'s time; polling at the model\'s period', () => {
