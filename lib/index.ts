@@ -15,6 +15,6 @@ export * from './elastic-agent-fleet';
 export { AdjustmentType, type ScalingStep } from './policy/steps';
 export type { BacklogScalingModel, ScaleInModel, StepPolicyModel, TargetTrackingModel } from './policy/scaling-policy';
 export type { KeepParams } from './policy/signals';
-export { DEFAULTS as SCALING_DEFAULTS, defaultBurstSteps, defaultScaleInCooldownSeconds, defaultScaleInSteps, defaultScaleOutCooldownSeconds, growthHorizonSeconds, keepSteps, scaleInActionsPerCount, scaleInDatapoints } from './policy/scaling-policy';
+export { BURST_LOWER_BOUND_MAX_PERIOD_SECONDS, DEFAULTS as SCALING_DEFAULTS, defaultBurstSteps, defaultScaleInCooldownSeconds, defaultScaleInSteps, defaultScaleOutCooldownSeconds, growthHorizonSeconds, keepSteps, scaleInActionsPerCount, scaleInDatapoints } from './policy/scaling-policy';
 export { WORKER_DEFAULTS } from './worker/contract';
 export { HpaPolicyType, HpaSelectPolicy, type KedaScaling, type KedaSqsTrigger, type HpaScalingRules, type HpaScalingPolicy } from './policy/keda';

@@ -41,7 +41,8 @@ export interface BacklogScalingOptions {
    * the backlog's growth projected over a worker's start-up (visible + growth - held backlog x
    * desired); bounds relative to 0, starting at 0, increasing, without gaps.
    * @default - derived from the fleet (`defaultBurstSteps`): bands of lacking workers in powers
-   * of two up to `maxWorkers`, each adding its upper bound
+   * of two up to `maxWorkers`, each adding its upper bound; on 10 s metrics each band but the last
+   * adds its lower bound
    */
   readonly burstSteps?: ScalingStep[];
   /**

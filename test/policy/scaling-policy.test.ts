@@ -1,5 +1,5 @@
 import {
-  buildScalingModel, defaultBurstSteps, defaultScaleInSteps, trimSteps, defaultScaleOutCooldownSeconds, defaultScaleInCooldownSeconds, DEFAULTS, growthHorizonSeconds, HELD_BACKLOG_RATIO, keepCapacities, keepSteps, periodsFor,
+  buildScalingModel, BURST_LOWER_BOUND_MAX_PERIOD_SECONDS, defaultBurstSteps, defaultScaleInSteps, trimSteps, defaultScaleOutCooldownSeconds, defaultScaleInCooldownSeconds, DEFAULTS, growthHorizonSeconds, HELD_BACKLOG_RATIO, keepCapacities, keepSteps, periodsFor,
   scaleInActionsPerCount, signalParams, validateScalingModel,
   type BacklogScalingInput, type BacklogScalingModel,
 } from '../../lib/policy/scaling-policy';
@@ -62,6 +62,22 @@ describe('buildScalingModel', () => {
       expect(steps.length).toBeLessThanOrEqual(20);
       expect(steps[steps.length - 1].change).toBeGreaterThanOrEqual(max);
       expect(validateScalingModel(buildScalingModel({ ...input, maxWorkers: max }))).toEqual([]);
+    }
+  });
+
+  test('on 10 s metrics the burst bands add their lower bound (at most what is lacking), except the last, which reaches maxWorkers', () => {
+    expect(defaultBurstSteps(20, 5, 10)).toEqual([
+      { lower: 0, upper: 5, change: 1 }, { lower: 5, upper: 10, change: 1 }, { lower: 10, upper: 20, change: 2 },
+      { lower: 20, upper: 40, change: 4 }, { lower: 40, upper: 80, change: 8 }, { lower: 80, change: 32 },
+    ]);
+    // 30 s and one-minute periods keep the upper bounds.
+    expect(defaultBurstSteps(20, 5, BURST_LOWER_BOUND_MAX_PERIOD_SECONDS * 3)).toEqual(defaultBurstSteps(20, 5));
+    expect(buildScalingModel({ ...input, metricPeriodSeconds: 10 }).burst.steps).toEqual(defaultBurstSteps(20, 5, 10));
+    expect(buildScalingModel({ ...input, metricPeriodSeconds: 30 }).burst.steps).toEqual(defaultBurstSteps(20, 5));
+    for (const max of [1, 2, 3, 20, 100, 500, 10_000]) {
+      const steps = defaultBurstSteps(max, 2.5, 10);
+      expect(steps[steps.length - 1].change).toBeGreaterThanOrEqual(max);
+      expect(validateScalingModel(buildScalingModel({ ...input, maxWorkers: max, metricPeriodSeconds: 10 }))).toEqual([]);
     }
   });
 
