@@ -71,7 +71,8 @@ describe('buildScalingModel', () => {
       { lower: 20, upper: 40, change: 4 }, { lower: 40, upper: 80, change: 8 }, { lower: 80, change: 32 },
     ]);
     // 30 s and one-minute periods keep the upper bounds.
-    expect(defaultBurstSteps(20, 5, BURST_LOWER_BOUND_MAX_PERIOD_SECONDS * 3)).toEqual(defaultBurstSteps(20, 5));
+    expect(BURST_LOWER_BOUND_MAX_PERIOD_SECONDS).toBe(10);
+    expect(defaultBurstSteps(20, 5, 30)).toEqual(defaultBurstSteps(20, 5));
     expect(buildScalingModel({ ...input, metricPeriodSeconds: 10 }).burst.steps).toEqual(defaultBurstSteps(20, 5, 10));
     expect(buildScalingModel({ ...input, metricPeriodSeconds: 30 }).burst.steps).toEqual(defaultBurstSteps(20, 5));
     for (const max of [1, 2, 3, 20, 100, 500, 10_000]) {
