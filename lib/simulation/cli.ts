@@ -16,6 +16,7 @@ import {
   ALL_SCALE_NAMES, FULL_SUITE, SCALES, SUITE_COMPUTES, SUITE_NAMES, ALL_SHAPE_NAMES, ALL_SOURCE_NAMES, type SuiteCellKey, type SuiteRun, type SuiteSelection,
 } from './suite';
 import { loadTrace, numberOption as number, SHARED_OPTIONS } from './cli-options';
+import { MAX_SEED } from './params';
 import { runSuiteInParallel } from './suite-pool';
 import { DEFAULT_BASE_RATE, materialize, SCENARIO_NAMES, traceToCsv, type Trace } from './trace';
 
@@ -104,10 +105,15 @@ const SCENARIO_ONLY = [...SCENARIO_INPUTS, 'duration', 'no-charts'] as const;
 
 type CliValues = Partial<Record<(typeof RUN_ONLY)[number] | 'seed', string>>;
 
+/** `--seed`, checked where it is given rather than in the first cell that uses it. */
+function seedOption(value: string | undefined): number | undefined {
+  return number('seed', value, (n) => Number.isInteger(n) && n >= 0 && n <= MAX_SEED, `an integer 0-${MAX_SEED}`);
+}
+
 /** The seed, latency goal and publication delay of a suite run or a cell. */
 function suiteRun(values: CliValues, base: SuiteRun): SuiteRun {
   return {
-    seed: number('seed', values.seed) ?? base.seed,
+    seed: seedOption(values.seed) ?? base.seed,
     latencyGoalSeconds: number('latency-goal', values['latency-goal'], (n) => n > 0 && n <= 86_400, 'a number of seconds > 0 and <= 86400') ?? base.latencyGoalSeconds,
     publicationDelaySeconds: number('publication-delay', values['publication-delay'], (n) => n >= 0 && n <= 3600, 'a number of seconds 0-3600') ?? base.publicationDelaySeconds,
   };
@@ -171,7 +177,7 @@ export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions 
   const runOnly = given(values, RUN_ONLY);
   if (runOnly.length > 0) throw new Error(`${runOnly.join(', ')} only apply with --suite or --cell`);
   const file: ConfigFile = values.config ? JSON.parse(fs.readFileSync(values.config, 'utf8')) : {};
-  const seed = number('seed', values.seed) ?? file.seed ?? 1;
+  const seed = seedOption(values.seed) ?? file.seed ?? 1;
   const minWorkers = number('min-workers', values['min-workers']);
   const maxWorkers = number('max-workers', values['max-workers']);
   const config: ConfigFile = {
