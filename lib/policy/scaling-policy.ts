@@ -357,10 +357,10 @@ export function trimSteps(maxWorkers: number, actionsPerCount: number): ScalingS
  * the suite's small fleet with metric math, p95 75-112 s against a 60 s goal on steady, daily
  * wave, ramp and sinusoid loads. At half, 37-60 s, for 1-10 % more worker-minutes (the workers
  * the throughput needs are the same; only the queue in front of them is shorter). Swept on the
- * full suite, seeds 1 and 2: 0.35 passed 109 and 108 of 120 cells at 1.19x and 1.18x perfect
- * foresight's worker-minutes, 0.5 108 and 108 at 1.16x, 0.7 104 and 101 at 1.14x and 1.13x. The publisher's
- * cells alone pass the same at 0.7 for 2 % less, but lose 4 of 48 with datapoints 60 s late
- * (docs/simulation.md, twenty-first round).
+ * full suite, seeds 1 and 2 (cells passing of 120, worker-minutes / perfect foresight's): 0.35,
+ * 109 and 108 at 1.19x and 1.18x; 0.5, 108 and 108 at 1.16x; 0.7, 104 and 101 at 1.14x and
+ * 1.13x. The publisher's cells alone pass the same at 0.7 for 2 % less, but lose 4 of 48 with
+ * datapoints 60 s late (docs/simulation.md, twenty-first round).
  */
 export const HELD_BACKLOG_RATIO = 0.5;
 
