@@ -62,6 +62,7 @@ describe('3. values from a CfnParameter', () => {
     ['concurrency', (s: Stack) => ({ concurrency: number(s, 'P') }), /- concurrency: must be a value known at synth \(scaling divides in-flight messages by it/],
     ['cpu', (s: Stack) => ({ compute: AgentCompute.fargate({ cpu: number(s, 'P') }) }), /- compute\.cpu: must be a value known at synth/],
     ['stopTimeout', (s: Stack) => ({ compute: AgentCompute.ec2({ stopTimeout: Duration.seconds(number(s, 'P')) }) }), /- compute\.stopTimeout: must be a value known at synth/],
+    ['workerStartTime', (s: Stack) => ({ compute: AgentCompute.fargate({ workerStartTime: Duration.seconds(number(s, 'P')) }) }), /- compute\.workerStartTime: must be a value known at synth \(the burst signal's metric math/],
   ])('%s as a token is refused by name where it is computed with', (_prop, props, message) => {
     const stack = testStack();
     expect(() => agents(props(stack), stack)).toThrow(message);

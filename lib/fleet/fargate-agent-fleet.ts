@@ -11,7 +11,7 @@ import type { Construct } from 'constructs';
 import { PUBLISHER_ENV, PUBLISHER_IAM_ACTIONS } from '../../lambda/backlog-publisher/contract';
 import { metricDataQueries } from '../scaling/metric-queries';
 import { WORKER_START_SECONDS } from '../policy/scaling-policy';
-import { check, checkIntegerRange, formatViolations, type Violation } from '../policy/violation';
+import { check, checkIntegerRange, checkRange, formatViolations, type Violation } from '../policy/violation';
 import { AGENT_ENV, WORKER_DEFAULTS, type WorkerTimings } from '../worker/contract';
 import { acknowledgeGranteeWildcard, acknowledgeRule } from '../nag-acknowledgements';
 import { checkWholeSeconds, knownNumber, knownSeconds, refuseTokens, throwIfInvalid } from '../validation';
@@ -112,6 +112,17 @@ export interface FargateComputeOptions {
    * @default ecs.FargatePlatformVersion.LATEST
    */
   readonly platformVersion?: ecs.FargatePlatformVersion;
+  /**
+   * How long a task takes from its launch to taking messages, at worst: the image pull and the
+   * agent's own start (1-3600 s). The burst signal projects the backlog's growth over it, up to
+   * its next look at the fleet (`growthHorizonSeconds`: two metric periods, at least 60 s), so a
+   * slower start than the default changes only the one-minute metrics' burst. Declare it for a
+   * large image: with tasks starting in 60-150 s, declaring 150 s passed 19 and 20 of the suite's
+   * 30 Fargate metric-math cells on seeds 1 and 2 against 18 and 18 (docs/simulation.md,
+   * twenty-second round).
+   * @default Duration.seconds(60): tasks start in 25-60 s (`WORKER_START_SECONDS.fargate`)
+   */
+  readonly workerStartTime?: Duration;
 }
 
 /** Properties of a `FargateAgentFleet`. */
@@ -203,8 +214,8 @@ export class FargateAgentFleet extends Resource implements IAgentFleet, ec2.ICon
   public readonly minWorkers: number;
   public readonly maxWorkers: number;
   public readonly concurrency: number;
-  /** A task's launch to running: 25-60 s. */
-  public readonly workerStartTime = Duration.seconds(WORKER_START_SECONDS.fargate);
+  /** A task's launch to taking messages, at worst (`workerStartTime`). */
+  public readonly workerStartTime: Duration;
   public readonly fleetName: string;
   public readonly timings: WorkerTimings;
   public readonly metricsNamespace: string;
@@ -241,6 +252,9 @@ export class FargateAgentFleet extends Resource implements IAgentFleet, ec2.ICon
       ...sizeViolations,
       ...checkWholeSeconds({ taskProtectionExpiry: props.taskProtectionExpiry }),
       ...refuseTokens({ taskProtectionExpiry: props.taskProtectionExpiry }, 'the worker gets it in minutes'),
+      ...checkWholeSeconds({ workerStartTime: props.workerStartTime }),
+      ...refuseTokens({ workerStartTime: props.workerStartTime }, 'the burst signal\'s metric math is computed from it'),
+      ...checkRange('workerStartTime', knownSeconds(props.workerStartTime), 1, 3600, ' seconds'),
       ...(props.cluster && props.vpc
         ? check(false, 'vpc', 'unset when `cluster` is given (the cluster\'s VPC is used)', props.vpc.node.path) : []),
       ...(props.ephemeralStorageGiB === undefined ? [] : checkIntegerRange('ephemeralStorageGiB', knownNumber(props.ephemeralStorageGiB), 21, 200)),
@@ -254,6 +268,7 @@ export class FargateAgentFleet extends Resource implements IAgentFleet, ec2.ICon
     this.fleetName = settings.fleetName;
     this.timings = settings.timings;
     this.metricsNamespace = settings.metricsNamespace;
+    this.workerStartTime = props.workerStartTime ?? Duration.seconds(WORKER_START_SECONDS.fargate);
 
     this.cluster = props.cluster ?? new ecs.Cluster(this, 'Cluster', {
       vpc: props.vpc ?? createFleetVpc(this, props.logRetention ?? FLEET_DEFAULTS.logRetention),

@@ -178,6 +178,9 @@ describe('FargateAgentFleet', () => {
       [{ environment: { QUEUE_URL: 'https://elsewhere' } }, /environment.QUEUE_URL: must be unset: the fleet sets it from its props, got https:\/\/elsewhere/],
       [{ taskProtectionExpiry: Duration.days(3) }, /taskProtectionExpiry \(minutes\): must be an integer 1-2880, got 4320/],
       [{ taskProtectionExpiry: Duration.minutes(2) }, /taskProtectionExpiry: must be >= handlerTimeout \(300 seconds\).*got 120 seconds/],
+      [{ workerStartTime: Duration.hours(2) }, /workerStartTime: must be 1-3600 seconds, got 7200 seconds/],
+      [{ workerStartTime: Duration.seconds(0) }, /workerStartTime: must be 1-3600 seconds, got 0 seconds/],
+      [{ workerStartTime: Duration.millis(1500) }, /workerStartTime: must be a whole number of seconds, got 1.5 seconds/],
       [{ onDemandBaseWorkers: 1 }, /onDemandBaseWorkers: must be 0 unless spot is true, got 1/],
       [{ spot: true, onDemandBaseWorkers: 11 }, /onDemandBaseWorkers: must be an integer 0-10 \(maxWorkers\), got 11/],
     ])('%o is an error naming the path, prop, range and value', (props, message) => {

@@ -245,6 +245,29 @@ describe('BacklogScaling', () => {
     expect(stack).toBeDefined();
   });
 
+  test('a Fargate fleet\'s declared start-up sets the burst\'s growth horizon, up to its next look', () => {
+    const burstWith = (workerStartTime: Duration | undefined, publisherPeriod?: Duration) => {
+      const stack = testStack();
+      const queue = new AgentQueue(stack, 'Tasks');
+      const fleet = new FargateAgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE, maxWorkers: 20, workerStartTime });
+      const publisher = publisherPeriod ? new BacklogPublisher(stack, 'Publisher', { queue, fleet, period: publisherPeriod }) : undefined;
+      new BacklogScaling(stack, 'Scaling', { fleet, queue, target: BacklogTarget.perWorker(40), publisher });
+      return { fleet, template: synthTemplate(stack) };
+    };
+    const desired = '20 \\* FILL\\(desired, REPEAT\\)';
+    const byDefault = burstWith(undefined);
+    expect(byDefault.fleet.workerStartTime.toSeconds()).toBe(WORKER_START_SECONDS.fargate);
+    expect(alarmByExpression(byDefault.template, new RegExp(`^visible \\+ 1 \\* ${GROWTH} - ${desired}$`))).toBeDefined();
+    // 150 s on one-minute metrics: two periods, the scale-out cooldown after which the burst reads its own workers.
+    const slow = burstWith(Duration.seconds(150));
+    expect(slow.fleet.workerStartTime.toSeconds()).toBe(150);
+    expect(alarmByExpression(slow.template, new RegExp(`^visible \\+ 2 \\* ${GROWTH} - ${desired}$`))).toBeDefined();
+    // 90 s: one and a half periods.
+    expect(alarmByExpression(burstWith(Duration.seconds(90)).template, new RegExp(`^visible \\+ 1\\.5 \\* ${GROWTH} - ${desired}$`))).toBeDefined();
+    // With the publisher's 10 s metrics the next look is 60 s away whatever the start-up.
+    expect(alarmByExpression(burstWith(Duration.seconds(150), Duration.seconds(10)).template, new RegExp(`^visible \\+ 6 \\* ${GROWTH} - 20 \\* desired$`))).toBeDefined();
+  });
+
   describe('validation', () => {
     test.each([
       ['a target of 0', { target: BacklogTarget.perWorker(0) }, /target: must be > 0 messages per worker, got 0/],
