@@ -16,7 +16,7 @@ import {
   ALL_SCALE_NAMES, FULL_SUITE, SCALES, SUITE_COMPUTES, SUITE_NAMES, ALL_SHAPE_NAMES, ALL_SOURCE_NAMES, type SuiteCellKey, type SuiteRun, type SuiteSelection,
 } from './suite';
 import { loadTrace, numberOption as number, SHARED_OPTIONS } from './cli-options';
-import { MAX_SEED } from './params';
+import { MAX_SEED, type StartupRange } from './params';
 import { runSuiteInParallel } from './suite-pool';
 import { DEFAULT_BASE_RATE, materialize, SCENARIO_NAMES, traceToCsv, type Trace } from './trace';
 
@@ -42,13 +42,18 @@ Options:
   --cell <shape>,<scale>,<source>,<compute>
                         replay one cell of the suite (a scorecard CSV row's first four columns)
                         as a scenario: its load, fleet and policies, a table per policy and
-                        charts; with --seed, --latency-goal and --publication-delay as the suite's
+                        charts; with --seed, --latency-goal, --publication-delay and
+                        --fargate-start as the suite's
   --latency-goal <s>    with --suite or --cell: the latency goal every cell's fleet derives its
                         target from, and the pass rule's first bound (default: 60)
   --publication-delay <s>
                         with --suite or --cell: seconds after its period that every source's
                         datapoint becomes readable by the alarms (default: each source's own,
                         60 for metric math and 10 for the publisher); KEDA reads the queue itself
+  --fargate-start <min>-<max>
+                        with --suite or --cell: seconds a Fargate task takes to start taking
+                        messages, uniform in that range, for every policy (default: 25-60);
+                        our fleet declares <max> as its workerStartTime, as for a large image
   --jobs <n>            with --suite: cells run in n processes at once (default: the cores, here
                         ${availableParallelism()}); the scorecard is the same for any n
   --scenario <name>     built-in load: ${SCENARIO_NAMES.join(', ')} (default: viral-burst)
@@ -98,7 +103,7 @@ function withSuiteValue(argv: readonly string[]): string[] {
 
 const SUITE_ONLY = ['shapes', 'scales', 'sources', 'computes', 'jobs'] as const;
 /** What a suite's cells share (`SuiteRun`), for a suite or one cell of it. */
-const RUN_ONLY = ['latency-goal', 'publication-delay'] as const;
+const RUN_ONLY = ['latency-goal', 'publication-delay', 'fargate-start'] as const;
 /** What sets the load and the fleet of a scenario; a suite's cell has its own. */
 const SCENARIO_INPUTS = ['scenario', 'trace', 'config', 'base-rate', 'min-workers', 'max-workers'] as const;
 const SCENARIO_ONLY = [...SCENARIO_INPUTS, 'duration', 'no-charts'] as const;
@@ -110,12 +115,28 @@ function seedOption(value: string | undefined): number | undefined {
   return number('seed', value, (n) => Number.isInteger(n) && n >= 0 && n <= MAX_SEED, `an integer 0-${MAX_SEED}`);
 }
 
-/** The seed, latency goal and publication delay of a suite run or a cell. */
+/**
+ * `--fargate-start <min>-<max>`: whole seconds, min <= max, and max a `workerStartTime` the
+ * Fargate fleet takes (1-3600 s).
+ */
+function fargateStartOption(value: string | undefined): StartupRange | undefined {
+  if (value === undefined) return undefined;
+  const match = /^(\d+)-(\d+)$/.exec(value.trim());
+  const [min, max] = match ? [Number(match[1]), Number(match[2])] : [NaN, NaN];
+  if (!(min <= max && max >= 1 && max <= 3600)) {
+    throw new Error(`--fargate-start must be <min>-<max> in whole seconds, with min <= max and max 1-3600, got "${value}"`);
+  }
+  return { min, max };
+}
+
+/** The seed, latency goal, publication delay and Fargate start-up of a suite run or a cell. */
 function suiteRun(values: CliValues, base: SuiteRun): SuiteRun {
+  const fargateStartSeconds = fargateStartOption(values['fargate-start']) ?? base.fargateStartSeconds;
   return {
     seed: seedOption(values.seed) ?? base.seed,
     latencyGoalSeconds: number('latency-goal', values['latency-goal'], (n) => n > 0 && n <= 86_400, 'a number of seconds > 0 and <= 86400') ?? base.latencyGoalSeconds,
     publicationDelaySeconds: number('publication-delay', values['publication-delay'], (n) => n >= 0 && n <= 3600, 'a number of seconds 0-3600') ?? base.publicationDelaySeconds,
+    ...(fargateStartSeconds ? { fargateStartSeconds } : {}),
   };
 }
 
@@ -137,6 +158,7 @@ export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions 
       'computes': { type: 'string' },
       'latency-goal': { type: 'string' },
       'publication-delay': { type: 'string' },
+      'fargate-start': { type: 'string' },
       'jobs': { type: 'string' },
       'duration': { type: 'string' },
       'no-progress': { type: 'boolean' },

@@ -21,7 +21,7 @@ export type ComputeKind = 'fargate' | 'ec2';
 export interface WorkerParams {
   readonly compute: ComputeKind;
   /** Start-up delay from launch to receiving messages, uniform in [min, max] seconds. */
-  readonly startupSeconds: { readonly min: number; readonly max: number };
+  readonly startupSeconds: StartupRange;
   /** Messages a worker processes at once (`AgentWorker` `concurrency`). */
   readonly concurrency: number;
   readonly processingTime: ProcessingTimeParams;
@@ -83,8 +83,14 @@ export interface SimulationParams {
   readonly delaySeconds: number;
 }
 
+/** A start-up delay, drawn uniformly between min and max seconds. */
+export interface StartupRange {
+  readonly min: number;
+  readonly max: number;
+}
+
 /** Start-up delays by compute kind. */
-export const STARTUP_SECONDS: Record<ComputeKind, { readonly min: number; readonly max: number }> = {
+export const STARTUP_SECONDS: Record<ComputeKind, StartupRange> = {
   /** Fargate task launch to running: about 25-60 s, image size matters (reported; NOTES.md). */
   fargate: { min: 25, max: WORKER_START_SECONDS.fargate },
   /** EC2 instance launch to InService and the agent container up: about 60-180 s (reported; no AWS figure). */

@@ -11,7 +11,7 @@ import { AWS_SCALING_FACTS, buildScalingModel, validateScalingModel, WORKER_STAR
 import { AdjustmentType } from '../policy/steps';
 import { checkIntegerRange, formatViolations } from '../policy/violation';
 import { kedaDefaults, scaledObjectFromModel, type ScaledObjectSpec } from './keda';
-import { WARM_POOL_STARTUP_SECONDS, warmPoolStoppedCostRatio, type SimulationParams } from './params';
+import { WARM_POOL_STARTUP_SECONDS, warmPoolStoppedCostRatio, type SimulationParams, type StartupRange } from './params';
 
 interface PolicyBase {
   /** Short name, used in the table and file names. */
@@ -33,7 +33,7 @@ interface PolicyBase {
  */
 export interface WarmPool {
   readonly maxPrepared: number;
-  readonly startupSeconds: { readonly min: number; readonly max: number };
+  readonly startupSeconds: StartupRange;
   /** A stopped instance's price (its volume) as a share of a running one's: worker time per second stopped. */
   readonly stoppedCostRatio: number;
 }

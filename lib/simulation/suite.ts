@@ -5,7 +5,7 @@
  */
 import { compare, initialWorkers, type Comparison } from './compare';
 import { resolveConfig, type ConfigFile, type SimulationConfig } from './config';
-import { DEFAULT_PARAMS, type ComputeKind, type ProcessingTimeParams } from './params';
+import { DEFAULT_PARAMS, type ComputeKind, type ProcessingTimeParams, type StartupRange } from './params';
 import {
   foresightPolicy, kedaPolicy, oursOnKedaPolicy, oursPolicy, plainStepsPolicy, qpfsPolicy, reactiveBoundPolicy, type ReactiveBoundVariant,
 } from './policies';
@@ -241,6 +241,12 @@ export interface SuiteRun {
    * not know it). KEDA reads the queue itself and is not delayed. @default - each source's own
    */
   readonly publicationDelaySeconds?: number;
+  /**
+   * How long a Fargate task takes to start taking messages, drawn uniformly in [min, max], for
+   * every policy on a Fargate cell; our fleet declares max as its `workerStartTime`, as a user
+   * with a slow image would. EC2 cells keep their own. @default - `STARTUP_SECONDS.fargate`, 25-60 s
+   */
+  readonly fargateStartSeconds?: StartupRange;
 }
 
 /** Which cells to run. */
@@ -279,6 +285,8 @@ export interface SuiteCell {
   readonly latencyGoalSeconds: number;
   /** The publication delay the run set for every source (`SuiteRun`); unset when each source had its own. */
   readonly publicationDelaySeconds?: number;
+  /** On a Fargate cell, the tasks' start-up the run set (`SuiteRun`); unset for the default. */
+  readonly fargateStartSeconds?: StartupRange;
   readonly summaries: Readonly<Record<string, RunSummary>>;
   /** ours' p95 wait must be at most this: max(latency goal, foresight p95 + 60 s, QPFS p95 / 3). */
   readonly waitBound: number;
@@ -339,13 +347,22 @@ function latencyGoal(run: SuiteRun): number {
 export function suiteConfigFile(key: SuiteCellKey, run: SuiteRun): ConfigFile {
   const s = SCALES[key.scale];
   const src = SOURCES[key.source];
+  const start = fargateStart(key, run);
   return {
     seed: run.seed,
     latencyGoalSeconds: latencyGoal(run),
-    fleet: { minWorkers: 0, maxWorkers: s.maxWorkers, metricPeriodSeconds: src.metricPeriodSeconds, inputsArriveTogether: src.inputsArriveTogether },
-    worker: { compute: key.compute, concurrency: s.concurrency, processingTime: processingTime(key.shape, s) },
+    fleet: {
+      minWorkers: 0, maxWorkers: s.maxWorkers, metricPeriodSeconds: src.metricPeriodSeconds, inputsArriveTogether: src.inputsArriveTogether,
+      ...(start ? { workerStartSeconds: start.max } : {}),
+    },
+    worker: { compute: key.compute, concurrency: s.concurrency, processingTime: processingTime(key.shape, s), ...(start ? { startupSeconds: start } : {}) },
     cloudWatch: { countSampleSeconds: src.countSampleSeconds, publicationDelaySeconds: run.publicationDelaySeconds ?? src.publicationDelaySeconds },
   };
+}
+
+/** The Fargate start-up a run set, on a Fargate cell. */
+function fargateStart(key: SuiteCellKey, run: SuiteRun): StartupRange | undefined {
+  return key.compute === 'fargate' ? run.fargateStartSeconds : undefined;
 }
 
 /** The simulation config of a cell. */
@@ -390,7 +407,8 @@ export function runCell(key: SuiteCellKey, run: SuiteRun): SuiteCell {
 export function judgeComparison(key: SuiteCellKey, run: SuiteRun, result: Comparison): SuiteCell {
   const summaries = Object.fromEntries(result.summaries.map((s) => [s.policy, s]));
   const delay = run.publicationDelaySeconds === undefined ? {} : { publicationDelaySeconds: run.publicationDelaySeconds };
-  return judge({ ...key, latencyGoalSeconds: latencyGoal(run), ...delay, summaries });
+  const start = fargateStart(key, run);
+  return judge({ ...key, latencyGoalSeconds: latencyGoal(run), ...delay, ...(start ? { fargateStartSeconds: start } : {}), summaries });
 }
 
 /** A cell's result in one line: its name, pass or why not, its wait bound and cost ratio. */
@@ -399,7 +417,7 @@ export function describeCell(cell: SuiteCell): string {
 }
 
 /** Applies the pass rule to a cell's summaries. */
-export function judge(cell: Pick<SuiteCell, 'shape' | 'scale' | 'source' | 'compute' | 'latencyGoalSeconds' | 'publicationDelaySeconds' | 'summaries'>): SuiteCell {
+export function judge(cell: Pick<SuiteCell, 'shape' | 'scale' | 'source' | 'compute' | 'latencyGoalSeconds' | 'publicationDelaySeconds' | 'fargateStartSeconds' | 'summaries'>): SuiteCell {
   const s = cell.summaries;
   const ours = s.ours;
   const foresight = s['perfect-foresight'];
@@ -517,6 +535,7 @@ export function formatScorecard(cells: readonly SuiteCell[]): string {
   const v = verdict(cells);
   const goals = [...new Set(cells.map((c) => c.latencyGoalSeconds))];
   const delays = [...new Set(cells.map((c) => c.publicationDelaySeconds))];
+  const starts = [...new Set(cells.flatMap((c) => (c.fargateStartSeconds ? [`${c.fargateStartSeconds.min}-${c.fargateStartSeconds.max}`] : [])))];
   return [
     line(HEADER),
     widths.map((w) => '-'.repeat(w)).join('  '),
@@ -525,7 +544,8 @@ export function formatScorecard(cells: readonly SuiteCell[]): string {
     `verdict: ${v.pass ? 'PASS' : 'FAIL'}: ${v.passed}/${v.cells} cells pass; geometric mean of worker-minutes / perfect foresight ${v.geomeanCostRatio.toFixed(2)}x (at most ${MAX_GEOMEAN_COST_RATIO}x)`
       + (v.passed < v.cells ? `; ${v.beyondReactiveBound} of the ${v.cells - v.passed} failing cells are beyond the reactive bound` : '')
       + (goals.length === 1 && goals[0] !== DEFAULT_PARAMS.latencyGoalSeconds ? `; latency goal ${goals[0]} s` : '')
-      + (delays.length === 1 && delays[0] !== undefined ? `; datapoints readable ${delays[0]} s after their period` : ''),
+      + (delays.length === 1 && delays[0] !== undefined ? `; datapoints readable ${delays[0]} s after their period` : '')
+      + (starts.length === 1 ? `; Fargate tasks start in ${starts[0]} s` : ''),
   ].join('\n');
 }
 

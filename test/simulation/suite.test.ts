@@ -102,6 +102,33 @@ describe('the publication delay (`--publication-delay`)', () => {
   });
 });
 
+describe('the Fargate start-up (`--fargate-start`)', () => {
+  const slow = { min: 60, max: 150 };
+
+  test('sets a Fargate cell\'s task start-up for every policy and ours\' declared one; an EC2 cell keeps its own', () => {
+    const key = { shape: 'spiky', scale: 'small', source: 'metric-math', compute: 'fargate' } as const;
+    const own = suiteConfig(key, { seed: 1 });
+    const started = suiteConfig(key, { seed: 1, fargateStartSeconds: slow });
+    expect(own.params.worker.startupSeconds).toEqual({ min: 25, max: 60 });
+    expect(started.params.worker.startupSeconds).toEqual(slow);
+    expect(started.fleet).toEqual({ ...own.fleet, workerStartSeconds: 150 });
+    expect({ ...started.params, worker: own.params.worker }).toEqual(own.params);
+    const ec2 = { ...key, compute: 'ec2' } as const;
+    expect(suiteConfig(ec2, { seed: 1, fargateStartSeconds: slow })).toEqual(suiteConfig(ec2, { seed: 1 }));
+  });
+
+  test('slower tasks: every policy waits longer for the spikes\' workers, foresight (no start-up) alone does not; the verdict says so', () => {
+    const key = { shape: 'spiky', scale: 'small', source: 'publisher', compute: 'fargate' } as const;
+    const own = runCell(key, { seed: 1 });
+    const started = runCell(key, { seed: 1, fargateStartSeconds: slow });
+    for (const policy of ['ours', 'qpfs-defaults', 'keda']) expect(started.summaries[policy].waitP95).toBeGreaterThan(own.summaries[policy].waitP95);
+    expect(started.summaries['perfect-foresight']).toEqual(own.summaries['perfect-foresight']);
+    expect(started.fargateStartSeconds).toEqual(slow);
+    expect(formatScorecard([started])).toMatch(/^verdict: .*; Fargate tasks start in 60-150 s$/m);
+    expect(formatScorecard([own])).not.toMatch(/Fargate tasks start/);
+  });
+});
+
 describe('the pass rule', () => {
   const summary = (policy: string, waitP95: number, workerMinutes: number) => ({ policy, waitP95, workerMinutes }) as RunSummary;
   const cell = (ours: [number, number], keda: [number, number]): SuiteCell => judge({
