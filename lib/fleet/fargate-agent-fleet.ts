@@ -118,8 +118,8 @@ export interface FargateComputeOptions {
    * its next look at the fleet (`growthHorizonSeconds`: two metric periods, at least 60 s), so a
    * slower start than the default changes only the one-minute metrics' burst. Declare it for a
    * large image: with tasks starting in 60-150 s, declaring 150 s passed 19 and 20 of the suite's
-   * 30 Fargate metric-math cells on seeds 1 and 2 against 18 and 18 (docs/simulation.md,
-   * twenty-second round).
+   * 30 Fargate metric-math cells on seeds 1 and 2 against 18 and 18, for 1.5-1.7 % more
+   * worker-minutes (docs/simulation.md, twenty-second round).
    * @default Duration.seconds(60): tasks start in 25-60 s (`WORKER_START_SECONDS.fargate`)
    */
   readonly workerStartTime?: Duration;
