@@ -42,8 +42,8 @@ Options:
   --cell <shape>,<scale>,<source>,<compute>
                         replay one cell of the suite (a scorecard CSV row's first four columns)
                         as a scenario: its load, fleet and policies, a table per policy and
-                        charts; with --seed, --latency-goal, --publication-delay and
-                        --fargate-start as the suite's
+                        charts; with --seed, --latency-goal, --publication-delay,
+                        --fargate-start and --no-warm-pool as the suite's
   --latency-goal <s>    with --suite or --cell: the latency goal every cell's fleet derives its
                         target from, and the pass rule's first bound (default: 60)
   --publication-delay <s>
@@ -54,6 +54,8 @@ Options:
                         with --suite or --cell: seconds a Fargate task takes to start taking
                         messages, uniform in that range, for every policy (default: 25-60);
                         our fleet declares <max> as its workerStartTime, as for a large image
+  --no-warm-pool        with --suite or --cell: our EC2 fleets run without the warm pool (a Spot
+                        group, or warmPool: false): new instances start in 60-180 s
   --jobs <n>            with --suite: cells run in n processes at once (default: the cores, here
                         ${availableParallelism()}); the scorecard is the same for any n
   --scenario <name>     built-in load: ${SCENARIO_NAMES.join(', ')} (default: viral-burst)
@@ -103,12 +105,12 @@ function withSuiteValue(argv: readonly string[]): string[] {
 
 const SUITE_ONLY = ['shapes', 'scales', 'sources', 'computes', 'jobs'] as const;
 /** What a suite's cells share (`SuiteRun`), for a suite or one cell of it. */
-const RUN_ONLY = ['latency-goal', 'publication-delay', 'fargate-start'] as const;
+const RUN_ONLY = ['latency-goal', 'publication-delay', 'fargate-start', 'no-warm-pool'] as const;
 /** What sets the load and the fleet of a scenario; a suite's cell has its own. */
 const SCENARIO_INPUTS = ['scenario', 'trace', 'config', 'base-rate', 'min-workers', 'max-workers'] as const;
 const SCENARIO_ONLY = [...SCENARIO_INPUTS, 'duration', 'no-charts'] as const;
 
-type CliValues = Partial<Record<(typeof RUN_ONLY)[number] | 'seed', string>>;
+type CliValues = Partial<Record<Exclude<(typeof RUN_ONLY)[number], 'no-warm-pool'> | 'seed', string>> & { readonly 'no-warm-pool'?: boolean };
 
 /** `--seed`, checked where it is given rather than in the first cell that uses it. */
 function seedOption(value: string | undefined): number | undefined {
@@ -129,7 +131,7 @@ function fargateStartOption(value: string | undefined): StartupRange | undefined
   return { min, max };
 }
 
-/** The seed, latency goal, publication delay and Fargate start-up of a suite run or a cell. */
+/** The seed, latency goal, publication delay, Fargate start-up and EC2 warm pool of a suite run or a cell. */
 function suiteRun(values: CliValues, base: SuiteRun): SuiteRun {
   const fargateStartSeconds = fargateStartOption(values['fargate-start']) ?? base.fargateStartSeconds;
   return {
@@ -137,6 +139,7 @@ function suiteRun(values: CliValues, base: SuiteRun): SuiteRun {
     latencyGoalSeconds: number('latency-goal', values['latency-goal'], (n) => n > 0 && n <= 86_400, 'a number of seconds > 0 and <= 86400') ?? base.latencyGoalSeconds,
     publicationDelaySeconds: number('publication-delay', values['publication-delay'], (n) => n >= 0 && n <= 3600, 'a number of seconds 0-3600') ?? base.publicationDelaySeconds,
     ...(fargateStartSeconds ? { fargateStartSeconds } : {}),
+    ...(values['no-warm-pool'] ? { ec2WarmPool: false } : {}),
   };
 }
 
@@ -159,6 +162,7 @@ export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions 
       'latency-goal': { type: 'string' },
       'publication-delay': { type: 'string' },
       'fargate-start': { type: 'string' },
+      'no-warm-pool': { type: 'boolean' },
       'jobs': { type: 'string' },
       'duration': { type: 'string' },
       'no-progress': { type: 'boolean' },

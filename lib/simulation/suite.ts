@@ -247,6 +247,11 @@ export interface SuiteRun {
    * with a slow image would. EC2 cells keep their own. @default - `STARTUP_SECONDS.fargate`, 25-60 s
    */
   readonly fargateStartSeconds?: StartupRange;
+  /**
+   * false: our fleet on an EC2 cell has no warm pool (a Spot group, or `warmPool: false`), so its
+   * instances start new, as the baselines' do. @default true
+   */
+  readonly ec2WarmPool?: boolean;
 }
 
 /** Which cells to run. */
@@ -287,6 +292,8 @@ export interface SuiteCell {
   readonly publicationDelaySeconds?: number;
   /** On a Fargate cell, the tasks' start-up the run set (`SuiteRun`); unset for the default. */
   readonly fargateStartSeconds?: StartupRange;
+  /** On an EC2 cell, false when the run took our fleet's warm pool away (`SuiteRun`); unset for the default. */
+  readonly ec2WarmPool?: false;
   readonly summaries: Readonly<Record<string, RunSummary>>;
   /** ours' p95 wait must be at most this: max(latency goal, foresight p95 + 60 s, QPFS p95 / 3). */
   readonly waitBound: number;
@@ -354,6 +361,7 @@ export function suiteConfigFile(key: SuiteCellKey, run: SuiteRun): ConfigFile {
     fleet: {
       minWorkers: 0, maxWorkers: s.maxWorkers, metricPeriodSeconds: src.metricPeriodSeconds, inputsArriveTogether: src.inputsArriveTogether,
       ...(start ? { workerStartSeconds: start.max } : {}),
+      ...(withoutWarmPool(key, run) ? { warmPool: false } : {}),
     },
     worker: { compute: key.compute, concurrency: s.concurrency, processingTime: processingTime(key.shape, s), ...(start ? { startupSeconds: start } : {}) },
     cloudWatch: { countSampleSeconds: src.countSampleSeconds, publicationDelaySeconds: run.publicationDelaySeconds ?? src.publicationDelaySeconds },
@@ -363,6 +371,11 @@ export function suiteConfigFile(key: SuiteCellKey, run: SuiteRun): ConfigFile {
 /** The Fargate start-up a run set, on a Fargate cell. */
 function fargateStart(key: SuiteCellKey, run: SuiteRun): StartupRange | undefined {
   return key.compute === 'fargate' ? run.fargateStartSeconds : undefined;
+}
+
+/** Whether a run took the warm pool from an EC2 cell's fleet. */
+function withoutWarmPool(key: SuiteCellKey, run: SuiteRun): boolean {
+  return key.compute === 'ec2' && run.ec2WarmPool === false;
 }
 
 /** The simulation config of a cell. */
@@ -408,7 +421,10 @@ export function judgeComparison(key: SuiteCellKey, run: SuiteRun, result: Compar
   const summaries = Object.fromEntries(result.summaries.map((s) => [s.policy, s]));
   const delay = run.publicationDelaySeconds === undefined ? {} : { publicationDelaySeconds: run.publicationDelaySeconds };
   const start = fargateStart(key, run);
-  return judge({ ...key, latencyGoalSeconds: latencyGoal(run), ...delay, ...(start ? { fargateStartSeconds: start } : {}), summaries });
+  return judge({
+    ...key, latencyGoalSeconds: latencyGoal(run), ...delay, ...(start ? { fargateStartSeconds: start } : {}),
+    ...(withoutWarmPool(key, run) ? { ec2WarmPool: false as const } : {}), summaries,
+  });
 }
 
 /** A cell's result in one line: its name, pass or why not, its wait bound and cost ratio. */
@@ -417,7 +433,7 @@ export function describeCell(cell: SuiteCell): string {
 }
 
 /** Applies the pass rule to a cell's summaries. */
-export function judge(cell: Pick<SuiteCell, 'shape' | 'scale' | 'source' | 'compute' | 'latencyGoalSeconds' | 'publicationDelaySeconds' | 'fargateStartSeconds' | 'summaries'>): SuiteCell {
+export function judge(cell: Pick<SuiteCell, 'shape' | 'scale' | 'source' | 'compute' | 'latencyGoalSeconds' | 'publicationDelaySeconds' | 'fargateStartSeconds' | 'ec2WarmPool' | 'summaries'>): SuiteCell {
   const s = cell.summaries;
   const ours = s.ours;
   const foresight = s['perfect-foresight'];
@@ -545,7 +561,8 @@ export function formatScorecard(cells: readonly SuiteCell[]): string {
       + (v.passed < v.cells ? `; ${v.beyondReactiveBound} of the ${v.cells - v.passed} failing cells are beyond the reactive bound` : '')
       + (goals.length === 1 && goals[0] !== DEFAULT_PARAMS.latencyGoalSeconds ? `; latency goal ${goals[0]} s` : '')
       + (delays.length === 1 && delays[0] !== undefined ? `; datapoints readable ${delays[0]} s after their period` : '')
-      + (starts.length === 1 ? `; Fargate tasks start in ${starts[0]} s` : ''),
+      + (starts.length === 1 ? `; Fargate tasks start in ${starts[0]} s` : '')
+      + (cells.some((c) => c.ec2WarmPool === false) ? '; EC2 fleets without the warm pool' : ''),
   ].join('\n');
 }
 

@@ -78,6 +78,7 @@ describe('the simulate command (child process)', () => {
     expect(fail(['--suite', '--fargate-start', '150-60'])).toThrow(/--fargate-start must be <min>-<max> in whole seconds, with min <= max and max 1-3600, got "150-60"/);
     expect(fail(['--suite', '--fargate-start', '90'])).toThrow(/--fargate-start must be <min>-<max> .*got "90"/);
     expect(fail(['--fargate-start', '60-150'])).toThrow(/--fargate-start only apply with --suite or --cell/);
+    expect(fail(['--no-warm-pool'])).toThrow(/--no-warm-pool only apply with --suite or --cell/);
     expect(fail(['--suite', '--seed', '1.5'])).toThrow(/--seed must be an integer 0-4294967295, got "1.5"/);
     expect(fail(['--seed=-1'])).toThrow(/--seed must be an integer 0-4294967295, got "-1"/);
   }, 60_000);

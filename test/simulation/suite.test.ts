@@ -3,6 +3,7 @@ import {
   SUITE_SHAPE_NAMES, type SuiteCell, type SuiteSourceName,
 } from '../../lib/simulation/suite';
 import type { RunSummary } from '../../lib/simulation/stats';
+import { oursPolicy } from '../../lib/simulation/policies';
 
 /**
  * A reduced suite, seeded and deterministic: every load shape on the 20-worker fleet at
@@ -126,6 +127,32 @@ describe('the Fargate start-up (`--fargate-start`)', () => {
     expect(started.fargateStartSeconds).toEqual(slow);
     expect(formatScorecard([started])).toMatch(/^verdict: .*; Fargate tasks start in 60-150 s$/m);
     expect(formatScorecard([own])).not.toMatch(/Fargate tasks start/);
+  });
+});
+
+describe('EC2 without the warm pool (`--no-warm-pool`)', () => {
+  test('takes the pool from an EC2 cell\'s fleet, which then declares a new instance\'s start-up; a Fargate cell is unchanged', () => {
+    const key = { shape: 'spiky', scale: 'small', source: 'metric-math', compute: 'ec2' } as const;
+    const own = suiteConfig(key, { seed: 1 });
+    const cold = suiteConfig(key, { seed: 1, ec2WarmPool: false });
+    expect(cold.fleet).toEqual({ ...own.fleet, warmPool: false });
+    expect(cold.params).toEqual(own.params);
+    expect(oursPolicy(own.fleet, own.params, 1).warmPool).toBeDefined();
+    expect(oursPolicy(cold.fleet, cold.params, 1).warmPool).toBeUndefined();
+    const fargate = { ...key, compute: 'fargate' } as const;
+    expect(suiteConfig(fargate, { seed: 1, ec2WarmPool: false })).toEqual(suiteConfig(fargate, { seed: 1 }));
+  });
+
+  test('without it, ours waits for new instances at the spikes\' onsets; the baselines, which have none, do not change; the verdict says so', () => {
+    const key = { shape: 'spiky', scale: 'small', source: 'publisher', compute: 'ec2' } as const;
+    const own = runCell(key, { seed: 1 });
+    const cold = runCell(key, { seed: 1, ec2WarmPool: false });
+    expect(cold.summaries.ours.waitP95).toBeGreaterThan(own.summaries.ours.waitP95);
+    for (const policy of ['qpfs-defaults', 'plain-steps', 'keda', 'perfect-foresight']) expect(cold.summaries[policy]).toEqual(own.summaries[policy]);
+    expect(cold.ec2WarmPool).toBe(false);
+    expect(own.ec2WarmPool).toBeUndefined();
+    expect(formatScorecard([cold])).toMatch(/^verdict: .*; EC2 fleets without the warm pool$/m);
+    expect(formatScorecard([own])).not.toMatch(/warm pool/);
   });
 });
 
