@@ -354,28 +354,24 @@ function latencyGoal(run: SuiteRun): number {
 export function suiteConfigFile(key: SuiteCellKey, run: SuiteRun): ConfigFile {
   const s = SCALES[key.scale];
   const src = SOURCES[key.source];
-  const start = fargateStart(key, run);
+  const { fargateStartSeconds: start, ec2WarmPool } = cellRunOptions(key, run);
   return {
     seed: run.seed,
     latencyGoalSeconds: latencyGoal(run),
     fleet: {
       minWorkers: 0, maxWorkers: s.maxWorkers, metricPeriodSeconds: src.metricPeriodSeconds, inputsArriveTogether: src.inputsArriveTogether,
       ...(start ? { workerStartSeconds: start.max } : {}),
-      ...(withoutWarmPool(key, run) ? { warmPool: false } : {}),
+      ...(ec2WarmPool === false ? { warmPool: false } : {}),
     },
     worker: { compute: key.compute, concurrency: s.concurrency, processingTime: processingTime(key.shape, s), ...(start ? { startupSeconds: start } : {}) },
     cloudWatch: { countSampleSeconds: src.countSampleSeconds, publicationDelaySeconds: run.publicationDelaySeconds ?? src.publicationDelaySeconds },
   };
 }
 
-/** The Fargate start-up a run set, on a Fargate cell. */
-function fargateStart(key: SuiteCellKey, run: SuiteRun): StartupRange | undefined {
-  return key.compute === 'fargate' ? run.fargateStartSeconds : undefined;
-}
-
-/** Whether a run took the warm pool from an EC2 cell's fleet. */
-function withoutWarmPool(key: SuiteCellKey, run: SuiteRun): boolean {
-  return key.compute === 'ec2' && run.ec2WarmPool === false;
+/** The run's compute options that apply to a cell: the Fargate start-up on Fargate, no warm pool on EC2. */
+function cellRunOptions(key: SuiteCellKey, run: SuiteRun): Pick<SuiteCell, 'fargateStartSeconds' | 'ec2WarmPool'> {
+  if (key.compute === 'fargate') return run.fargateStartSeconds ? { fargateStartSeconds: run.fargateStartSeconds } : {};
+  return run.ec2WarmPool === false ? { ec2WarmPool: false } : {};
 }
 
 /** The simulation config of a cell. */
@@ -420,11 +416,7 @@ export function runCell(key: SuiteCellKey, run: SuiteRun): SuiteCell {
 export function judgeComparison(key: SuiteCellKey, run: SuiteRun, result: Comparison): SuiteCell {
   const summaries = Object.fromEntries(result.summaries.map((s) => [s.policy, s]));
   const delay = run.publicationDelaySeconds === undefined ? {} : { publicationDelaySeconds: run.publicationDelaySeconds };
-  const start = fargateStart(key, run);
-  return judge({
-    ...key, latencyGoalSeconds: latencyGoal(run), ...delay, ...(start ? { fargateStartSeconds: start } : {}),
-    ...(withoutWarmPool(key, run) ? { ec2WarmPool: false as const } : {}), summaries,
-  });
+  return judge({ ...key, latencyGoalSeconds: latencyGoal(run), ...delay, ...cellRunOptions(key, run), summaries });
 }
 
 /** A cell's result in one line: its name, pass or why not, its wait bound and cost ratio. */
