@@ -3,6 +3,7 @@
  * comparison of ours with the baselines (QueueProcessingFargateService's defaults, plain steps,
  * KEDA) and the perfect-foresight bound, judged by one pass rule. See docs/simulation.md.
  */
+import { targetFromLatency } from '../policy/backlog';
 import { compare, initialWorkers, type Comparison } from './compare';
 import { resolveConfig, type ConfigFile, type SimulationConfig } from './config';
 import { DEFAULT_PARAMS, type ComputeKind, type ProcessingTimeParams, type StartupRange } from './params';
@@ -252,6 +253,13 @@ export interface SuiteRun {
    * instances start new, as the baselines' do. @default true
    */
   readonly ec2WarmPool?: boolean;
+  /**
+   * The processing time our fleet and KEDA derive their targets from (`BacklogTarget.fromLatency`,
+   * KEDA's `queueLength`), as a multiple of the tasks' real mean: a user who misjudged it (0.5:
+   * the tasks take twice what was declared). The pass rule keeps the real latency goal.
+   * @default 1
+   */
+  readonly taskTimeEstimate?: number;
 }
 
 /** Which cells to run. */
@@ -294,6 +302,8 @@ export interface SuiteCell {
   readonly fargateStartSeconds?: StartupRange;
   /** On an EC2 cell, false when the run took our fleet's warm pool away (`SuiteRun`); unset for the default. */
   readonly ec2WarmPool?: false;
+  /** The declared processing time's ratio to the real mean (`SuiteRun`); unset for the default. */
+  readonly taskTimeEstimate?: number;
   readonly summaries: Readonly<Record<string, RunSummary>>;
   /** ours' p95 wait must be at most this: max(latency goal, foresight p95 + 60 s, QPFS p95 / 3). */
   readonly waitBound: number;
@@ -355,6 +365,9 @@ export function suiteConfigFile(key: SuiteCellKey, run: SuiteRun): ConfigFile {
   const s = SCALES[key.scale];
   const src = SOURCES[key.source];
   const { fargateStartSeconds: start, ec2WarmPool } = cellRunOptions(key, run);
+  const tasks = processingTime(key.shape, s);
+  // A misjudged processing time sets the target the fleet (and KEDA, from the same figure) holds.
+  const estimate = run.taskTimeEstimate;
   return {
     seed: run.seed,
     latencyGoalSeconds: latencyGoal(run),
@@ -362,8 +375,9 @@ export function suiteConfigFile(key: SuiteCellKey, run: SuiteRun): ConfigFile {
       minWorkers: 0, maxWorkers: s.maxWorkers, metricPeriodSeconds: src.metricPeriodSeconds, inputsArriveTogether: src.inputsArriveTogether,
       ...(start ? { workerStartSeconds: start.max } : {}),
       ...(ec2WarmPool === false ? { warmPool: false } : {}),
+      ...(estimate ? { targetBacklogPerWorker: targetFromLatency(latencyGoal(run), tasks.meanSeconds * estimate, s.concurrency) } : {}),
     },
-    worker: { compute: key.compute, concurrency: s.concurrency, processingTime: processingTime(key.shape, s), ...(start ? { startupSeconds: start } : {}) },
+    worker: { compute: key.compute, concurrency: s.concurrency, processingTime: tasks, ...(start ? { startupSeconds: start } : {}) },
     cloudWatch: { countSampleSeconds: src.countSampleSeconds, publicationDelaySeconds: run.publicationDelaySeconds ?? src.publicationDelaySeconds },
   };
 }
@@ -416,7 +430,8 @@ export function runCell(key: SuiteCellKey, run: SuiteRun): SuiteCell {
 export function judgeComparison(key: SuiteCellKey, run: SuiteRun, result: Comparison): SuiteCell {
   const summaries = Object.fromEntries(result.summaries.map((s) => [s.policy, s]));
   const delay = run.publicationDelaySeconds === undefined ? {} : { publicationDelaySeconds: run.publicationDelaySeconds };
-  return judge({ ...key, latencyGoalSeconds: latencyGoal(run), ...delay, ...cellRunOptions(key, run), summaries });
+  const estimate = run.taskTimeEstimate === undefined ? {} : { taskTimeEstimate: run.taskTimeEstimate };
+  return judge({ ...key, latencyGoalSeconds: latencyGoal(run), ...delay, ...estimate, ...cellRunOptions(key, run), summaries });
 }
 
 /** A cell's result in one line: its name, pass or why not, its wait bound and cost ratio. */
@@ -425,7 +440,7 @@ export function describeCell(cell: SuiteCell): string {
 }
 
 /** Applies the pass rule to a cell's summaries. */
-export function judge(cell: Pick<SuiteCell, 'shape' | 'scale' | 'source' | 'compute' | 'latencyGoalSeconds' | 'publicationDelaySeconds' | 'fargateStartSeconds' | 'ec2WarmPool' | 'summaries'>): SuiteCell {
+export function judge(cell: Omit<SuiteCell, 'waitBound' | 'costRatio' | 'failures' | 'reactiveBound'>): SuiteCell {
   const s = cell.summaries;
   const ours = s.ours;
   const foresight = s['perfect-foresight'];
@@ -544,6 +559,7 @@ export function formatScorecard(cells: readonly SuiteCell[]): string {
   const goals = [...new Set(cells.map((c) => c.latencyGoalSeconds))];
   const delays = [...new Set(cells.map((c) => c.publicationDelaySeconds))];
   const starts = [...new Set(cells.flatMap((c) => (c.fargateStartSeconds ? [`${c.fargateStartSeconds.min}-${c.fargateStartSeconds.max}`] : [])))];
+  const estimates = [...new Set(cells.map((c) => c.taskTimeEstimate))];
   return [
     line(HEADER),
     widths.map((w) => '-'.repeat(w)).join('  '),
@@ -554,7 +570,8 @@ export function formatScorecard(cells: readonly SuiteCell[]): string {
       + (goals.length === 1 && goals[0] !== DEFAULT_PARAMS.latencyGoalSeconds ? `; latency goal ${goals[0]} s` : '')
       + (delays.length === 1 && delays[0] !== undefined ? `; datapoints readable ${delays[0]} s after their period` : '')
       + (starts.length === 1 ? `; Fargate tasks start in ${starts[0]} s` : '')
-      + (cells.some((c) => c.ec2WarmPool === false) ? '; EC2 fleets without the warm pool' : ''),
+      + (cells.some((c) => c.ec2WarmPool === false) ? '; EC2 fleets without the warm pool' : '')
+      + (estimates.length === 1 && estimates[0] !== undefined ? `; targets from task times declared ${estimates[0]}x their mean` : ''),
   ].join('\n');
 }
 

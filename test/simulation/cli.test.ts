@@ -79,6 +79,8 @@ describe('the simulate command (child process)', () => {
     expect(fail(['--suite', '--fargate-start', '90'])).toThrow(/--fargate-start must be <min>-<max> .*got "90"/);
     expect(fail(['--fargate-start', '60-150'])).toThrow(/--fargate-start only apply with --suite or --cell/);
     expect(fail(['--no-warm-pool'])).toThrow(/--no-warm-pool only apply with --suite or --cell/);
+    expect(fail(['--suite', '--task-time-estimate', '0'])).toThrow(/--task-time-estimate must be a ratio 0.1-10, got "0"/);
+    expect(fail(['--task-time-estimate', '2'])).toThrow(/--task-time-estimate only apply with --suite or --cell/);
     expect(fail(['--suite', '--seed', '1.5'])).toThrow(/--seed must be an integer 0-4294967295, got "1.5"/);
     expect(fail(['--seed=-1'])).toThrow(/--seed must be an integer 0-4294967295, got "-1"/);
   }, 60_000);
@@ -86,10 +88,10 @@ describe('the simulate command (child process)', () => {
   test('--cell: one scorecard row replayed as a scenario, with the figures the suite gives that cell at the run options given', () => {
     const key = 'burst-aftershock,small,metric-math,fargate';
     const dir = path.join(out, 'cell');
-    const text = run(['--cell', key, '--publication-delay', '120', '--no-charts', '--no-progress', '--out', dir]);
+    const text = run(['--cell', key, '--publication-delay', '120', '--task-time-estimate', '0.5', '--no-charts', '--no-progress', '--out', dir]);
     expect(text).toMatch(/^scenario: burst-aftershock-small-metric-math-fargate \(2 h at 3 %/m);
     const [header, ...rows] = fs.readFileSync(path.join(dir, 'burst-aftershock-small-metric-math-fargate-summary.csv'), 'utf8').trim().split('\n').map((r) => r.split(','));
-    const cell = runCell(parseCellKey(key), { seed: 1, publicationDelaySeconds: 120 });
+    const cell = runCell(parseCellKey(key), { seed: 1, publicationDelaySeconds: 120, taskTimeEstimate: 0.5 });
     // The row's pass rule, as the suite judges it (the reactive bound is the suite's alone).
     expect(text).toMatch(/^burst-aftershock small metric-math fargate: (pass|FAIL: .+) \(p95 bound \d+ s; worker-minutes \d\.\d\dx perfect foresight's\)$/m);
     expect(text).toContain(describeCell({ ...cell, reactiveBound: undefined }));

@@ -157,6 +157,26 @@ describe('EC2 without the warm pool (`--no-warm-pool`)', () => {
   });
 });
 
+describe('a misjudged task time (`--task-time-estimate`)', () => {
+  test('sets the target our fleet holds (KEDA takes its queue length from it) from the declared time, and nothing else of the cell', () => {
+    const key = { shape: 'ramp-cliff', scale: 'medium', source: 'metric-math', compute: 'ec2' } as const;
+    const own = suiteConfig(key, { seed: 1 });
+    const half = suiteConfig(key, { seed: 1, taskTimeEstimate: 0.5 });
+    expect(own.fleet.targetBacklogPerWorker).toBeUndefined();
+    // 60 s goal / (6 s x 0.5) x concurrency 8: twice the 80 the real 6 s give.
+    expect(half.fleet).toEqual({ ...own.fleet, targetBacklogPerWorker: 160 });
+    expect(half.params).toEqual(own.params);
+  });
+
+  test('tasks twice as long as declared: ours and KEDA hold twice the backlog and wait longer; QPFS, plain steps and foresight do not change; the verdict says so', () => {
+    const { own, changed: half } = runWithAndWithout({ shape: 'ramp-cliff', scale: 'small', source: 'publisher', compute: 'fargate' }, { taskTimeEstimate: 0.5 }, /; targets from task times declared 0.5x their mean$/m);
+    for (const policy of ['ours', 'keda']) expect(half.summaries[policy].waitP95).toBeGreaterThan(own.summaries[policy].waitP95);
+    for (const policy of ['qpfs-defaults', 'plain-steps', 'perfect-foresight']) expect(half.summaries[policy]).toEqual(own.summaries[policy]);
+    expect(half.taskTimeEstimate).toBe(0.5);
+    expect(own.taskTimeEstimate).toBeUndefined();
+  });
+});
+
 describe('the pass rule', () => {
   const summary = (policy: string, waitP95: number, workerMinutes: number) => ({ policy, waitP95, workerMinutes }) as RunSummary;
   const cell = (ours: [number, number], keda: [number, number]): SuiteCell => judge({
