@@ -6,7 +6,12 @@ import { knownSeconds } from '../validation';
 export interface LatencyTargetOptions {
   /** How long a task may wait in the queue before a worker starts it. */
   readonly acceptableLatency: Duration;
-  /** How long a worker takes with one task, on average (the worker's ProcessingTime metric tells). */
+  /**
+   * How long a worker takes with one task, on average (the worker's ProcessingTime metric tells).
+   * When unsure, round it up: tasks twice as long as declared double the target, and the fleet
+   * then holds the whole goal's backlog rather than half, so slow rises wait about the goal; twice
+   * as short costs some 5 % more worker-minutes (docs/simulation.md, twenty-third round).
+   */
   readonly processingTime: Duration;
   /**
    * Tasks each worker processes at once. Leave it unset to take the fleet's `concurrency` (one
