@@ -29,8 +29,8 @@ describe('ElasticAgentFleet', () => {
     expect(agents.scaling.model.targetBacklogPerWorker).toBe(10);
     const template = synthTemplate(stack);
     template.resourceCountIs('AWS::SQS::Queue', 2);
-    // 3 scaling alarms (burst, scale-in, idle) and 5 monitoring alarms (dead letters, oldest task, saturated, workers not starting, memory)
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 8);
+    // 3 scaling alarms (burst, scale-in, idle) and 6 monitoring alarms (dead letters, oldest task, saturated, workers not starting, memory, processing time)
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     template.resourceCountIs('AWS::Lambda::Function', 1); // the VPC's default security group restriction, no publisher
   });

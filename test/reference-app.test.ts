@@ -100,9 +100,9 @@ describe('reference app', () => {
   });
 
   test('all three stacks have the dashboard and the alarms', () => {
-    // Dead letters, oldest task, saturated fleet, workers not starting, memory near the limit; burst, scale-in, scale to zero.
-    // On EKS no workers-not-starting alarm: the HPA's desired replicas are not a CloudWatch metric.
-    for (const [template, alarms] of [[fargate, 8], [ec2, 8], [eks, 7]] as const) {
+    // Dead letters, oldest task, saturated fleet, workers not starting, memory near the limit, processing time;
+    // burst, scale-in, scale to zero. On EKS no workers-not-starting alarm: the HPA's desired replicas are not a CloudWatch metric.
+    for (const [template, alarms] of [[fargate, 9], [ec2, 9], [eks, 8]] as const) {
       template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
       template.resourceCountIs('AWS::CloudWatch::Alarm', alarms);
     }

@@ -41,7 +41,7 @@ export class BacklogTarget {
     const messagesAt = (concurrency: number) => latency === undefined || processing === undefined
       ? NaN
       : targetFromLatency(latency, processing, concurrency);
-    return new BacklogTarget(messagesAt(options.concurrency ?? 1), messagesAt, options.acceptableLatency, options.concurrency);
+    return new BacklogTarget(messagesAt(options.concurrency ?? 1), messagesAt, options.acceptableLatency, options.concurrency, options.processingTime);
   }
 
   private constructor(
@@ -52,6 +52,8 @@ export class BacklogTarget {
     public readonly acceptableLatency?: Duration,
     /** The concurrency the target was given, if any. */
     public readonly concurrency?: number,
+    /** The processing time the target was derived from, when it came from a latency goal. */
+    public readonly processingTime?: Duration,
   ) {}
 
   /**

@@ -57,6 +57,24 @@ describe('AgentFleetMonitoring', () => {
     expect(metrics.filter((m) => m.MetricStat).map((m) => m.MetricStat!.Metric.MetricName).sort()).toEqual(names);
   });
 
+  test('an alarm when tasks take over 1.5x the processing time the target was derived from, for an hour; none for a target of so many messages', () => {
+    const { template, monitoring } = monitored();
+    expect(monitoring.processingTimeAlarm).toBeDefined();
+    const [[, alarm]] = resourcesOf(template, 'AWS::CloudWatch::Alarm').filter(([id]) => id.startsWith('MonitoringProcessingTime'));
+    expect(alarm.Properties).toMatchObject({
+      Metrics: [{
+        MetricStat: { Metric: { Namespace: 'AgentFleet', MetricName: 'ProcessingTime', Dimensions: [{ Name: 'Fleet', Value: expect.stringMatching(/^TestStackFleet/) }] }, Period: 900, Stat: 'Average' },
+      }],
+      Threshold: 6000, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 4, TreatMissingData: 'notBreaching',
+    });
+    expect(alarm.Properties.AlarmDescription).toContain('over 1.5x the processingTime its scaling target was derived from (4 s) for an hour');
+    const stack = testStack();
+    const queue = new AgentQueue(stack, 'Tasks');
+    const fleet = new FargateAgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE });
+    const scaling = new BacklogScaling(stack, 'Scaling', { fleet, queue, target: BacklogTarget.perWorker(5) });
+    expect(new AgentFleetMonitoring(stack, 'Monitoring', { queue, fleet, scaling }).processingTimeAlarm).toBeUndefined();
+  });
+
   test('the latency goal can be set; without a latency target it defaults to 15 minutes', () => {
     expect(monitored({ latencyGoal: Duration.minutes(5) }).monitoring.latencyGoal.toSeconds()).toBe(300);
     const stack = testStack();
@@ -69,29 +87,34 @@ describe('AgentFleetMonitoring', () => {
   test('with a topic, every alarm notifies on ALARM and OK', () => {
     const { template } = monitored({ topic: true });
     const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm').filter(([id]) => id.startsWith('Monitoring'));
-    expect(alarms).toHaveLength(5); // dead letters, oldest task, saturated, workers not starting, memory
+    expect(alarms).toHaveLength(6); // dead letters, oldest task, saturated, workers not starting, memory, processing time
     for (const [, alarm] of alarms) {
       expect(alarm.Properties.AlarmActions).toEqual([{ Ref: expect.stringMatching(/^Ops/) }]);
       expect(alarm.Properties.OKActions).toEqual([{ Ref: expect.stringMatching(/^Ops/) }]);
     }
   });
 
-  test('the dashboard: backlog, backlog per worker against the target, workers, age, dead letters, throughput, alarms', () => {
+  test('the dashboard: backlog, backlog per worker against the target, workers, age, dead letters, throughput, processing time, alarms', () => {
     const { template } = monitored();
     const widgets = dashboardBody(template).widgets;
     expect(widgets.map((w) => w.properties.title)).toEqual([
       'Backlog (messages)', 'Backlog per worker', 'Workers',
       'Age of the oldest task (seconds)', 'Dead-letter queue (messages)', 'Throughput (tasks per minute)',
-      'CPU utilization (%)', 'Memory utilization (%)',
+      'CPU utilization (%)', 'Memory utilization (%)', 'Processing time per task (ms)',
       'Alarms',
     ]);
+    const processing = widgets[8].properties;
+    expect(processing.annotations.horizontal).toEqual([
+      expect.objectContaining({ value: 4000, label: 'Declared (scaling target)' }), expect.objectContaining({ value: 6000, label: 'Alarm 1.5x' }),
+    ]);
+    expect(JSON.stringify(processing.metrics)).toMatch(/"AgentFleet","ProcessingTime","Fleet","TestStackFleet.*"stat":"p90"/);
     const perWorker = widgets[1].properties;
     expect(perWorker.annotations.horizontal).toEqual([expect.objectContaining({ value: 30, label: 'Target 30' })]);
     expect(JSON.stringify(perWorker.metrics)).toContain('visible / IF(FILL(desired, REPEAT) > 1, FILL(desired, REPEAT), 1)');
     expect(widgets[2].properties.annotations.horizontal).toEqual([expect.objectContaining({ value: 12 })]);
     expect(widgets[3].properties.annotations.horizontal).toEqual([expect.objectContaining({ value: 120, label: 'Latency goal' })]);
     expect(JSON.stringify(widgets[5].properties.metrics)).toMatch(/"AgentFleet","MessagesProcessed","Fleet","TestStackFleet/);
-    expect(widgets[8].properties.alarms).toHaveLength(8);
+    expect(widgets[9].properties.alarms).toHaveLength(9);
   });
 
   test('a latency goal under a minute works (SQS reports ages in seconds); zero is an error naming the path, prop, range and value', () => {
