@@ -204,13 +204,16 @@ export class AgentFleetMonitoring extends Construct {
     const processingTime = (label: string, options: cloudwatch.MetricOptions = {}) =>
       workerMetric(WORKER_METRICS.processingTime, label, { statistic: cloudwatch.Stats.AVERAGE, ...options });
     const declaredSeconds = knownSeconds(scaling.target.processingTime);
-    const processingTimeLimitMs = declaredSeconds === undefined ? undefined : PROCESSING_TIME_ALARM_RATIO * declaredSeconds * 1000;
-    this.processingTimeAlarm = processingTimeLimitMs === undefined ? undefined : withAction(new cloudwatch.Alarm(this, 'ProcessingTimeAlarm', {
+    // The declared time and the alarm's threshold in the metric's milliseconds; none without a declared time.
+    const processingLines = declaredSeconds === undefined
+      ? undefined
+      : { declared: declaredSeconds * 1000, limit: PROCESSING_TIME_ALARM_RATIO * declaredSeconds * 1000 };
+    this.processingTimeAlarm = processingLines && withAction(new cloudwatch.Alarm(this, 'ProcessingTimeAlarm', {
       alarmDescription: `Tasks of ${fleet.node.path} have taken over ${PROCESSING_TIME_ALARM_RATIO}x the processingTime its scaling target was derived from `
         + `(${declaredSeconds} s) for an hour: the fleet holds more backlog per worker than the latency goal meant, so tasks wait nearer the goal. `
         + 'Declare the measured mean time (the dashboard\'s processing time graph).',
       metric: processingTime('Mean processing time', { period: PROCESSING_TIME_ALARM_PERIOD }),
-      threshold: processingTimeLimitMs,
+      threshold: processingLines.limit,
       comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
       evaluationPeriods: PROCESSING_TIME_ALARM_PERIODS,
       // An idle fleet processes nothing: no data is no drift.
@@ -285,10 +288,10 @@ export class AgentFleetMonitoring extends Construct {
         ...WIDGET,
         title: 'Processing time per task (ms)',
         left: [processingTime('Mean'), processingTime('p90', { statistic: 'p90' })],
-        leftAnnotations: declaredSeconds === undefined ? [] : [
-          { value: declaredSeconds * 1000, label: 'Declared (scaling target)', color: cloudwatch.Color.GREEN },
-          { value: processingTimeLimitMs!, label: `Alarm ${PROCESSING_TIME_ALARM_RATIO}x`, color: cloudwatch.Color.RED },
-        ],
+        leftAnnotations: processingLines ? [
+          { value: processingLines.declared, label: 'Declared (scaling target)', color: cloudwatch.Color.GREEN },
+          { value: processingLines.limit, label: `Alarm ${PROCESSING_TIME_ALARM_RATIO}x`, color: cloudwatch.Color.RED },
+        ] : [],
       }),
       ...(props.businessMetrics && props.businessMetrics.length > 0
         ? [new cloudwatch.GraphWidget({ ...WIDGET, title: 'Business metrics (per minute)', left: props.businessMetrics.map((name) => workerMetric(name, name)) })]
