@@ -121,7 +121,8 @@ async function killEveryTwoSeconds(name: string, dir: string, opts: RunOptions):
     }
     feeding = false;
     await feed;
-    await waitFor(() => readResults(dir).ok.size === ids.length, opts.bound * 1000, `every message processed within ${opts.bound} s`);
+    await waitFor(() => readResults(dir).ok.size === ids.length, opts.bound * 1000, `every message processed within ${opts.bound} s`)
+      .catch(async (e: Error) => { throw new Error(`${e.message}; ${await strandedReport(dir, ids, url, pool)}`); });
     recoverySeconds = (Date.now() - lastKill) / 1000;
     expect(recoverySeconds).toBeLessThanOrEqual(opts.bound);
   } finally {
@@ -134,6 +135,15 @@ async function killEveryTwoSeconds(name: string, dir: string, opts: RunOptions):
   // A stopped worker drains and exits by itself.
   if (opts.signal === 'SIGTERM') for (const exit of await Promise.all(stopped)) expect(exit).toEqual({ code: 0, signal: null });
   return { ids, recoverySeconds, ok: readResults(dir).ok, url };
+}
+
+/** Why a run timed out: the messages not processed, where the server has them, and the workers' last output. */
+async function strandedReport(dir: string, ids: readonly string[], url: string, pool: readonly WorkerProcess[]): Promise<string> {
+  const ok = readResults(dir).ok;
+  const missing = ids.filter((id) => !ok.has(id));
+  const counts = await depth(local.client(), url);
+  const tails = pool.map((w, i) => `worker ${i}: ${w.output().slice(-400)}`).join('\n');
+  return `${missing.length} of ${ids.length} not processed (${missing.slice(0, 5).join(', ')}); queue ${JSON.stringify(counts)}\n${tails}`;
 }
 
 const latency = (min: number, max: number) => (random: Random): string => String(Math.round(random.uniform(min, max)));
