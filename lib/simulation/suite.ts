@@ -364,10 +364,8 @@ function latencyGoal(run: SuiteRun): number {
 export function suiteConfigFile(key: SuiteCellKey, run: SuiteRun): ConfigFile {
   const s = SCALES[key.scale];
   const src = SOURCES[key.source];
-  const { fargateStartSeconds: start, ec2WarmPool } = cellRunOptions(key, run);
+  const { fargateStartSeconds: start, ec2WarmPool, taskTimeEstimate: estimate } = cellRunOptions(key, run);
   const tasks = processingTime(key.shape, s);
-  // A misjudged processing time sets the target the fleet (and KEDA, from the same figure) holds.
-  const estimate = run.taskTimeEstimate;
   return {
     seed: run.seed,
     latencyGoalSeconds: latencyGoal(run),
@@ -375,6 +373,7 @@ export function suiteConfigFile(key: SuiteCellKey, run: SuiteRun): ConfigFile {
       minWorkers: 0, maxWorkers: s.maxWorkers, metricPeriodSeconds: src.metricPeriodSeconds, inputsArriveTogether: src.inputsArriveTogether,
       ...(start ? { workerStartSeconds: start.max } : {}),
       ...(ec2WarmPool === false ? { warmPool: false } : {}),
+      // A misjudged processing time sets the target the fleet (and KEDA, from the same figure) holds.
       ...(estimate ? { targetBacklogPerWorker: targetFromLatency(latencyGoal(run), tasks.meanSeconds * estimate, s.concurrency) } : {}),
     },
     worker: { compute: key.compute, concurrency: s.concurrency, processingTime: tasks, ...(start ? { startupSeconds: start } : {}) },
@@ -382,10 +381,20 @@ export function suiteConfigFile(key: SuiteCellKey, run: SuiteRun): ConfigFile {
   };
 }
 
-/** The run's compute options that apply to a cell: the Fargate start-up on Fargate, no warm pool on EC2. */
-function cellRunOptions(key: SuiteCellKey, run: SuiteRun): Pick<SuiteCell, 'fargateStartSeconds' | 'ec2WarmPool'> {
-  if (key.compute === 'fargate') return run.fargateStartSeconds ? { fargateStartSeconds: run.fargateStartSeconds } : {};
-  return run.ec2WarmPool === false ? { ec2WarmPool: false } : {};
+type CellRunOptions = Pick<SuiteCell, 'publicationDelaySeconds' | 'fargateStartSeconds' | 'ec2WarmPool' | 'taskTimeEstimate'>;
+
+/**
+ * The run's options that apply to a cell, those it set only: the publication delay and the
+ * declared task time on every cell, the Fargate start-up on Fargate, no warm pool on EC2.
+ */
+function cellRunOptions(key: SuiteCellKey, run: SuiteRun): CellRunOptions {
+  const { publicationDelaySeconds, taskTimeEstimate, fargateStartSeconds, ec2WarmPool } = run;
+  return {
+    ...(publicationDelaySeconds !== undefined ? { publicationDelaySeconds } : {}),
+    ...(taskTimeEstimate !== undefined ? { taskTimeEstimate } : {}),
+    ...(key.compute === 'fargate' && fargateStartSeconds ? { fargateStartSeconds } : {}),
+    ...(key.compute === 'ec2' && ec2WarmPool === false ? { ec2WarmPool: false as const } : {}),
+  };
 }
 
 /** The simulation config of a cell. */
@@ -429,9 +438,7 @@ export function runCell(key: SuiteCellKey, run: SuiteRun): SuiteCell {
 /** Applies the pass rule to a comparison that ran a cell's policies (ours, the baselines, foresight). */
 export function judgeComparison(key: SuiteCellKey, run: SuiteRun, result: Comparison): SuiteCell {
   const summaries = Object.fromEntries(result.summaries.map((s) => [s.policy, s]));
-  const delay = run.publicationDelaySeconds === undefined ? {} : { publicationDelaySeconds: run.publicationDelaySeconds };
-  const estimate = run.taskTimeEstimate === undefined ? {} : { taskTimeEstimate: run.taskTimeEstimate };
-  return judge({ ...key, latencyGoalSeconds: latencyGoal(run), ...delay, ...estimate, ...cellRunOptions(key, run), summaries });
+  return judge({ ...key, latencyGoalSeconds: latencyGoal(run), ...cellRunOptions(key, run), summaries });
 }
 
 /** A cell's result in one line: its name, pass or why not, its wait bound and cost ratio. */

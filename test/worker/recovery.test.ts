@@ -175,8 +175,8 @@ test.concurrent('20 % of SQS calls fail: no message processed twice, long handle
   const long = Array.from({ length: 12 }, () => latency(visibilityMs * 1.1, visibilityMs * 1.5)(random));
   // A receive that fails after the server acted, or a release that fails before it, leaves its
   // message invisible for a visibility timeout, and at 20 % a message may meet several: the
-  // longest handler plus six timeouts. After the last stop: 43 s alone, 65 s, 92 s and once over 120 s (the earlier bound)
-  // while the whole suite loads the machine.
+  // longest handler plus six timeouts. After the last stop: 43 s alone; 65 s, 92 s and once over
+  // 120 s (the earlier bound) while the whole suite loads the machine.
   const bound = (visibilityMs / 1000) * (1.5 + 6);
   const { ids, ok } = await run('recovery-faults', {
     signal: 'SIGTERM', kills: 2, body: latency(20, 100), initial: long, bound, seed: 7,
