@@ -7,7 +7,7 @@ import type { Construct, IConstruct } from 'constructs';
 import type { AdjustmentType, ScalingStep } from '../policy/steps';
 import { check, checkIntegerRange, type Violation } from '../policy/violation';
 import type { IAgentQueue } from '../queue/agent-queue';
-import { AGENT_ENV, defaultDrainDeadline, validateWorkerTimings, WORKER_DEFAULTS, type WorkerTimings } from '../worker/contract';
+import { AGENT_ENV, defaultDrainDeadline, validateWorkerTimings, WORKER_DEFAULTS, WORKER_METRICS, type WorkerTimings } from '../worker/contract';
 import { checkWholeSeconds, isToken, knownNumber, knownSeconds, refuseTokens } from '../validation';
 import { DEFAULT_METRIC_NAMESPACE } from '../../lambda/backlog-publisher/contract';
 import type { AgentImage } from './agent-image';
@@ -322,6 +322,21 @@ export function workerCountMetric(
 ): cloudwatch.Metric {
   return new cloudwatch.Metric({
     namespace, metricName, dimensionsMap, statistic: cloudwatch.Stats.AVERAGE, period: Duration.minutes(1), ...props,
+  });
+}
+
+/**
+ * A metric the fleet's workers write (`AgentWorker`'s embedded metrics: the fleet's namespace,
+ * dimension `Fleet`): Sum over one minute unless the options say otherwise.
+ */
+export function workerMetric(fleet: IAgentFleet, metricName: string, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+  return new cloudwatch.Metric({
+    namespace: fleet.metricsNamespace,
+    metricName,
+    dimensionsMap: { [WORKER_METRICS.fleetDimension]: fleet.fleetName },
+    statistic: cloudwatch.Stats.SUM,
+    period: Duration.minutes(1),
+    ...props,
   });
 }
 

@@ -161,6 +161,8 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
     const visibility = WORKER_DEFAULTS.visibilityTimeoutSeconds;
     const queues = await createFleetQueues(sqs, `local-${trace.name}`, visibility);
     const processed = new Map<string, Extract<WorkerReport, { type: 'processed' }>[]>();
+    // The datapoints' samples; a completed task's processing time feeds the task time factor, as the workers' ProcessingTime metric does.
+    const log = new SampleLog(duration + FINISH_GRACE_SECONDS + 1);
     const f = (fleet = new WorkerFleet({
       workerModule: o.workerModule ?? DEFAULT_WORKER_MODULE,
       env: { ...sqs.env(), ...workerEnvironment(config, speed, queues.queueUrl, visibility) },
@@ -177,6 +179,7 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       clock,
       rng: new Random(params.seed + 7_777_777),
       onProcessed: (r) => {
+        log.completed(Math.min(log.capacitySeconds - 1, Math.max(0, Math.floor(clock.toSim(r.doneAt)))), clock.simSeconds(r.doneAt - r.startedAt));
         const list = processed.get(r.messageId);
         if (list) list.push(r);
         else processed.set(r.messageId, [r]);
@@ -224,7 +227,6 @@ export async function runLocal(o: LocalRunOptions): Promise<LocalRunResult> {
       return out.sort((a, b) => a - b);
     };
 
-    const log = new SampleLog(duration + FINISH_GRACE_SECONDS + 1);
     const datapoints = new Datapoints(log, params.cloudWatch);
     const scaler = new RuleAutoscaler(rules, datapoints, {
       alarmReinvokeSeconds: params.cloudWatch.alarmReinvokeSeconds,

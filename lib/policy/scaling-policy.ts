@@ -111,6 +111,12 @@ export interface BacklogScalingModel {
   /** Acceptable backlog per worker (visible messages per running worker). */
   readonly targetBacklogPerWorker: number;
   /**
+   * The mean processing time (s) the target was derived from, when the signals weigh the backlog
+   * by the workers' measured time over it (`taskTimeFactor`).
+   * @default - none: the backlog counts as it is
+   */
+  readonly processingTimeSeconds?: number;
+  /**
    * The backlog per worker the policies hold: `HELD_BACKLOG_RATIO` x the acceptable one. Target
    * tracking's target value and every signal's constant.
    */
@@ -163,6 +169,12 @@ export interface BacklogScalingInput {
   readonly minWorkers: number;
   readonly maxWorkers: number;
   readonly targetBacklogPerWorker: number;
+  /**
+   * The mean processing time (s) the target was derived from: the signals then weigh the backlog
+   * by the workers' measured time over it (`taskTimeFactor`).
+   * @default - none: the backlog counts as it is
+   */
+  readonly processingTimeSeconds?: number;
   /** Messages each worker processes at once. @default 1 */
   readonly concurrency?: number;
   readonly metricPeriodSeconds?: number;
@@ -494,6 +506,7 @@ export function buildScalingModel(input: BacklogScalingInput): BacklogScalingMod
     minWorkers: input.minWorkers,
     maxWorkers: input.maxWorkers,
     targetBacklogPerWorker: input.targetBacklogPerWorker,
+    ...(input.processingTimeSeconds !== undefined ? { processingTimeSeconds: input.processingTimeSeconds } : {}),
     heldBacklogPerWorker: held,
     concurrency: input.concurrency ?? 1,
     metricPeriodSeconds: period,
@@ -556,6 +569,7 @@ export function signalParams(model: BacklogScalingModel): SignalParams {
     inputsArriveTogether: model.inputsArriveTogether,
     growthPeriods: growthHorizonSeconds(model.workerStartSeconds, model.metricPeriodSeconds) / model.metricPeriodSeconds,
     ...(model.scaleIn.keep ? { keep: model.scaleIn.keep } : {}),
+    ...(model.processingTimeSeconds !== undefined ? { declaredProcessingTimeMs: model.processingTimeSeconds * 1000 } : {}),
   };
 }
 
@@ -574,6 +588,8 @@ export function validateScalingModel(model: BacklogScalingModel): Violation[] {
   }
   out.push(...check(Number.isFinite(model.targetBacklogPerWorker) && model.targetBacklogPerWorker > 0,
     'target', '> 0 messages per worker', model.targetBacklogPerWorker));
+  out.push(...check(model.processingTimeSeconds === undefined || (Number.isFinite(model.processingTimeSeconds) && model.processingTimeSeconds > 0),
+    'processingTime', '> 0 seconds', `${model.processingTimeSeconds} seconds`));
   out.push(...checkIntegerRange('concurrency', model.concurrency, 1, 1000));
   out.push(...check(AWS_SCALING_FACTS.highResolutionPeriodsSeconds.includes(model.metricPeriodSeconds),
     'metricPeriod', 'one of 10, 30, 60 seconds', `${model.metricPeriodSeconds} seconds`));

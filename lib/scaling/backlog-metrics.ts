@@ -1,8 +1,9 @@
 import { Duration } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
-import type { IAgentFleet } from '../fleet/agent-fleet';
+import { workerMetric, type IAgentFleet } from '../fleet/agent-fleet';
 import type { IAgentQueue } from '../queue/agent-queue';
-import type { ScalingSignal, SignalInput, SignalParams } from '../policy/signals';
+import { signalInputs, type ScalingSignal, type SignalInput, type SignalParams } from '../policy/signals';
+import { WORKER_METRICS } from '../worker/contract';
 import type { BacklogPublisher } from './backlog-publisher';
 
 /**
@@ -21,6 +22,8 @@ export class BacklogMetrics {
 
   /** The inputs of the signals, by the ids their expressions use. */
   public input(id: SignalInput): cloudwatch.IMetric {
+    // The workers' mean processing time comes from their own embedded metrics, whatever the source of the counts.
+    if (id === 'processingTime') return workerMetric(this.fleet, WORKER_METRICS.processingTime, { period: this.period, statistic: cloudwatch.Stats.AVERAGE });
     if (this.publisher) return this.publisher.metricInput(id, { period: this.period });
     const options = { period: this.period, statistic: cloudwatch.Stats.MAXIMUM };
     switch (id) {
@@ -34,10 +37,11 @@ export class BacklogMetrics {
 
   /** A signal of the policy model as metric math, with the `params` (target, concurrency, fill) in place. */
   public signal(signal: ScalingSignal, params: SignalParams): cloudwatch.MathExpression {
+    const inputs = signalInputs(signal, params);
     return new cloudwatch.MathExpression({
       expression: signal.expression(params),
-      usingMetrics: Object.fromEntries(signal.inputs.map((id) => [id, this.input(id)])),
-      label: signal.label,
+      usingMetrics: Object.fromEntries(inputs.map((id) => [id, this.input(id)])),
+      label: inputs.includes('processingTime') ? `${signal.label}, visible messages weighed by the measured task time` : signal.label,
       period: this.period,
     });
   }

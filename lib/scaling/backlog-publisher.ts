@@ -50,8 +50,11 @@ export interface BacklogPublisherProps {
   readonly reservedConcurrency?: number;
 }
 
-/** The publisher's metric for each input of the scaling signals. */
-const SIGNAL_INPUTS: Record<SignalInput, PublisherMetricName> = {
+/** The inputs of the scaling signals that the publisher puts: all but the workers' processing time, which they write themselves. */
+export type PublishedInput = Exclude<SignalInput, 'processingTime'>;
+
+/** The publisher's metric for each input of the scaling signals it puts. */
+const SIGNAL_INPUTS: Record<PublishedInput, PublisherMetricName> = {
   visible: PUBLISHER_METRICS.visibleMessages,
   inFlight: PUBLISHER_METRICS.inFlightMessages,
   delayed: PUBLISHER_METRICS.delayedMessages,
@@ -158,7 +161,7 @@ export class BacklogPublisher extends Construct {
   }
 
   /** The publisher's metric for an input of the scaling signals. */
-  public metricInput(input: SignalInput, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
+  public metricInput(input: PublishedInput, props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     return this.metric(SIGNAL_INPUTS[input], props);
   }
 }

@@ -1,7 +1,7 @@
 import { Lazy } from 'aws-cdk-lib';
 import * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import { signalParams, type BacklogScalingModel } from '../policy/scaling-policy';
-import { keepLabel, SPARE_WORKERS, type KeepSignal } from '../policy/signals';
+import { keepLabel, signalInputs, SPARE_WORKERS, type KeepSignal } from '../policy/signals';
 import { spareWorkersExpressions, spareWorkersSignal } from '../policy/utilization';
 import type { BacklogMetrics } from './backlog-metrics';
 import { metricDataQueries, type MetricDataQuery } from './metric-queries';
@@ -22,7 +22,8 @@ export function spareWorkersQueries(
   keeping?: KeepSignal,
 ): MetricDataQuery[] {
   const withPeriod = (m: cloudwatch.IMetric) => (m instanceof cloudwatch.Metric ? m.with({ period: metrics.period }) : m);
-  const inputs = new Map<string, cloudwatch.IMetric>(SPARE_WORKERS.inputs.map((id) => [id, metrics.input(id)]));
+  const params = signalParams(model);
+  const inputs = new Map<string, cloudwatch.IMetric>(signalInputs(SPARE_WORKERS, params).map((id) => [id, metrics.input(id)]));
   const own: MetricDataQuery[] = [];
   const add = (id: string, metric: cloudwatch.IMetric) => {
     const known = inputs.get(id);
@@ -49,7 +50,6 @@ export function spareWorkersQueries(
     usingMetrics: Object.fromEntries([...inputs].map(([id, m]) => [id, withPeriod(m)])),
     period: metrics.period,
   });
-  const params = signalParams(model);
   const spare = spareWorkersExpressions(params, model.utilization ?? []);
   // The exact scale-in reads the need the spare count leaves (WORKERS_TO_KEEP, WORKERS_ABOVE_KEEP).
   const expressions = keeping

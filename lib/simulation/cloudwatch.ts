@@ -20,6 +20,9 @@ export class SampleLog {
   readonly memory: Float64Array;
   /** 0 where SQS publishes no datapoint (an inactive queue, and the wake-up lag after it). */
   readonly sqsPublishing: Uint8Array;
+  /** The processing time (s) of the tasks completed in each second, summed, and their count. */
+  readonly completedSeconds: Float64Array;
+  readonly completedTasks: Float64Array;
   private length = 0;
 
   constructor(readonly capacitySeconds: number) {
@@ -31,6 +34,8 @@ export class SampleLog {
     this.cpu = new Float64Array(capacitySeconds);
     this.memory = new Float64Array(capacitySeconds).fill(NaN);
     this.sqsPublishing = new Uint8Array(capacitySeconds);
+    this.completedSeconds = new Float64Array(capacitySeconds);
+    this.completedTasks = new Float64Array(capacitySeconds);
   }
 
   get seconds(): number {
@@ -48,6 +53,29 @@ export class SampleLog {
     this.sqsPublishing[second] = sqsPublishing ? 1 : 0;
     this.length = Math.max(this.length, second + 1);
   }
+
+  /** A task completed in `second` after `processingSeconds` of work (what the worker's ProcessingTime metric records). */
+  completed(second: number, processingSeconds: number): void {
+    this.completedSeconds[second] += processingSeconds;
+    this.completedTasks[second]++;
+  }
+}
+
+/**
+ * The workers' ProcessingTime Average (ms) as a datapoint ending at `end` reads it: the mean of the
+ * tasks completed in the newest whole minute by then, NaN when none. The worker writes the metric
+ * once a minute at standard resolution, so a shorter period (the publisher's 10 s) sees the minute's
+ * mean, repeated (`FILL(processingTime, REPEAT)`), until the next minute's arrives.
+ */
+function processingTimeMs(log: SampleLog, end: number): number {
+  const to = Math.floor(end / 60) * 60;
+  let seconds = 0;
+  let tasks = 0;
+  for (let i = Math.max(0, to - 60); i < to; i++) {
+    seconds += log.completedSeconds[i];
+    tasks += log.completedTasks[i];
+  }
+  return tasks > 0 ? (1000 * seconds) / tasks : NaN;
 }
 
 function aggregate(values: Float64Array, from: number, to: number, every: number, statistic: Statistic): number {
@@ -99,6 +127,7 @@ export class Datapoints {
       // agent publish averages, and BacklogScaling reads them with Average in every alarm.
       cpuUtilization: aggregate(l.cpu, from, end, 1, Statistic.AVERAGE),
       memoryUtilization: aggregate(l.memory, from, end, 1, Statistic.AVERAGE),
+      processingTimeMs: processingTimeMs(l, end),
     };
     list[k] = value;
     return value;
@@ -141,7 +170,7 @@ export class Datapoints {
     if (together === undefined) return d;
     if (together) return missing > 0 && unitHash(this.seed, metric.periodSeconds, k, 1) < missing ? null : d;
     if (lateFleet <= 0 || unitHash(this.seed, metric.periodSeconds, k, 2) >= lateFleet) return d;
-    // The fleet's counts have not arrived: FILL(m, REPEAT) reads the previous datapoint's.
+    // The fleet's counts and the workers' processing time have not arrived: FILL(m, REPEAT) reads the previous datapoint's.
     const before = this.datapoint(metric.periodSeconds, metric.statistic, k - 1);
     return {
       ...d,
@@ -149,6 +178,7 @@ export class Datapoints {
       desired: before?.desired ?? NaN,
       cpuUtilization: before?.cpuUtilization ?? NaN,
       memoryUtilization: before?.memoryUtilization ?? NaN,
+      processingTimeMs: before?.processingTimeMs ?? NaN,
     };
   }
 }

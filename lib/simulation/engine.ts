@@ -175,6 +175,7 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
           if (m >= 0) {
             if (wk.slotTime[s] >= tickEnd) break;
             doneAt[m] = wk.slotTime[s];
+            log.completed(t, messages.processingSeconds[m]);
             processed++;
             wk.slot[s] = -1;
           }

@@ -9,7 +9,7 @@ import { targetFromLatency } from '../policy/backlog';
 import { Comparison, CPU_UTILIZATION, NO_SIGNAL_PARAMS, rulesFromModel, Statistic, VISIBLE_MESSAGES, type ScalingRuleSet, type StepRule } from '../policy/rules';
 import { AWS_SCALING_FACTS, buildScalingModel, validateScalingModel, WORKER_START_SECONDS, type BacklogScalingInput, type BacklogScalingModel } from '../policy/scaling-policy';
 import { AdjustmentType } from '../policy/steps';
-import { checkIntegerRange, formatViolations } from '../policy/violation';
+import { check, checkIntegerRange, formatViolations } from '../policy/violation';
 import { kedaDefaults, scaledObjectFromModel, type ScaledObjectSpec } from './keda';
 import { WARM_POOL_STARTUP_SECONDS, warmPoolStoppedCostRatio, type SimulationParams, type StartupRange } from './params';
 
@@ -61,8 +61,20 @@ export interface ReactiveBoundVariant {
  * takes it from the fleet.
  */
 export interface FleetConfig extends Omit<BacklogScalingInput, 'targetBacklogPerWorker' | 'concurrency'> {
-  /** @default - targetFromLatency(acceptableLatencySeconds, mean processing time, concurrency) */
+  /**
+   * A fixed target (`BacklogTarget.perWorker`): the backlog counts as it is, whatever the tasks' time.
+   * @default - targetFromLatency(acceptableLatencySeconds, processingTimeSeconds, concurrency)
+   */
   readonly targetBacklogPerWorker?: number;
+  /**
+   * The mean processing time the target is derived from (`BacklogTarget.fromLatency`'s
+   * `processingTime`); the signals weigh the backlog by the measured time over it. Not with
+   * `targetBacklogPerWorker`.
+   * @default - the worker's mean processing time
+   */
+  readonly processingTimeSeconds?: number;
+  /** Whether the signals weigh the backlog by the measured task time (`LatencyTargetOptions.weighByMeasuredTime`). @default true */
+  readonly weighByMeasuredTime?: boolean;
   /** @default - the simulation's latency goal */
   readonly acceptableLatencySeconds?: number;
   /** On EC2, whether the group has a warm pool (`Ec2AgentFleet` `warmPool`). @default true */
@@ -74,26 +86,42 @@ export interface FleetConfig extends Omit<BacklogScalingInput, 'targetBacklogPer
 /** The example fleet of the issue and the README: `ElasticAgentFleet` with 0-20 workers and a 1-minute latency goal. */
 export const DEFAULT_FLEET: FleetConfig = { minWorkers: 0, maxWorkers: 20 };
 
+/** The processing time our fleet's target is derived from (none for a fixed target). */
+function declaredProcessingSeconds(fleet: FleetConfig, params: SimulationParams): number | undefined {
+  return fleet.targetBacklogPerWorker === undefined ? fleet.processingTimeSeconds ?? params.worker.processingTime.meanSeconds : undefined;
+}
+
 /** The backlog target our fleet uses, as `BacklogTarget.fromLatency` computes it. */
 export function fleetTarget(fleet: FleetConfig, params: SimulationParams): number {
   return fleet.targetBacklogPerWorker ?? targetFromLatency(
     fleet.acceptableLatencySeconds ?? params.latencyGoalSeconds,
-    params.worker.processingTime.meanSeconds,
+    declaredProcessingSeconds(fleet, params)!,
     params.worker.concurrency,
   );
 }
 
-/** The model `BacklogScaling` deploys for these choices, validated as the construct validates it. */
-function oursModel(fleet: FleetConfig, params: SimulationParams): BacklogScalingModel {
-  const { acceptableLatencySeconds: _latency, warmPool: _warmPool, rootVolumeGiB, ...input } = fleet;
+/**
+ * The model `BacklogScaling` deploys for these choices, validated as the construct validates it.
+ * `weighTaskTime`: whether the signals weigh the backlog by the measured task time, as they do
+ * where CloudWatch alarms and target tracking scale (not on EKS, where KEDA reads the queue).
+ */
+function oursModel(fleet: FleetConfig, params: SimulationParams, weighTaskTime = true): BacklogScalingModel {
+  const { acceptableLatencySeconds: _latency, warmPool: _warmPool, rootVolumeGiB, processingTimeSeconds, weighByMeasuredTime, ...input } = fleet;
+  const declared = declaredProcessingSeconds(fleet, params);
   const model = buildScalingModel({
     workerStartSeconds: oursWarmPool(fleet, params) ? WORKER_START_SECONDS.ec2WarmPool : WORKER_START_SECONDS[params.worker.compute],
     stepCooldowns: params.worker.compute !== 'ec2',
     ...input,
     targetBacklogPerWorker: fleetTarget(fleet, params),
+    ...(weighTaskTime && weighByMeasuredTime !== false && declared !== undefined ? { processingTimeSeconds: declared } : {}),
     concurrency: params.worker.concurrency,
   });
-  const violations = [...validateScalingModel(model), ...checkIntegerRange('rootVolumeGiB', rootVolumeGiB, 1, 16_384)];
+  const violations = [
+    ...validateScalingModel(model),
+    ...checkIntegerRange('rootVolumeGiB', rootVolumeGiB, 1, 16_384),
+    ...check(processingTimeSeconds === undefined || fleet.targetBacklogPerWorker === undefined,
+      'processingTimeSeconds', 'unset with targetBacklogPerWorker (a fixed target)', processingTimeSeconds),
+  ];
   if (violations.length > 0) throw new Error(formatViolations('fleet', violations));
   return model;
 }
@@ -126,7 +154,7 @@ export function oursPolicy(fleet: FleetConfig, params: SimulationParams, initial
  */
 export function oursOnKedaPolicy(fleet: FleetConfig, params: SimulationParams, initialWorkers: number): SimulationPolicy {
   // An EKS fleet's model, whatever the cell's compute: its HPA paces scale-down like a cooldown (stepCooldowns, EksAgentFleet's default).
-  const model = oursModel({ stepCooldowns: true, ...fleet }, params);
+  const model = oursModel({ stepCooldowns: true, ...fleet }, params, false);
   const scaledObject = scaledObjectFromModel(model);
   return {
     kind: 'scaled-object',

@@ -3,7 +3,6 @@
  * comparison of ours with the baselines (QueueProcessingFargateService's defaults, plain steps,
  * KEDA) and the perfect-foresight bound, judged by one pass rule. See docs/simulation.md.
  */
-import { targetFromLatency } from '../policy/backlog';
 import { compare, initialWorkers, type Comparison } from './compare';
 import { resolveConfig, type ConfigFile, type SimulationConfig } from './config';
 import { DEFAULT_PARAMS, type ComputeKind, type ProcessingTimeParams, type StartupRange } from './params';
@@ -373,8 +372,8 @@ export function suiteConfigFile(key: SuiteCellKey, run: SuiteRun): ConfigFile {
       minWorkers: 0, maxWorkers: s.maxWorkers, metricPeriodSeconds: src.metricPeriodSeconds, inputsArriveTogether: src.inputsArriveTogether,
       ...(start ? { workerStartSeconds: start.max } : {}),
       ...(ec2WarmPool === false ? { warmPool: false } : {}),
-      // A misjudged processing time sets the target the fleet (and KEDA, from the same figure) holds.
-      ...(estimate ? { targetBacklogPerWorker: targetFromLatency(latencyGoal(run), tasks.meanSeconds * estimate, s.concurrency) } : {}),
+      // A misjudged processing time: the fleet (and KEDA, from the same figure) derives its target from it.
+      ...(estimate ? { processingTimeSeconds: tasks.meanSeconds * estimate } : {}),
     },
     worker: { compute: key.compute, concurrency: s.concurrency, processingTime: tasks, ...(start ? { startupSeconds: start } : {}) },
     cloudWatch: { countSampleSeconds: src.countSampleSeconds, publicationDelaySeconds: run.publicationDelaySeconds ?? src.publicationDelaySeconds },

@@ -1,6 +1,8 @@
 import { backlogPerWorker, clampCapacity, targetFromLatency, targetTrackingCapacity } from '../../lib/policy/backlog';
-import { buildScalingModel, defaultScaleOutCooldownSeconds, signalParams, WORKER_START_SECONDS, type BacklogScalingInput } from '../../lib/policy/scaling-policy';
-import { BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, remainingWorkers, SPARE_WORKERS, WORKERS_ABOVE_KEEP, WORKERS_TO_KEEP } from '../../lib/policy/signals';
+import { buildScalingModel, defaultScaleOutCooldownSeconds, signalParams, validateScalingModel, WORKER_START_SECONDS, type BacklogScalingInput } from '../../lib/policy/scaling-policy';
+import {
+  BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, remainingWorkers, signalInputs, SPARE_WORKERS, taskTimeFactor, WORKERS_ABOVE_KEEP, WORKERS_TO_KEEP,
+} from '../../lib/policy/signals';
 
 describe('backlog per worker (AWS "Scaling policy based on Amazon SQS")', () => {
   test('AWS worked example: 1,500 visible, 10 workers, target 100 -> 15 workers', () => {
@@ -99,6 +101,51 @@ describe('signals: the expression CloudFormation gets and the function the simul
     expect(SPARE_WORKERS.expression({ target: 10, concurrency: 4 }))
       .toBe('IF(FILL(running, REPEAT) < FILL(desired, REPEAT), FILL(running, REPEAT), FILL(desired, REPEAT))'
         + ' - IF((visible / 10 + (inFlight + 1 * (inFlight ^ 0.5)) / 4) > 1, (visible / 10 + (inFlight + 1 * (inFlight ^ 0.5)) / 4), 1)');
+  });
+
+  describe('weighed by the measured task time over the declared one (`taskTimeFactor`)', () => {
+    const declared = { ...params, declaredProcessingTimeMs: 6000 };
+    const factor = 'IF(FILL(FILL(processingTime, REPEAT), 6000) > 6000, FILL(FILL(processingTime, REPEAT), 6000) / 6000, 1)';
+
+    test('the factor: measured / declared, never below 1; 1 when nothing was measured or nothing declared', () => {
+      expect(taskTimeFactor({ ...sample, processingTimeMs: 12_000 }, declared)).toBe(2);
+      // Tasks faster than declared: the declared time stands (a per-minute mean of heavy-tailed times reads low).
+      expect(taskTimeFactor({ ...sample, processingTimeMs: 3_000 }, declared)).toBe(1);
+      expect(taskTimeFactor({ ...sample, processingTimeMs: NaN }, declared)).toBe(1);
+      expect(taskTimeFactor(sample, declared)).toBe(1);
+      expect(taskTimeFactor({ ...sample, processingTimeMs: 12_000 }, params)).toBe(1);
+    });
+
+    test('tasks twice as long as declared: each visible message counts twice, in every signal', () => {
+      const slow = { ...sample, processingTimeMs: 12_000, visibleGrowth: 40 };
+      expect(BACKLOG_PER_WORKER.evaluate(slow, declared)).toBe(150);
+      expect(EXCESS_BACKLOG.evaluate(slow, { ...declared, growthPeriods: 3 })).toBe(2 * (300 + 3 * 40) - 10 * 4);
+      expect(SPARE_WORKERS.evaluate(slow, declared)).toBeCloseTo(4 - 60 - 50 - Math.sqrt(50), 9);
+      expect(WORKERS_TO_KEEP.evaluate({ ...slow, running: 400, desired: 400 }, { ...declared, keep: { headroom: 0.75, ratio: 1.235, none: 401 } }))
+        .toBeCloseTo(60 + 50 + Math.sqrt(50) + 0.75 * Math.sqrt(60 + 50 + Math.sqrt(50)), 9);
+    });
+
+    test('the expressions multiply the visible count by the factor, which reads the workers\' ProcessingTime', () => {
+      expect(BACKLOG_PER_WORKER.expression(declared)).toBe(`${factor} * visible / IF(FILL(desired, REPEAT) > 1, FILL(desired, REPEAT), 1)`);
+      expect(EXCESS_BACKLOG.expression(declared)).toBe(`${factor} * visible - 10 * FILL(desired, REPEAT)`);
+      expect(EXCESS_BACKLOG.expression({ ...declared, growthPeriods: 3 }))
+        .toBe(`${factor} * (visible + 3 * IF(FILL(DIFF(visible), 0) > 0, FILL(DIFF(visible), 0), 0)) - 10 * FILL(desired, REPEAT)`);
+      expect(SPARE_WORKERS.expression(declared)).toContain(`IF((${factor} * visible / 10 + (inFlight`);
+      for (const signal of [BACKLOG_PER_WORKER, EXCESS_BACKLOG, SPARE_WORKERS, WORKERS_TO_KEEP, WORKERS_ABOVE_KEEP]) {
+        expect(signalInputs(signal, declared)).toContain('processingTime');
+        expect(signalInputs(signal, params)).not.toContain('processingTime');
+        expect(signal.expression({ ...params, keep: { headroom: 0.75, ratio: 1.235, none: 401 } })).not.toContain('processingTime');
+      }
+      expect(signalInputs(QUEUED_MESSAGES, declared)).not.toContain('processingTime');
+    });
+
+    test('the model passes the declared time, in ms, to the signals', () => {
+      const model = buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 10, processingTimeSeconds: 6 });
+      expect(signalParams(model).declaredProcessingTimeMs).toBe(6000);
+      expect(signalParams(buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 10 })).declaredProcessingTimeMs).toBeUndefined();
+      expect(validateScalingModel(buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 10, processingTimeSeconds: 0 })))
+        .toEqual([{ prop: 'processingTime', allowed: '> 0 seconds', value: '0 seconds' }]);
+    });
   });
 
   test('spare workers: a worker a scale-in removed is running until it has drained, but not spare again', () => {

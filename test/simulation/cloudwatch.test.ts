@@ -29,6 +29,22 @@ describe('CloudWatch datapoints', () => {
     expect(dp.datapoint(10, Statistic.AVERAGE, 2)?.visible).toBe(29);
   });
 
+  test('the workers\' processing time: the mean (ms) of the tasks completed in the newest whole minute, which a 10 s period repeats; NaN with none', () => {
+    const log = logOf(() => 0, 180);
+    log.completed(10, 4);
+    log.completed(59, 8);
+    log.completed(130, 3);
+    const dp = new Datapoints(log, DEFAULT_CLOUDWATCH);
+    expect(dp.datapoint(60, Statistic.MAXIMUM, 0)?.processingTimeMs).toBe(6000);
+    expect(dp.datapoint(60, Statistic.MAXIMUM, 1)?.processingTimeMs).toBeNaN();
+    expect(dp.datapoint(60, Statistic.MAXIMUM, 2)?.processingTimeMs).toBe(3000);
+    // 10 s datapoints read the minute before them until the next minute ends (the metric is written once a minute).
+    expect(dp.datapoint(10, Statistic.MAXIMUM, 3)?.processingTimeMs).toBeNaN();
+    expect(dp.datapoint(10, Statistic.MAXIMUM, 5)?.processingTimeMs).toBe(6000);
+    expect(dp.datapoint(10, Statistic.MAXIMUM, 10)?.processingTimeMs).toBe(6000);
+    expect(dp.datapoint(10, Statistic.MAXIMUM, 11)?.processingTimeMs).toBeNaN();
+  });
+
   test('a datapoint is readable only after its period plus the publication delay', () => {
     const dp = new Datapoints(logOf(() => 5, 600), { ...DEFAULT_CLOUDWATCH, publicationDelaySeconds: 60 });
     expect(dp.latestReadable(60, 119)).toBe(-1);

@@ -74,7 +74,8 @@ describe('ours: the model the constructs deploy, for the simulated worker', () =
     const scaleIn = policy.rules.rules.find((r) => r.metric.signal === SPARE_WORKERS);
     // Target from the latency goal: 60 s / 6 s x 4 = 40, of which the policies hold half; 20 busy workers hold 80 messages.
     // The burst projects the backlog's growth over a Fargate task's start-up: 60 s, one period.
-    expect(scaleIn?.metric.signalParams).toEqual({ target: 20, concurrency: 4, inputsArriveTogether: false, growthPeriods: 1 });
+    // The backlog is weighed by the measured task time over the worker's mean, 6 s.
+    expect(scaleIn?.metric.signalParams).toEqual({ target: 20, concurrency: 4, inputsArriveTogether: false, growthPeriods: 1, declaredProcessingTimeMs: 6000 });
     // None of them is spare: the headroom, sqrt(80) / 4 workers, puts the count below 0.
     expect(SPARE_WORKERS.evaluate({ visible: 0, inFlight: 80, delayed: 0, running: 20, desired: 20 }, scaleIn!.metric.signalParams)).toBeCloseTo(-Math.sqrt(80) / 4, 9);
   });

@@ -1,9 +1,10 @@
 import {
-  formatScorecard, judge, MAX_COST_RATIO, MAX_GEOMEAN_COST_RATIO, runCell, runSuite, scorecardToCsv, suiteConfig, verdict, ALL_SOURCE_NAMES, FULL_SUITE,
+  cellInputs, formatScorecard, judge, MAX_COST_RATIO, MAX_GEOMEAN_COST_RATIO, runCell, runSuite, scorecardToCsv, suiteConfig, verdict, ALL_SOURCE_NAMES, FULL_SUITE,
   SUITE_SHAPE_NAMES, type SuiteCell, type SuiteCellKey, type SuiteRun, type SuiteSourceName,
 } from '../../lib/simulation/suite';
 import type { RunSummary } from '../../lib/simulation/stats';
-import { oursPolicy } from '../../lib/simulation/policies';
+import { compare } from '../../lib/simulation/compare';
+import { fleetTarget, oursPolicy } from '../../lib/simulation/policies';
 
 /**
  * A reduced suite, seeded and deterministic: every load shape on the 20-worker fleet at
@@ -158,22 +159,31 @@ describe('EC2 without the warm pool (`--no-warm-pool`)', () => {
 });
 
 describe('a misjudged task time (`--task-time-estimate`)', () => {
-  test('sets the target our fleet holds (KEDA takes its queue length from it) from the declared time, and nothing else of the cell', () => {
+  test('sets the time our fleet (and KEDA, for its queue length) derives its target from, and nothing else of the cell', () => {
     const key = { shape: 'ramp-cliff', scale: 'medium', source: 'metric-math', compute: 'ec2' } as const;
     const own = suiteConfig(key, { seed: 1 });
     const half = suiteConfig(key, { seed: 1, taskTimeEstimate: 0.5 });
-    expect(own.fleet.targetBacklogPerWorker).toBeUndefined();
-    // 60 s goal / (6 s x 0.5) x concurrency 8: twice the 80 the real 6 s give.
-    expect(half.fleet).toEqual({ ...own.fleet, targetBacklogPerWorker: 160 });
+    expect(own.fleet.processingTimeSeconds).toBeUndefined();
+    expect(half.fleet).toEqual({ ...own.fleet, processingTimeSeconds: 3 });
     expect(half.params).toEqual(own.params);
+    // 60 s goal / (6 s x 0.5) x concurrency 8: twice the 80 the real 6 s give.
+    expect(fleetTarget(own.fleet, own.params)).toBe(80);
+    expect(fleetTarget(half.fleet, half.params)).toBe(160);
   });
 
-  test('tasks twice as long as declared: ours and KEDA hold twice the backlog and wait longer; QPFS, plain steps and foresight do not change; the verdict says so', () => {
-    const { own, changed: half } = runWithAndWithout({ shape: 'ramp-cliff', scale: 'small', source: 'publisher', compute: 'fargate' }, { taskTimeEstimate: 0.5 }, /; targets from task times declared 0.5x their mean$/m);
-    for (const policy of ['ours', 'keda']) expect(half.summaries[policy].waitP95).toBeGreaterThan(own.summaries[policy].waitP95);
+  test('tasks twice as long as declared: KEDA holds twice the backlog and waits longer; ours weighs the backlog by the measured time and does not, unless told not to', () => {
+    const key = { shape: 'ramp-cliff', scale: 'small', source: 'publisher', compute: 'fargate' } as const;
+    const { own, changed: half } = runWithAndWithout(key, { taskTimeEstimate: 0.5 }, /; targets from task times declared 0.5x their mean$/m);
+    expect(half.summaries.keda.waitP95).toBeGreaterThan(own.summaries.keda.waitP95);
+    expect(half.summaries.ours.waitP95).toBeLessThanOrEqual(own.summaries.ours.waitP95);
     for (const policy of ['qpfs-defaults', 'plain-steps', 'perfect-foresight']) expect(half.summaries[policy]).toEqual(own.summaries[policy]);
     expect(half.taskTimeEstimate).toBe(0.5);
     expect(own.taskTimeEstimate).toBeUndefined();
+    // Without the weighing, the declared time alone sets the backlog held: ours waits longer, as KEDA does.
+    const { config, trace, messages, start } = cellInputs(key, { seed: 1, taskTimeEstimate: 0.5 });
+    const unweighed = oursPolicy({ ...config.fleet, weighByMeasuredTime: false }, config.params, start);
+    const [summary] = compare(trace, config, { policies: [unweighed], messages }).summaries;
+    expect(summary.waitP95).toBeGreaterThan(own.summaries.ours.waitP95);
   });
 });
 
