@@ -26,7 +26,10 @@ describe('reference app', () => {
     return Object.fromEntries(metrics.map((m) => [m.Id, m.Expression ?? m.MetricStat!.Metric.MetricName]));
   }
 
-  test('Fargate stack: two encrypted queues with redrive, an ECS service, target tracking on visible / desired, steps, stop timeout', () => {
+  /** The reference target's task time factor: the workers' measured ProcessingTime over the declared 6 s, at least 1. */
+  const FACTOR = 'IF(FILL(FILL(processingTime, REPEAT), 6000) > 6000, FILL(FILL(processingTime, REPEAT), 6000) / 6000, 1)';
+
+  test('Fargate stack: two encrypted queues with redrive, an ECS service, target tracking on visible (weighed by the task time) / desired, steps, stop timeout', () => {
     fargate.resourceCountIs('AWS::SQS::Queue', 2);
     expect(resourcesOf(fargate, 'AWS::SQS::Queue').every(([, q]) => q.Properties.SqsManagedSseEnabled)).toBe(true);
     fargate.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }) });
@@ -34,7 +37,8 @@ describe('reference app', () => {
     expect(trackedMath(fargate, 'AWS::ApplicationAutoScaling::ScalingPolicy', 'TargetTrackingScalingPolicyConfiguration')).toEqual({
       visible: 'ApproximateNumberOfMessagesVisible',
       desired: 'DesiredTaskCount',
-      e1: 'visible / IF(FILL(desired, REPEAT) > 1, FILL(desired, REPEAT), 1)',
+      processingTime: 'ProcessingTime',
+      e1: `${FACTOR} * visible / IF(FILL(desired, REPEAT) > 1, FILL(desired, REPEAT), 1)`,
     });
     fargate.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', { PolicyType: 'StepScaling' });
     fargate.hasResourceProperties('AWS::ECS::TaskDefinition', { ContainerDefinitions: [Match.objectLike({ StopTimeout: 120 })] });
@@ -50,10 +54,13 @@ describe('reference app', () => {
     expect(trackedMath(ec2, 'AWS::AutoScaling::ScalingPolicy', 'TargetTrackingConfiguration')).toEqual({
       visible: 'VisibleMessages',
       desired: 'DesiredWorkers',
-      e1: 'visible / IF(desired > 1, desired, 1)',
+      processingTime: 'ProcessingTime',
+      e1: `${FACTOR} * visible / IF(desired > 1, desired, 1)`,
     });
     const [[, policy]] = resourcesOf(ec2, 'AWS::AutoScaling::ScalingPolicy').filter(([, p]) => p.Properties.PolicyType === 'TargetTrackingScaling');
-    expect(policy.Properties.TargetTrackingConfiguration.CustomizedMetricSpecification.Metrics[0].MetricStat.Period).toBe(10);
+    // Every input at 10 s; the workers' ProcessingTime, written once a minute, repeats its last mean in between.
+    const periods = (policy.Properties.TargetTrackingConfiguration.CustomizedMetricSpecification.Metrics as { MetricStat?: { Period: number } }[]).flatMap((m) => m.MetricStat ? [m.MetricStat.Period] : []);
+    expect(periods).toEqual([10, 10, 10]);
     ec2.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
     ec2.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.handler', Environment: { Variables: Match.objectLike({ PERIOD_SECONDS: '10' }) } });
   });

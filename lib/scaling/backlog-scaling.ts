@@ -181,6 +181,8 @@ export class BacklogScaling extends Construct {
       minWorkers,
       maxWorkers,
       targetBacklogPerWorker: props.target.messagesPerWorkerFor(fleetConcurrency),
+      // The signals weigh the backlog by the measured task time over the declared one; KEDA (EKS) reads the queue's count as it is.
+      processingTimeSeconds: props.target.weighsMeasuredTime && !isModelScaledFleet(props.fleet) ? knownSeconds(props.target.processingTime) : undefined,
       concurrency: knownNumber(fleetConcurrency) ?? 1,
       metricPeriodSeconds: knownSeconds(period),
       workerStartSeconds: knownSeconds(props.fleet.workerStartTime),

@@ -8,11 +8,21 @@ export interface LatencyTargetOptions {
   readonly acceptableLatency: Duration;
   /**
    * How long a worker takes with one task, on average (the worker's ProcessingTime metric tells).
-   * When unsure, round it up: tasks twice as long as declared double the target, and the fleet
-   * then holds the whole goal's backlog rather than half, so slow rises wait about the goal; twice
-   * as short costs some 5 % more worker-minutes (docs/simulation.md, twenty-third round).
+   * Scaling weighs the backlog by the measured mean over it (`weighByMeasuredTime`), so tasks
+   * longer than declared are sized on their real time once a minute of them is measured; a time
+   * declared too long is not corrected, and twice the real one costs some 5 % more worker-minutes
+   * (docs/simulation.md, twenty-third and twenty-fourth rounds).
    */
   readonly processingTime: Duration;
+  /**
+   * Weigh the visible backlog by the workers' measured mean processing time (their
+   * `ProcessingTime` metric) over `processingTime`, never below 1: when tasks take longer than
+   * declared, each waiting one counts as the work it brings and the fleet grows to the latency
+   * goal. Turn it off where more workers would not make tasks faster (a rate-limited downstream
+   * that slows them all). Not on EKS, where KEDA reads the queue's count itself.
+   * @default true
+   */
+  readonly weighByMeasuredTime?: boolean;
   /**
    * Tasks each worker processes at once. Leave it unset to take the fleet's `concurrency` (one
    * source of truth); set, it must equal the fleet's (a warning says where it does not).
@@ -41,7 +51,8 @@ export class BacklogTarget {
     const messagesAt = (concurrency: number) => latency === undefined || processing === undefined
       ? NaN
       : targetFromLatency(latency, processing, concurrency);
-    return new BacklogTarget(messagesAt(options.concurrency ?? 1), messagesAt, options.acceptableLatency, options.concurrency, options.processingTime);
+    return new BacklogTarget(messagesAt(options.concurrency ?? 1), messagesAt, options.acceptableLatency, options.concurrency, options.processingTime,
+      options.weighByMeasuredTime ?? true);
   }
 
   private constructor(
@@ -54,6 +65,8 @@ export class BacklogTarget {
     public readonly concurrency?: number,
     /** The processing time the target was derived from, when it came from a latency goal. */
     public readonly processingTime?: Duration,
+    /** Whether scaling weighs the backlog by the measured processing time over `processingTime` (`LatencyTargetOptions.weighByMeasuredTime`). */
+    public readonly weighsMeasuredTime = false,
   ) {}
 
   /**

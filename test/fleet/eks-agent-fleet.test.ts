@@ -120,6 +120,13 @@ describe('EksAgentFleet on an existing cluster', () => {
     Annotations.fromStack(capped.stack).hasNoWarning('/TestStack/Agents/Fleet', Match.stringLikeRegexp('queueLength is an integer'));
   });
 
+  test('KEDA reads the queue\'s count as it is: a latency target\'s model weighs nothing by the measured task time, and no alarm reads it', () => {
+    const { template, agents } = elastic({}, { target: BacklogTarget.fromLatency({ acceptableLatency: Duration.minutes(1), processingTime: Duration.seconds(45) }) });
+    expect(agents.scaling.model.processingTimeSeconds).toBeUndefined();
+    const alarms = Object.values(template.findResources('AWS::CloudWatch::Alarm')) as { Properties: { Metrics?: { Id: string }[] } }[];
+    expect(alarms.flatMap((a) => a.Properties.Metrics ?? []).map((m) => m.Id)).not.toContain('processingTime');
+  });
+
   test('queueLength chosen in the props replaces the model\'s, with no rounding warning', () => {
     const { template, stack, agents } = elastic({ queueLength: 5 }, { target: BacklogTarget.fromLatency({ acceptableLatency: Duration.minutes(1), processingTime: Duration.seconds(45) }) });
     expect(kubernetesManifests(template).find((o) => o.kind === 'ScaledObject').spec.triggers[0].metadata.queueLength).toBe('5');

@@ -68,6 +68,8 @@ describe('AgentFleetMonitoring', () => {
       Threshold: 6000, ComparisonOperator: 'GreaterThanThreshold', EvaluationPeriods: 4, TreatMissingData: 'notBreaching',
     });
     expect(alarm.Properties.AlarmDescription).toContain('over 1.5x the processingTime its scaling target was derived from (4 s) for an hour');
+    // Scaling weighs the backlog by the measured time: what the drift still costs is the first minute of an onset.
+    expect(alarm.Properties.AlarmDescription).toContain('scaling weighs the backlog by the measured time');
     const stack = testStack();
     const queue = new AgentQueue(stack, 'Tasks');
     const fleet = new FargateAgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE });

@@ -2,7 +2,7 @@ import { Duration, type Stack } from 'aws-cdk-lib';
 import { Template } from 'aws-cdk-lib/assertions';
 import {
   AdjustmentType, AgentQueue, BacklogPublisher, BacklogScaling, BacklogTarget, Ec2AgentFleet, FargateAgentFleet,
-  type BacklogScalingOptions, type IAgentFleet,
+  type BacklogScalingOptions, type IAgentFleet, type LatencyTargetOptions,
 } from '../../lib';
 import { buildScalingModel, growthHorizonSeconds, trimSteps, WORKER_START_SECONDS } from '../../lib/policy';
 import { resourcesOf, TEST_IMAGE, testStack, synthTemplate } from '../support/cdk';
@@ -12,16 +12,16 @@ type FleetKind = 'fargate' | 'ec2';
 /** The burst signal's growth term, escaped for a RegExp: max(DIFF(visible), 0), a missing DIFF as 0. */
 const GROWTH = 'IF\\(FILL\\(DIFF\\(visible\\), 0\\) > 0, FILL\\(DIFF\\(visible\\), 0\\), 0\\)';
 
-function scaled(kind: FleetKind, options: BacklogScalingOptions & { minWorkers?: number; maxWorkers?: number; concurrency?: number; publisherPeriod?: Duration } = {}, stack: Stack = testStack()) {
+function scaled(kind: FleetKind, options: BacklogScalingOptions & { minWorkers?: number; maxWorkers?: number; concurrency?: number; publisherPeriod?: Duration; target?: BacklogTarget } = {}, stack: Stack = testStack()) {
   const queue = new AgentQueue(stack, 'Tasks');
-  const { minWorkers, maxWorkers, concurrency, publisherPeriod, ...tuning } = options;
+  const { minWorkers, maxWorkers, concurrency, publisherPeriod, target, ...tuning } = options;
   const fleetProps = { queue, image: TEST_IMAGE, minWorkers: minWorkers ?? 0, maxWorkers: maxWorkers ?? 20, concurrency };
   const fleet: IAgentFleet = kind === 'fargate' ? new FargateAgentFleet(stack, 'Fleet', fleetProps) : new Ec2AgentFleet(stack, 'Fleet', fleetProps);
   const publisher = publisherPeriod ? new BacklogPublisher(stack, 'Publisher', { queue, fleet, period: publisherPeriod }) : undefined;
   const scaling = new BacklogScaling(stack, 'Scaling', {
-    fleet, queue, target: BacklogTarget.perWorker(40), publisher, ...tuning,
+    fleet, queue, target: target ?? BacklogTarget.perWorker(40), publisher, ...tuning,
   });
-  return { stack, scaling, template: synthTemplate(stack) };
+  return { stack, scaling, fleet, template: synthTemplate(stack) };
 }
 
 /** A worker's start-up on each fleet as deployed by default: the EC2 fleet starts its instances from a warm pool. */
@@ -63,6 +63,29 @@ describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (ki
       { Id: 'desired', ReturnData: false, MetricStat: { Stat: 'Average', Metric: expect.objectContaining(DIVISOR[kind]) } },
       { Id: 'e1', ReturnData: true, Label: expect.any(String), Expression: 'visible / IF(FILL(desired, REPEAT) > 1, FILL(desired, REPEAT), 1)' },
     ]);
+  });
+
+  test('a latency target: every backlog signal weighs the visible count by the workers\' measured ProcessingTime over the declared time; not when turned off', () => {
+    const latency = (options: Partial<LatencyTargetOptions> = {}) => BacklogTarget.fromLatency({ acceptableLatency: Duration.seconds(60), processingTime: Duration.seconds(6), ...options });
+    const factor = 'IF(FILL(FILL(processingTime, REPEAT), 6000) > 6000, FILL(FILL(processingTime, REPEAT), 6000) / 6000, 1)';
+    const { template, fleet } = scaled(kind, { target: latency() });
+    const processingTime = {
+      Id: 'processingTime', ReturnData: false,
+      MetricStat: { Stat: 'Average', Metric: { Namespace: 'AgentFleet', MetricName: 'ProcessingTime', Dimensions: [{ Name: 'Fleet', Value: fleet.fleetName }] } },
+    };
+    const tracked = targetTracking(kind, template).CustomizedMetricSpecification.Metrics;
+    expect(tracked).toContainEqual(processingTime);
+    expect(tracked.at(-1).Expression).toBe(`${factor} * visible / IF(FILL(desired, REPEAT) > 1, FILL(desired, REPEAT), 1)`);
+    // The burst's and the scale-in's alarms read it too.
+    const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties.Metrics as { Id: string; Expression?: string }[]);
+    const weighed = alarms.filter((metrics) => metrics.some((m) => m.Expression?.includes(`${factor} * `)));
+    // The burst and the scale-in (spare workers on ECS, workers to keep on EC2); the idle rule counts messages.
+    expect(weighed).toHaveLength(2);
+    for (const metrics of weighed) expect(metrics).toContainEqual(expect.objectContaining({ Id: 'processingTime', MetricStat: expect.objectContaining({ Stat: 'Average' }) }));
+    // Turned off, or a fixed target: no signal reads the workers' processing time.
+    for (const target of [latency({ weighByMeasuredTime: false }), BacklogTarget.perWorker(40)]) {
+      expect(JSON.stringify(scaled(kind, { target }, testStack()).template.toJSON())).not.toContain('ProcessingTime');
+    }
   });
 
   test('burst steps: an alarm on visible, its growth over a worker\'s start-up, beyond held backlog x requested workers; steps in powers of two up to maxWorkers, which also leave 0', () => {
@@ -149,7 +172,9 @@ describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (ki
   });
 
   test('every alarm expression fits CloudWatch\'s 2,048 characters (MetricDataQuery Expression), the exact scale-in\'s included', () => {
-    const { template } = scaled(kind, { maxWorkers: 5_000, concurrency: 64 });
+    // A latency target: the signals weigh the backlog by the measured task time (the longest expressions).
+    const target = BacklogTarget.fromLatency({ acceptableLatency: Duration.seconds(60), processingTime: Duration.seconds(6) });
+    const { template } = scaled(kind, { maxWorkers: 5_000, concurrency: 64, target });
     const expressions = resourcesOf(template, 'AWS::CloudWatch::Alarm')
       .flatMap(([, alarm]) => (alarm.Properties.Metrics ?? []) as { Expression?: string }[])
       .flatMap((m) => (m.Expression ? [m.Expression] : []));
@@ -157,6 +182,7 @@ describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (ki
     expect(expressions).toHaveLength(kind === 'ec2' ? 4 : 3);
     expect(expressions.filter((e) => e.includes(' + 0.75 * ('))).toHaveLength(kind === 'ec2' ? 2 : 0);
     for (const expression of expressions) expect(expression.length).toBeLessThanOrEqual(2048);
+    expect(expressions.filter((e) => e.includes('processingTime'))).toHaveLength(kind === 'ec2' ? 3 : 2);
   });
 
   test('scale-in divides in-flight messages by the fleet\'s concurrency', () => {

@@ -16,4 +16,11 @@ describe('BacklogTarget', () => {
     const target = BacklogTarget.fromLatency({ acceptableLatency: Duration.minutes(1), processingTime: Duration.seconds(6), concurrency: 4 });
     expect(target.messagesPerWorker).toBe(40);
   });
+
+  test('a latency target weighs the backlog by the measured processing time unless told not to; a fixed one never does', () => {
+    const latency = { acceptableLatency: Duration.minutes(1), processingTime: Duration.seconds(6) };
+    expect(BacklogTarget.fromLatency(latency).weighsMeasuredTime).toBe(true);
+    expect(BacklogTarget.fromLatency({ ...latency, weighByMeasuredTime: false }).weighsMeasuredTime).toBe(false);
+    expect(BacklogTarget.perWorker(25).weighsMeasuredTime).toBe(false);
+  });
 });
