@@ -236,11 +236,12 @@ export const IN_FLIGHT_HEADROOM_SIGMAS = 1;
  * running - max(visible / target + (inFlight + sqrt(inFlight)) / concurrency, 1).
  *
  * Workers needed = those the waiting messages call for at the backlog target (visible / target,
- * AWS's backlog-per-instance formula, the backlog weighed by `taskTimeFactor`) + those busy with in-flight messages (a worker holds
- * `concurrency` messages at once, so inFlight / concurrency workers are busy), with one standard
- * deviation of in-flight noise as headroom (`IN_FLIGHT_HEADROOM_SIGMAS`). A busy worker is never
- * spare (KEDA's scaleOnInFlight lesson): in steady state with every worker busy and nothing
- * waiting, inFlight = running x concurrency, so needed >= running and nothing is removed.
+ * AWS's backlog-per-instance formula; the visible count weighed by `taskTimeFactor`) + those busy
+ * with in-flight messages (a worker holds `concurrency` messages at once, so inFlight /
+ * concurrency workers are busy), with one standard deviation of in-flight noise as headroom
+ * (`IN_FLIGHT_HEADROOM_SIGMAS`). A busy worker is never spare (KEDA's scaleOnInFlight lesson): in
+ * steady state with every worker busy and nothing waiting, inFlight = running x concurrency, so
+ * needed >= running and nothing is removed.
  * Dividing in-flight messages by the backlog target instead would count a busy fleet as mostly
  * idle (20 workers, 14 of them busy at concurrency 1, target 10: 19 "spare" rather than about 2).
  * Never leaves fewer than one worker: going to 0 is the idle rule's job. Metric math has `^`
