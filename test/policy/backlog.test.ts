@@ -1,7 +1,7 @@
 import { backlogPerWorker, clampCapacity, targetFromLatency, targetTrackingCapacity } from '../../lib/policy/backlog';
 import { buildScalingModel, defaultScaleOutCooldownSeconds, signalParams, validateScalingModel, WORKER_START_SECONDS, type BacklogScalingInput } from '../../lib/policy/scaling-policy';
 import {
-  BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, remainingWorkers, signalInputs, SPARE_WORKERS, taskTimeFactor, WORKERS_ABOVE_KEEP, WORKERS_TO_KEEP,
+  BACKLOG_PER_WORKER, EXCESS_BACKLOG, QUEUED_MESSAGES, remainingWorkers, signalInputs, SPARE_WORKERS, TASK_TIME_MARGIN, taskTimeFactor, WORKERS_ABOVE_KEEP, WORKERS_TO_KEEP,
 } from '../../lib/policy/signals';
 
 describe('backlog per worker (AWS "Scaling policy based on Amazon SQS")', () => {
@@ -105,10 +105,14 @@ describe('signals: the expression CloudFormation gets and the function the simul
 
   describe('weighed by the measured task time over the declared one (`taskTimeFactor`)', () => {
     const declared = { ...params, declaredProcessingTimeMs: 6000 };
-    const factor = 'IF(FILL(FILL(processingTime, REPEAT), 6000) > 6000, FILL(FILL(processingTime, REPEAT), 6000) / 6000, 1)';
+    // The margin time: 1.25 x the declared 6 s.
+    const factor = 'IF(FILL(FILL(processingTime, REPEAT), 7500) > 7500, FILL(FILL(processingTime, REPEAT), 7500) / 7500, 1)';
 
-    test('the factor: measured / declared, never below 1; 1 when nothing was measured or nothing declared', () => {
-      expect(taskTimeFactor({ ...sample, processingTimeMs: 12_000 }, declared)).toBe(2);
+    test('the factor: measured / (1.25 x declared), never below 1; 1 when nothing was measured or nothing declared', () => {
+      expect(TASK_TIME_MARGIN).toBe(1.25);
+      expect(taskTimeFactor({ ...sample, processingTimeMs: 12_000 }, declared)).toBe(1.6);
+      // Within the margin, a minute's mean is taken for noise.
+      expect(taskTimeFactor({ ...sample, processingTimeMs: 7_000 }, declared)).toBe(1);
       // Tasks faster than declared: the declared time stands (a per-minute mean of heavy-tailed times reads low).
       expect(taskTimeFactor({ ...sample, processingTimeMs: 3_000 }, declared)).toBe(1);
       expect(taskTimeFactor({ ...sample, processingTimeMs: NaN }, declared)).toBe(1);
@@ -116,13 +120,13 @@ describe('signals: the expression CloudFormation gets and the function the simul
       expect(taskTimeFactor({ ...sample, processingTimeMs: 12_000 }, params)).toBe(1);
     });
 
-    test('tasks twice as long as declared: each visible message counts twice, in every signal', () => {
+    test('tasks twice as long as declared: each visible message counts 1.6 times, in every signal', () => {
       const slow = { ...sample, processingTimeMs: 12_000, visibleGrowth: 40 };
-      expect(BACKLOG_PER_WORKER.evaluate(slow, declared)).toBe(150);
-      expect(EXCESS_BACKLOG.evaluate(slow, { ...declared, growthPeriods: 3 })).toBe(2 * (300 + 3 * 40) - 10 * 4);
-      expect(SPARE_WORKERS.evaluate(slow, declared)).toBeCloseTo(4 - 60 - 50 - Math.sqrt(50), 9);
+      expect(BACKLOG_PER_WORKER.evaluate(slow, declared)).toBeCloseTo(120, 9);
+      expect(EXCESS_BACKLOG.evaluate(slow, { ...declared, growthPeriods: 3 })).toBeCloseTo(1.6 * (300 + 3 * 40) - 10 * 4, 9);
+      expect(SPARE_WORKERS.evaluate(slow, declared)).toBeCloseTo(4 - 48 - 50 - Math.sqrt(50), 9);
       expect(WORKERS_TO_KEEP.evaluate({ ...slow, running: 400, desired: 400 }, { ...declared, keep: { headroom: 0.75, ratio: 1.235, none: 401 } }))
-        .toBeCloseTo(60 + 50 + Math.sqrt(50) + 0.75 * Math.sqrt(60 + 50 + Math.sqrt(50)), 9);
+        .toBeCloseTo(48 + 50 + Math.sqrt(50) + 0.75 * Math.sqrt(48 + 50 + Math.sqrt(50)), 9);
     });
 
     test('the expressions multiply the visible count by the factor, which reads the workers\' ProcessingTime', () => {

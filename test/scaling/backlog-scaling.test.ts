@@ -67,7 +67,7 @@ describe.each<FleetKind>(['fargate', 'ec2'])('BacklogScaling on a %s fleet', (ki
 
   test('a latency target: every backlog signal weighs the visible count by the workers\' measured ProcessingTime over the declared time; not when turned off', () => {
     const latency = (options: Partial<LatencyTargetOptions> = {}) => BacklogTarget.fromLatency({ acceptableLatency: Duration.seconds(60), processingTime: Duration.seconds(6), ...options });
-    const factor = 'IF(FILL(FILL(processingTime, REPEAT), 6000) > 6000, FILL(FILL(processingTime, REPEAT), 6000) / 6000, 1)';
+    const factor = 'IF(FILL(FILL(processingTime, REPEAT), 7500) > 7500, FILL(FILL(processingTime, REPEAT), 7500) / 7500, 1)';
     const { template, fleet } = scaled(kind, { target: latency() });
     const processingTime = {
       Id: 'processingTime', ReturnData: false,
