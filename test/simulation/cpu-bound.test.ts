@@ -18,8 +18,7 @@ describe.each<ComputeKind>(['fargate', 'ec2'])('the CPU-bound scenario on %s (se
   });
 
   test('on the backlog alone the fleet runs hot: the short backlog calls for few workers', () => {
-    // Seed 1: 75 % on Fargate, 78 % on EC2, against the 60 % that the CPU policy holds.
-    expect(backlog.plateauCpuMean).toBeGreaterThan(CPU_TARGET_PERCENT + 10);
+    expect(backlog.plateauCpuMean).toBeGreaterThan(CPU_TARGET_PERCENT + 15);
   });
 
   test('with cpuTargetPercent the plateau holds under the target, with no flap and no busy worker removed', () => {
