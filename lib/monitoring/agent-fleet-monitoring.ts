@@ -195,7 +195,7 @@ export class AgentFleetMonitoring extends Construct {
     }));
 
     const workerMetric = (metricName: string, label: string, options: cloudwatch.MetricOptions = {}) =>
-      workerMetricOf(fleet, metricName, { period: MINUTE, label, ...options });
+      workerMetricOf(fleet, metricName, { label, ...options });
     const processingTime = (label: string, options: cloudwatch.MetricOptions = {}) =>
       workerMetric(WORKER_METRICS.processingTime, label, { statistic: cloudwatch.Stats.AVERAGE, ...options });
     const declaredSeconds = knownSeconds(scaling.target.processingTime);

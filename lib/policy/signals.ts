@@ -159,10 +159,11 @@ function taskTimeFactorExpression(p: SignalParams): string | undefined {
   return `IF(${measured} > ${margin}, ${measured} / ${margin}, 1)`;
 }
 
-/** The visible backlog in metric math, weighed by the task time factor when there is one. */
-function weighed(visible: string, p: SignalParams): string {
+/** A backlog term in metric math (`visible`, or a sum), weighed by the task time factor when there is one. */
+function weighed(backlog: string, p: SignalParams): string {
   const factor = taskTimeFactorExpression(p);
-  return factor ? `${factor} * ${visible}` : visible;
+  if (!factor) return backlog;
+  return `${factor} * ${/^\w+$/.test(backlog) ? backlog : `(${backlog})`}`;
 }
 
 /** The inputs a signal's expression reads with these params: the processing time only where a time was declared. */
@@ -223,7 +224,7 @@ export const EXCESS_BACKLOG: ScalingSignal = {
   inputs: ['visible', 'desired', 'processingTime'],
   expression: (p) => {
     const projected = p.growthPeriods ? `visible + ${round(p.growthPeriods)} * ${VISIBLE_GROWTH}` : 'visible';
-    return `${weighed(p.growthPeriods && p.declaredProcessingTimeMs ? `(${projected})` : projected, p)} - ${p.target} * ${fleetInput('desired', p)}`;
+    return `${weighed(projected, p)} - ${p.target} * ${fleetInput('desired', p)}`;
   },
   evaluate: (s, p) => taskTimeFactor(s, p) * (s.visible + round(p.growthPeriods ?? 0) * Math.max(0, s.visibleGrowth ?? 0)) - p.target * s.desired,
 };

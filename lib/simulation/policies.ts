@@ -86,16 +86,16 @@ export interface FleetConfig extends Omit<BacklogScalingInput, 'targetBacklogPer
 /** The example fleet of the issue and the README: `ElasticAgentFleet` with 0-20 workers and a 1-minute latency goal. */
 export const DEFAULT_FLEET: FleetConfig = { minWorkers: 0, maxWorkers: 20 };
 
-/** The processing time our fleet's target is derived from (none for a fixed target). */
-function declaredProcessingSeconds(fleet: FleetConfig, params: SimulationParams): number | undefined {
-  return fleet.targetBacklogPerWorker === undefined ? fleet.processingTimeSeconds ?? params.worker.processingTime.meanSeconds : undefined;
+/** The processing time a latency target is derived from: the declared one, else the worker's mean. */
+function declaredProcessingSeconds(fleet: FleetConfig, params: SimulationParams): number {
+  return fleet.processingTimeSeconds ?? params.worker.processingTime.meanSeconds;
 }
 
 /** The backlog target our fleet uses, as `BacklogTarget.fromLatency` computes it. */
 export function fleetTarget(fleet: FleetConfig, params: SimulationParams): number {
   return fleet.targetBacklogPerWorker ?? targetFromLatency(
     fleet.acceptableLatencySeconds ?? params.latencyGoalSeconds,
-    declaredProcessingSeconds(fleet, params)!,
+    declaredProcessingSeconds(fleet, params),
     params.worker.concurrency,
   );
 }
@@ -107,13 +107,14 @@ export function fleetTarget(fleet: FleetConfig, params: SimulationParams): numbe
  */
 function oursModel(fleet: FleetConfig, params: SimulationParams, weighTaskTime = true): BacklogScalingModel {
   const { acceptableLatencySeconds: _latency, warmPool: _warmPool, rootVolumeGiB, processingTimeSeconds, weighByMeasuredTime, ...input } = fleet;
-  const declared = declaredProcessingSeconds(fleet, params);
+  // A fixed target has no time to weigh by.
+  const weighs = weighTaskTime && weighByMeasuredTime !== false && fleet.targetBacklogPerWorker === undefined;
   const model = buildScalingModel({
     workerStartSeconds: oursWarmPool(fleet, params) ? WORKER_START_SECONDS.ec2WarmPool : WORKER_START_SECONDS[params.worker.compute],
     stepCooldowns: params.worker.compute !== 'ec2',
     ...input,
     targetBacklogPerWorker: fleetTarget(fleet, params),
-    ...(weighTaskTime && weighByMeasuredTime !== false && declared !== undefined ? { processingTimeSeconds: declared } : {}),
+    ...(weighs ? { processingTimeSeconds: declaredProcessingSeconds(fleet, params) } : {}),
     concurrency: params.worker.concurrency,
   });
   const violations = [
