@@ -29,12 +29,13 @@ depth, fixed fleets and a perfect-foresight bound. Prints a table per policy and
 PNG charts (arrivals, backlog, workers, wait over time) for each.
 
 Options:
-  --suite [full|quick|idle|held-out]
+  --suite [full|quick|idle|held-out|random]
                         run the scenario suite instead: every load shape x fleet scale x metric
                         source x compute, one scorecard row per cell, a verdict line, and
                         <out>/suite-scorecard.csv (quick: small and medium fleets, Fargate;
                         idle: loads with idle gaps, small and medium fleets; held-out: loads
-                        and fleets no default was chosen on, tiny and mid fleets)
+                        and fleets no default was chosen on, tiny and mid fleets; random: six
+                        loads drawn from --seed, new on every seed, on all five fleets but huge)
   --shapes <a,b>        with --suite: only these shapes (${ALL_SHAPE_NAMES.join(', ')})
   --scales <a,b>        with --suite: only these scales (${ALL_SCALE_NAMES.join(', ')})
   --sources <a,b>       with --suite: only these metric sources (${ALL_SOURCE_NAMES.join(', ')})

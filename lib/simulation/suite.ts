@@ -10,6 +10,7 @@ import {
   foresightPolicy, kedaPolicy, oursOnKedaPolicy, oursPolicy, plainStepsPolicy, qpfsPolicy, reactiveBoundPolicy, type ReactiveBoundVariant,
 } from './policies';
 import { Random } from './random';
+import { randomShape } from './random-shapes';
 import type { RunSummary } from './stats';
 import { materialize, type Trace, type TracePoint } from './trace';
 
@@ -32,11 +33,13 @@ interface SuiteShape {
   load(t: number, noise: number, capacity: number): number;
   /** Messages dumped at once, as seconds of full capacity, at these times. */
   readonly dumps?: { readonly every: number; readonly capacitySeconds: number };
+  /** Tells the trace's random draws apart from other shapes' (default: the name's length). */
+  readonly traceSalt?: number;
 }
 
 /** The processing time of a shape's tasks at a scale. */
-function processingTime(shape: SuiteShapeName, scale: SuiteScale): ProcessingTimeParams {
-  const own = SHAPES[shape].processingTime;
+function processingTime(name: SuiteShapeName, scale: SuiteScale, seed: number): ProcessingTimeParams {
+  const own = suiteShape(name, seed).processingTime;
   if (!own) return { distribution: 'lognormal', meanSeconds: scale.taskSeconds, cv: 0.5 };
   const { absolute, ...p } = own;
   return absolute ? p : { ...p, meanSeconds: p.meanSeconds * scale.taskSeconds };
@@ -144,15 +147,37 @@ export const HELD_OUT_SHAPES = {
   'trickle': { description: '2 h at 0.4 %', durationSeconds: 2 * HOUR, load: () => 0.004 },
 } satisfies Record<string, SuiteShape>;
 
-const SHAPES: Record<SuiteShapeName, SuiteShape> = { ...SUITE_SHAPES, ...IDLE_SHAPES, ...HELD_OUT_SHAPES };
+/**
+ * Loads drawn from the run's seed (`--suite random`, `randomShape`): each seed draws six new
+ * ones, so the defaults meet loads nobody has looked at.
+ */
+export const RANDOM_SHAPE_NAMES = ['random-1', 'random-2', 'random-3', 'random-4', 'random-5', 'random-6'] as const;
+type RandomShapeName = (typeof RANDOM_SHAPE_NAMES)[number];
 
-export type SuiteShapeName = keyof typeof SUITE_SHAPES | keyof typeof IDLE_SHAPES | keyof typeof HELD_OUT_SHAPES;
+const SHAPES: Record<Exclude<SuiteShapeName, RandomShapeName>, SuiteShape> = { ...SUITE_SHAPES, ...IDLE_SHAPES, ...HELD_OUT_SHAPES };
+
+/** A shape by name; a drawn one (`random-<n>`) from the run's seed. */
+export function suiteShape(name: SuiteShapeName, seed: number): SuiteShape {
+  const index = (RANDOM_SHAPE_NAMES as readonly string[]).indexOf(name) + 1;
+  if (index === 0) return SHAPES[name as Exclude<SuiteShapeName, RandomShapeName>];
+  const drawn = randomShape(index, seed);
+  return {
+    description: drawn.description,
+    durationSeconds: drawn.durationSeconds,
+    processingTime: { distribution: 'lognormal', meanSeconds: 1, cv: drawn.taskCv },
+    load: (t, noise) => Math.max(0, drawn.base(t) * (1 + drawn.noise * noise)),
+    dumps: drawn.dumps,
+    traceSalt: 1000 + index,
+  };
+}
+
+export type SuiteShapeName = keyof typeof SUITE_SHAPES | keyof typeof IDLE_SHAPES | keyof typeof HELD_OUT_SHAPES | RandomShapeName;
 /** The full suite's shapes. */
 export const SUITE_SHAPE_NAMES = Object.keys(SUITE_SHAPES) as SuiteShapeName[];
 export const IDLE_SHAPE_NAMES = Object.keys(IDLE_SHAPES) as SuiteShapeName[];
 export const HELD_OUT_SHAPE_NAMES = Object.keys(HELD_OUT_SHAPES) as SuiteShapeName[];
 /** Every shape `--shapes` takes. */
-export const ALL_SHAPE_NAMES = [...SUITE_SHAPE_NAMES, ...IDLE_SHAPE_NAMES, ...HELD_OUT_SHAPE_NAMES];
+export const ALL_SHAPE_NAMES: SuiteShapeName[] = [...SUITE_SHAPE_NAMES, ...IDLE_SHAPE_NAMES, ...HELD_OUT_SHAPE_NAMES, ...RANDOM_SHAPE_NAMES];
 
 /** A fleet scale: its size, its workers' concurrency and the tasks' default processing time. */
 export interface SuiteScale {
@@ -286,7 +311,10 @@ export const IDLE_SUITE: SuiteSelection = { ...FULL_SUITE, shapes: IDLE_SHAPE_NA
 /** The held-out loads on the 5- and 50-worker fleets, every source and compute. */
 export const HELD_OUT_SUITE: SuiteSelection = { ...FULL_SUITE, shapes: HELD_OUT_SHAPE_NAMES, scales: ['tiny', 'mid'] };
 
-export const SUITE_NAMES = { 'full': FULL_SUITE, 'quick': QUICK_SUITE, 'idle': IDLE_SUITE, 'held-out': HELD_OUT_SUITE } as const;
+/** Six loads drawn from the seed on the full and held-out suites' five fleets, every source and compute. */
+export const RANDOM_SUITE: SuiteSelection = { ...FULL_SUITE, shapes: RANDOM_SHAPE_NAMES, scales: ['tiny', 'small', 'mid', 'medium', 'large'] };
+
+export const SUITE_NAMES = { 'full': FULL_SUITE, 'quick': QUICK_SUITE, 'idle': IDLE_SUITE, 'held-out': HELD_OUT_SUITE, 'random': RANDOM_SUITE } as const;
 
 /** One cell's figures. */
 export interface SuiteCell {
@@ -339,9 +367,9 @@ export const MAX_GEOMEAN_COST_RATIO = 1.6;
 
 /** The arrivals of a shape at a scale: Poisson counts per 10 s (seeded), dumps inside one interval. */
 export function suiteTrace(name: SuiteShapeName, scale: SuiteScale, seed: number): Trace {
-  const shape = SHAPES[name];
-  const capacity = (scale.maxWorkers * scale.concurrency) / processingTime(name, scale).meanSeconds;
-  const rng = new Random(seed * 7919 + name.length * 104_729 + scale.maxWorkers);
+  const shape = suiteShape(name, seed);
+  const capacity = (scale.maxWorkers * scale.concurrency) / processingTime(name, scale, seed).meanSeconds;
+  const rng = new Random(seed * 7919 + (shape.traceSalt ?? name.length) * 104_729 + scale.maxWorkers);
   const step = 10;
   const points: TracePoint[] = [];
   let noise = 0;
@@ -364,7 +392,7 @@ export function suiteConfigFile(key: SuiteCellKey, run: SuiteRun): ConfigFile {
   const s = SCALES[key.scale];
   const src = SOURCES[key.source];
   const { fargateStartSeconds: start, ec2WarmPool, taskTimeEstimate: estimate } = cellRunOptions(key, run);
-  const tasks = processingTime(key.shape, s);
+  const tasks = processingTime(key.shape, s, run.seed);
   return {
     seed: run.seed,
     latencyGoalSeconds: latencyGoal(run),

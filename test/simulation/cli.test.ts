@@ -64,7 +64,7 @@ describe('the simulate command (child process)', () => {
     expect(text).toMatch(/^verdict: PASS: 2\/2 cells pass/m);
     expect(fs.readFileSync(path.join(out, 'suite-scorecard.csv'), 'utf8')).toMatch(/^shape,scale,source,compute,ours\.waitP95/);
     const fail = (args: string[]) => () => execFileSync(tsx, [cli, ...args], { cwd: root, stdio: 'pipe' });
-    expect(fail(['--suite', 'huge'])).toThrow(/--suite must be one of full, quick, idle, held-out /);
+    expect(fail(['--suite', 'huge'])).toThrow(/--suite must be one of full, quick, idle, held-out, random /);
     expect(fail(['--suite', '--shapes', 'steady,tsunami'])).toThrow(/--shapes must be a comma-separated list of steady, .*; got "steady,tsunami"/);
     expect(fail(['--suite', '--sources', 'publisher-20s'])).toThrow(/--sources must be a comma-separated list of metric-math, publisher, publisher-30s, publisher-60s; got "publisher-20s"/);
     expect(fail(['--suite', '--scenario', 'steady'])).toThrow(/--suite runs its own scenarios and fleets; drop --scenario/);
