@@ -3,7 +3,7 @@ import { Duration, Stack, type StackProps } from 'aws-cdk-lib';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import type { Construct } from 'constructs';
 import {
-  AgentCompute, AgentImage, BacklogMetricSource, BacklogTarget, ElasticAgentFleet, type ElasticAgentFleetProps,
+  AgentCompute, AgentImage, BacklogTarget, ElasticAgentFleet, type ElasticAgentFleetProps,
 } from '../lib';
 
 /**
@@ -27,7 +27,7 @@ function referenceFleet(compute: AgentCompute): ElasticAgentFleetProps {
   };
 }
 
-/** An agent fleet on ECS Fargate. */
+/** An agent fleet on ECS Fargate, scaled on the backlog publisher's 10-second metrics (the default). */
 export class AgentFleetFargateStack extends Stack {
   public readonly agents: ElasticAgentFleet;
 
@@ -38,18 +38,15 @@ export class AgentFleetFargateStack extends Stack {
 }
 
 /**
- * The same agent fleet on EC2 Auto Scaling, scaled on the backlog publisher's 10-second metrics
- * (EC2 Auto Scaling target tracking takes high-resolution periods).
+ * The same agent fleet on EC2 Auto Scaling, also scaled on the backlog publisher's 10-second
+ * metrics (EC2 Auto Scaling target tracking takes high-resolution periods).
  */
 export class AgentFleetEc2Stack extends Stack {
   public readonly agents: ElasticAgentFleet;
 
   constructor(scope: Construct, id: string, props?: StackProps) {
     super(scope, id, props);
-    this.agents = new ElasticAgentFleet(this, 'Agents', {
-      ...referenceFleet(AgentCompute.ec2({ instanceType: ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.MEDIUM) })),
-      metricSource: BacklogMetricSource.PUBLISHER,
-    });
+    this.agents = new ElasticAgentFleet(this, 'Agents', referenceFleet(AgentCompute.ec2({ instanceType: ec2.InstanceType.of(ec2.InstanceClass.T3, ec2.InstanceSize.MEDIUM) })));
   }
 }
 

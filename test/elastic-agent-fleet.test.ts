@@ -3,7 +3,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import {
-  AgentCompute, AgentImage, AgentQueue, BacklogMetricSource, BacklogTarget, Ec2AgentFleet, ElasticAgentFleet, FargateAgentFleet,
+  AgentCompute, AgentImage, AgentQueue, BacklogMetricSource, BacklogPublisher, BacklogTarget, Ec2AgentFleet, ElasticAgentFleet, FargateAgentFleet,
 } from '../lib';
 import { TEST_IMAGE, testStack, synthTemplate } from './support/cdk';
 
@@ -32,7 +32,12 @@ describe('ElasticAgentFleet', () => {
     // 3 scaling alarms (burst, scale-in, idle) and 6 monitoring alarms (dead letters, oldest task, saturated, workers not starting, memory, processing time)
     template.resourceCountIs('AWS::CloudWatch::Alarm', 9);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
-    template.resourceCountIs('AWS::Lambda::Function', 1); // the VPC's default security group restriction, no publisher
+    // The VPC's default security group restriction, and the backlog publisher: the default metric source on Fargate and EC2.
+    template.resourceCountIs('AWS::Lambda::Function', 2);
+    expect(agents.publisher).toBeInstanceOf(BacklogPublisher);
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Metrics: Match.arrayWith([Match.objectLike({ Id: 'visible', MetricStat: Match.objectLike({ Metric: Match.objectLike({ MetricName: 'VisibleMessages' }), Period: 10 }) })]),
+    });
   });
 
   test('the publisher as metric source puts high-resolution metrics that scaling reads', () => {

@@ -90,7 +90,8 @@ describe('5. burst steps', () => {
 
 describe('6. props without effect', () => {
   test.each([
-    ['publisherPeriod without the publisher', () => agents({ publisherPeriod: Duration.seconds(30) }), /- publisherPeriod: must be unset unless metricSource is BacklogMetricSource\.PUBLISHER/],
+    ['publisherPeriod with metric math', () => agents({ metricSource: BacklogMetricSource.METRIC_MATH, publisherPeriod: Duration.seconds(30) }),
+      /- publisherPeriod: must be unset unless the backlog publisher runs \(metricSource PUBLISHER, the default on Fargate and EC2\), got 30 seconds/],
     ['alarmTopic without monitoring', () => {
       const stack = testStack();
       return agents({ monitoring: false, alarmTopic: new sns.Topic(stack, 'Topic') }, stack);

@@ -29,17 +29,20 @@ describe('reference app', () => {
   /** The reference target's task time factor: the workers' measured ProcessingTime over 1.25 x the declared 6 s, at least 1. */
   const FACTOR = 'IF(FILL(FILL(processingTime, REPEAT), 7500) > 7500, FILL(FILL(processingTime, REPEAT), 7500) / 7500, 1)';
 
-  test('Fargate stack: two encrypted queues with redrive, an ECS service, target tracking on visible (weighed by the task time) / desired, steps, stop timeout', () => {
+  test('Fargate stack: two encrypted queues with redrive, an ECS service, target tracking on the publisher\'s visible (weighed by the task time) / desired, steps, stop timeout', () => {
     fargate.resourceCountIs('AWS::SQS::Queue', 2);
     expect(resourcesOf(fargate, 'AWS::SQS::Queue').every(([, q]) => q.Properties.SqsManagedSseEnabled)).toBe(true);
     fargate.hasResourceProperties('AWS::SQS::Queue', { RedrivePolicy: Match.objectLike({ maxReceiveCount: 5 }) });
     fargate.resourceCountIs('AWS::ECS::Service', 1);
     expect(trackedMath(fargate, 'AWS::ApplicationAutoScaling::ScalingPolicy', 'TargetTrackingScalingPolicyConfiguration')).toEqual({
-      visible: 'ApproximateNumberOfMessagesVisible',
-      desired: 'DesiredTaskCount',
+      visible: 'VisibleMessages',
+      desired: 'DesiredWorkers',
       processingTime: 'ProcessingTime',
-      e1: `${FACTOR} * visible / IF(FILL(desired, REPEAT) > 1, FILL(desired, REPEAT), 1)`,
+      e1: `${FACTOR} * visible / IF(desired > 1, desired, 1)`,
     });
+    // The backlog publisher, the default metric source: one invocation a minute sampling every 10 s.
+    fargate.hasResourceProperties('AWS::Events::Rule', { ScheduleExpression: 'rate(1 minute)' });
+    fargate.hasResourceProperties('AWS::Lambda::Function', { Handler: 'index.handler', Environment: { Variables: Match.objectLike({ PERIOD_SECONDS: '10' }) } });
     fargate.hasResourceProperties('AWS::ApplicationAutoScaling::ScalingPolicy', { PolicyType: 'StepScaling' });
     fargate.hasResourceProperties('AWS::ECS::TaskDefinition', { ContainerDefinitions: [Match.objectLike({ StopTimeout: 120 })] });
   });

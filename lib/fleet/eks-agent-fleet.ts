@@ -327,7 +327,7 @@ export class EksAgentFleet extends Resource implements IModelScaledFleet {
 
   /** The backlog publisher counts ECS tasks or EC2 instances; on EKS, KEDA reads the queue itself. */
   public bindWorkerCounter(): Record<string, string> {
-    throw new Error(`${this.node.path}: the backlog publisher does not count EKS pods; KEDA reads the queue directly (leave metricSource at METRIC_MATH).`);
+    throw new Error(`${this.node.path}: the backlog publisher does not count EKS pods; KEDA reads the queue directly (leave metricSource unset, or METRIC_MATH).`);
   }
 
   /** Scaling on EKS is KEDA's: `BacklogScaling` applies the model through `scaleFromModel`. */

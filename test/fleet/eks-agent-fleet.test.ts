@@ -188,6 +188,12 @@ describe('EksAgentFleet validation and what does not apply', () => {
     expect(() => new ElasticAgentFleet(stack, 'Agents', {
       image: TEST_IMAGE, compute: AgentCompute.eks({ cluster: existingCluster(stack) }), metricSource: BacklogMetricSource.PUBLISHER,
     })).toThrow(/backlog publisher does not count EKS pods/);
+    // Left unset, the source is KEDA's own reading of the queue: no publisher, and its period is refused.
+    expect(elastic().agents.publisher).toBeUndefined();
+    const other = testStack();
+    expect(() => new ElasticAgentFleet(other, 'Agents', {
+      image: TEST_IMAGE, compute: AgentCompute.eks({ cluster: existingCluster(other) }), publisherPeriod: Duration.seconds(30),
+    })).toThrow(/- publisherPeriod: must be unset unless the backlog publisher runs \(metricSource PUBLISHER, the default on Fargate and EC2\), got 30 seconds/);
   });
 
   test('CPU, memory and metric target tracking do not apply on EKS, and say why; the dashboard reads the pods\' CPU and memory', () => {

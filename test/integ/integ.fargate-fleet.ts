@@ -1,10 +1,12 @@
 // Integration test: a Fargate fleet of the reference agent, from zero to work and back.
 // `npm run integ` verifies its snapshot offline; see docs/integration-tests.md to deploy it.
 import { ExpectedResult } from '@aws-cdk/integ-tests-alpha';
-import { AgentCompute, type FargateAgentFleet } from '../../lib';
+import { AgentCompute, BacklogMetricSource, type FargateAgentFleet } from '../../lib';
 import { fleetRoundTrip } from './fleet-round-trip';
 
-fleetRoundTrip('AgentFleetIntegFargate', { compute: AgentCompute.fargate({ cpu: 256, memoryLimitMiB: 512 }) }, (agents, integ) => {
+// Metric math over SQS's and Container Insights' metrics, so that both sources are deployed: the EC2 test runs the publisher.
+const props = { compute: AgentCompute.fargate({ cpu: 256, memoryLimitMiB: 512 }), metricSource: BacklogMetricSource.METRIC_MATH };
+fleetRoundTrip('AgentFleetIntegFargate', props, (agents, integ) => {
   const fleet = agents.fleet as FargateAgentFleet;
   const service = { cluster: fleet.cluster.clusterArn, services: [fleet.service.serviceArn] };
   const running = integ.assertions.awsApiCall('ECS', 'listTasks', { cluster: fleet.cluster.clusterArn, serviceName: fleet.service.serviceName, desiredStatus: 'RUNNING' });

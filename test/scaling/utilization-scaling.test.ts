@@ -6,7 +6,7 @@ import { UTILIZATION_DEFAULTS } from '../../lib/policy/utilization';
 import { resourcesOf, synthTemplate, TEST_IMAGE, testStack } from '../support/cdk';
 
 /** A fresh app's fleet with every extra signal: CPU, memory and tokens per worker (metric math). */
-function allSignals(compute: AgentCompute, metricSource?: BacklogMetricSource, maxWorkers?: number) {
+function allSignals(compute: AgentCompute, metricSource = BacklogMetricSource.METRIC_MATH, maxWorkers?: number) {
   const stack = testStack();
   const agents = new ElasticAgentFleet(stack, 'Agents', {
     image: TEST_IMAGE, compute, metricSource, maxWorkers, scaling: { cpuTargetPercent: 60, memoryTargetPercent: 75 }, businessMetrics: ['TokensUsed'],
