@@ -606,7 +606,21 @@ export function formatScorecard(cells: readonly SuiteCell[]): string {
       + (starts.length === 1 ? `; Fargate tasks start in ${starts[0]} s` : '')
       + (cells.some((c) => c.ec2WarmPool === false) ? '; EC2 fleets without the warm pool' : '')
       + (estimates.length === 1 && estimates[0] !== undefined ? `; targets from task times declared ${estimates[0]}x their mean` : ''),
+    ...bySource(cells),
   ].join('\n');
+}
+
+/**
+ * With more than one metric source, each one's cells passing and geometric mean: a fleet deploys
+ * one source (`ElasticAgentFleet`'s default is the publisher on Fargate and EC2).
+ */
+function bySource(cells: readonly SuiteCell[]): string[] {
+  const sources = [...new Set(cells.map((c) => c.source))];
+  if (sources.length < 2) return [];
+  return [`by metric source: ${sources.map((source) => {
+    const v = verdict(cells.filter((c) => c.source === source));
+    return `${source} ${v.passed}/${v.cells} pass, ${v.geomeanCostRatio.toFixed(2)}x`;
+  }).join('; ')}`];
 }
 
 /** The scorecard as CSV, one row per cell. */

@@ -55,6 +55,13 @@ describe('the scenario suite', () => {
     expect(batch.costRatio).toBeLessThan(3);
   });
 
+  test('with both metric sources, the scorecard adds each source\'s cells passing and geometric mean; with one, nothing', () => {
+    const both = formatScorecard([...metricMath, ...publisher]);
+    const mean = (cells: SuiteCell[]) => verdict(cells).geomeanCostRatio.toFixed(2);
+    expect(both.split('\n').at(-1)).toBe(`by metric source: metric-math 8/10 pass, ${mean(metricMath)}x; publisher 10/10 pass, ${mean(publisher)}x`);
+    expect(formatScorecard(publisher)).not.toMatch(/by metric source/);
+  });
+
   test('the scorecard has a row per cell and a verdict line; the CSV a header and a row per cell', () => {
     const text = formatScorecard(publisher);
     expect(text.split('\n').filter((l) => l.startsWith('viral-burst')).length).toBe(1);
