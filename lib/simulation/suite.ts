@@ -225,10 +225,10 @@ export interface SuiteSource {
 
 /** The full suite's metric sources. */
 export const SUITE_SOURCES = {
-  /** SQS's and the fleet's own one-minute metrics through metric math (the default). */
+  /** SQS's and the fleet's own one-minute metrics through metric math (`BacklogScaling`'s default without a publisher). */
   'metric-math': { metricPeriodSeconds: 60, countSampleSeconds: 60, publicationDelaySeconds: 60, inputsArriveTogether: false },
   /**
-   * The backlog publisher's 10 s high-resolution metrics: counts taken every 10 s; readable about
+   * The backlog publisher's 10 s high-resolution metrics (`ElasticAgentFleet`'s default on Fargate and EC2): counts taken every 10 s; readable about
    * 10 s after the period ends (chosen: PutMetricData is immediate, CloudWatch's ingestion adds seconds).
    */
   'publisher': { metricPeriodSeconds: 10, countSampleSeconds: 10, publicationDelaySeconds: 10, inputsArriveTogether: true },
