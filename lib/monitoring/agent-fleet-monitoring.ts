@@ -12,6 +12,7 @@ import { check, checkRange } from '../policy/violation';
 import type { IAgentQueue } from '../queue/agent-queue';
 import type { BacklogScaling } from '../scaling/backlog-scaling';
 import { WORKER_METRICS } from '../worker/contract';
+import { PUBLISHER_METRICS } from '../../lambda/backlog-publisher/contract';
 import { knownNumber, knownSeconds, throwIfInvalid } from '../validation';
 
 /** Properties of `AgentFleetMonitoring`. */
@@ -71,6 +72,12 @@ const PROCESSING_TIME_ALARM_RATIO = 1.5;
 /** ...for an hour (4 quarters of an hour): a drift of the tasks, not one slow batch. */
 const PROCESSING_TIME_ALARM_PERIOD = Duration.minutes(15);
 const PROCESSING_TIME_ALARM_PERIODS = 4;
+/**
+ * Minutes without a datapoint from the backlog publisher before its alarm fires. The publisher
+ * logs and swallows a failed call (its invocation does not fail, so Lambda's Errors stay 0):
+ * only its missing datapoints tell. Three minutes ride out one late invocation.
+ */
+const PUBLISHER_SILENT_ALARM_MINUTES = 3;
 
 /**
  * The fleet's CloudWatch dashboard (backlog, backlog per worker against its target, workers,
@@ -104,6 +111,12 @@ export class AgentFleetMonitoring extends Construct {
    * processing time known at synth.
    */
   public readonly processingTimeAlarm?: cloudwatch.Alarm;
+  /**
+   * The backlog publisher has put no datapoint for 3 minutes: scaling reads nothing, so it neither
+   * scales out nor takes the fleet from zero. Only when scaling reads a publisher; it also fires
+   * for the minutes between its creation and the publisher's first datapoint.
+   */
+  public readonly publisherSilentAlarm?: cloudwatch.Alarm;
 
   constructor(scope: Construct, id: string, props: AgentFleetMonitoringProps) {
     super(scope, id);
@@ -217,6 +230,18 @@ export class AgentFleetMonitoring extends Construct {
       treatMissingData: cloudwatch.TreatMissingData.NOT_BREACHING,
     }));
 
+    const publisher = scaling.publisher;
+    this.publisherSilentAlarm = publisher && withAction(new cloudwatch.Alarm(this, 'PublisherSilentAlarm', {
+      alarmDescription: `The backlog publisher of ${fleet.node.path} has put no datapoint for ${PUBLISHER_SILENT_ALARM_MINUTES} minutes: `
+        + 'scaling reads nothing, so the fleet neither grows nor leaves zero. Its log group names the failing call (WARN and ERROR lines).',
+      metric: publisher.metric(PUBLISHER_METRICS.visibleMessages, { statistic: cloudwatch.Stats.SAMPLE_COUNT, period: MINUTE }),
+      threshold: 1,
+      comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
+      evaluationPeriods: PUBLISHER_SILENT_ALARM_MINUTES,
+      // No datapoint is the failure this alarm is for.
+      treatMissingData: cloudwatch.TreatMissingData.BREACHING,
+    }));
+
     this.dashboard = new cloudwatch.Dashboard(this, 'Dashboard', {
       dashboardName: props.dashboardName,
       defaultInterval: Duration.hours(3),
@@ -298,7 +323,10 @@ export class AgentFleetMonitoring extends Construct {
       title: 'Alarms',
       width: 24,
       height: 3,
-      alarms: [this.deadLetterAlarm, this.oldestMessageAlarm, this.fleetSaturatedAlarm, this.workersNotStartingAlarm, this.memoryAlarm, this.processingTimeAlarm, scaling.burstAlarm, scaling.scaleInAlarm, scaling.trimAlarm, scaling.idleAlarm]
+      alarms: [
+        this.deadLetterAlarm, this.oldestMessageAlarm, this.fleetSaturatedAlarm, this.workersNotStartingAlarm, this.memoryAlarm, this.processingTimeAlarm,
+        this.publisherSilentAlarm, scaling.burstAlarm, scaling.scaleInAlarm, scaling.trimAlarm, scaling.idleAlarm,
+      ]
         .filter((a): a is cloudwatch.Alarm => a !== undefined),
     }));
   }

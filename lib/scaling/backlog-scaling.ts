@@ -143,6 +143,8 @@ export class BacklogScaling extends Construct {
   public readonly metrics: BacklogMetrics;
   /** The backlog per worker held. */
   public readonly target: BacklogTarget;
+  /** The backlog publisher whose metrics the policies read, when given one. */
+  public readonly publisher?: BacklogPublisher;
   /** Fires when visible messages exceed what the running workers should hold. */
   public readonly burstAlarm: cloudwatch.Alarm;
   /** Fires when workers are spare for the scale-in evaluation periods. */
@@ -160,6 +162,7 @@ export class BacklogScaling extends Construct {
     super(scope, id);
     this.fleet = props.fleet;
     this.target = props.target;
+    this.publisher = props.publisher;
     const period = props.publisher?.period ?? Duration.minutes(1);
     this.scaleOutCooldown = props.scaleOutCooldown;
     this.utilization = utilizationSignals({

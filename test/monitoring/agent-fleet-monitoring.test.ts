@@ -1,17 +1,18 @@
 import { Duration } from 'aws-cdk-lib';
 import { Match, Template } from 'aws-cdk-lib/assertions';
 import * as sns from 'aws-cdk-lib/aws-sns';
-import { AgentFleetMonitoring, AgentQueue, BacklogScaling, BacklogTarget, Ec2AgentFleet, FargateAgentFleet, type IAgentFleet } from '../../lib';
+import { AgentFleetMonitoring, AgentQueue, BacklogPublisher, BacklogScaling, BacklogTarget, Ec2AgentFleet, FargateAgentFleet, type IAgentFleet } from '../../lib';
 import { resourcesOf, TEST_IMAGE, testStack, synthTemplate } from '../support/cdk';
 
-function monitored(options: { latencyGoal?: Duration; topic?: boolean; ec2?: boolean } = {}) {
+function monitored(options: { latencyGoal?: Duration; topic?: boolean; ec2?: boolean; publisher?: boolean } = {}) {
   const stack = testStack();
   const queue = new AgentQueue(stack, 'Tasks');
   const fleet: IAgentFleet = options.ec2
     ? new Ec2AgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE, maxWorkers: 12 })
     : new FargateAgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE, maxWorkers: 12 });
+  const publisher = options.publisher ? new BacklogPublisher(stack, 'Publisher', { queue, fleet }) : undefined;
   const scaling = new BacklogScaling(stack, 'Scaling', {
-    fleet, queue, target: BacklogTarget.fromLatency({ acceptableLatency: Duration.minutes(2), processingTime: Duration.seconds(4) }),
+    fleet, queue, publisher, target: BacklogTarget.fromLatency({ acceptableLatency: Duration.minutes(2), processingTime: Duration.seconds(4) }),
   });
   const alarmTopic = options.topic ? new sns.Topic(stack, 'Ops') : undefined;
   const monitoring = new AgentFleetMonitoring(stack, 'Monitoring', { queue, fleet, scaling, latencyGoal: options.latencyGoal, alarmTopic });
@@ -75,6 +76,17 @@ describe('AgentFleetMonitoring', () => {
     const fleet = new FargateAgentFleet(stack, 'Fleet', { queue, image: TEST_IMAGE });
     const scaling = new BacklogScaling(stack, 'Scaling', { fleet, queue, target: BacklogTarget.perWorker(5) });
     expect(new AgentFleetMonitoring(stack, 'Monitoring', { queue, fleet, scaling }).processingTimeAlarm).toBeUndefined();
+  });
+
+  test('with the publisher, an alarm when it has put no datapoint for 3 minutes (missing data breaches); none without it', () => {
+    const { template, monitoring } = monitored({ publisher: true });
+    expect(monitoring.publisherSilentAlarm).toBeDefined();
+    template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+      Namespace: 'AgentFleet', MetricName: 'VisibleMessages', Statistic: 'SampleCount', Period: 60,
+      Threshold: 1, ComparisonOperator: 'LessThanThreshold', EvaluationPeriods: 3, TreatMissingData: 'breaching',
+      AlarmDescription: Match.stringLikeRegexp('backlog publisher of .*/Fleet has put no datapoint for 3 minutes'),
+    });
+    expect(monitored().monitoring.publisherSilentAlarm).toBeUndefined();
   });
 
   test('the latency goal can be set; without a latency target it defaults to 15 minutes', () => {
