@@ -380,13 +380,15 @@ export class FargateAgentFleet extends Resource implements IAgentFleet, ec2.ICon
   /**
    * ECS/ContainerInsights RunningTaskCount of the service (needs Container Insights). On a
    * cluster you gave that is not known to have Container Insights, warns
-   * (`cdk-agent-fleet:containerInsights`): without them, scaling reads no running workers.
+   * (`cdk-agent-fleet:containerInsights`): without them, whatever reads it (scaling on metric
+   * math, the workers-not-starting alarm, the dashboard) sees no running workers.
    */
   public metricRunningWorkers(props?: cloudwatch.MetricOptions): cloudwatch.Metric {
     if (this.clusterGiven && !this.insightsWarned && !hasContainerInsights(this.cluster)) {
       this.insightsWarned = true;
       Annotations.of(this).addWarningV2('cdk-agent-fleet:containerInsights',
-        'Backlog per worker divides by ECS/ContainerInsights RunningTaskCount: make sure Container Insights is enabled on this cluster, or use the backlog publisher.');
+        'ECS/ContainerInsights RunningTaskCount is read here (by backlog per worker on metric math, the workers-not-starting alarm or the dashboard): '
+        + 'make sure Container Insights is enabled on this cluster; without it they see no running workers.');
     }
     return this.serviceMetric('ECS/ContainerInsights', 'RunningTaskCount', props);
   }

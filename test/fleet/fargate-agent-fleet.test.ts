@@ -4,7 +4,9 @@ import * as ec2 from 'aws-cdk-lib/aws-ec2';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as ssm from 'aws-cdk-lib/aws-ssm';
 import type { Stack } from 'aws-cdk-lib';
-import { AgentQueue, BacklogPublisher, BacklogScaling, BacklogTarget, FargateAgentFleet, type FargateAgentFleetProps } from '../../lib';
+import {
+  AgentCompute, AgentQueue, BacklogPublisher, BacklogScaling, BacklogTarget, ElasticAgentFleet, FargateAgentFleet, type FargateAgentFleetProps,
+} from '../../lib';
 import { resourcesOf, TEST_IMAGE, testStack, synthTemplate } from '../support/cdk';
 
 function fleet(props: Partial<FargateAgentFleetProps> = {}, stack: Stack = testStack()) {
@@ -151,6 +153,15 @@ describe('FargateAgentFleet', () => {
     expect(warned({ containerInsights: true }, false)).toBe(false);
     // The publisher counts running workers itself.
     expect(warned({}, true)).toBe(false);
+  });
+
+  test('with the publisher scaling, the monitoring still reads Container Insights on a given cluster and warns where they are not known to be on', () => {
+    const stack = testStack();
+    const cluster = new ecs.Cluster(stack, 'Shared', { vpc: new ec2.Vpc(stack, 'Net') });
+    const agents = new ElasticAgentFleet(stack, 'Agents', { image: TEST_IMAGE, compute: AgentCompute.fargate({ cluster }) });
+    expect(agents.publisher).toBeDefined();
+    synthTemplate(stack);
+    Annotations.fromStack(stack).hasWarning('/TestStack/Agents/Fleet', Match.stringLikeRegexp('workers-not-starting alarm .*Container Insights is enabled on this cluster'));
   });
 
   test('metricRunningWorkers is Container Insights RunningTaskCount of the service', () => {
