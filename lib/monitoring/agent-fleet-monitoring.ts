@@ -12,7 +12,6 @@ import { check, checkRange } from '../policy/violation';
 import type { IAgentQueue } from '../queue/agent-queue';
 import type { BacklogScaling } from '../scaling/backlog-scaling';
 import { WORKER_METRICS } from '../worker/contract';
-import { PUBLISHER_METRICS } from '../../lambda/backlog-publisher/contract';
 import { knownNumber, knownSeconds, throwIfInvalid } from '../validation';
 
 /** Properties of `AgentFleetMonitoring`. */
@@ -234,7 +233,7 @@ export class AgentFleetMonitoring extends Construct {
     this.publisherSilentAlarm = publisher && withAction(new cloudwatch.Alarm(this, 'PublisherSilentAlarm', {
       alarmDescription: `The backlog publisher of ${fleet.node.path} has put no datapoint for ${PUBLISHER_SILENT_ALARM_MINUTES} minutes: `
         + 'scaling reads nothing, so the fleet neither grows nor leaves zero. Its log group names the failing call (WARN and ERROR lines).',
-      metric: publisher.metric(PUBLISHER_METRICS.visibleMessages, { statistic: cloudwatch.Stats.SAMPLE_COUNT, period: MINUTE }),
+      metric: publisher.metricInput('visible', { statistic: cloudwatch.Stats.SAMPLE_COUNT, period: MINUTE }),
       threshold: 1,
       comparisonOperator: cloudwatch.ComparisonOperator.LESS_THAN_THRESHOLD,
       evaluationPeriods: PUBLISHER_SILENT_ALARM_MINUTES,

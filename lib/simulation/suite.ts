@@ -38,8 +38,8 @@ interface SuiteShape {
 }
 
 /** The processing time of a shape's tasks at a scale. */
-function processingTime(name: SuiteShapeName, scale: SuiteScale, seed: number): ProcessingTimeParams {
-  const own = suiteShape(name, seed).processingTime;
+function processingTime(shape: SuiteShape, scale: SuiteScale): ProcessingTimeParams {
+  const own = shape.processingTime;
   if (!own) return { distribution: 'lognormal', meanSeconds: scale.taskSeconds, cv: 0.5 };
   const { absolute, ...p } = own;
   return absolute ? p : { ...p, meanSeconds: p.meanSeconds * scale.taskSeconds };
@@ -228,8 +228,9 @@ export const SUITE_SOURCES = {
   /** SQS's and the fleet's own one-minute metrics through metric math (`BacklogScaling`'s default without a publisher). */
   'metric-math': { metricPeriodSeconds: 60, countSampleSeconds: 60, publicationDelaySeconds: 60, inputsArriveTogether: false },
   /**
-   * The backlog publisher's 10 s high-resolution metrics (`ElasticAgentFleet`'s default on Fargate and EC2): counts taken every 10 s; readable about
-   * 10 s after the period ends (chosen: PutMetricData is immediate, CloudWatch's ingestion adds seconds).
+   * The backlog publisher's 10 s high-resolution metrics (`ElasticAgentFleet`'s default on Fargate
+   * and EC2): counts taken every 10 s; readable about 10 s after the period ends (chosen:
+   * PutMetricData is immediate, CloudWatch's ingestion adds seconds).
    */
   'publisher': { metricPeriodSeconds: 10, countSampleSeconds: 10, publicationDelaySeconds: 10, inputsArriveTogether: true },
 } satisfies Record<string, SuiteSource>;
@@ -368,7 +369,7 @@ export const MAX_GEOMEAN_COST_RATIO = 1.6;
 /** The arrivals of a shape at a scale: Poisson counts per 10 s (seeded), dumps inside one interval. */
 export function suiteTrace(name: SuiteShapeName, scale: SuiteScale, seed: number): Trace {
   const shape = suiteShape(name, seed);
-  const capacity = (scale.maxWorkers * scale.concurrency) / processingTime(name, scale, seed).meanSeconds;
+  const capacity = (scale.maxWorkers * scale.concurrency) / processingTime(shape, scale).meanSeconds;
   const rng = new Random(seed * 7919 + (shape.traceSalt ?? name.length) * 104_729 + scale.maxWorkers);
   const step = 10;
   const points: TracePoint[] = [];
@@ -392,7 +393,7 @@ export function suiteConfigFile(key: SuiteCellKey, run: SuiteRun): ConfigFile {
   const s = SCALES[key.scale];
   const src = SOURCES[key.source];
   const { fargateStartSeconds: start, ec2WarmPool, taskTimeEstimate: estimate } = cellRunOptions(key, run);
-  const tasks = processingTime(key.shape, s, run.seed);
+  const tasks = processingTime(suiteShape(key.shape, run.seed), s);
   return {
     seed: run.seed,
     latencyGoalSeconds: latencyGoal(run),
