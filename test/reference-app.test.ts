@@ -111,8 +111,9 @@ describe('reference app', () => {
 
   test('all three stacks have the dashboard and the alarms', () => {
     // Dead letters, oldest task, saturated fleet, workers not starting, memory near the limit, processing time, the publisher silent;
-    // burst, scale-in, scale to zero. On EKS no workers-not-starting alarm (the HPA's desired replicas are not a CloudWatch metric) and no publisher.
-    for (const [template, alarms] of [[fargate, 10], [ec2, 10], [eks, 8]] as const) {
+    // burst, surge (on the publisher's 10 s metrics), scale-in, scale to zero. On EKS no workers-not-starting alarm (the HPA's desired
+    // replicas are not a CloudWatch metric), no publisher and so no surge.
+    for (const [template, alarms] of [[fargate, 11], [ec2, 11], [eks, 8]] as const) {
       template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
       template.resourceCountIs('AWS::CloudWatch::Alarm', alarms);
     }

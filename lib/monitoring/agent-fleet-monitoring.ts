@@ -324,7 +324,7 @@ export class AgentFleetMonitoring extends Construct {
       height: 3,
       alarms: [
         this.deadLetterAlarm, this.oldestMessageAlarm, this.fleetSaturatedAlarm, this.workersNotStartingAlarm, this.memoryAlarm, this.processingTimeAlarm,
-        this.publisherSilentAlarm, scaling.burstAlarm, scaling.scaleInAlarm, scaling.trimAlarm, scaling.idleAlarm,
+        this.publisherSilentAlarm, scaling.burstAlarm, scaling.surgeAlarm, scaling.scaleInAlarm, scaling.trimAlarm, scaling.idleAlarm,
       ]
         .filter((a): a is cloudwatch.Alarm => a !== undefined),
     }));

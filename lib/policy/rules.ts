@@ -172,7 +172,7 @@ function stepRule(name: string, model: BacklogScalingModel, policy: StepPolicyMo
 
 /**
  * The rules `BacklogScaling` deploys for a model: target tracking on backlog per worker
- * (scale-out only), burst steps on excess backlog (`>` threshold), scale-in steps on spare
+ * (scale-out only), burst steps on excess backlog (`>` threshold) and its surge step, scale-in steps on spare
  * workers (`>=` threshold) and, with minWorkers 0, ExactCapacity 0 once the queue holds nothing
  * (`<= 0`) for the idle time.
  */
@@ -191,6 +191,7 @@ export function rulesFromModel(model: BacklogScalingModel): ScalingRuleSet {
       scaleInRatio: AWS_SCALING_FACTS.targetTrackingScaleInRatio,
     },
     stepRule('burst steps on excess backlog', model, model.burst, EXCESS_BACKLOG, Comparison.GREATER_THAN),
+    ...(model.surge ? [stepRule('surge step on excess backlog', model, model.surge, EXCESS_BACKLOG, Comparison.GREATER_THAN)] : []),
     scaleInRule(model),
     ...(model.trim ? [trimRule(model, model.trim)] : []),
     ...utilizationRules(model),

@@ -147,6 +147,11 @@ export class BacklogScaling extends Construct {
   public readonly publisher?: BacklogPublisher;
   /** Fires when visible messages exceed what the running workers should hold. */
   public readonly burstAlarm: cloudwatch.Alarm;
+  /**
+   * Fires when half of maxWorkers or more are lacking, on metrics of periods under a minute
+   * (`BacklogScalingModel.surge`): the burst's last band, acted on at once.
+   */
+  public readonly surgeAlarm?: cloudwatch.Alarm;
   /** Fires when workers are spare for the scale-in evaluation periods. */
   public readonly scaleInAlarm: cloudwatch.Alarm;
   /**
@@ -230,6 +235,7 @@ export class BacklogScaling extends Construct {
     }
 
     this.burstAlarm = this.stepPolicy('Burst', EXCESS_BACKLOG, model.burst, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD);
+    if (model.surge) this.surgeAlarm = this.stepPolicy('Surge', EXCESS_BACKLOG, model.surge, cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD);
     // The scale-in cooldown and the spare-workers alarm depend on the extra signals, which
     // scaleOnMetric may add later: both are read at synth.
     const scaleIn = { ...model.scaleIn, cooldownSeconds: Lazy.number({ produce: () => this.model.scaleIn.cooldownSeconds }) };

@@ -135,7 +135,7 @@ export const DEFAULT_CLOUDWATCH: CloudWatchParams = {
   /** Chosen (`AWS_SCALING_FACTS.metricPublicationDelaySeconds`). See docs/simulation.md for the sensitivity. */
   publicationDelaySeconds: AWS_SCALING_FACTS.metricPublicationDelaySeconds,
   /** An alarm in ALARM re-invokes its step action once a minute (stated). */
-  alarmReinvokeSeconds: 60,
+  alarmReinvokeSeconds: AWS_SCALING_FACTS.alarmReinvokeSeconds,
   /** SQS: a queue inactive for 6 h (stated)... */
   sqsInactiveAfterSeconds: 6 * 3600,
   /** ...can take up to 15 min to show its first datapoint again (stated, worst case). */

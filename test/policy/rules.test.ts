@@ -27,6 +27,16 @@ describe('rulesFromModel: the rules BacklogScaling deploys, with the model\'s ow
     expect(set.rules.every((r) => r.metric.periodSeconds === 60 && r.metric.statistic === Statistic.MAXIMUM)).toBe(true);
   });
 
+  test('on 10 s metrics the surge step follows the burst, on the same signal above the last band\'s lower bound', () => {
+    const model = buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 10, metricPeriodSeconds: 10 });
+    const [, burst, surge] = rulesFromModel(model).rules as StepRule[];
+    expect(burst.name).toBe('burst steps on excess backlog');
+    expect(surge).toMatchObject({ kind: 'step', name: 'surge step on excess backlog', comparison: Comparison.GREATER_THAN, threshold: model.surge!.threshold, steps: model.surge!.steps });
+    expect(surge.metric).toEqual(burst.metric);
+    expect(findRuleStep(surge, model.surge!.threshold - 1)).toBeUndefined();
+    expect(findRuleStep(surge, model.surge!.threshold + 1)?.change).toBe(32);
+  });
+
   test('minWorkers > 0: no scale-to-zero rule', () => {
     expect(rulesFromModel(buildScalingModel({ minWorkers: 1, maxWorkers: 5, targetBacklogPerWorker: 10 })).rules).toHaveLength(3);
   });

@@ -1,6 +1,6 @@
 import {
   buildScalingModel, BURST_LOWER_BOUND_MAX_PERIOD_SECONDS, defaultBurstSteps, defaultScaleInSteps, trimSteps, defaultScaleOutCooldownSeconds, defaultScaleInCooldownSeconds, DEFAULTS, growthHorizonSeconds, HELD_BACKLOG_RATIO, keepCapacities, keepSteps, periodsFor,
-  scaleInActionsPerCount, signalParams, validateScalingModel,
+  scaleInActionsPerCount, signalParams, surgePolicy, validateScalingModel, AWS_SCALING_FACTS,
   type BacklogScalingInput, type BacklogScalingModel,
 } from '../../lib/policy/scaling-policy';
 import { KEEP_HEADROOM } from '../../lib/policy/signals';
@@ -79,6 +79,27 @@ describe('buildScalingModel', () => {
       const steps = defaultBurstSteps(max, 2.5, 10);
       expect(steps[steps.length - 1].change).toBeGreaterThanOrEqual(max);
       expect(validateScalingModel(buildScalingModel({ ...input, maxWorkers: max, metricPeriodSeconds: 10 }))).toEqual([]);
+    }
+  });
+
+  test('on metrics under a minute the burst\'s last band has an alarm of its own (surge): to maxWorkers as soon as half of it is lacking', () => {
+    const fine = buildScalingModel({ ...input, metricPeriodSeconds: 10 });
+    // The last band of defaultBurstSteps(20, 5, 10) starts at 80 messages lacking and adds 32 (clamped to maxWorkers).
+    expect(fine.surge).toEqual({ ...fine.burst, threshold: 80, steps: [{ lower: 0, change: 32 }] });
+    expect(buildScalingModel({ ...input, metricPeriodSeconds: 30 }).surge).toMatchObject({ threshold: 80, steps: [{ lower: 0, change: 32 }] });
+    expect(findStep(fine.surge!.steps, fine.surge!.threshold, 81)).toEqual({ lower: 0, change: 32 });
+    // One-minute metrics: every evaluation re-invokes the burst alarm's action, so no surge.
+    expect(AWS_SCALING_FACTS.alarmReinvokeSeconds).toBe(60);
+    expect(buildScalingModel(input).surge).toBeUndefined();
+    // A user's own burst steps are deployed as written; a single band has nothing above it.
+    expect(buildScalingModel({ ...input, metricPeriodSeconds: 10, burstSteps: [{ lower: 0, upper: 5, change: 1 }, { lower: 5, change: 4 }] }).surge).toBeUndefined();
+    expect(buildScalingModel({ ...input, maxWorkers: 1, metricPeriodSeconds: 10 }).surge).toBeUndefined();
+    expect(surgePolicy({ ...fine.burst, steps: [{ upper: 0, change: 1 }, { change: 2 }] }, 10)).toBeUndefined();
+    for (const max of [2, 3, 20, 100, 500, 10_000]) {
+      const model = buildScalingModel({ ...input, maxWorkers: max, metricPeriodSeconds: 10 });
+      const last = model.burst.steps[model.burst.steps.length - 1];
+      expect(model.surge).toMatchObject({ threshold: last.lower, steps: [{ lower: 0, change: last.change }], cooldownSeconds: model.burst.cooldownSeconds });
+      expect(validateScalingModel(model)).toEqual([]);
     }
   });
 

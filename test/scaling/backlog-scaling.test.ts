@@ -240,7 +240,8 @@ describe('BacklogScaling', () => {
   test('default cooldowns with the publisher\'s 10 s metrics: 60 s scale-out, 80 s scale-in and idle (two periods plus 60 s)', () => {
     const { template } = scaled('fargate', { publisherPeriod: Duration.seconds(10) });
     expect(targetTracking('fargate', template).ScaleOutCooldown).toBe(60);
-    expect(stepPolicies('fargate', template).map((p) => p.Cooldown).sort()).toEqual([60, 80, 80]);
+    // Burst and surge 60 s; scale-in and idle 80 s.
+    expect(stepPolicies('fargate', template).map((p) => p.Cooldown).sort()).toEqual([60, 60, 80, 80]);
     const { template: perMinute } = scaled('fargate', { publisherPeriod: Duration.seconds(60) });
     expect(stepPolicies('fargate', perMinute).map((p) => p.Cooldown).sort()).toEqual([120, 180, 180]);
   });
@@ -269,6 +270,23 @@ describe('BacklogScaling', () => {
     expect(alarmByExpression(template, /\) \/ 1\)/)).toMatchObject({ EvaluationPeriods: 12, DatapointsToAlarm: 6 });
     expect(resourcesOf(template, 'AWS::CloudWatch::Alarm').every(([, a]) => !JSON.stringify(a.Properties.Metrics).includes('REPEAT'))).toBe(true);
     expect(stack).toBeDefined();
+  });
+
+  test.each<FleetKind>(['fargate', 'ec2'])('with the publisher (%s), the burst\'s last band has its own alarm and policy (surge); on one-minute metrics none', (kind) => {
+    const { template, scaling } = scaled(kind, { publisherPeriod: Duration.seconds(10) });
+    const model = scaling.model;
+    expect(model.surge).toBeDefined();
+    const alarms = resourcesOf(template, 'AWS::CloudWatch::Alarm').map(([, a]) => a.Properties);
+    const burstExpression = new RegExp(`^visible \\+ 6 \\* ${GROWTH} - 20 \\* desired$`);
+    const onExcess = alarms.filter((a) => (a.Metrics ?? []).some((m: { Expression?: string }) => m.Expression && burstExpression.test(m.Expression)));
+    // maxWorkers 20 at a held backlog of 20: the last band starts at 16 workers lacking, 320 messages.
+    expect(onExcess.map((a) => [a.Threshold, a.ComparisonOperator]).sort()).toEqual([[0, 'GreaterThanThreshold'], [320, 'GreaterThanThreshold']]);
+    expect(onExcess[0].Metrics).toEqual(onExcess[1].Metrics);
+    const surge = stepPolicies(kind, template).find((p) => p.StepAdjustments.length === 1 && p.StepAdjustments[0].ScalingAdjustment === 32);
+    expect(surge.StepAdjustments).toEqual([{ MetricIntervalLowerBound: 0, ScalingAdjustment: 32 }]);
+    expect(scaling.surgeAlarm).toBeDefined();
+    const { scaling: perMinute } = scaled(kind);
+    expect(perMinute.surgeAlarm).toBeUndefined();
   });
 
   test('a Fargate fleet\'s declared start-up sets the burst\'s growth horizon, up to its next look', () => {

@@ -69,6 +69,34 @@ describe('our policy under the autoscaler', () => {
     const oneBusy = new RuleAutoscaler(c4, datapoints(Array(3).fill({ visible: 0, inFlight: 4, running: 10 })), options);
     expect(oneBusy.evaluate(180, 10).desired).toBe(2);
   });
+
+  test('on 10 s metrics an overload that begins while the burst alarm is in ALARM gets maxWorkers at once from the surge alarm, not a minute later', () => {
+    // 2 workers hold 10 at the held backlog (5): 20 visible is an excess of 10 from 0 s, 500 one of 490 from 20 s.
+    const log = new SampleLog(120);
+    for (let s = 0; s < 120; s++) log.record(s, { visible: s < 20 ? 20 : 500, inFlight: 0, delayed: 0, running: 2, desired: 2, cpuUtilization: 50 }, true);
+    const model = buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 10, metricPeriodSeconds: 10, inputsArriveTogether: true });
+    const steps = (m: typeof model) => ({ ...rulesFromModel(m), rules: rulesFromModel(m).rules.filter((r) => r.name.endsWith('on excess backlog')) });
+    const run = (set: ScalingRuleSet) => {
+      const scaler = new RuleAutoscaler(set, new Datapoints(log, { ...DEFAULT_CLOUDWATCH, publicationDelaySeconds: 0 }), options);
+      let desired = 2;
+      const changes: string[] = [];
+      for (let now = 10; now <= 90; now += 10) {
+        const next = scaler.evaluate(now, desired);
+        if (next.desired !== desired) changes.push(`${now} s: ${next.events[0].rule} ${desired} -> ${next.desired}`);
+        desired = next.desired;
+      }
+      return changes;
+    };
+    expect(run(steps(model))).toEqual([
+      '10 s: burst steps on excess backlog 2 -> 4',
+      '30 s: surge step on excess backlog 4 -> 20',
+    ]);
+    // Without it the burst alarm, in ALARM since 10 s, invokes its last band when it re-invokes, a minute on.
+    expect(run(steps({ ...model, surge: undefined }))).toEqual([
+      '10 s: burst steps on excess backlog 2 -> 4',
+      '70 s: burst steps on excess backlog 4 -> 20',
+    ]);
+  });
 });
 
 describe('cooldowns (Application Auto Scaling), and what EC2 Auto Scaling has instead', () => {
