@@ -29,8 +29,9 @@ describe('ElasticAgentFleet', () => {
     expect(agents.scaling.model.targetBacklogPerWorker).toBe(10);
     const template = synthTemplate(stack);
     template.resourceCountIs('AWS::SQS::Queue', 2);
-    // 3 scaling alarms (burst, scale-in, idle) and 7 monitoring alarms (dead letters, oldest task, saturated, workers not starting, memory, processing time, publisher silent)
-    template.resourceCountIs('AWS::CloudWatch::Alarm', 10);
+    // 4 scaling alarms (burst, surge on the publisher's 10 s metrics, scale-in, idle) and 7 monitoring alarms (dead letters, oldest
+    // task, saturated, workers not starting, memory, processing time, publisher silent)
+    template.resourceCountIs('AWS::CloudWatch::Alarm', 11);
     template.resourceCountIs('AWS::CloudWatch::Dashboard', 1);
     // The VPC's default security group restriction, and the backlog publisher: the default metric source on Fargate and EC2.
     template.resourceCountIs('AWS::Lambda::Function', 2);

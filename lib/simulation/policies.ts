@@ -141,7 +141,7 @@ export function oursPolicy(fleet: FleetConfig, params: SimulationParams, initial
   return {
     kind: 'rules',
     name: 'ours',
-    description: `backlog per worker, target ${round(model.targetBacklogPerWorker)}: target tracking + burst steps + ${model.scaleIn.keep ? `scale-in to the workers to keep${model.trim ? ' + trim' : ''}` : 'spare-worker scale-in'}${model.scaleToZero ? ' + scale to zero' : ''}${warmPool ? ', warm pool' : ''}`,
+    description: `backlog per worker, target ${round(model.targetBacklogPerWorker)}: target tracking + burst steps${model.surge ? ' + surge step' : ''} + ${model.scaleIn.keep ? `scale-in to the workers to keep${model.trim ? ' + trim' : ''}` : 'spare-worker scale-in'}${model.scaleToZero ? ' + scale to zero' : ''}${warmPool ? ', warm pool' : ''}`,
     initialWorkers: clampTo(initialWorkers, model.minWorkers, model.maxWorkers),
     rules: rulesFromModel(model),
     ...(warmPool ? { warmPool } : {}),
