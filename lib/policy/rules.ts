@@ -172,9 +172,9 @@ function stepRule(name: string, model: BacklogScalingModel, policy: StepPolicyMo
 
 /**
  * The rules `BacklogScaling` deploys for a model: target tracking on backlog per worker
- * (scale-out only), burst steps on excess backlog (`>` threshold) and its surge step, scale-in steps on spare
- * workers (`>=` threshold) and, with minWorkers 0, ExactCapacity 0 once the queue holds nothing
- * (`<= 0`) for the idle time.
+ * (scale-out only), burst steps on excess backlog (`>` threshold) with the surge step on periods
+ * under a minute, scale-in steps on spare workers (`>=` threshold) and, with minWorkers 0,
+ * ExactCapacity 0 once the queue holds nothing (`<= 0`) for the idle time.
  */
 export function rulesFromModel(model: BacklogScalingModel): ScalingRuleSet {
   const rules: ScalingRule[] = [
