@@ -267,8 +267,8 @@ export function defaultBurstSteps(maxWorkers: number, target: number, metricPeri
  * 81 s -> 67 s and 77 s -> 56 s) for 0.5-1.1 % more worker-minutes; an alarm at the middle band
  * passed as many. The full suite's publisher cells passed the same 59 of 60 (seed 1) at 1.130x
  * perfect foresight's worker-minutes against 1.127x, their p95 22.6 s -> 19.0 s (geometric
- * means), and the held-out suite's as many as before (docs/simulation.md, twenty-sixth round).
- * A user's own burst steps get none.
+ * means), and the held-out suite's as many as before; at 30 s as many or one more, for at most
+ * 0.5 % more (docs/simulation.md, twenty-sixth round). A user's own burst steps get none.
  */
 export function surgePolicy(burst: StepPolicyModel, metricPeriodSeconds: number): StepPolicyModel | undefined {
   const last = burst.steps[burst.steps.length - 1];
