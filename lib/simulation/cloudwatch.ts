@@ -64,8 +64,9 @@ export class SampleLog {
 /**
  * The workers' ProcessingTime Average (ms) as a datapoint ending at `end` reads it: the mean of the
  * tasks completed in the newest whole minute by then, NaN when none. The worker writes the metric
- * once a minute at standard resolution, so a shorter period (the publisher's 10 s) sees the minute's
- * mean, repeated (`FILL(processingTime, REPEAT)`), until the next minute's arrives.
+ * once a minute (at high resolution, so that a 10 s period may read it), so a shorter period (the
+ * publisher's 10 s) sees the minute's mean, repeated (`FILL(processingTime, REPEAT)`), until the
+ * next minute's arrives.
  */
 function processingTimeMs(log: SampleLog, end: number): number {
   const to = Math.floor(end / 60) * 60;

@@ -5,9 +5,10 @@
  * over TCP, which a Fargate task does not run.
  *
  * Metrics (dimension `Fleet` when a fleet name is set): `ProcessingTime` (ms, one value per
- * message — what `BacklogTarget.fromLatency` needs), `MessagesProcessed`, `MessagesFailed`,
- * `HandlerTimeouts` (counts) and `InFlight` (messages held when the record is written); and the
- * business metrics handlers put through `context.metrics`, in the same records.
+ * message — what `BacklogTarget.fromLatency` needs; stored at high resolution),
+ * `MessagesProcessed`, `MessagesFailed`, `HandlerTimeouts` (counts) and `InFlight` (messages held
+ * when the record is written); and the business metrics handlers put through `context.metrics`,
+ * in the same records.
  */
 import { MetricsLogger, StorageResolution, Unit } from 'aws-embedded-metrics';
 import type { IEnvironment } from 'aws-embedded-metrics/lib/environment/IEnvironment';
@@ -114,8 +115,11 @@ export class WorkerMetrics implements HandlerMetrics {
     await this.flush();
   }
 
+  // High resolution: the publisher's scaling alarms read ProcessingTime at their 10 s period, and
+  // CloudWatch serves periods under a minute only for metrics stored at 1 s (MetricStat, "Period").
+  // The record still comes once an interval; the alarms repeat its mean until the next.
   private time(durationMs: number): void {
-    this.metrics.putMetric(WORKER_METRICS.processingTime, Math.round(durationMs * 1000) / 1000, Unit.Milliseconds, StorageResolution.Standard);
+    this.metrics.putMetric(WORKER_METRICS.processingTime, Math.round(durationMs * 1000) / 1000, Unit.Milliseconds, StorageResolution.High);
     if (++this.times >= MAX_VALUES) void this.flush();
   }
 }

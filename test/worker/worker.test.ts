@@ -326,7 +326,7 @@ describe('events and metrics', () => {
     worker.start();
     await waitFor(() => handled === 3, 10_000, 'three handled');
     await worker.stop();
-    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown> & { _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][] }> } });
+    const records = lines.map((l) => JSON.parse(l) as Record<string, unknown> & { _aws: { CloudWatchMetrics: Array<{ Namespace: string; Dimensions: string[][]; Metrics: Array<{ Name: string; StorageResolution?: number }> }> } });
     expect(records.length).toBeGreaterThan(0);
     const all = records.reduce<Record<string, number>>((acc, r) => {
       for (const k of ['MessagesProcessed', 'MessagesFailed']) acc[k] = (acc[k] ?? 0) + Number(r[k] ?? 0);
@@ -339,5 +339,8 @@ describe('events and metrics', () => {
     expect(records[0]._aws.CloudWatchMetrics[0].Dimensions).toEqual([['Fleet']]);
     expect(records[0].Fleet).toBe('test-fleet');
     expect(records[records.length - 1].InFlight).toBe(0);
+    // ProcessingTime at 1 s, which the publisher's 10 s scaling alarms can read; the counts at a minute.
+    const resolutions = Object.fromEntries(records.flatMap((r) => r._aws.CloudWatchMetrics[0].Metrics).map((m) => [m.Name, m.StorageResolution ?? 60]));
+    expect(resolutions).toEqual({ ProcessingTime: 1, MessagesProcessed: 60, MessagesFailed: 60, HandlerTimeouts: 60, InFlight: 60 });
   });
 });
