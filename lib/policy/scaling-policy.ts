@@ -268,7 +268,9 @@ export function defaultBurstSteps(maxWorkers: number, target: number, metricPeri
  * passed as many. The full suite's publisher cells passed the same 59 of 60 (seed 1) at 1.130x
  * perfect foresight's worker-minutes against 1.127x, their p95 22.6 s -> 19.0 s (geometric
  * means), and the held-out suite's as many as before; at 30 s as many or one more, for at most
- * 0.5 % more (docs/simulation.md, twenty-sixth round). A user's own burst steps get none.
+ * 0.5 % more. Checked after the choice: as many or more at 30 s and 180 s latency goals and with
+ * datapoints read 60 s late, and 180 of 180 on seeds 8-10 (docs/simulation.md, twenty-sixth
+ * round). A user's own burst steps get none.
  */
 export function surgePolicy(burst: StepPolicyModel, metricPeriodSeconds: number): StepPolicyModel | undefined {
   const last = burst.steps[burst.steps.length - 1];
