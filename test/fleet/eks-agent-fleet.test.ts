@@ -65,7 +65,7 @@ describe('EksAgentFleet on an existing cluster', () => {
   test('BacklogScaling produces the ScaledObject from the model, and no Auto Scaling policy; its alarms only watch', () => {
     const { template, agents } = elastic();
     const scaledObject = kubernetesManifests(template).find((o) => o.kind === 'ScaledObject');
-    expect(scaledObject.spec).toMatchObject({ minReplicaCount: 0, maxReplicaCount: 12, pollingInterval: 60, cooldownPeriod: 600 });
+    expect(scaledObject.spec).toMatchObject({ minReplicaCount: 0, maxReplicaCount: 12, pollingInterval: 10, cooldownPeriod: 600 });
     // The backlog per worker the model holds (half the target of 10), capped at the concurrency (2).
     expect(agents.scaling.model.heldBacklogPerWorker).toBe(5);
     expect(scaledObject.spec.triggers[0].metadata).toMatchObject({ queueLength: '2', scaleOnInFlight: 'true' });

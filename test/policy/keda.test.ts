@@ -1,4 +1,4 @@
-import { kedaMessagesPerReplica, kedaQueueLength, kedaQueueMetric, kedaScalingFromModel, KEDA_FACTS, scaledObjectManifest } from '../../lib/policy/keda';
+import { kedaMessagesPerReplica, kedaQueueLength, kedaQueueMetric, kedaScalingFromModel, KEDA_FACTS, KEDA_POLLING_INTERVAL_SECONDS, scaledObjectManifest } from '../../lib/policy/keda';
 import { buildScalingModel } from '../../lib/policy/scaling-policy';
 import { AdjustmentType } from '../../lib/policy/steps';
 
@@ -27,11 +27,14 @@ describe('kedaScalingFromModel: the model as a ScaledObject and HPA behavior', (
     expect(kedaScalingFromModel(narrow, 5)).toEqual({ ...derived, trigger: { ...derived.trigger, queueLength: 5 } });
   });
 
-  test('scale to zero after the idle rule\'s time; polling at the model\'s period', () => {
+  test('scale to zero after the idle rule\'s time; polling every 10 s whatever the period', () => {
     expect(keda.cooldownPeriodSeconds).toBe(model.scaleToZero!.idleSeconds);
     expect(keda.cooldownPeriodSeconds).toBe(600);
-    expect(keda.pollingIntervalSeconds).toBe(60);
-    const fast = kedaScalingFromModel(buildScalingModel({ minWorkers: 0, maxWorkers: 5, targetBacklogPerWorker: 10, metricPeriodSeconds: 10, scaleToZeroAfterSeconds: 120 }));
+    // KEDA reads the queue itself: a first message waits at most 10 s for a pod, not the model's 60 s period.
+    expect(model.metricPeriodSeconds).toBe(60);
+    expect(keda.pollingIntervalSeconds).toBe(KEDA_POLLING_INTERVAL_SECONDS);
+    expect(KEDA_POLLING_INTERVAL_SECONDS).toBe(10);
+    const fast = kedaScalingFromModel(buildScalingModel({ minWorkers: 0, maxWorkers: 5, targetBacklogPerWorker: 10, metricPeriodSeconds: 30, scaleToZeroAfterSeconds: 120 }));
     expect(fast).toMatchObject({ pollingIntervalSeconds: 10, cooldownPeriodSeconds: 120 });
   });
 
@@ -106,7 +109,7 @@ describe('scaledObjectManifest', () => {
         scaleTargetRef: { kind: 'Deployment', name: 'agent' },
         minReplicaCount: 0,
         maxReplicaCount: 20,
-        pollingInterval: 60,
+        pollingInterval: 10,
         cooldownPeriod: 600,
         advanced: { horizontalPodAutoscalerConfig: { behavior: keda.behavior } },
         triggers: [{

@@ -54,9 +54,15 @@ describe('our model as KEDA executes it (the ScaledObject EksAgentFleet deploys)
   const spec = scaledObjectFromModel(model);
 
   test('the model\'s translation with the HPA controller\'s defaults around it', () => {
-    expect(spec).toMatchObject({ hpaSyncSeconds: 15, tolerance: 0.1, pollingIntervalSeconds: 60, cooldownPeriodSeconds: 600 });
+    expect(spec).toMatchObject({ hpaSyncSeconds: 15, tolerance: 0.1, pollingIntervalSeconds: 10, cooldownPeriodSeconds: 600 });
     // The held backlog (20) capped at the concurrency (4): a busy pod counts as one replica at least.
     expect(spec.trigger.queueLength).toBe(model.concurrency);
+  });
+
+  test('from 0: a first message activates the fleet at the next 10 s poll, not at the model\'s 60 s period', () => {
+    const hpa = new HpaAutoscaler(spec);
+    expect(hpa.evaluate(1, 0, sample(1)).desired).toBe(0);
+    expect(hpa.evaluate(10, 0, sample(1))).toMatchObject({ desired: 1, events: [{ rule: 'KEDA activation' }] });
   });
 
   test('scale-up is bounded per period: the largest burst step (+64) or doubling within one 120 s scale-out cooldown', () => {
