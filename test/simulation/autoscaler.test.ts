@@ -75,7 +75,10 @@ describe('our policy under the autoscaler', () => {
     const log = new SampleLog(120);
     for (let s = 0; s < 120; s++) log.record(s, { visible: s < 20 ? 20 : 500, inFlight: 0, delayed: 0, running: 2, desired: 2, cpuUtilization: 50 }, true);
     const model = buildScalingModel({ minWorkers: 0, maxWorkers: 20, targetBacklogPerWorker: 10, metricPeriodSeconds: 10, inputsArriveTogether: true });
-    const steps = (m: typeof model) => ({ ...rulesFromModel(m), rules: rulesFromModel(m).rules.filter((r) => r.name.endsWith('on excess backlog')) });
+    const steps = (m: typeof model) => {
+      const set = rulesFromModel(m);
+      return { ...set, rules: set.rules.filter((r) => r.name.endsWith('on excess backlog')) };
+    };
     const run = (set: ScalingRuleSet) => {
       const scaler = new RuleAutoscaler(set, new Datapoints(log, { ...DEFAULT_CLOUDWATCH, publicationDelaySeconds: 0 }), options);
       let desired = 2;
