@@ -13,6 +13,7 @@ import { resolveConfig, type ConfigFile } from '../simulation/config';
 import type { ComputeKind } from '../simulation/params';
 import { summarize } from '../simulation/stats';
 import { loadTrace, numberOption as number, SHARED_OPTIONS } from '../simulation/cli-options';
+import { sourceConfig, SOURCES } from '../simulation/suite';
 import { DEFAULT_BASE_RATE, SCENARIO_NAMES, type Trace } from '../simulation/trace';
 import { formatLocalReport, toReport } from './report';
 import { runLocal, withDefaultWorker, type LocalRunResult } from './run';
@@ -41,8 +42,9 @@ Options:
   --concurrency <n>         messages each worker processes at once (default: 1)
   --target <n>              backlog per worker to hold (default: from the 60 s latency goal and
                             the 6 s mean task: 10 x concurrency)
-  --metric-source <s>       math (one-minute SQS datapoints, default) or publisher (the backlog
-                            publisher's ${DEFAULT_PERIOD_SECONDS} s datapoints)
+  --metric-source <s>       publisher (the backlog publisher's ${DEFAULT_PERIOD_SECONDS} s datapoints, what
+                            ElasticAgentFleet deploys; the default unless --config sets
+                            fleet.metricPeriodSeconds) or math (one-minute SQS datapoints)
   --compute <c>             fargate (start-up 25-60 s, default) or ec2 (30-60 s from the warm pool, warm-up)
   --worker <module>         module whose default export is the handler, run inside AgentWorker in
                             each worker process (default: the reference agent's simulated task)
@@ -88,16 +90,22 @@ export function parseLocalCli(argv: readonly string[]): LocalCliOptions | 'help'
   if (values.help) return 'help';
   const file: ConfigFile = values.config ? JSON.parse(fs.readFileSync(values.config, 'utf8')) : {};
   const seed = number('seed', values.seed, Number.isInteger, 'an integer') ?? file.seed ?? 1;
-  const source = values['metric-source'] ?? 'math';
-  if (source !== 'math' && source !== 'publisher') throw new Error(`--metric-source must be math or publisher, got "${source}"`);
+  const flag = values['metric-source'];
+  if (flag !== undefined && flag !== 'math' && flag !== 'publisher') throw new Error(`--metric-source must be math or publisher, got "${flag}"`);
+  // The source's period and datapoints as the suite's cells have them. The flag's override the
+  // config file; without it, the deployed default (the publisher) applies unless the file sets a period.
+  const source = sourceConfig(SOURCES[flag === 'math' ? 'metric-math' : 'publisher']);
+  const over = flag ? source : undefined;
+  const under = !flag && file.fleet?.metricPeriodSeconds === undefined ? source : undefined;
   const compute = values.compute as ComputeKind | undefined;
   if (compute !== undefined && compute !== 'fargate' && compute !== 'ec2') throw new Error(`--compute must be fargate or ec2, got "${compute}"`);
   const fleet = {
+    ...under?.fleet,
     ...file.fleet,
+    ...over?.fleet,
     ...defined('minWorkers', number('min-workers', values['min-workers'], whole, 'a whole number >= 0')),
     ...defined('maxWorkers', number('max-workers', values['max-workers'], (n) => whole(n) && n >= 1, 'a whole number >= 1')),
     ...defined('targetBacklogPerWorker', number('target', values.target, (n) => n > 0, 'a number > 0')),
-    ...(source === 'publisher' ? { metricPeriodSeconds: DEFAULT_PERIOD_SECONDS } : {}),
   };
   const worker = {
     ...file.worker,
@@ -109,7 +117,7 @@ export function parseLocalCli(argv: readonly string[]): LocalCliOptions | 'help'
   if (workerModule && !fs.existsSync(workerModule)) throw new Error(`--worker: no such file "${values.worker}"`);
   return {
     trace,
-    config: { ...file, seed, fleet, worker },
+    config: { ...file, seed, fleet, worker, cloudWatch: { ...under?.cloudWatch, ...file.cloudWatch, ...over?.cloudWatch } },
     speed: number('speed', values.speed, (n) => n > 0 && n <= 1000, 'a number in (0, 1000]') ?? DEFAULT_SPEED,
     workerModule,
     out: values.out ?? 'local-out',

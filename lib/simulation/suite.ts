@@ -253,6 +253,14 @@ export const SUITE_SOURCE_NAMES = Object.keys(SUITE_SOURCES) as SuiteSourceName[
 export const ALL_SOURCE_NAMES = Object.keys(SOURCES) as SuiteSourceName[];
 export const SUITE_COMPUTES: readonly ComputeKind[] = ['fargate', 'ec2'];
 
+/** A source as the config file's sections: the period the fleet's alarms read, and how its datapoints arrive. */
+export function sourceConfig(src: SuiteSource, publicationDelaySeconds = src.publicationDelaySeconds): Required<Pick<ConfigFile, 'fleet' | 'cloudWatch'>> {
+  return {
+    fleet: { metricPeriodSeconds: src.metricPeriodSeconds, inputsArriveTogether: src.inputsArriveTogether },
+    cloudWatch: { countSampleSeconds: src.countSampleSeconds, publicationDelaySeconds },
+  };
+}
+
 /** What every cell of a run shares: the seed, the latency goal, and how late the datapoints are. */
 export interface SuiteRun {
   readonly seed: number;
@@ -391,21 +399,21 @@ function latencyGoal(run: SuiteRun): number {
 /** A cell's config file: what `--config` would take to replay the cell (`--cell`). */
 export function suiteConfigFile(key: SuiteCellKey, run: SuiteRun): ConfigFile {
   const s = SCALES[key.scale];
-  const src = SOURCES[key.source];
   const { fargateStartSeconds: start, ec2WarmPool, taskTimeEstimate: estimate } = cellRunOptions(key, run);
   const tasks = processingTime(suiteShape(key.shape, run.seed), s);
+  const source = sourceConfig(SOURCES[key.source], run.publicationDelaySeconds);
   return {
     seed: run.seed,
     latencyGoalSeconds: latencyGoal(run),
     fleet: {
-      minWorkers: 0, maxWorkers: s.maxWorkers, metricPeriodSeconds: src.metricPeriodSeconds, inputsArriveTogether: src.inputsArriveTogether,
+      minWorkers: 0, maxWorkers: s.maxWorkers, ...source.fleet,
       ...(start ? { workerStartSeconds: start.max } : {}),
       ...(ec2WarmPool === false ? { warmPool: false } : {}),
       // A misjudged processing time: the fleet (and KEDA, from the same figure) derives its target from it.
       ...(estimate ? { processingTimeSeconds: tasks.meanSeconds * estimate } : {}),
     },
     worker: { compute: key.compute, concurrency: s.concurrency, processingTime: tasks, ...(start ? { startupSeconds: start } : {}) },
-    cloudWatch: { countSampleSeconds: src.countSampleSeconds, publicationDelaySeconds: run.publicationDelaySeconds ?? src.publicationDelaySeconds },
+    cloudWatch: source.cloudWatch,
   };
 }
 

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { DEFAULT_SPEED, HELP, parseLocalCli } from '../../lib/local/cli';
 import type { LocalRunReport } from '../../lib/local/report';
 import { statusLines } from '../../lib/local/view';
+import { sourceConfig, SOURCES } from '../../lib/simulation/suite';
 
 const ROOT = path.join(__dirname, '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -18,21 +19,38 @@ describe('local run command line', () => {
     }
   });
 
-  test('defaults: the viral burst at the default speed, math metrics', () => {
+  test('defaults: the viral burst at the default speed, on the publisher\'s datapoints as the suite has them', () => {
     const o = parseLocalCli([]);
     if (o === 'help') throw new Error('unexpected help');
     expect(o.trace.name).toBe('viral-burst');
     expect(o.speed).toBe(DEFAULT_SPEED);
-    expect(o.config.fleet?.metricPeriodSeconds).toBeUndefined();
+    expect(o.config.fleet).toEqual({ metricPeriodSeconds: 10, inputsArriveTogether: true });
+    expect(o.config.cloudWatch).toEqual({ countSampleSeconds: 10, publicationDelaySeconds: 10 });
+    expect(o.config).toMatchObject(sourceConfig(SOURCES.publisher));
     expect(o.charts).toBe(true);
   });
 
-  test('the publisher metric source reads 10 s datapoints; fleet and worker options reach the config', () => {
-    const o = parseLocalCli(['--metric-source', 'publisher', '--min-workers', '1', '--max-workers', '8', '--concurrency', '4', '--target', '25', '--no-charts']);
+  test('math reads one-minute SQS datapoints; fleet and worker options reach the config', () => {
+    const o = parseLocalCli(['--metric-source', 'math', '--min-workers', '1', '--max-workers', '8', '--concurrency', '4', '--target', '25', '--no-charts']);
     if (o === 'help') throw new Error('unexpected help');
-    expect(o.config.fleet).toMatchObject({ metricPeriodSeconds: 10, minWorkers: 1, maxWorkers: 8, targetBacklogPerWorker: 25 });
+    expect(o.config.fleet).toEqual({ metricPeriodSeconds: 60, inputsArriveTogether: false, minWorkers: 1, maxWorkers: 8, targetBacklogPerWorker: 25 });
+    expect(o.config.cloudWatch).toEqual({ countSampleSeconds: 60, publicationDelaySeconds: 60 });
     expect(o.config.worker).toMatchObject({ concurrency: 4 });
     expect(o.charts).toBe(false);
+  });
+
+  test('a config file\'s period stands without the flag; the flag overrides it', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-cli-'));
+    const config = path.join(dir, 'config.json');
+    fs.writeFileSync(config, JSON.stringify({ fleet: { metricPeriodSeconds: 30 }, cloudWatch: { publicationDelaySeconds: 20 } }));
+    const own = parseLocalCli(['--config', config]);
+    const flagged = parseLocalCli(['--config', config, '--metric-source', 'publisher']);
+    if (own === 'help' || flagged === 'help') throw new Error('unexpected help');
+    expect(own.config.fleet).toEqual({ metricPeriodSeconds: 30 });
+    expect(own.config.cloudWatch).toEqual({ publicationDelaySeconds: 20 });
+    expect(flagged.config.fleet).toEqual({ metricPeriodSeconds: 10, inputsArriveTogether: true });
+    expect(flagged.config.cloudWatch).toEqual({ countSampleSeconds: 10, publicationDelaySeconds: 10 });
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   test('bad options are errors that name the option and the value', () => {
@@ -68,8 +86,9 @@ function runCli(args: readonly string[]): Promise<{ status: number | null; stdou
 }
 
 describe('a short local run with real worker processes', () => {
-  // EC2: instances from the warm pool, the exact scale-in on one-minute metrics.
-  test.each(['fargate', 'ec2'])('%s: accounts for every message: processed once, or dead-lettered after maxReceiveCount receives', async (compute) => {
+  // Fargate on the default source, the publisher; EC2 with instances from the warm pool and the
+  // exact scale-in of one-minute metrics.
+  test.each([['fargate', 'publisher'], ['ec2', 'math']])('%s, %s: accounts for every message: processed once, or dead-lettered after maxReceiveCount receives', async (compute, source) => {
     // GIVEN a 3-minute trace of 60 tasks, every tenth of which always fails, and a 2-minute tail
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'local-run-'));
     fs.writeFileSync(path.join(dir, 'trace.csv'), 'time,arrivals\n0,10\n60,30\n120,20\n');
@@ -78,7 +97,7 @@ describe('a short local run with real worker processes', () => {
 
     // WHEN it runs at 100x with at most 3 worker processes
     const run = await runCli(['--trace', path.join(dir, 'trace.csv'), '--config', path.join(dir, 'config.json'),
-      '--speed', '100', '--max-workers', '3', '--compute', compute, '--worker', path.join(__dirname, 'fixtures', 'flaky-handler.ts'),
+      '--speed', '100', '--max-workers', '3', '--compute', compute, '--metric-source', source, '--worker', path.join(__dirname, 'fixtures', 'flaky-handler.ts'),
       '--out', dir, '--report', report, '--no-charts']);
 
     // THEN every message is accounted for, the poison ones in the DLQ, none lost or twice
