@@ -7,7 +7,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { DEFAULT_PERIOD_SECONDS } from '../../lambda/backlog-publisher/contract';
 import { writeCharts } from '../simulation/chart';
 import { resolveConfig, type ConfigFile } from '../simulation/config';
 import type { ComputeKind } from '../simulation/params';
@@ -42,7 +41,7 @@ Options:
   --concurrency <n>         messages each worker processes at once (default: 1)
   --target <n>              backlog per worker to hold (default: from the 60 s latency goal and
                             the 6 s mean task: 10 x concurrency)
-  --metric-source <s>       publisher (the backlog publisher's ${DEFAULT_PERIOD_SECONDS} s datapoints, what
+  --metric-source <s>       publisher (the backlog publisher's ${SOURCES.publisher.metricPeriodSeconds} s datapoints, what
                             ElasticAgentFleet deploys; the default unless --config sets
                             fleet.metricPeriodSeconds) or math (one-minute SQS datapoints)
   --compute <c>             fargate (start-up 25-60 s, default) or ec2 (30-60 s from the warm pool, warm-up)

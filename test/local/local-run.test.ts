@@ -5,7 +5,6 @@ import * as path from 'node:path';
 import { DEFAULT_SPEED, HELP, parseLocalCli } from '../../lib/local/cli';
 import type { LocalRunReport } from '../../lib/local/report';
 import { statusLines } from '../../lib/local/view';
-import { sourceConfig, SOURCES } from '../../lib/simulation/suite';
 
 const ROOT = path.join(__dirname, '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -26,7 +25,6 @@ describe('local run command line', () => {
     expect(o.speed).toBe(DEFAULT_SPEED);
     expect(o.config.fleet).toEqual({ metricPeriodSeconds: 10, inputsArriveTogether: true });
     expect(o.config.cloudWatch).toEqual({ countSampleSeconds: 10, publicationDelaySeconds: 10 });
-    expect(o.config).toMatchObject(sourceConfig(SOURCES.publisher));
     expect(o.charts).toBe(true);
   });
 
