@@ -148,9 +148,10 @@ function marginTimeMs(declaredMs: number): number {
 
 /**
  * `taskTimeFactor` in metric math: IF(t > m, t / m, 1) with m the margin time and t the measured
- * one, `FILL(FILL(processingTime, REPEAT), m)`. The worker writes the metric once a minute and
- * only while it processes tasks, so the newest period may have none yet (REPEAT: the last mean)
- * and an idle fleet has none at all (the margin time: a factor of 1).
+ * one, `FILL(FILL(processingTime, REPEAT), m)`. Each worker writes the metric once a minute and
+ * only while it processes tasks, so the newest period may have none yet (REPEAT: the last mean,
+ * as far back as the alarm's query reaches) and an idle fleet has none at all (the margin time: a
+ * factor of 1).
  */
 function taskTimeFactorExpression(p: SignalParams): string | undefined {
   if (!p.declaredProcessingTimeMs) return undefined;

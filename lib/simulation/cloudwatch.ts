@@ -66,7 +66,8 @@ export class SampleLog {
  * tasks completed in the newest whole minute by then, NaN when none. The worker writes the metric
  * once a minute (at high resolution, so that a 10 s period may read it), so a shorter period (the
  * publisher's 10 s) sees the minute's mean, repeated (`FILL(processingTime, REPEAT)`), until the
- * next minute's arrives.
+ * next minute's arrives. A model: each worker's own records, stamped at its own phase, with REPEAT
+ * reaching back or not, decided the same cells (docs/simulation.md, twenty-eighth round).
  */
 function processingTimeMs(log: SampleLog, end: number): number {
   const to = Math.floor(end / 60) * 60;

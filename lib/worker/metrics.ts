@@ -117,7 +117,9 @@ export class WorkerMetrics implements HandlerMetrics {
 
   // High resolution: the publisher's scaling alarms read ProcessingTime at their 10 s period, and
   // CloudWatch serves periods under a minute only for metrics stored at 1 s (MetricStat, "Period").
-  // The record still comes once an interval; the alarms repeat its mean until the next.
+  // Each worker's record still comes once an interval, so a 10 s period holds the records written
+  // in it; where none landed, the alarms repeat the last mean as far back as their query reaches
+  // (docs/simulation.md, twenty-eighth round: the same cells pass either way).
   private time(durationMs: number): void {
     this.metrics.putMetric(WORKER_METRICS.processingTime, Math.round(durationMs * 1000) / 1000, Unit.Milliseconds, StorageResolution.High);
     if (++this.times >= MAX_VALUES) void this.flush();
