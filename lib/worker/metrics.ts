@@ -119,7 +119,7 @@ export class WorkerMetrics implements HandlerMetrics {
   // CloudWatch serves periods under a minute only for metrics stored at 1 s (MetricStat, "Period").
   // Each worker's record still comes once an interval, so a 10 s period holds the records written
   // in it; where none landed, the alarms repeat the last mean as far back as their query reaches
-  // (docs/simulation.md, twenty-eighth round: the same cells pass either way).
+  // (docs/simulation.md, twenty-eighth round: the same publisher cells pass either way).
   private time(durationMs: number): void {
     this.metrics.putMetric(WORKER_METRICS.processingTime, Math.round(durationMs * 1000) / 1000, Unit.Milliseconds, StorageResolution.High);
     if (++this.times >= MAX_VALUES) void this.flush();
