@@ -66,9 +66,9 @@ export class SampleLog {
  * tasks completed in the newest whole minute by then, NaN when none. The worker writes the metric
  * once a minute (at high resolution, so that a 10 s period may read it), so a shorter period (the
  * publisher's 10 s) sees the minute's mean, repeated (`FILL(processingTime, REPEAT)`), until the
- * next minute's arrives. A model: each worker's own records, stamped at its own phase, with REPEAT
- * reaching back or not, passed the same publisher cells and one metric-math cell more
- * (docs/simulation.md, twenty-eighth round).
+ * next minute's arrives. It simplifies: simulating each worker's own records instead, stamped at its
+ * own phase, with REPEAT reaching back or not, passed the same publisher cells and one metric-math
+ * cell more (docs/simulation.md, twenty-eighth round).
  */
 function processingTimeMs(log: SampleLog, end: number): number {
   const to = Math.floor(end / 60) * 60;
