@@ -59,6 +59,8 @@ interface Run {
   readonly recoverySeconds: number;
   readonly ok: Map<string, number>;
   readonly url: string;
+  /** The lines of every worker's output (the killed ones' too) that name `messageId`. */
+  readonly logOf: (messageId: string) => string[];
 }
 
 interface RunOptions {
@@ -94,8 +96,11 @@ async function killEveryTwoSeconds(name: string, dir: string, opts: RunOptions):
   const ids = await sendAll(sqs, url, opts.initial ?? []);
   const env = { ...local.env(), ...defaults.env, ...opts.extraEnv, RESULTS_DIR: dir, [AGENT_ENV.queueUrl]: url };
   const pool: WorkerProcess[] = [];
+  const spawned: WorkerProcess[] = [];
+  const spawn = async (): Promise<WorkerProcess> => { const w = await spawnWorker(env); spawned.push(w); return w; };
+  const logOf = (messageId: string): string[] => spawned.flatMap((w) => w.output().split('\n').filter((l) => l.includes(messageId)));
   const stopped: Array<WorkerProcess['exited']> = [];
-  for (let i = 0; i < WORKERS; i++) pool.push(await spawnWorker(env));
+  for (let i = 0; i < WORKERS; i++) pool.push(await spawn());
   let feeding = true;
   const feed = (async () => {
     while (feeding) {
@@ -117,12 +122,12 @@ async function killEveryTwoSeconds(name: string, dir: string, opts: RunOptions):
       victim.child.kill(opts.signal);
       lastKill = Date.now();
       stopped.push(victim.exited);
-      pool[i] = await spawnWorker(env);
+      pool[i] = await spawn();
     }
     feeding = false;
     await feed;
     await waitFor(() => readResults(dir).ok.size === ids.length, opts.bound * 1000, `every message processed within ${opts.bound} s`)
-      .catch(async (e: Error) => { throw new Error(`${e.message}; ${await strandedReport(dir, ids, url, pool)}`); });
+      .catch(async (e: Error) => { throw new Error(`${e.message}; ${await strandedReport(dir, ids, url, logOf)}`); });
     recoverySeconds = (Date.now() - lastKill) / 1000;
     expect(recoverySeconds).toBeLessThanOrEqual(opts.bound);
   } finally {
@@ -134,16 +139,21 @@ async function killEveryTwoSeconds(name: string, dir: string, opts: RunOptions):
   }
   // A stopped worker drains and exits by itself.
   if (opts.signal === 'SIGTERM') for (const exit of await Promise.all(stopped)) expect(exit).toEqual({ code: 0, signal: null });
-  return { ids, recoverySeconds, ok: readResults(dir).ok, url };
+  return { ids, recoverySeconds, ok: readResults(dir).ok, url, logOf };
 }
 
-/** Why a run timed out: the messages not processed, where the server has them, and the workers' last output. */
-async function strandedReport(dir: string, ids: readonly string[], url: string, pool: readonly WorkerProcess[]): Promise<string> {
+/** Why a run timed out: the messages not processed, where the server has them, and what the workers logged about them. */
+async function strandedReport(dir: string, ids: readonly string[], url: string, logOf: Run['logOf']): Promise<string> {
   const ok = readResults(dir).ok;
   const missing = ids.filter((id) => !ok.has(id));
   const counts = await depth(local.client(), url);
-  const tails = pool.map((w, i) => `worker ${i}: ${w.output().slice(-400)}`).join('\n');
-  return `${missing.length} of ${ids.length} not processed (${missing.slice(0, 5).join(', ')}); queue ${JSON.stringify(counts)}\n${tails}`;
+  const logs = missing.slice(0, 5).map((id) => `${id}:\n  ${logOf(id).join('\n  ') || '(nothing)'}`).join('\n');
+  return `${missing.length} of ${ids.length} not processed; queue ${JSON.stringify(counts)}\n${logs}`;
+}
+
+/** Messages processed more than once, each with what the workers logged about it (why it came back). */
+function processedTwice({ ok, logOf }: Run): Array<{ id: string; count: number; log: string[] }> {
+  return [...ok.entries()].filter(([, count]) => count > 1).map(([id, count]) => ({ id, count, log: logOf(id) }));
 }
 
 const latency = (min: number, max: number) => (random: Random): string => String(Math.round(random.uniform(min, max)));
@@ -162,9 +172,10 @@ test.concurrent('SIGKILL every 2 s: every message processed within 60 s of the l
 }, 300_000);
 
 test.concurrent('SIGTERM every 2 s: no message processed twice, every one within 15 s of the last stop', async () => {
-  const { ids, ok, url } = await run('recovery-term', { signal: 'SIGTERM', kills: 4, body: latency(20, 100), bound: 15, seed: 5 });
+  const result = await run('recovery-term', { signal: 'SIGTERM', kills: 4, body: latency(20, 100), bound: 15, seed: 5 });
+  const { ids, ok, url } = result;
   expect(new Set(ok.keys())).toEqual(new Set(ids));
-  expect([...ok.entries()].filter(([, c]) => c > 1)).toEqual([]);
+  expect(processedTwice(result)).toEqual([]);
   expect(await depth(local.client(), url)).toEqual({ visible: 0, inFlight: 0, delayed: 0 });
 }, 300_000);
 
@@ -178,10 +189,10 @@ test.concurrent('20 % of SQS calls fail: no message processed twice, long handle
   // longest handler plus six timeouts. After the last stop: 43 s alone; 65 s, 92 s and once over
   // 120 s (the earlier bound) while the whole suite loads the machine.
   const bound = (visibilityMs / 1000) * (1.5 + 6);
-  const { ids, ok } = await run('recovery-faults', {
+  const result = await run('recovery-faults', {
     signal: 'SIGTERM', kills: 2, body: latency(20, 100), initial: long, bound, seed: 7,
     extraEnv: { FAULT_RATE: '0.2', FAULT_SEED: '13', [AGENT_ENV.concurrency]: '8' },
   });
-  expect(new Set(ok.keys())).toEqual(new Set(ids));
-  expect([...ok.entries()].filter(([, c]) => c > 1)).toEqual([]);
+  expect(new Set(result.ok.keys())).toEqual(new Set(result.ids));
+  expect(processedTwice(result)).toEqual([]);
 }, 360_000);
