@@ -11,7 +11,7 @@ import {
 import { Batcher, type EntryOutcome } from './batcher';
 import { TypedEmitter } from './emitter';
 import { AGENT_ENV, MIN_VISIBILITY_TIMEOUT_SECONDS, WORKER_DEFAULTS } from './contract';
-import { AgentWorkerConfigError, DrainDeadlineError, HandlerTimeoutError, backoffMs, classifySqsError, type SqsErrorKind } from './errors';
+import { AgentWorkerConfigError, DrainDeadlineError, HandlerTimeoutError, backoffMs, classifySqsError, withRequestTimeout, type SqsErrorKind } from './errors';
 import { InstanceProtection } from './instance-protection';
 import { leavesService, LifecycleWatcher } from './lifecycle';
 import { NO_HANDLER_METRICS, WorkerMetrics } from './metrics';
@@ -357,7 +357,7 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
     while (this.visibilitySeconds === undefined) {
       if (this._state !== 'running') return false;
       try {
-        const out = await withTimeout(REQUEST_TIMEOUT_MS, (abortSignal) => this.sqs.send(new GetQueueAttributesCommand({
+        const out = await withRequestTimeout(REQUEST_TIMEOUT_MS, (abortSignal) => this.sqs.send(new GetQueueAttributesCommand({
           QueueUrl: this.o.queueUrl, AttributeNames: ['VisibilityTimeout'],
         }), { abortSignal }));
         const seconds = Number(out.Attributes?.VisibilityTimeout);
@@ -528,7 +528,7 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
   // ---- batched calls ----------------------------------------------------------------------
 
   private async sendDeletes(entries: readonly Held[]): Promise<EntryOutcome[]> {
-    const out = await withTimeout(REQUEST_TIMEOUT_MS, (abortSignal) => this.sqs.send(new DeleteMessageBatchCommand({
+    const out = await withRequestTimeout(REQUEST_TIMEOUT_MS, (abortSignal) => this.sqs.send(new DeleteMessageBatchCommand({
       QueueUrl: this.o.queueUrl,
       Entries: entries.map((h, i) => ({ Id: String(i), ReceiptHandle: h.receiptHandle })),
     }), { abortSignal }));
@@ -540,7 +540,7 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
     const live = entries.map((e) => e.kind !== 'heartbeat' || !e.held.done);
     const sent = entries.filter((_, i) => live[i]);
     if (sent.length === 0) return entries.map(() => ({ ok: true }));
-    const out = await withTimeout(REQUEST_TIMEOUT_MS, (abortSignal) => this.sqs.send(new ChangeMessageVisibilityBatchCommand({
+    const out = await withRequestTimeout(REQUEST_TIMEOUT_MS, (abortSignal) => this.sqs.send(new ChangeMessageVisibilityBatchCommand({
       QueueUrl: this.o.queueUrl,
       Entries: sent.map((e, i) => ({ Id: String(i), ReceiptHandle: e.held.receiptHandle, VisibilityTimeout: e.visibilityTimeout })),
     }), { abortSignal }));
@@ -592,20 +592,6 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
     const wakers = [...this.wakers];
     this.wakers.clear();
     for (const w of wakers) w();
-  }
-}
-
-/**
- * Runs a call with a signal that aborts after `ms`. (A plain controller and timer: Node 20's
- * `AbortSignal.timeout`/`AbortSignal.any` cost far more per call at thousands of calls a second.)
- */
-async function withTimeout<T>(ms: number, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), ms);
-  try {
-    return await call(controller.signal);
-  } finally {
-    clearTimeout(timer);
   }
 }
 

@@ -7,7 +7,8 @@ import {
   type DeleteMessageBatchCommandInput,
 } from '@aws-sdk/client-sqs';
 import { mockClient } from 'aws-sdk-client-mock';
-import { AgentWorker, type SqsErrorKind, type WorkerLogger } from '../../lib/worker';
+import { AgentWorker, classifySqsError, type SqsErrorKind, type WorkerLogger } from '../../lib/worker';
+import { SqsRequestTimeoutError, withRequestTimeout } from '../../lib/worker/errors';
 import { waitFor } from './helpers';
 
 const QUEUE = 'https://sqs.us-east-1.amazonaws.com/000000000000/q';
@@ -130,4 +131,27 @@ test('every SQS call carries an AbortSignal', async () => {
   const signals = mock.calls().map((c) => ((c.args as unknown[])[1] as { abortSignal?: unknown } | undefined)?.abortSignal);
   expect(signals.length).toBeGreaterThan(1);
   for (const s of signals) expect(s).toBeInstanceOf(AbortSignal);
+});
+
+describe('a call past its request timeout fails as transient, so a delete or heartbeat is retried', () => {
+  // As the SDK does: the call rejects with an AbortError when its signal aborts.
+  const heeding = (signal: AbortSignal): Promise<never> => new Promise((_, reject) => {
+    signal.addEventListener('abort', () => reject(err('AbortError')));
+  });
+  const ignoring = (): Promise<never> => new Promise(() => undefined);
+
+  test.each([['heeds', heeding], ['ignores', ignoring]])('a call that %s its signal', async (_, call) => {
+    let seen: AbortSignal | undefined;
+    const error = await withRequestTimeout(20, (signal) => { seen = signal; return call(signal); }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(SqsRequestTimeoutError);
+    expect(classifySqsError(error)).toBe('transient');
+    expect(seen!.aborted).toBe(true);
+  });
+
+  test('a call that answers in time returns its answer, and its signal is not aborted', async () => {
+    let seen: AbortSignal | undefined;
+    await expect(withRequestTimeout(1000, async (signal) => { seen = signal; return 'answer'; })).resolves.toBe('answer');
+    await new Promise((r) => setTimeout(r, 10));
+    expect(seen!.aborted).toBe(false);
+  });
 });
