@@ -1,4 +1,4 @@
-/** Typed errors of the worker, and how SQS errors are classified for retries. */
+/** Typed errors of the worker, how SQS errors are classified for retries, and the request timeout that makes a stalled call a retryable one. */
 
 /** Thrown at construction when options (or the environment they default from) are invalid. */
 export class AgentWorkerConfigError extends Error {
