@@ -10,9 +10,14 @@
  * when the record is written); and the business metrics handlers put through `context.metrics`,
  * in the same records.
  */
-import { MetricsLogger, StorageResolution, Unit } from 'aws-embedded-metrics';
+// The library's modules, not its index: importing the index starts its environment detection at
+// once, which probes the EC2 instance metadata service (an HTTP request to 169.254.169.254) in
+// every process that loads the worker, off AWS too (`npm run local`, tests).
 import type { IEnvironment } from 'aws-embedded-metrics/lib/environment/IEnvironment';
 import { MetricsContext } from 'aws-embedded-metrics/lib/logger/MetricsContext';
+import { MetricsLogger } from 'aws-embedded-metrics/lib/logger/MetricsLogger';
+import { StorageResolution } from 'aws-embedded-metrics/lib/logger/StorageResolution';
+import { Unit } from 'aws-embedded-metrics/lib/logger/Unit';
 import { LogSerializer } from 'aws-embedded-metrics/lib/serializers/LogSerializer';
 import { WORKER_METRICS } from './contract';
 import type { WorkerLogger } from './logger';
