@@ -104,6 +104,16 @@ export const WORKER_DEFAULTS = {
    * (under 2 %), against a deployment stalled for as long as the backlog lasts.
    */
   taskProtectionPauseSeconds: 60,
+  /**
+   * The prefetch buffer holds what the slots start within this long, about the longest a
+   * prefetched message waits for its slot (lib/worker/prefetch.ts). Without a buffer a slot waits
+   * one receive's round trip per task, tens of milliseconds in a region: a few percent of a task
+   * of half a second. On the full suite (docs/simulation.md, thirtieth round) the whole prefetch
+   * (today's before) passed 104 cells against 108 with none, at a 36 % longer p95 with the
+   * publisher (long tasks waited minutes in buffers); 1 s passed 108 at a 5 % longer p95; 0.5 s,
+   * the largest tried that cost nothing measurable, is the default.
+   */
+  prefetchSeconds: 0.5,
 } as const;
 
 /** The shortest visibility timeout a heartbeat fits under (whole seconds, heartbeat < visibility). */

@@ -6,6 +6,7 @@ import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { check, checkIntegerRange, checkRange, formatViolations, type Violation } from '../policy/violation';
 import { AGENT_ENV, WORKER_DEFAULTS, defaultDrainDeadline, defaultHeartbeat, validateWorkerTimings } from './contract';
+import { defaultPrefetch } from './prefetch';
 import { AgentWorkerConfigError } from './errors';
 import { LOG_LEVELS, jsonLogger, type LogLevel, type WorkerLogger } from './logger';
 
@@ -68,13 +69,23 @@ export interface AgentWorkerOptions {
    */
   readonly concurrency?: number;
   /**
-   * Messages received ahead of free slots, so a slot that frees starts its next message without
-   * waiting for a receive (0-100). Prefetched messages are in flight (invisible to other workers,
-   * kept alive by heartbeats) and are released at once on drain. Set 0 for long tasks on small
-   * fleets, where a message waiting behind a busy slot would be better taken by another worker.
+   * The most messages received ahead of free slots, so a slot that frees starts its next message
+   * without waiting for a receive (0-100). Prefetched messages are in flight (invisible to other
+   * workers, kept alive by heartbeats) and are released at once on drain. The worker holds fewer
+   * when its tasks are long: see `prefetchSeconds`.
    * @default - min(concurrency, 10)
    */
   readonly prefetch?: number;
+  /**
+   * The worker holds ahead only what its slots start within this long, at the task time it
+   * measures (a running mean of its last tasks; nothing before its first task has finished):
+   * concurrency x prefetchSeconds / mean task time, at most `prefetch`. A prefetched message waits
+   * behind its own worker's busy slots while another worker may be free, and the fleet's scaling
+   * counts it busy, not waiting; so tasks of seconds at low concurrency prefetch nothing, and fast
+   * ones the whole `prefetch` (0-3600; 0: never prefetch).
+   * @default 1
+   */
+  readonly prefetchSeconds?: number;
   /**
    * Most messages asked for in one receive (1-10).
    * @default 10
@@ -254,6 +265,7 @@ export interface ResolvedOptions {
   readonly queueUrl: string;
   readonly concurrency: number;
   readonly prefetch: number;
+  readonly prefetchSeconds: number;
   readonly batchSize: number;
   readonly waitTimeSeconds: number;
   /** Set when known at construction (option or environment); otherwise read from the queue at start. */
@@ -361,8 +373,10 @@ export function resolveOptions(o: AgentWorkerOptions): ResolvedOptions {
   const concurrency = Number.isNaN(fleetConcurrency) ? o.concurrency ?? WORKER_DEFAULTS.concurrency : fleetConcurrency;
   const ignoredConcurrency = o.concurrency !== undefined && o.concurrency !== concurrency ? o.concurrency : undefined;
   problems.push(...checkIntegerRange(label('concurrency'), concurrency, 1, 1000));
-  const prefetch = o.prefetch ?? Math.min(concurrency, 10);
+  const prefetch = o.prefetch ?? defaultPrefetch(concurrency);
   problems.push(...checkIntegerRange('prefetch', prefetch, 0, 100));
+  const prefetchSeconds = o.prefetchSeconds ?? WORKER_DEFAULTS.prefetchSeconds;
+  problems.push(...checkRange('prefetchSeconds', prefetchSeconds, 0, 3600));
   const batchSize = o.batchSize ?? 10;
   problems.push(...checkIntegerRange('batchSize', batchSize, 1, 10));
   const waitTimeSeconds = o.waitTimeSeconds ?? 20;
@@ -426,6 +440,7 @@ export function resolveOptions(o: AgentWorkerOptions): ResolvedOptions {
     queueUrl,
     concurrency,
     prefetch,
+    prefetchSeconds,
     batchSize,
     waitTimeSeconds,
     visibilityTimeoutSeconds,

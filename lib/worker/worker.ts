@@ -1,6 +1,7 @@
 /**
  * The worker loop: long-polls SQS, keeps `concurrency` handlers busy (a finished message frees its
- * slot at once), keeps a small prefetch buffer so slots never wait on a receive, heartbeats the
+ * slot at once), keeps a prefetch buffer, sized by the task time it measures, so the slots of fast
+ * tasks never wait on a receive, heartbeats the
  * visibility of every message it holds, batches deletes and visibility changes, retries failures
  * with backoff, and drains on SIGTERM/SIGINT, `stop()` or an EC2 termination.
  */
@@ -16,6 +17,7 @@ import { InstanceProtection } from './instance-protection';
 import { leavesService, LifecycleWatcher } from './lifecycle';
 import { NO_HANDLER_METRICS, WorkerMetrics } from './metrics';
 import { resolveOptions, resolveVisibility, retryDelaySeconds, type AgentWorkerOptions, type ResolvedOptions } from './options';
+import { prefetchFor, TaskTimeAverage } from './prefetch';
 import { formatViolations } from '../policy/violation';
 import { TaskProtection } from './task-protection';
 
@@ -86,7 +88,8 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
   private readonly o: ResolvedOptions;
   private readonly sqs: SQSClient;
   private readonly ownsClient: boolean;
-  private readonly capacity: number;
+  /** Task times this worker measured, which bound its prefetch. */
+  private readonly taskTimes = new TaskTimeAverage();
   private readonly held = new Set<Held>();
   private readonly buffer: Held[] = [];
   private active = 0;
@@ -118,7 +121,6 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
     // The queue's region comes from its URL when the URL names one: a worker needs no AWS_REGION.
     this.sqs = o.sqsClient ?? new SQSClient(o.region ? { region: o.region } : {});
     this.visibilitySeconds = this.receiveVisibility = o.visibilityTimeoutSeconds;
-    this.capacity = o.concurrency + o.prefetch;
     const batcher = { maxSize: 10, windowMs: o.batchWindowMs, maxAttempts: 6, retryBaseMs: o.sqsRetry.baseMs, retryMaxMs: 2000 };
     this.deletes = new Batcher<Held>({
       ...batcher,
@@ -202,7 +204,7 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
       }
     }
     this.o.logger.info('worker started', {
-      queueUrl: this.o.queueUrl, concurrency: this.o.concurrency, prefetch: this.o.prefetch,
+      queueUrl: this.o.queueUrl, concurrency: this.o.concurrency, prefetch: this.o.prefetch, prefetchSeconds: this.o.prefetchSeconds,
       visibilityTimeoutSeconds: this.o.visibilityTimeoutSeconds ?? 'the queue\'s', handlerTimeoutMs: this.o.handlerTimeoutMs,
       drainDeadlineMs: this.o.drainDeadlineMs, taskProtection: !!this.protection, lifecycleHook: this.o.lifecycleHookName,
     });
@@ -310,8 +312,9 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
         continue;
       }
       const held = this.active + this.buffer.length;
-      const free = this.capacity - held;
-      const fullBatch = Math.min(this.o.batchSize, this.capacity);
+      const capacity = this.o.concurrency + prefetchFor(this.o.prefetch, this.o.concurrency, this.o.prefetchSeconds, this.taskTimes.seconds);
+      const free = capacity - held;
+      const fullBatch = Math.min(this.o.batchSize, capacity);
       const slotIdle = held < this.o.concurrency;
       // Receive a full batch when there is room for one; a partial one only when a slot has nothing to do.
       if (free <= 0 || (free < fullBatch && !slotIdle)) {
@@ -488,6 +491,7 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
       this.active--;
     }
     const durationMs = performance.now() - started;
+    if (!('abandoned' in outcome)) this.taskTimes.add(durationMs / 1000);
     if ('abandoned' in outcome || held.done) {
       // Released at the drain deadline; whatever the handler did is not acknowledged.
     } else if (outcome.ok) {

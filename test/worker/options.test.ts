@@ -75,7 +75,7 @@ describe('options', () => {
     const o = (worker as unknown as { o: Record<string, unknown> }).o;
     // No visibility timeout of its own: the queue's (read at start), not overridden on receive.
     expect(o).toMatchObject({
-      concurrency: 1, prefetch: 1, batchSize: 10, waitTimeSeconds: 20, visibilityTimeoutSeconds: undefined, region: 'eu-west-1',
+      concurrency: 1, prefetch: 1, prefetchSeconds: 0.5, batchSize: 10, waitTimeSeconds: 20, visibilityTimeoutSeconds: undefined, region: 'eu-west-1',
       heartbeatSeconds: undefined, handlerTimeoutMs: 300_000, drainDeadlineMs: 110_000, retryDelaySeconds: 2, maxRetryDelaySeconds: 300,
     });
     await worker.stop();
@@ -90,6 +90,7 @@ describe('options', () => {
       handlerTimeoutSeconds: 60,
       drainDeadlineSeconds: 200,
       batchSize: 11,
+      prefetchSeconds: -1,
       lifecycleHookName: 'hook',
       env: { [AGENT_ENV.taskProtectionMinutes]: 'soon' },
     });
@@ -97,6 +98,7 @@ describe('options', () => {
     expect(make).toThrow(/queueUrl: must be set/);
     expect(make).toThrow(/concurrency: must be an integer 1-1000, got 0/);
     expect(make).toThrow(/batchSize: must be an integer 1-10, got 11/);
+    expect(make).toThrow(/prefetchSeconds: must be 0-3600, got -1/);
     expect(make).toThrow(/visibilityTimeout: must be 2-43200 seconds, got 1 seconds/);
     expect(make).toThrow(/heartbeat: must be > 0 and < visibilityTimeout \(1 seconds\), got 30 seconds/);
     expect(make).toThrow(/drainDeadline: must be > 0 and < stopTimeout \(120 seconds\)/);

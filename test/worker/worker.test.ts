@@ -14,6 +14,14 @@ const queueName = (): string => `worker-${++n}`;
 const workers: AgentWorker[] = [];
 const track = (w: AgentWorker): AgentWorker => { workers.push(w); return w; };
 
+/** A first task whose handler returns at once: the worker then measures its tasks as fast and prefetches. */
+const WARM_UP = 'warm-up';
+async function warmUp(worker: AgentWorker, url: string, done: readonly string[]): Promise<void> {
+  worker.start();
+  await sendAll(sqs, url, [WARM_UP]);
+  await waitFor(() => done.includes(WARM_UP), 10_000, 'the warm-up task');
+}
+
 beforeAll(async () => {
   local = await startLocalSqs();
   sqs = local.client();
@@ -74,28 +82,59 @@ describe('processing', () => {
 
   test('heartbeats keep held messages invisible past the visibility timeout', async () => {
     // GIVEN a 2 s visibility timeout; one slot and one prefetched message, each taking 1.5 s
+    // (a window long enough to prefetch them, measured on a first, instant task)
     const { url } = await local.createQueue(queueName());
-    await sendAll(sqs, url, ['a', 'b']);
     const done: string[] = [];
     const worker = track(testWorker(sqs, url, {
-      concurrency: 1, prefetch: 1, visibilityTimeoutSeconds: 2, heartbeatSeconds: 0.5, handlerTimeoutSeconds: 2,
-      handler: async (m) => { await delay(1500); done.push(m.Body!); },
+      concurrency: 1, prefetch: 1, prefetchSeconds: 3600, visibilityTimeoutSeconds: 2, heartbeatSeconds: 0.5, handlerTimeoutSeconds: 2,
+      handler: async (m) => { if (m.Body !== WARM_UP) await delay(1500); done.push(m.Body!); },
     }));
+    await warmUp(worker, url, done);
+    await sendAll(sqs, url, ['a', 'b']);
     await local.resetCalls();
     // WHEN
-    worker.start();
     await waitFor(() => worker.inFlight === 2, 10_000, 'both messages held');
     const stolen: Message[] = [];
     const end = Date.now() + 20_000;
-    while (done.length < 2 && Date.now() < end) {
+    while (done.length < 3 && Date.now() < end) {
       // another consumer keeps looking (and would take any message whose visibility lapsed)
       stolen.push(...await receiveAll(sqs, url, 60));
       await delay(200);
     }
     // THEN
     expect(stolen).toEqual([]);
-    expect(done.sort()).toEqual(['a', 'b']);
+    expect(done.filter((b) => b !== WARM_UP).sort()).toEqual(['a', 'b']);
     expect((await local.calls()).ChangeMessageVisibilityBatch).toBeGreaterThan(0);
+  });
+});
+
+describe('prefetch, bounded by the measured task time', () => {
+  // The most messages a worker at concurrency 1 held besides the one it ran, halfway through each task.
+  async function mostPrefetched(taskMs: number, messages: number): Promise<number> {
+    const { url } = await local.createQueue(queueName());
+    let finished = 0;
+    let most = 0;
+    const worker: AgentWorker = track(testWorker(sqs, url, {
+      concurrency: 1,
+      handler: async () => {
+        await delay(taskMs / 2);
+        most = Math.max(most, worker.inFlight - 1);
+        await delay(taskMs / 2);
+        finished++;
+      },
+    }));
+    await sendAll(sqs, url, Array.from({ length: messages }, (_, i) => String(i)));
+    worker.start();
+    await waitFor(() => finished === messages, 20_000, 'every task');
+    return most;
+  }
+
+  test('tasks longer than the 0.5 s window per slot prefetch nothing: the next message stays in the queue for any worker', async () => {
+    expect(await mostPrefetched(1200, 3)).toBe(0);
+  });
+
+  test('fast tasks keep the whole prefetch (min(concurrency, 10) = 1 at concurrency 1)', async () => {
+    expect(await mostPrefetched(20, 30)).toBe(1);
   });
 });
 
@@ -238,16 +277,20 @@ describe('drain', () => {
   test('in-flight handlers finish, prefetched messages are released at once, deletes are flushed', async () => {
     // GIVEN two slots busy for 1.5 s and two prefetched messages
     const { url } = await local.createQueue(queueName());
-    await sendAll(sqs, url, ['a', 'b', 'c', 'd']);
+    const warmedUp: string[] = [];
     const started: string[] = [];
     const finished: string[] = [];
     const worker = track(testWorker(sqs, url, {
-      concurrency: 2, prefetch: 2, visibilityTimeoutSeconds: 60,
-      handler: async (m) => { started.push(m.Body!); await delay(1500); finished.push(m.Body!); },
+      concurrency: 2, prefetch: 2, prefetchSeconds: 3600, visibilityTimeoutSeconds: 60,
+      handler: async (m) => {
+        if (m.Body === WARM_UP) return void warmedUp.push(m.Body);
+        started.push(m.Body!); await delay(1500); finished.push(m.Body!);
+      },
     }));
     let stopped: { released: number } | undefined;
     worker.on('stopped', (e) => { stopped = e; });
-    worker.start();
+    await warmUp(worker, url, warmedUp);
+    await sendAll(sqs, url, ['a', 'b', 'c', 'd']);
     await waitFor(() => started.length === 2 && worker.inFlight === 4, 10_000, 'two running, two prefetched');
     // WHEN
     const stopping = worker.stop();
