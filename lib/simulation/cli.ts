@@ -16,6 +16,7 @@ import {
   ALL_SCALE_NAMES, FULL_SUITE, SCALES, SUITE_COMPUTES, SUITE_NAMES, ALL_SHAPE_NAMES, ALL_SOURCE_NAMES, type SuiteCellKey, type SuiteRun, type SuiteSelection,
 } from './suite';
 import { loadTrace, numberOption as number, SHARED_OPTIONS } from './cli-options';
+import { WORKER_DEFAULTS } from '../worker/contract';
 import { MAX_SEED, type StartupRange } from './params';
 import { runSuiteInParallel } from './suite-pool';
 import { DEFAULT_BASE_RATE, materialize, SCENARIO_NAMES, traceToCsv, type Trace } from './trace';
@@ -44,7 +45,8 @@ Options:
                         replay one cell of the suite (a scorecard CSV row's first four columns)
                         as a scenario: its load, fleet and policies, a table per policy and
                         charts; with --seed, --latency-goal, --publication-delay,
-                        --fargate-start, --no-warm-pool and --task-time-estimate as the suite's
+                        --fargate-start, --no-warm-pool, --task-time-estimate and
+                        --prefetch-seconds as the suite's
   --latency-goal <s>    with --suite or --cell: the latency goal every cell's fleet derives its
                         target from, and the pass rule's first bound (default: 60)
   --publication-delay <s>
@@ -62,6 +64,10 @@ Options:
                         processing time of <ratio> x the tasks' real mean, 0.1-10 (a misjudged
                         one: 0.5 when tasks take twice what was declared); the pass rule keeps
                         the real latency goal (default: 1)
+  --prefetch-seconds <s>
+                        with --suite or --cell: every policy's workers hold ahead what their
+                        slots start within <s>, 0-3600 (AgentWorker's prefetchSeconds; 0: no
+                        prefetch; default: ${WORKER_DEFAULTS.prefetchSeconds})
   --jobs <n>            with --suite: cells run in n processes at once (default: the cores, here
                         ${availableParallelism()}); the scorecard is the same for any n
   --scenario <name>     built-in load: ${SCENARIO_NAMES.join(', ')} (default: viral-burst)
@@ -111,7 +117,7 @@ function withSuiteValue(argv: readonly string[]): string[] {
 
 const SUITE_ONLY = ['shapes', 'scales', 'sources', 'computes', 'jobs'] as const;
 /** What a suite's cells share (`SuiteRun`), for a suite or one cell of it. */
-const RUN_ONLY = ['latency-goal', 'publication-delay', 'fargate-start', 'no-warm-pool', 'task-time-estimate'] as const;
+const RUN_ONLY = ['latency-goal', 'publication-delay', 'fargate-start', 'no-warm-pool', 'task-time-estimate', 'prefetch-seconds'] as const;
 /** What sets the load and the fleet of a scenario; a suite's cell has its own. */
 const SCENARIO_INPUTS = ['scenario', 'trace', 'config', 'base-rate', 'min-workers', 'max-workers'] as const;
 const SCENARIO_ONLY = [...SCENARIO_INPUTS, 'duration', 'no-charts'] as const;
@@ -137,10 +143,11 @@ function fargateStartOption(value: string | undefined): StartupRange | undefined
   return { min, max };
 }
 
-/** The seed, latency goal, publication delay, Fargate start-up, EC2 warm pool and declared task time of a suite run or a cell. */
+/** The seed, latency goal, publication delay, Fargate start-up, EC2 warm pool, declared task time and prefetch of a suite run or a cell. */
 function suiteRun(values: CliValues, base: SuiteRun): SuiteRun {
   const fargateStartSeconds = fargateStartOption(values['fargate-start']) ?? base.fargateStartSeconds;
   const taskTimeEstimate = number('task-time-estimate', values['task-time-estimate'], (n) => n >= 0.1 && n <= 10, 'a ratio 0.1-10') ?? base.taskTimeEstimate;
+  const prefetchSeconds = number('prefetch-seconds', values['prefetch-seconds'], (n) => n >= 0 && n <= 3600, 'a number of seconds 0-3600') ?? base.prefetchSeconds;
   return {
     seed: seedOption(values.seed) ?? base.seed,
     latencyGoalSeconds: number('latency-goal', values['latency-goal'], (n) => n > 0 && n <= 86_400, 'a number of seconds > 0 and <= 86400') ?? base.latencyGoalSeconds,
@@ -148,6 +155,7 @@ function suiteRun(values: CliValues, base: SuiteRun): SuiteRun {
     ...(fargateStartSeconds ? { fargateStartSeconds } : {}),
     ...(values['no-warm-pool'] ? { ec2WarmPool: false } : {}),
     ...(taskTimeEstimate !== undefined ? { taskTimeEstimate } : {}),
+    ...(prefetchSeconds !== undefined ? { prefetchSeconds } : {}),
   };
 }
 
@@ -172,6 +180,7 @@ export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions 
       'fargate-start': { type: 'string' },
       'no-warm-pool': { type: 'boolean' },
       'task-time-estimate': { type: 'string' },
+      'prefetch-seconds': { type: 'string' },
       'jobs': { type: 'string' },
       'duration': { type: 'string' },
       'no-progress': { type: 'boolean' },

@@ -1,7 +1,7 @@
 /**
  * The discrete-time loop (one-second ticks, continuous time inside a tick for message starts and
  * completions): messages arrive (delayed, then visible), workers start after a delay, receive
- * into free slots, process, delete; a controller (alarms + policies, a fixed size, or perfect
+ * into free slots and their prefetch buffer as `AgentWorker` does, process, delete; a controller (alarms + policies, a fixed size, or perfect
  * foresight) sets the desired capacity; removed workers drain. Pure: the same inputs and seed
  * give the same result.
  */
@@ -14,6 +14,7 @@ import type { SimulationPolicy } from './policies';
 import { Random } from './random';
 import { percentile } from './stats';
 import type { Messages } from './trace';
+import { defaultPrefetch, prefetchFor, TaskTimeAverage } from '../worker/prefetch';
 
 type WorkerState = 'starting' | 'running' | 'draining' | 'stopped';
 
@@ -27,6 +28,10 @@ interface Worker {
   readonly slot: Int32Array;
   /** When each slot's message finishes; when free, since when it has been free. */
   readonly slotTime: Float64Array;
+  /** Messages received ahead of a free slot (the worker's prefetch), in flight, oldest first. */
+  readonly buffer: number[];
+  /** Its tasks' times, which bound its prefetch. */
+  readonly taskTimes: TaskTimeAverage;
 }
 
 /** One minute of a run, for the charts. */
@@ -99,6 +104,10 @@ export type Progress = (second: number) => void;
 export function simulate(messages: Messages, policy: SimulationPolicy, params: SimulationParams, durationSeconds: number, onProgress?: Progress): RunResult {
   const w = params.worker;
   const conc = w.concurrency;
+  const maxPrefetch = w.prefetch ?? defaultPrefetch(conc);
+  // AgentWorker's receives: a full batch (10) when there is room for one, a partial one when a slot is idle.
+  const capacityOf = (wk: Worker) => conc + prefetchFor(maxPrefetch, conc, w.prefetchSeconds, wk.taskTimes.seconds);
+  const held = (wk: Worker) => wk.buffer.length + wk.slot.reduce((c, m) => c + (m >= 0 ? 1 : 0), 0);
   const n = messages.count;
   const rng = new Random(params.seed + 7_777_777);
   const log = new SampleLog(durationSeconds);
@@ -133,6 +142,8 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
       stoppedAt: NaN,
       slot: new Int32Array(conc).fill(-1),
       slotTime: new Float64Array(conc).fill(now),
+      buffer: [],
+      taskTimes: new TaskTimeAverage(),
     });
   };
   let desired = policy.initialWorkers;
@@ -162,6 +173,16 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
       visibleWork += messages.processingSeconds[m];
     }
 
+    // A receive returns as soon as a message is there: it takes a batch only of a backlog that
+    // stood before this tick; the tick's arrivals reach the pollers one by one.
+    const standing = () => head < queue.length && queuedSince[queue[head]] < t;
+    const receiveInto = (wk: Worker, count: number) => {
+      for (let k = 0; k < count && standing(); k++) {
+        const m = queue[head++];
+        visibleWork -= messages.processingSeconds[m];
+        wk.buffer.push(m);
+      }
+    };
     let inFlight = 0;
     let inFlightWork = 0;
     for (const wk of workers) {
@@ -175,19 +196,41 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
           if (m >= 0) {
             if (wk.slotTime[s] >= tickEnd) break;
             doneAt[m] = wk.slotTime[s];
+            wk.taskTimes.add(messages.processingSeconds[m]);
             log.completed(t, messages.processingSeconds[m]);
             processed++;
             wk.slot[s] = -1;
           }
-          if (wk.state === 'draining' || head >= queue.length) break;
-          const next = queue[head++];
+          if (wk.state === 'draining') break;
+          let next = wk.buffer.shift();
+          if (next === undefined) {
+            if (head >= queue.length) break;
+            // A slot with nothing to do receives: a message for it, and what a batch brings besides into the buffer.
+            next = queue[head++];
+            visibleWork -= messages.processingSeconds[next];
+            receiveInto(wk, Math.min(10, capacityOf(wk) - held(wk)) - 1);
+          }
           const start = Math.max(wk.slotTime[s], queuedSince[next], wk.readyAt);
           waited[next] += start - queuedSince[next];
-          visibleWork -= messages.processingSeconds[next];
           wk.slot[s] = next;
           wk.slotTime[s] = start + messages.processingSeconds[next];
         }
         if (wk.slot[s] < 0) wk.slotTime[s] = Math.max(wk.slotTime[s], t);
+      }
+      if (wk.state === 'draining') {
+        // Prefetched messages go back at once (ChangeMessageVisibility 0).
+        for (const m of wk.buffer.splice(0)) {
+          queue.push(m);
+          visibleWork += messages.processingSeconds[m];
+        }
+      } else {
+        // Every slot busy: a full batch into the buffer when there is room for one.
+        while (standing()) {
+          const capacity = capacityOf(wk);
+          const free = capacity - held(wk);
+          if (free < Math.min(10, capacity)) break;
+          receiveInto(wk, Math.min(10, free));
+        }
       }
       if (wk.state === 'draining') {
         const busy = wk.slot.some((m) => m >= 0);
@@ -218,6 +261,8 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
           inFlightWork += Math.max(0, wk.slotTime[s] - tickEnd);
         }
       }
+      inFlight += wk.buffer.length;
+      for (const m of wk.buffer) inFlightWork += messages.processingSeconds[m];
     }
     if (head > 4096 && head * 2 > queue.length) {
       queue.splice(0, head);
@@ -283,7 +328,7 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
   let workerSeconds = stoppedWorkerSeconds;
   for (const wk of workers) workerSeconds += durationSeconds - wk.launchedAt;
   let inFlightAtEnd = 0;
-  for (const wk of workers) if (wk.state !== 'stopped') for (let s = 0; s < conc; s++) if (wk.slot[s] >= 0) inFlightAtEnd++;
+  for (const wk of workers) if (wk.state !== 'stopped') inFlightAtEnd += held(wk);
 
   return {
     policy: policy.name,

@@ -24,6 +24,10 @@ export interface WorkerParams {
   readonly startupSeconds: StartupRange;
   /** Messages a worker processes at once (`AgentWorker` `concurrency`). */
   readonly concurrency: number;
+  /** The most messages a worker holds ahead of its slots (`AgentWorker` `prefetch`). @default - min(concurrency, 10) */
+  readonly prefetch?: number;
+  /** It holds what its slots start within this long at its measured task time (`AgentWorker` `prefetchSeconds`; 0: never). */
+  readonly prefetchSeconds: number;
   readonly processingTime: ProcessingTimeParams;
   /** A removed worker stops receiving and finishes its in-flight messages for up to this long, then releases the rest. */
   readonly drainDeadlineSeconds: number;
@@ -115,6 +119,7 @@ export const DEFAULT_WORKER: WorkerParams = {
   startupSeconds: STARTUP_SECONDS.fargate,
   /** `WORKER_DEFAULTS.concurrency` of the worker runtime. */
   concurrency: WORKER_DEFAULTS.concurrency,
+  prefetchSeconds: WORKER_DEFAULTS.prefetchSeconds,
   /** The issue's example fleet: 6 s per task; log-normal with cv 0.5 (chosen). */
   processingTime: { distribution: 'lognormal', meanSeconds: 6, cv: 0.5 },
   /** Worker runtime default: Fargate's 120 s stop timeout minus the 10 s drain margin (lib/worker/contract.ts). */
@@ -173,6 +178,8 @@ export function validateParams(p: SimulationParams): string[] {
   need(w.compute === 'fargate' || w.compute === 'ec2', 'worker.compute must be "fargate" or "ec2"', w.compute);
   need(w.startupSeconds.min >= 0 && w.startupSeconds.max >= w.startupSeconds.min, 'worker.startupSeconds must have 0 <= min <= max', `${w.startupSeconds.min}-${w.startupSeconds.max}`);
   need(Number.isInteger(w.concurrency) && w.concurrency >= 1 && w.concurrency <= 1000, 'worker.concurrency must be an integer 1-1000', w.concurrency);
+  need(w.prefetch === undefined || (Number.isInteger(w.prefetch) && w.prefetch >= 0 && w.prefetch <= 100), 'worker.prefetch must be an integer 0-100', w.prefetch);
+  need(w.prefetchSeconds >= 0 && w.prefetchSeconds <= 3600, 'worker.prefetchSeconds must be 0-3600', w.prefetchSeconds);
   need(['lognormal', 'exponential', 'uniform', 'constant'].includes(w.processingTime.distribution), 'worker.processingTime.distribution must be lognormal, exponential, uniform or constant', w.processingTime.distribution);
   need(w.processingTime.meanSeconds > 0, 'worker.processingTime.meanSeconds must be > 0', w.processingTime.meanSeconds);
   need(w.processingTime.cv >= 0 && (w.processingTime.distribution !== 'uniform' || w.processingTime.cv <= 1), 'worker.processingTime.cv must be >= 0 (<= 1 for uniform)', w.processingTime.cv);

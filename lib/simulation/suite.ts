@@ -293,6 +293,12 @@ export interface SuiteRun {
    * @default 1
    */
   readonly taskTimeEstimate?: number;
+  /**
+   * Every policy's workers hold ahead what their slots start within this long (`AgentWorker`
+   * `prefetchSeconds`; 0: no prefetch, the model before the thirtieth round).
+   * @default - `WORKER_DEFAULTS.prefetchSeconds`
+   */
+  readonly prefetchSeconds?: number;
 }
 
 /** Which cells to run. */
@@ -340,6 +346,8 @@ export interface SuiteCell {
   readonly ec2WarmPool?: false;
   /** The declared processing time's ratio to the real mean (`SuiteRun`); unset for the default. */
   readonly taskTimeEstimate?: number;
+  /** The workers' prefetch window the run set (`SuiteRun`); unset for the default. */
+  readonly prefetchSeconds?: number;
   readonly summaries: Readonly<Record<string, RunSummary>>;
   /** ours' p95 wait must be at most this: max(latency goal, foresight p95 + 60 s, QPFS p95 / 3). */
   readonly waitBound: number;
@@ -399,7 +407,7 @@ function latencyGoal(run: SuiteRun): number {
 /** A cell's config file: what `--config` would take to replay the cell (`--cell`). */
 export function suiteConfigFile(key: SuiteCellKey, run: SuiteRun): ConfigFile {
   const s = SCALES[key.scale];
-  const { fargateStartSeconds: start, ec2WarmPool, taskTimeEstimate: estimate } = cellRunOptions(key, run);
+  const { fargateStartSeconds: start, ec2WarmPool, taskTimeEstimate: estimate, prefetchSeconds } = cellRunOptions(key, run);
   const tasks = processingTime(suiteShape(key.shape, run.seed), s);
   const source = sourceConfig(SOURCES[key.source], run.publicationDelaySeconds);
   return {
@@ -412,22 +420,27 @@ export function suiteConfigFile(key: SuiteCellKey, run: SuiteRun): ConfigFile {
       // A misjudged processing time: the fleet (and KEDA, from the same figure) derives its target from it.
       ...(estimate ? { processingTimeSeconds: tasks.meanSeconds * estimate } : {}),
     },
-    worker: { compute: key.compute, concurrency: s.concurrency, processingTime: tasks, ...(start ? { startupSeconds: start } : {}) },
+    worker: {
+      compute: key.compute, concurrency: s.concurrency, processingTime: tasks,
+      ...(start ? { startupSeconds: start } : {}), ...(prefetchSeconds !== undefined ? { prefetchSeconds } : {}),
+    },
     cloudWatch: source.cloudWatch,
   };
 }
 
-type CellRunOptions = Pick<SuiteCell, 'publicationDelaySeconds' | 'fargateStartSeconds' | 'ec2WarmPool' | 'taskTimeEstimate'>;
+type CellRunOptions = Pick<SuiteCell, 'publicationDelaySeconds' | 'fargateStartSeconds' | 'ec2WarmPool' | 'taskTimeEstimate' | 'prefetchSeconds'>;
 
 /**
- * The run's options that apply to a cell, those it set only: the publication delay and the
- * declared task time on every cell, the Fargate start-up on Fargate, no warm pool on EC2.
+ * The run's options that apply to a cell, those it set only: the publication delay, the declared
+ * task time and the prefetch window on every cell, the Fargate start-up on Fargate, no warm pool
+ * on EC2.
  */
 function cellRunOptions(key: SuiteCellKey, run: SuiteRun): CellRunOptions {
-  const { publicationDelaySeconds, taskTimeEstimate, fargateStartSeconds, ec2WarmPool } = run;
+  const { publicationDelaySeconds, taskTimeEstimate, prefetchSeconds, fargateStartSeconds, ec2WarmPool } = run;
   return {
     ...(publicationDelaySeconds !== undefined ? { publicationDelaySeconds } : {}),
     ...(taskTimeEstimate !== undefined ? { taskTimeEstimate } : {}),
+    ...(prefetchSeconds !== undefined ? { prefetchSeconds } : {}),
     ...(key.compute === 'fargate' && fargateStartSeconds ? { fargateStartSeconds } : {}),
     ...(key.compute === 'ec2' && ec2WarmPool === false ? { ec2WarmPool: false as const } : {}),
   };
@@ -603,6 +616,7 @@ export function formatScorecard(cells: readonly SuiteCell[]): string {
   const delays = [...new Set(cells.map((c) => c.publicationDelaySeconds))];
   const starts = [...new Set(cells.flatMap((c) => (c.fargateStartSeconds ? [`${c.fargateStartSeconds.min}-${c.fargateStartSeconds.max}`] : [])))];
   const estimates = [...new Set(cells.map((c) => c.taskTimeEstimate))];
+  const prefetches = [...new Set(cells.map((c) => c.prefetchSeconds))];
   return [
     line(HEADER),
     widths.map((w) => '-'.repeat(w)).join('  '),
@@ -614,7 +628,8 @@ export function formatScorecard(cells: readonly SuiteCell[]): string {
       + (delays.length === 1 && delays[0] !== undefined ? `; datapoints readable ${delays[0]} s after their period` : '')
       + (starts.length === 1 ? `; Fargate tasks start in ${starts[0]} s` : '')
       + (cells.some((c) => c.ec2WarmPool === false) ? '; EC2 fleets without the warm pool' : '')
-      + (estimates.length === 1 && estimates[0] !== undefined ? `; targets from task times declared ${estimates[0]}x their mean` : ''),
+      + (estimates.length === 1 && estimates[0] !== undefined ? `; targets from task times declared ${estimates[0]}x their mean` : '')
+      + (prefetches.length === 1 && prefetches[0] !== undefined ? `; workers prefetch ${prefetches[0]} s ahead` : ''),
     ...bySource(cells),
   ].join('\n');
 }

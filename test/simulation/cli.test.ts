@@ -81,6 +81,8 @@ describe('the simulate command (child process)', () => {
     expect(fail(['--no-warm-pool'])).toThrow(/--no-warm-pool only apply with --suite or --cell/);
     expect(fail(['--suite', '--task-time-estimate', '0'])).toThrow(/--task-time-estimate must be a ratio 0.1-10, got "0"/);
     expect(fail(['--task-time-estimate', '2'])).toThrow(/--task-time-estimate only apply with --suite or --cell/);
+    expect(fail(['--suite', '--prefetch-seconds', '3601'])).toThrow(/--prefetch-seconds must be a number of seconds 0-3600, got "3601"/);
+    expect(fail(['--prefetch-seconds', '1'])).toThrow(/--prefetch-seconds only apply with --suite or --cell/);
     expect(fail(['--suite', '--seed', '1.5'])).toThrow(/--seed must be an integer 0-4294967295, got "1.5"/);
     expect(fail(['--seed=-1'])).toThrow(/--seed must be an integer 0-4294967295, got "-1"/);
   }, 60_000);

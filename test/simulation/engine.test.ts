@@ -53,6 +53,27 @@ describe('the loop, on hand-worked cases', () => {
   });
 });
 
+describe('the workers\' prefetch, as AgentWorker holds it', () => {
+  // Two workers of concurrency 1; three 100 s tasks at 0 s, a fourth at 50 s. At 100 s both finish,
+  // the first takes the third task, and the fourth goes to whoever has room for it.
+  const tasks = messages([0, 0, 0, 50], [100, 100, 100, 100]);
+  const run = (prefetchSeconds: number, seconds: number) =>
+    simulate(tasks, fixedPolicy(2), { ...params, worker: { ...params.worker, concurrency: 1, prefetchSeconds } }, seconds);
+
+  test('tasks longer than the window per slot prefetch nothing: the fourth task starts at 100 s on the other worker', () => {
+    expect(run(params.worker.prefetchSeconds, 400).waits[3]).toBe(50);
+    const at150 = run(params.worker.prefetchSeconds, 150);
+    expect([at150.inFlightAtEnd, at150.visibleAtEnd]).toEqual([2, 0]);
+  });
+
+  test('a window that holds them: the first worker takes the fourth into its buffer (in flight), where it waits for that worker\'s slot while the other idles', () => {
+    expect(run(3600, 400).waits[3]).toBe(150);
+    const at150 = run(3600, 150);
+    expect([at150.inFlightAtEnd, at150.visibleAtEnd]).toEqual([2, 0]);
+    expect(at150.timeline.at(-1)?.cpuUtilization).toBeCloseTo(51, 9); // one of the two workers busy
+  });
+});
+
 describe('the reactive bound', () => {
   const delayed = { ...params, cloudWatch: { ...params.cloudWatch, publicationDelaySeconds: 60 }, worker: { ...params.worker, startupSeconds: { min: 30, max: 30 } } };
   // 60 messages of 60 s from 600 s on, one a second: one worker's work each.

@@ -5,6 +5,7 @@ import {
 import type { RunSummary } from '../../lib/simulation/stats';
 import { compare } from '../../lib/simulation/compare';
 import { fleetTarget, oursPolicy } from '../../lib/simulation/policies';
+import { WORKER_DEFAULTS } from '../../lib/worker/contract';
 
 /**
  * A reduced suite, seeded and deterministic: every load shape on the 20-worker fleet at
@@ -191,6 +192,26 @@ describe('a misjudged task time (`--task-time-estimate`)', () => {
     const unweighed = oursPolicy({ ...config.fleet, weighByMeasuredTime: false }, config.params, start);
     const [summary] = compare(trace, config, { policies: [unweighed], messages }).summaries;
     expect(summary.waitP95).toBeGreaterThan(own.summaries.ours.waitP95);
+  });
+});
+
+describe('the workers\' prefetch (`--prefetch-seconds`)', () => {
+  test('sets every policy\'s workers\' window, and nothing else of the cell', () => {
+    const key = { shape: 'long-tasks', scale: 'small', source: 'publisher', compute: 'fargate' } as const;
+    const own = suiteConfig(key, { seed: 1 });
+    const whole = suiteConfig(key, { seed: 1, prefetchSeconds: 3600 });
+    expect(own.params.worker.prefetchSeconds).toBe(WORKER_DEFAULTS.prefetchSeconds);
+    expect(whole.params).toEqual({ ...own.params, worker: { ...own.params.worker, prefetchSeconds: 3600 } });
+    expect(whole.fleet).toEqual(own.fleet);
+  });
+
+  test('the whole prefetch on tasks of minutes: a message waits in a busy worker\'s buffer for a whole task (ours\' p99 and longest wait grow several-fold)', () => {
+    const key = { shape: 'long-tasks', scale: 'small', source: 'publisher', compute: 'fargate' } as const;
+    const { own, changed: whole } = runWithAndWithout(key, { prefetchSeconds: 3600 }, /; workers prefetch 3600 s ahead$/m);
+    expect(whole.summaries.ours.waitP99).toBeGreaterThan(3 * own.summaries.ours.waitP99);
+    expect(whole.summaries.ours.waitMax).toBeGreaterThan(3 * own.summaries.ours.waitMax);
+    expect(whole.prefetchSeconds).toBe(3600);
+    expect(own.prefetchSeconds).toBeUndefined();
   });
 });
 
