@@ -1,9 +1,9 @@
 /**
  * The discrete-time loop (one-second ticks, continuous time inside a tick for message starts and
  * completions): messages arrive (delayed, then visible), workers start after a delay, receive
- * into free slots and their prefetch buffer as `AgentWorker` does, process, delete; a controller (alarms + policies, a fixed size, or perfect
- * foresight) sets the desired capacity; removed workers drain. Pure: the same inputs and seed
- * give the same result.
+ * into free slots and their prefetch buffer as `AgentWorker` does, process, delete; a controller
+ * (alarms + policies, a fixed size, or perfect foresight) sets the desired capacity; removed
+ * workers drain. Pure: the same inputs and seed give the same result.
  */
 import type { RuleSample } from '../policy/rules';
 import { RuleAutoscaler, transitionOf, type GroupTransitions, type ScalingEvent } from './autoscaler';
