@@ -17,9 +17,10 @@
  * receives 10 and deletes them with DeleteMessageBatch.
  *
  * Long tasks: AgentWorker at concurrency 64 with tasks of 5-60 s (uniform), where heartbeats
- * dominate the calls. Time is compressed by BENCH_TIME_SCALE (default 10): task durations and the
- * queue's visibility timeout (30 s → 3 s, so heartbeats every 1 s instead of 10 s) shrink by the
- * same factor, which keeps heartbeats per task, and so calls per task, those of real time.
+ * dominate the calls. Time is compressed by BENCH_TIME_SCALE (default 10): task durations, the
+ * queue's visibility timeout (30 s → 3 s, so heartbeats every 1 s instead of 10 s) and the prefetch
+ * window (0.5 s → 0.05 s: tasks this long prefetch nothing) shrink by the same factor, which keeps
+ * heartbeats and receives per task, and so calls per task, those of real time.
  *
  * Options: BENCH_MESSAGES (default 12000), BENCH_NOOP_MESSAGES (default 20000), BENCH_LONG_MESSAGES
  * (default 1200), BENCH_SEED (default 42), BENCH_ONLY=agent (AgentWorker alone, for tuning),
@@ -91,9 +92,9 @@ async function run(local: LocalSqs, name: string, bodies: readonly string[], con
 }
 
 /** AgentWorker as a fleet configures it, but for the visibility timeout: the queue's own, read at start. */
-const agentWorkerOf = (concurrency: number): Contender => async (sqs, queueUrl, handle) => {
+const agentWorkerOf = (concurrency: number, prefetchSeconds?: number): Contender => async (sqs, queueUrl, handle) => {
   const worker = new AgentWorker({
-    queueUrl, sqsClient: sqs, concurrency, logger: silentLogger, handleSignals: false, env: {},
+    queueUrl, sqsClient: sqs, concurrency, prefetchSeconds, logger: silentLogger, handleSignals: false, env: {},
     handler: (m) => handle(m),
   });
   worker.start();
@@ -207,7 +208,7 @@ async function longTasks(local: LocalSqs): Promise<void> {
   if (!Number.isInteger(visibility)) throw new Error(`BENCH_TIME_SCALE must divide ${WORKER_DEFAULTS.visibilityTimeoutSeconds}`);
   process.stderr.write('running the long-task profile…\n');
   const r = await run(local, 'AgentWorker long tasks', seconds.map((s) => ((s * 1000) / TIME_SCALE).toFixed(1)),
-    agentWorkerOf(LONG_CONCURRENCY), (m) => sleep(Number(m.Body)), visibility);
+    agentWorkerOf(LONG_CONCURRENCY, WORKER_DEFAULTS.prefetchSeconds / TIME_SCALE), (m) => sleep(Number(m.Body)), visibility);
   console.log(`\nlong tasks: ${LONG_MESSAGES} tasks of 5-60 s (uniform), concurrency ${LONG_CONCURRENCY}, time ÷ ${TIME_SCALE}`
     + ` (visibility ${WORKER_DEFAULTS.visibilityTimeoutSeconds} s → ${visibility} s):`);
   const per = (k: string): string => ((r.calls[k] ?? 0) / LONG_MESSAGES).toFixed(3);

@@ -109,8 +109,8 @@ export const WORKER_DEFAULTS = {
    * prefetched message waits for its slot (lib/worker/prefetch.ts). Without a buffer a slot waits
    * one receive's round trip per task, tens of milliseconds in a region: a few percent of a task
    * of half a second. On the full suite (docs/simulation.md, thirtieth round) the whole prefetch
-   * (today's before) passed 104 cells against 108 with none, at a 36 % longer p95 with the
-   * publisher (long tasks waited minutes in buffers); 1 s passed 108 at a 5 % longer p95; 0.5 s,
+   * (the default before) passed 104 cells against 108 with none, at a 41 % longer p95 with the
+   * publisher (long tasks waited minutes in buffers); 1 s passed 108 at a 6 % longer p95; 0.5 s,
    * the largest tried that cost nothing measurable, is the default.
    */
   prefetchSeconds: 0.5,
