@@ -111,7 +111,7 @@ export const WORKER_DEFAULTS = {
    * of half a second. On the full suite (docs/simulation.md, thirtieth round) the whole prefetch
    * (the default before) passed 104 cells against 108 with none, at a 41 % longer p95 with the
    * publisher (long tasks waited minutes in buffers); 1 s passed 108 at a 6 % longer p95; 0.5 s,
-   * the largest tried that cost nothing measurable, is the default.
+   * the largest tried that left ours' figures as without prefetch, is the default.
    */
   prefetchSeconds: 0.5,
 } as const;
