@@ -83,7 +83,7 @@ export interface AgentWorkerOptions {
    * behind its own worker's busy slots while another worker may be free, and the fleet's scaling
    * counts it busy, not waiting; so tasks of seconds at low concurrency prefetch nothing, and fast
    * ones the whole `prefetch` (0-3600; 0: never prefetch).
-   * @default 1
+   * @default 0.5 (`WORKER_DEFAULTS.prefetchSeconds`)
    */
   readonly prefetchSeconds?: number;
   /**

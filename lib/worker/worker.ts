@@ -1,9 +1,9 @@
 /**
  * The worker loop: long-polls SQS, keeps `concurrency` handlers busy (a finished message frees its
  * slot at once), keeps a prefetch buffer, sized by the task time it measures, so the slots of fast
- * tasks never wait on a receive, heartbeats the
- * visibility of every message it holds, batches deletes and visibility changes, retries failures
- * with backoff, and drains on SIGTERM/SIGINT, `stop()` or an EC2 termination.
+ * tasks never wait on a receive, heartbeats the visibility of every message it holds, batches
+ * deletes and visibility changes, retries failures with backoff, and drains on SIGTERM/SIGINT,
+ * `stop()` or an EC2 termination.
  */
 import {
   ChangeMessageVisibilityBatchCommand, DeleteMessageBatchCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient,
