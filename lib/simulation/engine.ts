@@ -14,7 +14,7 @@ import type { SimulationPolicy } from './policies';
 import { Random } from './random';
 import { percentile } from './stats';
 import type { Messages } from './trace';
-import { defaultPrefetch, prefetchFor, TaskTimeAverage } from '../worker/prefetch';
+import { defaultPrefetch, prefetchFor, receiveSize, TaskTimeAverage } from '../worker/prefetch';
 
 type WorkerState = 'starting' | 'running' | 'draining' | 'stopped';
 
@@ -105,9 +105,10 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
   const w = params.worker;
   const conc = w.concurrency;
   const maxPrefetch = w.prefetch ?? defaultPrefetch(conc);
-  // AgentWorker's receives: a full batch (10) when there is room for one, a partial one when a slot is idle.
-  const capacityOf = (wk: Worker) => conc + prefetchFor(maxPrefetch, conc, w.prefetchSeconds, wk.taskTimes.seconds);
   const held = (wk: Worker) => wk.buffer.length + wk.slot.reduce((c, m) => c + (m >= 0 ? 1 : 0), 0);
+  // AgentWorker's receive rule, at its default batch of 10.
+  const receiveSizeOf = (wk: Worker) =>
+    receiveSize(held(wk), conc + prefetchFor(maxPrefetch, conc, w.prefetchSeconds, wk.taskTimes.seconds), conc, 10);
   const n = messages.count;
   const rng = new Random(params.seed + 7_777_777);
   const log = new SampleLog(durationSeconds);
@@ -208,7 +209,7 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
             // A slot with nothing to do receives: a message for it, and what a batch brings besides into the buffer.
             next = queue[head++];
             visibleWork -= messages.processingSeconds[next];
-            receiveInto(wk, Math.min(10, capacityOf(wk) - held(wk)) - 1);
+            receiveInto(wk, receiveSizeOf(wk) - 1);
           }
           const start = Math.max(wk.slotTime[s], queuedSince[next], wk.readyAt);
           waited[next] += start - queuedSince[next];
@@ -225,12 +226,7 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
         }
       } else {
         // Every slot busy: a full batch into the buffer when there is room for one.
-        while (standing()) {
-          const capacity = capacityOf(wk);
-          const free = capacity - held(wk);
-          if (free < Math.min(10, capacity)) break;
-          receiveInto(wk, Math.min(10, free));
-        }
+        for (let size = receiveSizeOf(wk); size > 0 && standing(); size = receiveSizeOf(wk)) receiveInto(wk, size);
       }
       if (wk.state === 'draining') {
         const busy = wk.slot.some((m) => m >= 0);

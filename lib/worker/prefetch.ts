@@ -26,6 +26,18 @@ export function prefetchFor(maxPrefetch: number, concurrency: number, windowSeco
   return Math.min(maxPrefetch, Math.floor((concurrency * windowSeconds) / Math.max(meanTaskSeconds, 1e-6)));
 }
 
+/**
+ * How many messages to ask for now (0: wait): a full batch when there is room for one, a partial
+ * one only when a slot has nothing to do, so receives stay full while slots stay fed. `capacity`
+ * is the concurrency plus the prefetch now.
+ */
+export function receiveSize(held: number, capacity: number, concurrency: number, batchSize: number): number {
+  const free = capacity - held;
+  const slotIdle = held < concurrency;
+  if (free <= 0 || (free < Math.min(batchSize, capacity) && !slotIdle)) return 0;
+  return Math.min(batchSize, free);
+}
+
 /** A running mean of a worker's task times (exponentially weighted); NaN until the first. */
 export class TaskTimeAverage {
   private mean = NaN;

@@ -17,7 +17,7 @@ import { InstanceProtection } from './instance-protection';
 import { leavesService, LifecycleWatcher } from './lifecycle';
 import { NO_HANDLER_METRICS, WorkerMetrics } from './metrics';
 import { resolveOptions, resolveVisibility, retryDelaySeconds, type AgentWorkerOptions, type ResolvedOptions } from './options';
-import { prefetchFor, TaskTimeAverage } from './prefetch';
+import { prefetchFor, receiveSize, TaskTimeAverage } from './prefetch';
 import { formatViolations } from '../policy/violation';
 import { TaskProtection } from './task-protection';
 
@@ -311,13 +311,9 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
         await this.pauseForProtection();
         continue;
       }
-      const held = this.active + this.buffer.length;
       const capacity = this.o.concurrency + prefetchFor(this.o.prefetch, this.o.concurrency, this.o.prefetchSeconds, this.taskTimes.seconds);
-      const free = capacity - held;
-      const fullBatch = Math.min(this.o.batchSize, capacity);
-      const slotIdle = held < this.o.concurrency;
-      // Receive a full batch when there is room for one; a partial one only when a slot has nothing to do.
-      if (free <= 0 || (free < fullBatch && !slotIdle)) {
+      const size = receiveSize(this.active + this.buffer.length, capacity, this.o.concurrency, this.o.batchSize);
+      if (size === 0) {
         await this.waitForWake();
         continue;
       }
@@ -328,7 +324,7 @@ export class AgentWorker extends TypedEmitter<AgentWorkerEvents> {
       try {
         const out = await this.sqs.send(new ReceiveMessageCommand({
           QueueUrl: this.o.queueUrl,
-          MaxNumberOfMessages: Math.min(this.o.batchSize, free),
+          MaxNumberOfMessages: size,
           WaitTimeSeconds: this.o.waitTimeSeconds,
           // Only a configured visibility overrides the queue's own.
           VisibilityTimeout: this.receiveVisibility,

@@ -1,4 +1,4 @@
-import { prefetchFor, TaskTimeAverage } from '../../lib/worker/prefetch';
+import { prefetchFor, receiveSize, TaskTimeAverage } from '../../lib/worker/prefetch';
 
 describe('the prefetch a worker holds', () => {
   test('none before a task has been measured; then concurrency x window / mean task time, at most the option', () => {
@@ -20,5 +20,16 @@ describe('the prefetch a worker holds', () => {
     expect(t.seconds).toBeCloseTo(3, 9);
     for (let i = 0; i < 50; i++) t.add(60);
     expect(t.seconds).toBeGreaterThan(59);
+  });
+
+  test('receives a full batch when there is room for one, a partial one only when a slot is idle', () => {
+    // concurrency 8, prefetch 8 (capacity 16), batches of 10
+    expect(receiveSize(6, 16, 8, 10)).toBe(10); // room for a full batch
+    expect(receiveSize(8, 16, 8, 10)).toBe(0); // every slot busy, room for 8 only: wait
+    expect(receiveSize(7, 16, 8, 10)).toBe(9); // a slot idle: what there is room for
+    expect(receiveSize(16, 16, 8, 10)).toBe(0);
+    // no prefetch (capacity = concurrency): a slot idle receives for the idle slots
+    expect(receiveSize(5, 8, 8, 10)).toBe(3);
+    expect(receiveSize(8, 8, 8, 10)).toBe(0);
   });
 });
