@@ -15,6 +15,7 @@ import { Random } from './random';
 import { percentile } from './stats';
 import type { Messages } from './trace';
 import { defaultPrefetch, prefetchFor, receiveSize, TaskTimeAverage } from '../worker/prefetch';
+import { AWS_LIMITS } from '../worker/contract';
 
 type WorkerState = 'starting' | 'running' | 'draining' | 'stopped';
 
@@ -106,9 +107,9 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
   const conc = w.concurrency;
   const maxPrefetch = w.prefetch ?? defaultPrefetch(conc);
   const held = (wk: Worker) => wk.buffer.length + wk.slot.reduce((c, m) => c + (m >= 0 ? 1 : 0), 0);
-  // AgentWorker's receive rule, at its default batch of 10.
+  // AgentWorker's receive rule, at its default batch (the most SQS returns).
   const receiveSizeOf = (wk: Worker) =>
-    receiveSize(held(wk), conc + prefetchFor(maxPrefetch, conc, w.prefetchSeconds, wk.taskTimes.seconds), conc, 10);
+    receiveSize(held(wk), conc + prefetchFor(maxPrefetch, conc, w.prefetchSeconds, wk.taskTimes.seconds), conc, AWS_LIMITS.maxReceiveBatch);
   const n = messages.count;
   const rng = new Random(params.seed + 7_777_777);
   const log = new SampleLog(durationSeconds);

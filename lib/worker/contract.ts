@@ -64,6 +64,8 @@ export const AWS_LIMITS = {
   taskProtectionMinutes: { min: 1, max: 2880 },
   /** EC2 Auto Scaling lifecycle hook `HeartbeatTimeout`: 30 to 7,200 s. */
   lifecycleHeartbeatSeconds: { min: 30, max: 7200 },
+  /** SQS ReceiveMessage `MaxNumberOfMessages`: 1 to 10. */
+  maxReceiveBatch: 10,
 } as const;
 
 /**

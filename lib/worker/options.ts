@@ -5,7 +5,7 @@
 import type { AutoScalingClient } from '@aws-sdk/client-auto-scaling';
 import type { Message, SQSClient } from '@aws-sdk/client-sqs';
 import { check, checkIntegerRange, checkRange, formatViolations, type Violation } from '../policy/violation';
-import { AGENT_ENV, WORKER_DEFAULTS, defaultDrainDeadline, defaultHeartbeat, validateWorkerTimings } from './contract';
+import { AGENT_ENV, AWS_LIMITS, WORKER_DEFAULTS, defaultDrainDeadline, defaultHeartbeat, validateWorkerTimings } from './contract';
 import { defaultPrefetch } from './prefetch';
 import { AgentWorkerConfigError } from './errors';
 import { LOG_LEVELS, jsonLogger, type LogLevel, type WorkerLogger } from './logger';
@@ -377,8 +377,8 @@ export function resolveOptions(o: AgentWorkerOptions): ResolvedOptions {
   problems.push(...checkIntegerRange('prefetch', prefetch, 0, 100));
   const prefetchSeconds = o.prefetchSeconds ?? WORKER_DEFAULTS.prefetchSeconds;
   problems.push(...checkRange('prefetchSeconds', prefetchSeconds, 0, 3600));
-  const batchSize = o.batchSize ?? 10;
-  problems.push(...checkIntegerRange('batchSize', batchSize, 1, 10));
+  const batchSize = o.batchSize ?? AWS_LIMITS.maxReceiveBatch;
+  problems.push(...checkIntegerRange('batchSize', batchSize, 1, AWS_LIMITS.maxReceiveBatch));
   const waitTimeSeconds = o.waitTimeSeconds ?? 20;
   problems.push(...checkIntegerRange('waitTimeSeconds', waitTimeSeconds, 0, 20));
 

@@ -7,10 +7,11 @@
  * time the worker measures: fast tasks keep the whole `prefetch`; a task longer than the window
  * per slot gets none.
  */
+import { AWS_LIMITS } from './contract';
 
 /** The most messages held ahead: a receive's batch at most, and no more than the slots. */
 export function defaultPrefetch(concurrency: number): number {
-  return Math.min(concurrency, 10);
+  return Math.min(concurrency, AWS_LIMITS.maxReceiveBatch);
 }
 
 /** Weight of each finished task in the measured task time: about the last ten tasks. */
