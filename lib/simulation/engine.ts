@@ -27,6 +27,8 @@ interface Worker {
   stoppedAt: number;
   /** Message index per slot, -1 when free. */
   readonly slot: Int32Array;
+  /** How many slots hold a message. */
+  busy: number;
   /** When each slot's message finishes; when free, since when it has been free. */
   readonly slotTime: Float64Array;
   /** Messages received ahead of a free slot (the worker's prefetch), in flight, oldest first. */
@@ -106,7 +108,7 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
   const w = params.worker;
   const conc = w.concurrency;
   const maxPrefetch = w.prefetch ?? defaultPrefetch(conc);
-  const held = (wk: Worker) => wk.buffer.length + wk.slot.reduce((c, m) => c + (m >= 0 ? 1 : 0), 0);
+  const held = (wk: Worker) => wk.buffer.length + wk.busy;
   // AgentWorker's receive rule, at its default batch (the most SQS returns).
   const receiveSizeOf = (wk: Worker) =>
     receiveSize(held(wk), conc + prefetchFor(maxPrefetch, conc, w.prefetchSeconds, wk.taskTimes.seconds), conc, AWS_LIMITS.maxReceiveBatch);
@@ -143,6 +145,7 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
       drainStartedAt: NaN,
       stoppedAt: NaN,
       slot: new Int32Array(conc).fill(-1),
+      busy: 0,
       slotTime: new Float64Array(conc).fill(now),
       buffer: [],
       taskTimes: new TaskTimeAverage(),
@@ -186,7 +189,6 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
       }
     };
     let inFlight = 0;
-    let inFlightWork = 0;
     for (const wk of workers) {
       if (wk.state === 'stopped') continue;
       if (wk.state === 'starting' && wk.readyAt < tickEnd) wk.state = 'running';
@@ -202,6 +204,7 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
             log.completed(t, messages.processingSeconds[m]);
             processed++;
             wk.slot[s] = -1;
+            wk.busy--;
           }
           if (wk.state === 'draining') break;
           let next = wk.buffer.shift();
@@ -215,6 +218,7 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
           const start = Math.max(wk.slotTime[s], queuedSince[next], wk.readyAt);
           waited[next] += start - queuedSince[next];
           wk.slot[s] = next;
+          wk.busy++;
           wk.slotTime[s] = start + messages.processingSeconds[next];
         }
         if (wk.slot[s] < 0) wk.slotTime[s] = Math.max(wk.slotTime[s], t);
@@ -230,8 +234,7 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
         for (let size = receiveSizeOf(wk); size > 0 && standing(); size = receiveSizeOf(wk)) receiveInto(wk, size);
       }
       if (wk.state === 'draining') {
-        const busy = wk.slot.some((m) => m >= 0);
-        if (busy && t - wk.drainStartedAt >= w.drainDeadlineSeconds) {
+        if (wk.busy > 0 && t - wk.drainStartedAt >= w.drainDeadlineSeconds) {
           // Drain deadline: the worker releases what it still holds (ChangeMessageVisibility 0) and exits.
           for (let s = 0; s < conc; s++) {
             const m = wk.slot[s];
@@ -242,24 +245,18 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
             queue.push(m);
             visibleWork += messages.processingSeconds[m];
             wk.slot[s] = -1;
+            wk.busy--;
             wk.slotTime[s] = tickEnd;
             released++;
           }
         }
-        if (!wk.slot.some((m) => m >= 0)) {
+        if (wk.busy === 0) {
           // It exits when its last message is done (or when it released the rest).
           wk.state = 'stopped';
           wk.stoppedAt = Math.min(tickEnd, Math.max(wk.drainStartedAt, ...wk.slotTime));
         }
       }
-      for (let s = 0; s < conc; s++) {
-        if (wk.slot[s] >= 0) {
-          inFlight++;
-          inFlightWork += Math.max(0, wk.slotTime[s] - tickEnd);
-        }
-      }
-      inFlight += wk.buffer.length;
-      for (const m of wk.buffer) inFlightWork += messages.processingSeconds[m];
+      inFlight += held(wk);
     }
     if (head > 4096 && head * 2 > queue.length) {
       queue.splice(0, head);
@@ -281,7 +278,7 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
       if (transition) group[transition]++;
       if (wk.state === 'starting') continue;
       running++;
-      for (let s = 0; s < conc; s++) if (wk.slot[s] >= 0) busySlots++;
+      busySlots += wk.busy;
     }
     const load = (idle: number, busy: number) => (running === 0 ? NaN : idle + ((busy - idle) * busySlots) / (running * conc));
     const cpu = load(w.idleCpuPercent, w.busyCpuPercent);
@@ -291,7 +288,11 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
 
     // Decide, then bring the fleet to the desired capacity.
     const decision = controller.decide(tickEnd, desired, {
-      messages, inFlightWork, visibleWork, visibleOrder: order, visibleCount: nextVisible, group, sample,
+      messages, visibleWork, visibleOrder: order, visibleCount: nextVisible, group, sample,
+      // Only the bounds read it: summed when asked, over the workers as the tick left them.
+      get inFlightWork() {
+        return inFlightWorkOf(workers, messages, tickEnd);
+      },
     });
     events.push(...decision.events);
     desired = decision.desired;
@@ -345,6 +346,17 @@ export function simulate(messages: Messages, policy: SimulationPolicy, params: S
   };
 }
 
+/** Processing seconds still to do by the messages the workers hold (in their slots or buffers) at `now`. */
+function inFlightWorkOf(workers: readonly Worker[], messages: Messages, now: number): number {
+  let work = 0;
+  for (const wk of workers) {
+    if (wk.state === 'stopped' || wk.state === 'starting') continue;
+    for (let s = 0; s < wk.slot.length; s++) if (wk.slot[s] >= 0) work += Math.max(0, wk.slotTime[s] - now);
+    for (const m of wk.buffer) work += messages.processingSeconds[m];
+  }
+  return work;
+}
+
 /**
  * A group's warm pool (`WarmPool`): when each stopped instance is (or will be) ready to start. It
  * holds maxPrepared less the workers at time 0, prepared before the run. `take` starts the
@@ -375,13 +387,22 @@ function warmPoolOf(policy: SimulationPolicy, rng: Random) {
   };
 }
 
+/** Each trace's visible order, sorted once for all the policies that run on it. */
+const visibleOrders = new WeakMap<Messages, Int32Array>();
+
 /** Message indices in the order they become visible (stable: ties keep send order); the identity without delays. */
 function visibleOrder(messages: Messages): Int32Array {
-  const order = Int32Array.from({ length: messages.count }, (_, i) => i);
+  let order = visibleOrders.get(messages);
+  if (order) return order;
+  order = Int32Array.from({ length: messages.count }, (_, i) => i);
   const v = messages.visibleAt;
   for (let i = 1; i < messages.count; i++) {
-    if (v[i] < v[i - 1]) return order.sort((a, b) => v[a] - v[b] || a - b);
+    if (v[i] < v[i - 1]) {
+      order.sort((a, b) => v[a] - v[b] || a - b);
+      break;
+    }
   }
+  visibleOrders.set(messages, order);
   return order;
 }
 
@@ -396,7 +417,8 @@ function withWaits(timeline: MinuteStats[], messages: Messages, waits: Float64Ar
   }
   return timeline.map((row) => {
     const list = byMinute.get(row.minute);
-    return { ...row, waitP95: list ? percentile(list.sort((a, b) => a - b), 0.95) : NaN };
+    // A typed array sorts numerically without a comparator: several times faster on long runs.
+    return { ...row, waitP95: list ? percentile(new Float64Array(list).sort(), 0.95) : NaN };
   });
 }
 
@@ -411,11 +433,10 @@ function reconcile(workers: Worker[], desired: number, now: number, launch: (now
   for (let i = live.length; i < desired; i++) launch(now);
   let excess = live.length - desired;
   if (excess <= 0) return 0;
-  const busy = (wk: Worker) => wk.slot.reduce((c, m) => c + (m >= 0 ? 1 : 0), 0);
   const victims = live
     .map((wk, i) => ({ wk, i }))
     .sort((a, b) => {
-      const rank = (wk: Worker) => (wk.state === 'starting' ? -1 : busy(wk));
+      const rank = (wk: Worker) => (wk.state === 'starting' ? -1 : wk.busy);
       return rank(a.wk) - rank(b.wk) || b.i - a.i;
     });
   let busyRemoved = 0;
@@ -425,7 +446,7 @@ function reconcile(workers: Worker[], desired: number, now: number, launch: (now
       wk.state = 'stopped';
       wk.stoppedAt = now;
     } else {
-      if (busy(wk) > 0) busyRemoved++;
+      if (wk.busy > 0) busyRemoved++;
       wk.state = 'draining';
       wk.drainStartedAt = now;
     }

@@ -26,7 +26,7 @@ export interface RunSummary {
 }
 
 export function summarize(run: RunResult, latencyGoalSeconds: number): RunSummary {
-  const sorted = Float64Array.from(run.waits).sort();
+  const sorted = run.waits.slice().sort();
   let late = 0;
   for (const w of sorted) if (w > latencyGoalSeconds) late++;
   return {
