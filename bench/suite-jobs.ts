@@ -2,28 +2,14 @@
 // and in one child process per core (the default), alternating runs: prints each median and the
 // ratio, and checks that both wrote the same scorecard.
 //   npm run bench:suite -- [runs]
-import { spawnSync } from 'node:child_process';
-import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { median, runSuite } from './suite-run';
 
 const ROOT = path.join(__dirname, '..');
 const runs = Number(process.argv[2] ?? 3);
 const cores = os.availableParallelism();
-
-function suite(jobs: number): { seconds: number; scorecard: string } {
-  const out = fs.mkdtempSync(path.join(os.tmpdir(), 'suite-bench-'));
-  const start = process.hrtime.bigint();
-  const result = spawnSync(process.execPath, [...process.execArgv, 'lib/simulation/cli.ts', '--suite', 'quick', '--jobs', String(jobs), '--no-progress', '--out', out], { cwd: ROOT, encoding: 'utf8' });
-  const seconds = Number(process.hrtime.bigint() - start) / 1e9;
-  // Exit code 1 is a failing verdict, not a failed run.
-  if (result.status !== 0 && result.status !== 1) throw new Error(`--jobs ${jobs} failed:\n${result.stderr}`);
-  const scorecard = fs.readFileSync(path.join(out, 'suite-scorecard.csv'), 'utf8');
-  fs.rmSync(out, { recursive: true, force: true });
-  return { seconds, scorecard };
-}
-
-const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const suite = (jobs: number) => runSuite(ROOT, ['quick', '--jobs', String(jobs)]);
 
 const one: number[] = [];
 const all: number[] = [];
