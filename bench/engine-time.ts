@@ -13,14 +13,16 @@ const ROOT = path.join(__dirname, '..');
 const [revision, runsArg] = process.argv.slice(2);
 if (!revision) throw new Error('usage: npm run bench:engine -- <revision> [runs]');
 const runs = Number(runsArg ?? 3);
+if (!Number.isInteger(runs) || runs < 1) throw new Error(`runs must be a whole number of at least 1, not ${runsArg}`);
 const SUITE = ['full', '--sources', 'publisher', '--computes', 'fargate'];
 
 const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
 const commit = git('rev-parse', '--short', revision);
 const tree = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'engine-bench-')), commit);
+const modules = path.join(tree, 'node_modules');
 git('worktree', 'add', '--detach', tree, commit);
-fs.symlinkSync(path.join(ROOT, 'node_modules'), path.join(tree, 'node_modules'));
 try {
+  fs.symlinkSync(path.join(ROOT, 'node_modules'), modules);
   const base: number[] = [];
   const ours: number[] = [];
   let same = true;
@@ -39,6 +41,7 @@ try {
   console.log(`| ratio baseline / this tree (speed-up) | ${(median(base) / median(ours)).toFixed(2)} |`);
   console.log(same ? 'the same scorecard on every run' : 'the scorecards differ: the trees simulate differently');
 } finally {
-  fs.unlinkSync(path.join(tree, 'node_modules'));
+  // The link is this tree's modules, not the revision's: it goes before git removes the worktree.
+  fs.rmSync(modules, { force: true });
   git('worktree', 'remove', '--force', tree);
 }
