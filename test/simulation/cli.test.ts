@@ -3,6 +3,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { SERIES } from '../../lib/simulation/chart';
+import { parseCli } from '../../lib/simulation/cli';
 import { describeCell, parseCellKey, runCell } from '../../lib/simulation/suite';
 
 const root = path.join(__dirname, '..', '..');
@@ -53,7 +54,11 @@ describe('the simulate command (child process)', () => {
     expect(text).toMatch(/^40 messages over 3 min/m);
     const help = run(['--help']);
     for (const flag of ['--scenario', '--trace', '--config', '--seed', '--out', '--duration', '--base-rate', '--no-charts']) expect(help).toContain(flag);
-    expect(() => execFileSync(tsx, [cli, '--scenario', 'nope'], { cwd: root, stdio: 'pipe' })).toThrow(/--scenario must be one of/);
+    // Bad input: exit code 2 and one line naming the flag, the value and what is allowed.
+    const bad = spawnSync(tsx, [cli, '--scenario', 'nope'], { cwd: root, encoding: 'utf8' });
+    expect(bad.status).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toMatch(/^cdk-agent-fleet-sim: --scenario must be one of .*\n\nRun with --help for the options\.\n$/);
   });
 
   test('--suite: a scorecard row per cell, a verdict line and the scorecard CSV; unknown suite values are one clear error', () => {
@@ -63,7 +68,8 @@ describe('the simulate command (child process)', () => {
     expect(text).toMatch(/^steady\s+small\s+publisher-30s\s+fargate\s+\d+/m);
     expect(text).toMatch(/^verdict: PASS: 2\/2 cells pass/m);
     expect(fs.readFileSync(path.join(out, 'suite-scorecard.csv'), 'utf8')).toMatch(/^shape,scale,source,compute,ours\.waitP95/);
-    const fail = (args: string[]) => () => execFileSync(tsx, [cli, ...args], { cwd: root, stdio: 'pipe' });
+    // The flags' errors are parseCli's, which the command prints as above.
+    const fail = (args: string[]) => () => parseCli(args);
     expect(fail(['--suite', 'huge'])).toThrow(/--suite must be one of full, quick, idle, held-out, random /);
     expect(fail(['--suite', '--shapes', 'steady,tsunami'])).toThrow(/--shapes must be a comma-separated list of steady, .*; got "steady,tsunami"/);
     expect(fail(['--suite', '--sources', 'publisher-20s'])).toThrow(/--sources must be a comma-separated list of metric-math, publisher, publisher-30s, publisher-60s; got "publisher-20s"/);
@@ -102,7 +108,7 @@ describe('the simulate command (child process)', () => {
       expect(Number(row[header.indexOf('waitP95')])).toBeCloseTo(cell.summaries[policy].waitP95, 2);
       expect(Number(row[header.indexOf('workerMinutes')])).toBeCloseTo(cell.summaries[policy].workerMinutes, 2);
     }
-    const fail = (args: string[]) => () => execFileSync(tsx, [cli, ...args], { cwd: root, stdio: 'pipe' });
+    const fail = (args: string[]) => () => parseCli(args);
     expect(fail(['--cell', 'steady,small,publisher'])).toThrow(/--cell must be <shape>,<scale>,<source>,<compute> \(shapes: steady, .*; computes: fargate, ec2\); got "steady,small,publisher"/);
     expect(fail(['--cell', 'steady,small,publisher,fargate', '--scenario', 'spiky'])).toThrow(/--cell replays the suite's own load and fleet; drop --scenario/);
     expect(fail(['--cell', 'steady,small,publisher,fargate', '--shapes', 'steady'])).toThrow(/--shapes only apply with --suite/);
