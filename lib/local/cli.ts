@@ -11,7 +11,7 @@ import { writeCharts } from '../simulation/chart';
 import { resolveConfig, type ConfigFile } from '../simulation/config';
 import type { ComputeKind } from '../simulation/params';
 import { summarize } from '../simulation/stats';
-import { loadTrace, numberOption as number, SHARED_OPTIONS } from '../simulation/cli-options';
+import { loadConfigFile, loadTrace, numberOption as number, SHARED_OPTIONS } from '../simulation/cli-options';
 import { sourceConfig, SOURCES } from '../simulation/suite';
 import { DEFAULT_BASE_RATE, SCENARIO_NAMES, type Trace } from '../simulation/trace';
 import { formatLocalReport, toReport } from './report';
@@ -87,7 +87,7 @@ export function parseLocalCli(argv: readonly string[]): LocalCliOptions | 'help'
     strict: true,
   });
   if (values.help) return 'help';
-  const file: ConfigFile = values.config ? JSON.parse(fs.readFileSync(values.config, 'utf8')) : {};
+  const file = loadConfigFile(values.config);
   const seed = number('seed', values.seed, Number.isInteger, 'an integer') ?? file.seed ?? 1;
   const flag = values['metric-source'];
   if (flag !== undefined && flag !== 'math' && flag !== 'publisher') throw new Error(`--metric-source must be math or publisher, got "${flag}"`);

@@ -15,7 +15,7 @@ import {
   cellName, describeCell, formatScorecard, judgeComparison, parseCellKey, parseNames, scorecardToCsv, suiteConfigFile, suiteTrace, verdict,
   ALL_SCALE_NAMES, FULL_SUITE, SCALES, SUITE_COMPUTES, SUITE_NAMES, ALL_SHAPE_NAMES, ALL_SOURCE_NAMES, type SuiteCellKey, type SuiteRun, type SuiteSelection,
 } from './suite';
-import { loadTrace, numberOption as number, SHARED_OPTIONS } from './cli-options';
+import { loadConfigFile, loadTrace, numberOption as number, SHARED_OPTIONS } from './cli-options';
 import { WORKER_DEFAULTS } from '../worker/contract';
 import { MAX_SEED, type StartupRange } from './params';
 import { runSuiteInParallel } from './suite-pool';
@@ -220,7 +220,7 @@ export function parseCli(argv: readonly string[]): CliOptions | SuiteCliOptions 
   }
   const runOnly = given(values, RUN_ONLY);
   if (runOnly.length > 0) throw new Error(`${runOnly.join(', ')} only apply with --suite or --cell`);
-  const file: ConfigFile = values.config ? JSON.parse(fs.readFileSync(values.config, 'utf8')) : {};
+  const file = loadConfigFile(values.config);
   const seed = seedOption(values.seed) ?? file.seed ?? 1;
   const minWorkers = number('min-workers', values['min-workers']);
   const maxWorkers = number('max-workers', values['max-workers']);

@@ -27,13 +27,17 @@ export interface Trace {
 export function parseTraceCsv(text: string, name = 'trace'): Trace {
   const points: TracePoint[] = [];
   const errors: string[] = [];
+  let firstRow = true;
   text.split(/\r?\n/).forEach((raw, i) => {
     const line = raw.trim();
     if (line === '' || line.startsWith('#')) return;
     const cells = line.split(',').map((c) => c.trim());
     const time = Number(cells[0]);
     const arrivals = Number(cells[1]);
-    if (points.length === 0 && errors.length === 0 && (Number.isNaN(time) || Number.isNaN(arrivals))) return; // header
+    // Only the first row may be a header: a later row that is not numbers is an error, not skipped.
+    const header = firstRow && (Number.isNaN(time) || Number.isNaN(arrivals));
+    firstRow = false;
+    if (header) return;
     if (cells.length < 2 || !Number.isFinite(time) || time < 0 || !Number.isInteger(arrivals) || arrivals < 0) {
       errors.push(`line ${i + 1}: expected "time,arrivals" with time >= 0 seconds and a whole arrival count >= 0, got "${line}"`);
     } else if (points.length > 0 && time <= points[points.length - 1].time) {

@@ -57,6 +57,7 @@ describe('local run command line', () => {
     expect(() => parseLocalCli(['--max-workers', '2.5'])).toThrow(/--max-workers must be a whole number >= 1, got "2.5"/);
     expect(() => parseLocalCli(['--worker', 'no/such/module.js'])).toThrow(/--worker: no such file/);
     expect(() => parseLocalCli(['--scenario', 'tsunami'])).toThrow(/--scenario must be one of/);
+    expect(() => parseLocalCli(['--config', 'no/such/config.json'])).toThrow('--config no/such/config.json: cannot read it (ENOENT: no such file or directory)');
   });
 
   test('the plain view line shows progress, backlog, workers and the last scale events', () => {

@@ -54,6 +54,15 @@ describe('the simulate command (child process)', () => {
     expect(text).toMatch(/^40 messages over 3 min/m);
     const help = run(['--help']);
     for (const flag of ['--scenario', '--trace', '--config', '--seed', '--out', '--duration', '--base-rate', '--no-charts']) expect(help).toContain(flag);
+    // A file a flag names that cannot be read or is not a JSON object: an error naming the flag and the file.
+    const broken = path.join(out, 'broken.json');
+    fs.writeFileSync(broken, '{"fleet":');
+    expect(() => parseCli(['--config', broken])).toThrow(`--config ${broken}: not valid JSON (`);
+    const list = path.join(out, 'list.json');
+    fs.writeFileSync(list, '[1]');
+    expect(() => parseCli(['--config', list])).toThrow(`--config ${list}: must be a JSON object (fleet, worker, cloudWatch, ...), got [1]`);
+    const missing = path.join(out, 'missing.csv');
+    expect(() => parseCli(['--trace', missing])).toThrow(`--trace ${missing}: cannot read it (ENOENT: no such file or directory)`);
     // Bad input: exit code 2 and one line naming the flag, the value and what is allowed.
     const bad = spawnSync(tsx, [cli, '--scenario', 'nope'], { cwd: root, encoding: 'utf8' });
     expect(bad.status).toBe(2);

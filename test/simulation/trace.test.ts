@@ -12,6 +12,9 @@ describe('traces', () => {
   test('CSV errors name the line', () => {
     expect(() => parseTraceCsv('0,5\n30,-1\n0,1\n')).toThrow(/line 2: expected "time,arrivals"[\s\S]*line 3: time 0 must be after the previous row's 0/);
     expect(() => parseTraceCsv('time,arrivals\n')).toThrow(/no rows/);
+    // Only the first row may be a header: a later row that is not numbers is not skipped.
+    expect(() => parseTraceCsv('time,arrivals\n0,abc\n60,5\n')).toThrow(/line 2: expected "time,arrivals" .*got "0,abc"/);
+    expect(() => parseTraceCsv('# a load\n0,abc\n60,5\n')).not.toThrow();
   });
 
   test('materialize keeps exact counts inside each interval, in order, with seeded processing times', () => {
