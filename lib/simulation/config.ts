@@ -2,7 +2,7 @@
  * The simulator's configuration: our fleet's scaling choices (`BacklogScalingInput`), the worker
  * and CloudWatch parameters, and which fixed fleets to compare; merged over the defaults.
  */
-import { DEFAULT_FLEET, type FleetConfig } from './policies';
+import { DEFAULT_FLEET, fleetViolations, type FleetConfig } from './policies';
 import { DEFAULT_PARAMS, STARTUP_SECONDS, validateParams, type CloudWatchParams, type LatenessParams, type SimulationParams, type WorkerParams } from './params';
 
 export interface SimulationConfig {
@@ -51,9 +51,12 @@ export function resolveConfig(file: ConfigFile = {}): SimulationConfig {
     delaySeconds: file.delaySeconds ?? DEFAULT_PARAMS.delaySeconds,
   };
   const fleet: FleetConfig = { ...DEFAULT_FLEET, ...file.fleet };
+  const paramErrors = validateParams(params);
   const errors = [
     ...unknown.map((k) => `unknown key "${k}" (allowed: ${TOP_KEYS.join(', ')})`),
-    ...validateParams(params),
+    ...paramErrors,
+    // The fleet's model is built from the worker's parameters: checked once those are valid.
+    ...(paramErrors.length === 0 ? fleetViolations(fleet, params).map((v) => `fleet.${v.prop} must be ${v.allowed}, got ${v.value}`) : []),
     ...(file.fixedFleets ?? []).filter((n) => !Number.isInteger(n) || n < 0).map((n) => `fixedFleets entries must be whole numbers >= 0, got ${n}`),
   ];
   if (errors.length > 0) throw new Error(`invalid simulation config:\n  ${errors.join('\n  ')}`);

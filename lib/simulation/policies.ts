@@ -9,7 +9,7 @@ import { targetFromLatency } from '../policy/backlog';
 import { Comparison, CPU_UTILIZATION, NO_SIGNAL_PARAMS, rulesFromModel, Statistic, VISIBLE_MESSAGES, type ScalingRuleSet, type StepRule } from '../policy/rules';
 import { AWS_SCALING_FACTS, buildScalingModel, validateScalingModel, WORKER_START_SECONDS, type BacklogScalingInput, type BacklogScalingModel } from '../policy/scaling-policy';
 import { AdjustmentType } from '../policy/steps';
-import { check, checkIntegerRange, formatViolations } from '../policy/violation';
+import { check, checkIntegerRange, formatViolations, type Violation } from '../policy/violation';
 import { kedaDefaults, scaledObjectFromModel, type ScaledObjectSpec } from './keda';
 import { WARM_POOL_STARTUP_SECONDS, warmPoolStoppedCostRatio, type SimulationParams, type StartupRange } from './params';
 
@@ -106,6 +106,17 @@ export function fleetTarget(fleet: FleetConfig, params: SimulationParams): numbe
  * where CloudWatch alarms and target tracking scale (not on EKS, where KEDA reads the queue).
  */
 function oursModel(fleet: FleetConfig, params: SimulationParams, weighTaskTime = true): BacklogScalingModel {
+  const { model, violations } = checkedModel(fleet, params, weighTaskTime);
+  if (violations.length > 0) throw new Error(formatViolations('fleet', violations));
+  return model;
+}
+
+/** What is wrong with a fleet config, as the construct would say it (an empty list when nothing is). */
+export function fleetViolations(fleet: FleetConfig, params: SimulationParams): Violation[] {
+  return checkedModel(fleet, params).violations;
+}
+
+function checkedModel(fleet: FleetConfig, params: SimulationParams, weighTaskTime = true): { model: BacklogScalingModel; violations: Violation[] } {
   const { acceptableLatencySeconds: _latency, warmPool: _warmPool, rootVolumeGiB, processingTimeSeconds, weighByMeasuredTime, ...input } = fleet;
   // A fixed target has no time to weigh by.
   const weighs = weighTaskTime && weighByMeasuredTime !== false && fleet.targetBacklogPerWorker === undefined;
@@ -123,8 +134,7 @@ function oursModel(fleet: FleetConfig, params: SimulationParams, weighTaskTime =
     ...check(processingTimeSeconds === undefined || fleet.targetBacklogPerWorker === undefined,
       'processingTimeSeconds', 'unset with targetBacklogPerWorker (a fixed target)', processingTimeSeconds),
   ];
-  if (violations.length > 0) throw new Error(formatViolations('fleet', violations));
-  return model;
+  return { model, violations };
 }
 
 /** The warm pool our fleet's group has: on EC2 unless turned off, as `Ec2AgentFleet` deploys it. */

@@ -111,7 +111,8 @@ describe('ours: the model the constructs deploy, for the simulated worker', () =
     expect(large.timeline.map((m) => m.workers)).toEqual(small.timeline.map((m) => m.workers));
     expect(large.workerMinutes - medium.workerMinutes).toBeGreaterThan(50);
     expect(large.workerMinutes - medium.workerMinutes).toBeCloseTo(medium.workerMinutes - small.workerMinutes, 6);
-    expect(() => oursPolicy(ec2({ rootVolumeGiB: 0 }).fleet, ec2({}).params, 1)).toThrow('fleet: invalid configuration (1 problem):\n  - rootVolumeGiB: must be an integer 1-16384, got 0');
+    expect(() => ec2({ rootVolumeGiB: 0 })).toThrow('invalid simulation config:\n  fleet.rootVolumeGiB must be an integer 1-16384, got 0');
+    expect(() => oursPolicy({ ...ec2({}).fleet, rootVolumeGiB: 0 }, ec2({}).params, 1)).toThrow('fleet: invalid configuration (1 problem):\n  - rootVolumeGiB: must be an integer 1-16384, got 0');
   });
 
   test.each([1, 2, 3])('viral burst, seed %i: p95 wait <= 1/3 of QueueProcessingFargateService\'s, worker-minutes <= 1.3x perfect foresight', (seed) => {

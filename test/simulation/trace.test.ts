@@ -67,6 +67,11 @@ describe('config', () => {
     expect(() => resolveConfig({ bogus: 1, worker: { concurrency: 0 }, latencyGoalSeconds: -1 } as never)).toThrow(
       /unknown key "bogus"[\s\S]*worker\.concurrency must be an integer 1-1000, got 0[\s\S]*latencyGoalSeconds must be > 0, got -1/,
     );
+    // The fleet's problems, as the construct states them, in the same error.
+    expect(() => resolveConfig({ bogus: 1, fleet: { maxWorkers: -3 } } as never)).toThrow(
+      'invalid simulation config:\n  unknown key "bogus" (allowed: fleet, worker, cloudWatch, seed, latencyGoalSeconds, tailSeconds, delayedFraction, delaySeconds, fixedFleets)\n'
+      + '  fleet.maxWorkers must be an integer 1-10000, got -3\n  fleet.minWorkers must be <= maxWorkers (-3), got 0',
+    );
   });
 
   test.each([-1, 2 ** 32, 1.5])('seed %p, which the 32-bit random source would alias or round, is an error', (seed) => {
