@@ -40,12 +40,12 @@ export function loadTrace(values: { readonly trace?: string; readonly scenario?:
 /** `--config <file.json>`: the file's object, or {} without the flag. */
 export function loadConfigFile(file: string | undefined): ConfigFile {
   if (file === undefined) return {};
+  const text = readOptionFile('config', file);
   let parsed: unknown;
   try {
-    parsed = JSON.parse(readOptionFile('config', file));
+    parsed = JSON.parse(text);
   } catch (error) {
-    if (error instanceof SyntaxError) throw new Error(`--config ${file}: not valid JSON (${error.message})`, { cause: error });
-    throw error;
+    throw new Error(`--config ${file}: not valid JSON (${(error as Error).message})`, { cause: error });
   }
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`--config ${file}: must be a JSON object (fleet, worker, cloudWatch, ...), got ${JSON.stringify(parsed)}`);
   return parsed as ConfigFile;

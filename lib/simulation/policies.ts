@@ -116,6 +116,7 @@ export function fleetViolations(fleet: FleetConfig, params: SimulationParams): V
   return checkedModel(fleet, params).violations;
 }
 
+/** Ours' model and the construct's violations of it, for `oursModel` to throw and `fleetViolations` to list. */
 function checkedModel(fleet: FleetConfig, params: SimulationParams, weighTaskTime = true): { model: BacklogScalingModel; violations: Violation[] } {
   const { acceptableLatencySeconds: _latency, warmPool: _warmPool, rootVolumeGiB, processingTimeSeconds, weighByMeasuredTime, ...input } = fleet;
   // A fixed target has no time to weigh by.
